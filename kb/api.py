@@ -1,0 +1,248 @@
+"""KnowledgeBase: the one entry point to conflict-kb."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rdflib import Graph
+
+from . import guard, loader
+from .errors import KBError, NotFound
+from .namespaces import (
+    GRAPH_INFERRED,
+    GRAPH_SHAPES,
+    PREFIXES,
+    graph_iri,
+    import_graph,
+)
+from .oxstore import OxigraphBackend
+from .results import QueryResult
+from .terms import from_ox, iri_ref
+from .validate import ValidationReport, validate_graphs
+
+Progress = Callable[[str], None]
+
+
+def default_store_path() -> Path:
+    """Return $CKB_STORE, else the per-user data folder."""
+    if os.environ.get("CKB_STORE"):
+        return Path(os.environ["CKB_STORE"])
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "conflict-kb" / "store"
+
+
+@dataclass
+class ReasonReport:
+    """What a reasoning run found and wrote."""
+
+    consistent: bool
+    reasoner: str
+    inferred: int
+    seconds: float
+    explanation: str = ""
+    saved_to: Path | None = None
+
+
+class KnowledgeBase:
+    """Load, validate, reason over, query and export the conflict knowledge base."""
+
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        timeout: float = 10.0,
+        row_limit: int = 10_000,
+        update_token: str | None = None,
+        max_query_length: int = guard.MAX_QUERY_LENGTH,
+    ) -> None:
+        self.backend = backend
+        self.timeout = timeout
+        self.row_limit = row_limit
+        self.update_token = update_token
+        self.max_query_length = max_query_length
+        self.prefixes = dict(PREFIXES)
+
+    @classmethod
+    def open(
+        cls, path: str | Path | None = None, *, memory: bool = False, workers: int = 2, **options: Any
+    ) -> KnowledgeBase:
+        """Open the store at ``path`` (default: $CKB_STORE or the user data folder), or in memory."""
+        if memory:
+            return cls(OxigraphBackend(None, workers), **options)
+        store = Path(path) if path is not None else default_store_path()
+        store.mkdir(parents=True, exist_ok=True)
+        return cls(OxigraphBackend(store, workers), **options)
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the query workers and release the store."""
+        self.backend.close()
+
+    # -- loading ---------------------------------------------------------
+    def ensure_loaded(self) -> bool:
+        """Load the bundled ontology and data into an empty store; True if it did."""
+        if self.graphs():
+            return False
+        self.load()
+        return True
+
+    def load(
+        self, files: Sequence[str | Path] | None = None, progress: Progress | None = None
+    ) -> dict[str, int]:
+        """Rebuild the store from ``files`` (default: the bundle), all-or-nothing."""
+        paths = loader.expand(Path(f) for f in files) if files else loader.bundled_files()
+        if progress:
+            progress(f"loading {len(paths)} files")
+        pairs = [(p, loader.graph_for(p)) for p in paths]
+        self.backend.replace_graphs(pairs, clear_others=True, prepare=loader.attach_texts)
+        return self.graphs()
+
+    def import_file(self, path: str | Path, name: str | None = None) -> str:
+        """Load one file into its own graph (replacing an earlier import of it); return the graph."""
+        p = Path(path)
+        if not p.is_file():
+            raise KBError(f"{p}: no such file")
+        graph = import_graph(name or p.stem)
+        self.backend.replace_graphs([(p, graph)], prepare=loader.attach_texts)
+        return graph
+
+    def graphs(self) -> dict[str, int]:
+        """Return each named graph with its triple count."""
+        return self.backend.graphs()
+
+    # -- querying --------------------------------------------------------
+    def default_graphs(self, inferred: bool = True) -> list[str]:
+        """Graphs a query sees by default: everything but shapes, and inferred on request."""
+        skip = {GRAPH_SHAPES} | (set() if inferred else {GRAPH_INFERRED})
+        return [g for g in self.graphs() if g not in skip]
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        inferred: bool = True,
+        timeout: float | None = None,
+        limit: int | None = None,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> QueryResult:
+        """Run a read-only SPARQL query safely: checked, time-limited and row-capped."""
+        known = self.graphs()
+        guard.check_query(sparql, known, self.prefixes, self.max_query_length)
+        for g in (default_graphs or []) + (named_graphs or []):
+            if g not in known:
+                raise KBError(f"graph <{g}> is not in this knowledge base")
+        return self.backend.query(
+            sparql,
+            default_graphs=default_graphs or self.default_graphs(inferred),
+            named_graphs=named_graphs,
+            timeout=timeout or self.timeout,
+            limit=limit or self.row_limit,
+            prefixes=self.prefixes,
+        )
+
+    def update(self, sparql: str, token: str | None = None) -> None:
+        """Apply a SPARQL update; refused unless the KB has an update token and it matches."""
+        from .errors import UpdateRefused
+
+        if not self.update_token:
+            raise UpdateRefused("updates are disabled: this knowledge base is read-only")
+        if not token or not hmac.compare_digest(token.encode(), self.update_token.encode()):
+            raise UpdateRefused("updates need the right token (Authorization: Bearer ...)")
+        guard.check_query(sparql, self.graphs(), self.prefixes, self.max_query_length, update=True)
+        self.backend.update(sparql)
+
+    # -- graphs as rdflib ------------------------------------------------
+    def rdflib_graph(self, graphs: Sequence[str] | None = None) -> Graph:
+        """Return the union of some graphs (default: all) as an rdflib Graph."""
+        g = Graph()
+        for name in graphs if graphs is not None else list(self.graphs()):
+            for quad in self.backend.quads(name):
+                g.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+        for prefix, iri in self.prefixes.items():
+            g.bind(prefix, iri)
+        return g
+
+    def validate(self) -> ValidationReport:
+        """Validate everything but the inferences against the SHACL shapes."""
+        asserted = [g for g in self.graphs() if g not in (GRAPH_SHAPES, GRAPH_INFERRED)]
+        return validate_graphs(self.rdflib_graph(asserted), self.rdflib_graph([GRAPH_SHAPES]))
+
+    def reason(self, reasoner: str = "hermit", save: bool = False) -> ReasonReport:
+        """Run the OWL reasoner and replace the inferred graph with what it entails."""
+        from . import reason as reasoning
+
+        asserted = [g for g in self.graphs() if g not in (GRAPH_SHAPES, GRAPH_INFERRED)]
+        outcome = reasoning.reason(self.rdflib_graph(asserted), reasoner=reasoner)
+        report = ReasonReport(
+            outcome.consistent, outcome.reasoner, len(outcome.inferred), outcome.seconds, outcome.explanation
+        )
+        if not outcome.consistent:
+            return report
+        data = outcome.inferred.serialize(format="nt", encoding="utf-8")
+        self.backend.replace_graphs([], extra=[(data, GRAPH_INFERRED)])
+        if save:
+            report.saved_to = loader.project_root() / "data" / "inferred" / "inferred.ttl"
+            reasoning.write_inferred(outcome.inferred, report.saved_to)
+        return report
+
+    # -- browsing and export ---------------------------------------------
+    def describe(self, iri: str, inferred: bool = True) -> Any:
+        """Describe an entity: label, types, outgoing and incoming statements."""
+        from . import browse
+
+        return browse.describe(self, iri, inferred=inferred)
+
+    def neighbourhood(self, iri: str, depth: int = 1, limit: int = 200) -> dict[str, Any]:
+        """Return the entity's neighbourhood as Cytoscape-ready nodes and edges."""
+        from . import browse
+
+        return browse.neighbourhood(self, iri, depth=depth, limit=limit)
+
+    def search(self, text: str, limit: int = 20) -> list[Any]:
+        """Find entities by label and alias, best match first."""
+        from . import browse
+
+        return browse.search(self, text, limit=limit)
+
+    def resolve(self, iri_or_label: str) -> str:
+        """Turn an IRI, a prefixed name or a label into an IRI."""
+        from . import browse
+
+        return browse.resolve(self, iri_or_label)
+
+    def export(
+        self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None
+    ) -> bytes:
+        """Serialise the whole KB, one graph, one entity or a CONSTRUCT/DESCRIBE result."""
+        from .export import serialize_quads
+
+        if query is not None or entity is not None:
+            if entity is not None:
+                ref = iri_ref(entity)
+                query = (
+                    f"CONSTRUCT {{ {ref} ?p ?o . ?s ?q {ref} }} "
+                    f"WHERE {{ {{ {ref} ?p ?o }} UNION {{ ?s ?q {ref} }} }}"
+                )
+            result = self.query(query or "")
+            if result.kind != "graph":
+                raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
+            return result.serialize(format, self.prefixes)
+        if graph == "all":
+            quads = self.backend.quads(None)
+        else:
+            iri = graph_iri(graph)
+            if iri not in self.graphs():
+                raise NotFound(f"no graph {graph!r}; graphs: {', '.join(self.graphs())}")
+            quads = self.backend.quads(iri)
+        return serialize_quads(quads, format, prefixes=self.prefixes)

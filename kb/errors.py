@@ -1,0 +1,61 @@
+"""Errors raised by conflict-kb; each message is one readable line."""
+
+from __future__ import annotations
+
+
+class KBError(Exception):
+    """Base class: anything a user did wrong or that the KB refuses."""
+
+    status = 400  # the HTTP status the web UI answers with
+
+
+class ParseError(KBError):
+    """A data file is malformed; carries file, line and column."""
+
+    def __init__(self, path: str, line: int | None, column: int | None, detail: str) -> None:
+        self.path, self.line, self.column, self.detail = path, line, column, detail
+        where = path if line is None else f"{path}:{line}:{column or 1}"
+        super().__init__(f"{where}: {detail}")
+
+
+class QuerySyntaxError(KBError):
+    """A SPARQL query does not parse; carries line and column."""
+
+    def __init__(self, line: int | None, column: int | None, detail: str) -> None:
+        self.line, self.column, self.detail = line, column, detail
+        where = "" if line is None else f"line {line}, column {column}: "
+        super().__init__(f"SPARQL syntax error: {where}{detail}")
+
+
+class ForbiddenQuery(KBError):
+    """The query asks for something the KB never does (SERVICE, LOAD, remote FROM...)."""
+
+    status = 400
+
+
+class QueryTimeout(KBError):
+    """The query ran past its time limit and was stopped."""
+
+    status = 503
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"query stopped after its time limit of {seconds:g} s")
+
+
+class UpdateRefused(KBError):
+    """Updates are off, or the request lacked the right token."""
+
+    status = 403
+
+
+class NotFound(KBError):
+    """An entity, graph or file that does not exist."""
+
+    status = 404
+
+
+class StoreError(KBError):
+    """The store cannot be opened or written."""
+
+    status = 500

@@ -1,0 +1,71 @@
+"""Which files make up the KB, which graph each goes to, and the source texts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .errors import KBError
+from .namespaces import CKB, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, import_graph
+
+RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".rdf", ".owl", ".xml", ".n3"}
+TEXT_FILE = ox.NamedNode(str(CKB.textFile))
+FULL_TEXT = ox.NamedNode(str(CKB.fullText))
+
+
+def project_root() -> Path:
+    """Return the folder holding ontology/ and data/ (CKB_HOME overrides)."""
+    return Path(os.environ.get("CKB_HOME") or Path(__file__).resolve().parent.parent)
+
+
+def bundled_files(root: Path | None = None) -> list[Path]:
+    """Return the bundled ontology, shapes, data and shipped inferred files."""
+    root = root or project_root()
+    files = sorted((root / "ontology").glob("*.ttl")) + sorted((root / "data").glob("*.ttl"))
+    files += sorted((root / "data" / "inferred").glob("*.ttl"))
+    if not files:
+        raise KBError(f"no bundled ontology or data found under {root} (set CKB_HOME)")
+    return files
+
+
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into the RDF files below them; missing paths are errors."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix.lower() in RDF_SUFFIXES)
+        elif path.exists():
+            out.append(path)
+        else:
+            raise KBError(f"{path}: no such file or folder")
+    return out
+
+
+def graph_for(path: Path) -> str:
+    """Return the named graph a file belongs in, from where it sits."""
+    parent = path.resolve().parent
+    if parent.name == "ontology":
+        return GRAPH_SHAPES if path.stem.startswith("shapes") else GRAPH_ONTOLOGY
+    if parent.name == "inferred" and parent.parent.name == "data":
+        return GRAPH_INFERRED
+    if parent.name == "data":
+        return GRAPH_DATA
+    return import_graph(path.stem)
+
+
+def attach_texts(store: ox.Store, staged: list[tuple[str, Path]]) -> list[ox.Quad]:
+    """Read the source text each document names (ckb:textFile) into ckb:fullText."""
+    quads: list[ox.Quad] = []
+    for staging, source in staged:
+        graph = ox.NamedNode(staging)
+        for quad in store.quads_for_pattern(None, TEXT_FILE, None, graph):
+            name = quad.object.value
+            text_path = source.resolve().parent / "sources" / name
+            if Path(name).name != name or not text_path.is_file():
+                raise KBError(f"{source}: ckb:textFile {name!r} is not a file in {text_path.parent}")
+            text = text_path.read_text(encoding="utf-8")
+            quads.append(ox.Quad(quad.subject, FULL_TEXT, ox.Literal(text), graph))
+    return quads

@@ -1,0 +1,60 @@
+"""IRIs and prefixes shared by every part of conflict-kb."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from rdflib import Namespace
+
+BASE = "https://w3id.org/conflict-kb/"
+CKB = Namespace(BASE + "ontology#")
+CKBR = Namespace(BASE + "id/")
+ONTOLOGY_IRI = BASE + "ontology"
+
+GRAPH_BASE = BASE + "graph/"
+GRAPH_ONTOLOGY = GRAPH_BASE + "ontology"
+GRAPH_SHAPES = GRAPH_BASE + "shapes"
+GRAPH_DATA = GRAPH_BASE + "data"
+GRAPH_INFERRED = GRAPH_BASE + "inferred"
+IMPORT_BASE = GRAPH_BASE + "import/"
+
+# Short names accepted wherever a graph is chosen (CLI, web UI, export).
+GRAPH_NAMES = {
+    "ontology": GRAPH_ONTOLOGY,
+    "shapes": GRAPH_SHAPES,
+    "data": GRAPH_DATA,
+    "inferred": GRAPH_INFERRED,
+}
+
+PREFIXES: dict[str, str] = {
+    "ckb": str(CKB),
+    "ckbr": str(CKBR),
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "org": "http://www.w3.org/ns/org#",
+    "sem": "http://semanticweb.cs.vu.nl/2009/11/sem/",
+    "schema": "http://schema.org/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "oa": "http://www.w3.org/ns/oa#",
+    "time": "http://www.w3.org/2006/time#",
+}
+
+
+def import_graph(name: str) -> str:
+    """Return the graph IRI for an imported source called ``name``."""
+    return IMPORT_BASE + quote(name, safe="-_.~")
+
+
+def graph_iri(name_or_iri: str) -> str:
+    """Map a short graph name (``data``) or a full IRI to a graph IRI."""
+    return GRAPH_NAMES.get(name_or_iri, name_or_iri)
+
+
+def sparql_prefixes() -> str:
+    """Return the PREFIX header that binds every known prefix."""
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())

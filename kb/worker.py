@@ -1,0 +1,207 @@
+"""Query worker processes: the time limit kills the process doing the work.
+
+Neither rdflib nor Oxigraph can interrupt a running query, so each query runs in
+a worker process that opens the store itself (read-only on disk, or from a
+dump for a memory store). When a query overruns, the worker is killed and the
+work really stops; the next query gets a fresh worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+
+from .errors import QuerySyntaxError, QueryTimeout, StoreError
+from .terms import encode
+
+_CTX = mp.get_context("spawn")  # fork would copy locks held by other threads
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Where a worker finds the store: a directory, or an N-Quads dump."""
+
+    path: str | None = None
+    dump: bytes = b""
+
+
+@dataclass
+class Job:
+    """One query for a worker."""
+
+    query: str
+    default_graphs: list[str] | None
+    named_graphs: list[str] | None
+    limit: int
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+
+def _graph_terms(iris: list[str] | None) -> list[Any] | None:
+    if iris is None:
+        return None
+    return [ox.NamedNode(i) for i in iris] or [ox.DefaultGraph()]
+
+
+def _execute(store: ox.Store, job: Job) -> dict[str, Any]:
+    """Run one job on the worker's store and encode the answer."""
+    try:
+        result = store.query(
+            job.query,
+            prefixes=job.prefixes,
+            default_graph=_graph_terms(job.default_graphs),
+            named_graphs=_graph_terms(job.named_graphs),
+        )
+    except SyntaxError as err:
+        return {"error": "syntax", "message": str(err)}
+    if isinstance(result, ox.QueryBoolean):
+        return {"kind": "ask", "boolean": bool(result)}
+    rows: list[Any] = []
+    truncated = False
+    if isinstance(result, ox.QuerySolutions):
+        names = [v.value for v in result.variables]
+        for solution in result:
+            if len(rows) == job.limit:
+                truncated = True
+                break
+            rows.append([None if solution[n] is None else encode(solution[n]) for n in names])
+        return {"kind": "select", "variables": names, "rows": rows, "truncated": truncated}
+    for triple in result:
+        if len(rows) == job.limit:
+            truncated = True
+            break
+        rows.append((encode(triple.subject), encode(triple.predicate), encode(triple.object)))
+    return {"kind": "graph", "triples": rows, "truncated": truncated}
+
+
+def _serve(conn: Connection, spec: StoreSpec) -> None:
+    """Worker main loop: open the store, then answer jobs until the pipe closes."""
+    if spec.path is not None:
+        store = ox.Store.read_only(spec.path)
+    else:
+        store = ox.Store()
+        if spec.dump:
+            store.load(spec.dump, format=ox.RdfFormat.N_QUADS)
+    conn.send({"ready": True})
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(_execute(store, job))
+        except OSError as err:
+            conn.send({"error": "store", "message": str(err)})
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
+
+
+def _raise_error(answer: dict[str, Any]) -> None:
+    message = answer["message"]
+    if answer["error"] == "syntax":
+        m = _POSITION.search(message)
+        if m:
+            raise QuerySyntaxError(int(m.group(1)), int(m.group(2)), m.group(3).strip())
+        raise QuerySyntaxError(None, None, message)
+    raise StoreError(f"query failed: {message}")
+
+
+class _Worker:
+    def __init__(self, spec: StoreSpec, generation: int) -> None:
+        self.generation = generation
+        self.conn, child = _CTX.Pipe()
+        self.proc = _CTX.Process(target=_serve, args=(child, spec), daemon=True)
+        self.proc.start()
+        child.close()
+        if not self.conn.poll(60) or not self.conn.recv().get("ready"):
+            self.kill()
+            raise StoreError("query worker failed to start")
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """A small pool of query workers bound to one store generation."""
+
+    def __init__(self, size: int = 2) -> None:
+        self.size = size
+        self._spec: StoreSpec | None = None
+        self._generation = 0
+        self._idle: list[_Worker] = []
+        self._busy = 0
+        self._cond = threading.Condition()
+
+    def reset(self, spec: StoreSpec) -> None:
+        """Point the pool at new store contents; idle workers are retired now, busy ones on return."""
+        with self._cond:
+            self._spec = spec
+            self._generation += 1
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+    def _acquire(self) -> _Worker:
+        with self._cond:
+            while not self._idle and self._busy >= self.size:
+                self._cond.wait()
+            self._busy += 1
+            worker = self._idle.pop() if self._idle else None
+            spec, generation = self._spec, self._generation
+        if worker is None:
+            try:
+                assert spec is not None, "WorkerPool.reset() must be called first"
+                worker = _Worker(spec, generation)
+            except BaseException:
+                self._release(None)
+                raise
+        return worker
+
+    def _release(self, worker: _Worker | None) -> None:
+        with self._cond:
+            self._busy -= 1
+            if worker is not None and worker.generation == self._generation:
+                self._idle.append(worker)
+                worker = None
+            self._cond.notify()
+        if worker is not None:
+            worker.kill()
+
+    def run(self, job: Job, timeout: float) -> dict[str, Any]:
+        """Run a job; kill its worker and raise QueryTimeout past ``timeout`` seconds."""
+        worker = self._acquire()
+        deadline = time.monotonic() + timeout
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(max(deadline - time.monotonic(), 0)):
+                worker.kill()
+                worker = None
+                raise QueryTimeout(timeout)
+            answer = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as err:
+            if worker is not None:
+                worker.kill()
+            worker = None
+            raise StoreError(f"query worker died: {err}") from err
+        finally:
+            self._release(worker)
+        if "error" in answer:
+            _raise_error(answer)
+        return answer
+
+    def close(self) -> None:
+        """Stop every idle worker (busy ones stop when they return)."""
+        with self._cond:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()

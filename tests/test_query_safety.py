@@ -1,0 +1,121 @@
+"""Queries are read-only, checked before evaluation, time-limited and row-capped."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kb import ForbiddenQuery, KBError, KnowledgeBase, QuerySyntaxError, QueryTimeout
+from kb.errors import UpdateRefused
+
+CROSS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
+
+
+@pytest.fixture
+def listener() -> tuple[int, list[object]]:
+    """A TCP listener on loopback that records every connection made to it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    hits: list[object] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            hits.append(conn)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], hits
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_service_is_refused_without_any_connection(kb: KnowledgeBase, listener) -> None:
+    port, hits = listener
+    with pytest.raises(ForbiddenQuery, match="SERVICE at line 1"):
+        kb.query(f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}")
+    time.sleep(0.3)
+    assert hits == []
+
+
+def test_from_file_reads_nothing(kb: KnowledgeBase) -> None:
+    with pytest.raises(ForbiddenQuery, match="names no graph"):
+        kb.query("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }")
+
+
+def test_from_a_known_graph_is_allowed(kb: KnowledgeBase) -> None:
+    q = "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/conflict-kb/graph/shapes> WHERE { ?s ?p ?o }"
+    assert int(kb.query(q).rows[0]["n"]) == kb.graphs()["https://w3id.org/conflict-kb/graph/shapes"]
+
+
+def test_keywords_inside_literals_are_not_refused(kb: KnowledgeBase) -> None:
+    assert kb.query('ASK { FILTER("SERVICE LOAD" != "x") } # SERVICE').boolean is True
+
+
+def test_syntax_error_has_line_and_column(kb: KnowledgeBase) -> None:
+    with pytest.raises(QuerySyntaxError) as err:
+        kb.query("SELECT ?s\nWHERE {\n  ?s ?p\n}")
+    assert (err.value.line, err.value.column) == (4, 1)
+
+
+def test_updates_are_not_queries(kb: KnowledgeBase) -> None:
+    with pytest.raises(QuerySyntaxError):
+        kb.query("INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }")
+
+
+def test_timeout_really_stops_the_work(kb: KnowledgeBase) -> None:
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        kb.query(CROSS, timeout=1)
+    assert time.monotonic() - start < 5
+    # the pool still answers afterwards, with a fresh worker
+    assert kb.query("ASK { ?s ?p ?o }").boolean is True
+
+
+def test_row_cap_sets_truncated(kb: KnowledgeBase) -> None:
+    capped = kb.query("SELECT * WHERE { ?s ?p ?o }", limit=5)
+    assert len(capped.rows) == 5 and capped.truncated
+    small = kb.query("SELECT * WHERE { ?s ?p ?o } LIMIT 3", limit=5)
+    assert len(small.rows) == 3 and not small.truncated
+
+
+def test_inferred_graph_can_be_left_out(kb: KnowledgeBase) -> None:
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    with_inf = int(kb.query(q).rows[0]["n"])
+    without = int(kb.query(q, inferred=False).rows[0]["n"])
+    assert with_inf > without
+
+
+def test_query_length_is_capped(kb: KnowledgeBase) -> None:
+    with pytest.raises(ForbiddenQuery, match="limit"):
+        kb.query("ASK {}" + " " * 200_000)
+
+
+def test_unknown_protocol_graph_is_refused(kb: KnowledgeBase) -> None:
+    with pytest.raises(KBError, match="not in this knowledge base"):
+        kb.query("ASK { ?s ?p ?o }", default_graphs=["file:///etc/passwd"])
+
+
+def test_update_needs_token(tmp_path: Path) -> None:
+    insert = "INSERT DATA { GRAPH <http://x/g> { <http://x/a> <http://x/b> <http://x/c> } }"
+    with KnowledgeBase.open(memory=True) as ro, pytest.raises(UpdateRefused):
+        ro.update(insert, token="anything")
+    with KnowledgeBase.open(memory=True, update_token="s3cret") as rw:
+        with pytest.raises(UpdateRefused):
+            rw.update(insert, token="wrong")
+        with pytest.raises(ForbiddenQuery):
+            rw.update("LOAD <http://127.0.0.1:9/x>", token="s3cret")
+        rw.update(insert, token="s3cret")
+        assert rw.query("ASK { GRAPH <http://x/g> { ?s ?p ?o } }").boolean is True

@@ -69,9 +69,21 @@ class KnowledgeBase:
 
     @classmethod
     def open(
-        cls, path: str | Path | None = None, *, memory: bool = False, workers: int = 2, **options: Any
+        cls,
+        path: str | Path | None = None,
+        *,
+        memory: bool = False,
+        endpoint: str | None = None,
+        update_endpoint: str | None = None,
+        workers: int = 2,
+        **options: Any,
     ) -> KnowledgeBase:
-        """Open the store at ``path`` (default: $CKB_STORE or the user data folder), or in memory."""
+        """Open a store on disk (default $CKB_STORE), in memory, or on a SPARQL server ($CKB_ENDPOINT)."""
+        endpoint = endpoint or (None if memory or path else os.environ.get("CKB_ENDPOINT"))
+        if endpoint:
+            from .remote import RemoteBackend
+
+            return cls(RemoteBackend(endpoint, update_endpoint), **options)
         if memory:
             return cls(OxigraphBackend(None, workers), **options)
         store = Path(path) if path is not None else default_store_path()

@@ -155,21 +155,10 @@ class OxigraphBackend:
         prepare: Prepare | None = None,
     ) -> None:
         """Parse every file into a staging graph, then swap all in one transaction."""
-        run = STAGING + uuid.uuid4().hex + "/"
         staged: list[tuple[str, str]] = []
         with self._writing():
             try:
-                for i, (path, target) in enumerate(files):
-                    staging = f"{run}{i}"
-                    _load_file(self.store, path, staging)
-                    staged.append((staging, target))
-                for j, (data, target) in enumerate(extra):
-                    staging = f"{run}x{j}"
-                    self.store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(staging))
-                    staged.append((staging, target))
-                if prepare is not None:
-                    pairs = [(s, p) for (s, _), (p, _) in zip(staged, files, strict=False)]
-                    self.store.extend(prepare(self.store, pairs))
+                stage(self.store, files, extra, prepare, staged)
                 self.store.update(_swap_update(self.store, staged, clear_others))
             except BaseException:
                 for staging, _ in staged:
@@ -192,7 +181,26 @@ class OxigraphBackend:
         self.store = None  # dropping the last reference closes RocksDB
 
 
-def _load_file(store: ox.Store, path: Path, graph: str) -> None:
+def stage(
+    store: ox.Store,
+    files: Sequence[tuple[Path, str]],
+    extra: Sequence[tuple[bytes, str]],
+    prepare: Prepare | None,
+    staged: list[tuple[str, str]],
+) -> None:
+    """Parse files and extra N-Triples into fresh staging graphs, appending (staging, target) to staged."""
+    run = STAGING + uuid.uuid4().hex + "/"
+    for i, (path, target) in enumerate(files):
+        load_file(store, path, f"{run}{i}")
+        staged.append((f"{run}{i}", target))
+    for j, (data, target) in enumerate(extra):
+        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(f"{run}x{j}"))
+        staged.append((f"{run}x{j}", target))
+    if prepare is not None:
+        store.extend(prepare(store, [(s, p) for (s, _), (p, _) in zip(staged, files, strict=False)]))
+
+
+def load_file(store: ox.Store, path: Path, graph: str) -> None:
     """Load one file into a graph, turning parser errors into file:line:column."""
     fmt = rdf_format(path)
     try:

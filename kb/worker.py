@@ -60,20 +60,25 @@ def _execute(store: ox.Store, job: Job) -> dict[str, Any]:
         )
     except SyntaxError as err:
         return {"error": "syntax", "message": str(err)}
-    if isinstance(result, ox.QueryBoolean):
+    return encode_result(result, job.limit)
+
+
+def encode_result(result: Any, limit: int) -> dict[str, Any]:
+    """Encode a pyoxigraph result (boolean, solutions or triples), keeping at most ``limit`` rows."""
+    if isinstance(result, ox.QueryBoolean | bool):
         return {"kind": "ask", "boolean": bool(result)}
     rows: list[Any] = []
     truncated = False
     if isinstance(result, ox.QuerySolutions):
         names = [v.value for v in result.variables]
         for solution in result:
-            if len(rows) == job.limit:
+            if len(rows) == limit:
                 truncated = True
                 break
             rows.append([None if solution[n] is None else encode(solution[n]) for n in names])
         return {"kind": "select", "variables": names, "rows": rows, "truncated": truncated}
     for triple in result:
-        if len(rows) == job.limit:
+        if len(rows) == limit:
             truncated = True
             break
         rows.append((encode(triple.subject), encode(triple.predicate), encode(triple.object)))
@@ -103,14 +108,18 @@ def _serve(conn: Connection, spec: StoreSpec) -> None:
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
 
 
+def syntax_error(message: str, line_shift: int = 0) -> QuerySyntaxError:
+    """Turn Oxigraph's 'error at L:C: ...' into a QuerySyntaxError with its position."""
+    m = _POSITION.search(message)
+    if m:
+        return QuerySyntaxError(int(m.group(1)) - line_shift, int(m.group(2)), m.group(3).strip())
+    return QuerySyntaxError(None, None, message.strip())
+
+
 def _raise_error(answer: dict[str, Any]) -> None:
-    message = answer["message"]
     if answer["error"] == "syntax":
-        m = _POSITION.search(message)
-        if m:
-            raise QuerySyntaxError(int(m.group(1)), int(m.group(2)), m.group(3).strip())
-        raise QuerySyntaxError(None, None, message)
-    raise StoreError(f"query failed: {message}")
+        raise syntax_error(answer["message"])
+    raise StoreError(f"query failed: {answer['message']}")
 
 
 class _Worker:

@@ -16,6 +16,7 @@ from .errors import KBError, NotFound
 from .namespaces import (
     GRAPH_INFERRED,
     GRAPH_SHAPES,
+    GRAPH_UPDATES,
     PREFIXES,
     graph_iri,
     import_graph,
@@ -150,13 +151,15 @@ class KnowledgeBase:
     ) -> QueryResult:
         """Run a read-only SPARQL query safely: checked, time-limited and row-capped."""
         known = self.graphs()
-        guard.check_query(sparql, known, self.prefixes, self.max_query_length)
+        own_dataset = guard.check_query(sparql, known, self.prefixes, self.max_query_length)
         for g in (default_graphs or []) + (named_graphs or []):
             if g not in known:
                 raise KBError(f"graph <{g}> is not in this knowledge base")
+        if not (default_graphs or named_graphs) and not own_dataset:
+            default_graphs = self.default_graphs(inferred)
         return self.backend.query(
             sparql,
-            default_graphs=default_graphs or self.default_graphs(inferred),
+            default_graphs=default_graphs or None,
             named_graphs=named_graphs,
             timeout=timeout or self.timeout,
             limit=limit or self.row_limit,
@@ -172,7 +175,14 @@ class KnowledgeBase:
         if not token or not hmac.compare_digest(token.encode(), self.update_token.encode()):
             raise UpdateRefused("updates need the right token (Authorization: Bearer ...)")
         guard.check_query(sparql, self.graphs(), self.prefixes, self.max_query_length, update=True)
-        self.backend.update(sparql)
+        # Oxigraph's default graph is not among the graphs queries read, so route it through the
+        # named updates graph, in the same request and so the same transaction.
+        body = sparql.rstrip().removesuffix(";")
+        wrapped = (
+            f"MOVE SILENT GRAPH {iri_ref(GRAPH_UPDATES)} TO DEFAULT ;\n{body}\n;\n"
+            f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(GRAPH_UPDATES)}"
+        )
+        self.backend.update(wrapped, self.prefixes, line_shift=1)
 
     # -- graphs as rdflib ------------------------------------------------
     def rdflib_graph(self, graphs: Sequence[str] | None = None) -> Graph:
@@ -223,15 +233,15 @@ class KnowledgeBase:
 
     def search(self, text: str, limit: int = 20) -> list[Any]:
         """Find entities by label and alias, best match first."""
-        from . import browse
+        from . import search
 
-        return browse.search(self, text, limit=limit)
+        return search.search(self, text, limit=limit)
 
     def resolve(self, iri_or_label: str) -> str:
         """Turn an IRI, a prefixed name or a label into an IRI."""
-        from . import browse
+        from . import search
 
-        return browse.resolve(self, iri_or_label)
+        return search.resolve(self, iri_or_label)
 
     def export(
         self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None

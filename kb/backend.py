@@ -43,7 +43,7 @@ class Backend(Protocol):
         """Iterate the pyoxigraph quads of one graph, or of all graphs."""
         ...
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, prefixes: dict[str, str], line_shift: int = 0) -> None:
         """Apply a (checked) SPARQL update in one transaction."""
         ...
 

@@ -64,15 +64,15 @@ def check_query(
     prefixes: dict[str, str],
     max_length: int = MAX_QUERY_LENGTH,
     update: bool = False,
-) -> None:
-    """Raise ForbiddenQuery unless the query is safe to evaluate on this store."""
+) -> bool:
+    """Raise ForbiddenQuery unless the query is safe; return True if it has its own FROM clauses."""
     if len(query) > max_length:
         raise ForbiddenQuery(f"query is {len(query)} characters long; the limit is {max_length}")
     masked = _mask(query)
     _refuse_keyword(query, masked, _SERVICE, "this knowledge base never calls other services")
     _refuse_keyword(query, masked, _LOAD, "this knowledge base never fetches documents")
     if update:
-        return
+        return False
     known = set(known_graphs)
     declared = dict(prefixes)
     declared.update({p: iri for p, iri in _PREFIX.findall(masked)})
@@ -88,3 +88,4 @@ def check_query(
                 f"FROM <{iri}> at {_position(query, m.start())} names no graph in this knowledge "
                 "base; remote or file graphs are never fetched"
             )
+    return _FROM.search(masked) is not None

@@ -16,7 +16,7 @@ from .errors import KBError, ParseError, StoreError
 from .namespaces import GRAPH_BASE
 from .results import QueryResult
 from .terms import iri_ref
-from .worker import Job, StoreSpec, WorkerPool
+from .worker import Job, StoreSpec, WorkerPool, syntax_error
 
 STAGING = GRAPH_BASE + "staging/"
 
@@ -165,13 +165,13 @@ class OxigraphBackend:
                     self.store.remove_graph(ox.NamedNode(staging))
                 raise
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, prefixes: dict[str, str], line_shift: int = 0) -> None:
         """Apply a checked SPARQL update in one transaction."""
         with self._writing():
             try:
-                self.store.update(sparql)
+                self.store.update(sparql, prefixes=prefixes)
             except SyntaxError as err:
-                raise KBError(f"SPARQL update syntax error: {err}") from err
+                raise syntax_error(str(err), line_shift) from None
 
     def close(self) -> None:
         """Stop the workers and release the store."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .errors import KBError, QueryTimeout, StoreError
+from .errors import KBError, QuerySyntaxError, QueryTimeout, StoreError
 from .namespaces import PREFIXES
 from .oxstore import Prepare, stage
 from .results import QueryResult
@@ -145,12 +145,18 @@ class RemoteBackend:
         if ops:
             self.update(" ;\n".join(ops))
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, prefixes: dict[str, str] = PREFIXES, line_shift: int = 0) -> None:
         """Send a checked update; the server applies one request atomically."""
         self._counts = None
-        prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in PREFIXES.items())
-        self._post(self.update_endpoint, prologue + "\n" + sparql, "application/sparql-update",
-                   self.write_timeout)
+        prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in prefixes.items())
+        try:
+            self._post(
+                self.update_endpoint, prologue + "\n" + sparql, "application/sparql-update", self.write_timeout
+            )
+        except QuerySyntaxError as err:
+            if err.line is None:
+                raise
+            raise QuerySyntaxError(err.line - line_shift, err.column, err.detail) from None
 
     def close(self) -> None:
         """Nothing to release: each request is its own connection."""

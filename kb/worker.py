@@ -112,8 +112,14 @@ def syntax_error(message: str, line_shift: int = 0) -> QuerySyntaxError:
     """Turn Oxigraph's 'error at L:C: ...' into a QuerySyntaxError with its position."""
     m = _POSITION.search(message)
     if m:
-        return QuerySyntaxError(int(m.group(1)) - line_shift, int(m.group(2)), m.group(3).strip())
-    return QuerySyntaxError(None, None, message.strip())
+        return QuerySyntaxError(int(m.group(1)) - line_shift, int(m.group(2)), _short(m.group(3)))
+    return QuerySyntaxError(None, None, _short(message))
+
+
+def _short(detail: str, limit: int = 200) -> str:
+    # Oxigraph lists every token it expected; a reader needs the start of that list.
+    detail = " ".join(detail.split())
+    return detail if len(detail) <= limit else detail[: limit - 1] + "…"
 
 
 def _raise_error(answer: dict[str, Any]) -> None:

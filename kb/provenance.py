@@ -1,0 +1,216 @@
+"""Claims with their chain of sources, hedging and quote; documents with quote spans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib import BNode, URIRef
+
+from kb.browse import labels
+from kb.namespaces import CKB, GRAPH_INFERRED
+
+PROV = "http://www.w3.org/ns/prov#"
+# Links followed from a claim to the sources behind it, in the order a reader walks them.
+CHAIN_PROPERTIES = (
+    PROV + "wasQuotedFrom",
+    PROV + "wasDerivedFrom",
+    PROV + "hadPrimarySource",
+    PROV + "wasAttributedTo",
+    PROV + "wasGeneratedBy",
+    PROV + "wasAssociatedWith",
+    PROV + "actedOnBehalfOf",
+    PROV + "wasRevisionOf",
+    PROV + "qualifiedAttribution",
+    PROV + "agent",
+    PROV + "hadRole",
+)
+_CHAIN_PATH = "|".join(f"<{p}>" for p in CHAIN_PROPERTIES)
+_CHAIN_VALUES = " ".join(f"<{p}>" for p in CHAIN_PROPERTIES)
+
+
+@dataclass
+class Link:
+    """One step in a chain of sources: ``subject --prop--> target``."""
+
+    subject: str
+    prop: str
+    target: str
+    target_label: str = ""
+    is_literal: bool = False
+    is_blank: bool = False  # e.g. a prov:Attribution node: shown by its own links, not linked
+    subject_label: str = ""
+    subject_blank: bool = False
+
+
+@dataclass
+class Quote:
+    """A verbatim quote: its text and where it sits in a document (code points, end exclusive)."""
+
+    iri: str
+    exact: str
+    start: int | None
+    end: int | None
+    document: str | None
+    document_label: str = ""
+
+
+@dataclass
+class ClaimView:
+    """A claim as a reader sees it: what it supports, how hedged, who said it, in what words."""
+
+    iri: str
+    label: str
+    supports: list[tuple[str, str]] = field(default_factory=list)  # (iri, label)
+    hedges: list[str] = field(default_factory=list)
+    hedge_texts: list[str] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    chain: list[Link] = field(default_factory=list)
+    inferred: bool = False  # the claim reaches the entity only through inferred triples
+
+
+def _n3(iri: str) -> str:
+    """Write an IRI for SPARQL safely (rdflib escapes nothing, so callers pass checked IRIs)."""
+    return URIRef(iri).n3()
+
+
+def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:
+    """Claims that support ``iri`` or support something that names ``iri``; value = inferred."""
+    node = _n3(iri)
+    query = f"""
+    SELECT DISTINCT ?claim ?g WHERE {{
+      {{ GRAPH ?g {{ ?claim <{CKB.supports}>|<{CKB.about}>|<{CKB.mentions}> {node} }} }}
+      UNION
+      {{ ?claim <{CKB.supports}> ?thing . GRAPH ?g {{ ?thing ?p {node} }} }}
+      UNION
+      {{ ?claim <{CKB.supports}> ?thing . GRAPH ?g {{ {node} ?p ?thing }} }}
+      UNION
+      {{ GRAPH ?g {{ {node} a <{CKB.Claim}> }} BIND({node} AS ?claim) }}
+    }}"""
+    found: dict[str, bool] = {}
+    for row in kb.query(query).rows:
+        claim, inferred = str(row["claim"]), str(row.get("g")) == GRAPH_INFERRED
+        found[claim] = found.get(claim, True) and inferred
+    return found
+
+
+def claim_views(kb: Any, claims: dict[str, bool]) -> list[ClaimView]:
+    """Build a ClaimView for each claim IRI (value: reached only through inferred triples)."""
+    if not claims:
+        return []
+    values = " ".join(_n3(c) for c in claims)
+    views = {c: ClaimView(iri=c, label="", inferred=inf) for c in claims}
+    details = kb.query(f"""
+    SELECT ?claim ?p ?o ?qp ?qo WHERE {{
+      VALUES ?claim {{ {values} }}
+      VALUES ?p {{ <{CKB.supports}> <{CKB.hedge}> <{CKB.hedgeText}> <{CKB.hasQuote}> }}
+      ?claim ?p ?o .
+      OPTIONAL {{ ?o ?qp ?qo . FILTER(?p = <{CKB.hasQuote}>) }}
+    }}""")
+    quotes: dict[tuple[str, str], dict[str, str]] = {}
+    for row in details.rows:
+        view, prop, obj = views[str(row["claim"])], str(row["p"]), row["o"]
+        if prop == str(CKB.supports) and (str(obj), "") not in view.supports:
+            view.supports.append((str(obj), ""))
+        elif prop == str(CKB.hedge) and str(obj) not in view.hedges:
+            view.hedges.append(str(obj))
+        elif prop == str(CKB.hedgeText) and str(obj) not in view.hedge_texts:
+            view.hedge_texts.append(str(obj))
+        elif prop == str(CKB.hasQuote):
+            fields = quotes.setdefault((view.iri, str(obj)), {})
+            if row.get("qp") is not None:
+                fields[str(row["qp"])] = str(row["qo"])
+    for (claim, quote_iri), fields in sorted(quotes.items()):
+        views[claim].quotes.append(_quote(quote_iri, fields))
+    _add_chains(kb, views, values)
+    _label_everything(kb, views)
+    return sorted(views.values(), key=lambda v: (v.inferred, v.label.lower(), v.iri))
+
+
+def _as_int(value: str | None) -> int | None:
+    """Parse an offset, or None when absent or malformed (shown as 'no position')."""
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _quote(iri: str, fields: dict[str, str]) -> Quote:
+    """Make a Quote from the properties of a ckb:Quote node."""
+    return Quote(
+        iri=iri,
+        exact=fields.get(str(CKB.exact), ""),
+        start=_as_int(fields.get(str(CKB.startOffset))),
+        end=_as_int(fields.get(str(CKB.endOffset))),
+        document=fields.get(str(CKB.inDocument)),
+    )
+
+
+def _add_chains(kb: Any, views: dict[str, ClaimView], values: str) -> None:
+    """Attach to each claim every PROV step reachable from it (one query for all claims)."""
+    rows = kb.query(f"""
+    SELECT DISTINCT ?claim ?s ?p ?o WHERE {{
+      VALUES ?claim {{ {values} }}
+      VALUES ?p {{ {_CHAIN_VALUES} }}
+      ?claim ({_CHAIN_PATH})* ?s .
+      ?s ?p ?o .
+    }}""").rows
+    for row in rows:
+        obj = row["o"]
+        views[str(row["claim"])].chain.append(
+            Link(str(row["s"]), str(row["p"]), str(obj),
+                 is_literal=not isinstance(obj, URIRef | BNode), is_blank=isinstance(obj, BNode))
+        )
+    for view in views.values():
+        view.chain = _order_chain(view.iri, view.chain)
+
+
+def _order_chain(root: str, links: list[Link]) -> list[Link]:
+    """Order links breadth-first from the claim, so the chain reads claim -> ... -> origin."""
+    ordered: list[Link] = []
+    frontier, seen = [root], {root}
+    while frontier:
+        nxt: list[str] = []
+        for node in frontier:
+            for link in sorted(links, key=lambda x: CHAIN_PROPERTIES.index(x.prop)):
+                if link.subject == node and link not in ordered:
+                    ordered.append(link)
+                    if not link.is_literal and link.target not in seen:
+                        seen.add(link.target)
+                        nxt.append(link.target)
+        frontier = nxt
+    return ordered
+
+
+def _label_everything(kb: Any, views: dict[str, ClaimView]) -> None:
+    """Fill in labels of claims, supported things, chain targets and quoted documents."""
+    iris: set[str] = set(views)
+    for v in views.values():
+        iris.update(link.subject for link in v.chain)
+        iris.update(s for s, _ in v.supports)
+        iris.update(link.target for link in v.chain if not (link.is_literal or link.is_blank))
+        iris.update(q.document for q in v.quotes if q.document)
+        iris.update(v.hedges)
+    names = labels(kb, iris)
+    for v in views.values():
+        v.label = names.get(v.iri, v.iri)
+        v.supports = [(s, names.get(s, s)) for s, _ in v.supports]
+        v.hedges = [names.get(h, h) for h in v.hedges]
+        blanks = {link.target for link in v.chain if link.is_blank}
+        for link in v.chain:
+            link.subject_blank = link.subject in blanks
+            link.subject_label = "qualified node" if link.subject_blank else names.get(
+                link.subject, link.subject)
+            if link.is_blank:
+                link.target_label = "(qualified node)"
+            elif not link.is_literal:
+                link.target_label = names.get(link.target, link.target)
+            else:
+                link.target_label = link.target
+        for q in v.quotes:
+            q.document_label = names.get(q.document or "", q.document or "")
+
+
+def claims_about(kb: Any, iri: str) -> list[ClaimView]:
+    """Claims that support ``iri`` or something that involves it, with chain, hedge and quote."""
+    return claim_views(kb, _claims_touching(kb, iri))

@@ -1,0 +1,426 @@
+"""OWL reasoning with owlready2 (HermiT or Pellet), materialised as an inferred graph."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import owlready2
+import owlready2.reasoning
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.namespace import OWL, XSD, NamespaceManager
+
+from kb.errors import KBError
+from kb.namespaces import PREFIXES
+
+NO_JAVA = (
+    "Java not found: reasoning needs a Java runtime (owlready2 HermiT/Pellet); "
+    "serving the last inferred graph shipped in data/inferred/inferred.ttl"
+)
+REASONERS = ("hermit", "pellet")
+JAVA_MEMORY_MB = int(os.environ.get("CKB_JAVA_MEMORY_MB", "2048"))  # heap for the Java reasoner
+EXPLAIN_TIMEOUT = 120.0
+_SCRATCH_IRI = "http://conflict-kb.invalid/reasoning-input"
+_LOCK = threading.Lock()  # owlready2 keeps JAVA_EXE/JAVA_MEMORY as module globals
+
+
+class ReasonerError(KBError):
+    """The reasoner could not run or crashed (message is one line)."""
+
+    status = 500
+
+
+class ReasonerUnavailable(ReasonerError):
+    """No usable Java runtime for the requested reasoner."""
+
+    status = 503
+
+
+@dataclass
+class ReasonOutcome:
+    """Result of one reasoning run."""
+
+    consistent: bool
+    inferred: Graph
+    reasoner: str
+    seconds: float
+    explanation: str
+
+
+def _resolve(exe: str) -> str | None:
+    """Return the executable path for a command name or path, or None."""
+    path = exe if os.sep in exe else shutil.which(exe)
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def java_available() -> bool:
+    """Tell whether the Java runtime owlready2 will call (owlready2.JAVA_EXE) exists."""
+    return _resolve(owlready2.JAVA_EXE) is not None
+
+
+_JAVA_MAJOR: dict[str, int | None] = {}
+
+
+def _java_major(path: str) -> int | None:
+    """Return the major version of a java executable (8, 17, 25...), or None."""
+    if path not in _JAVA_MAJOR:
+        try:
+            out = subprocess.run([path, "-version"], capture_output=True, timeout=30).stderr
+            ver = out.decode("utf-8", "replace").split('"')[1]
+            parts = ver.split(".")
+            _JAVA_MAJOR[path] = int(parts[1] if parts[0] == "1" else parts[0].split("-")[0])
+        except (OSError, IndexError, ValueError, subprocess.SubprocessError):
+            _JAVA_MAJOR[path] = None
+    return _JAVA_MAJOR[path]
+
+
+@functools.cache
+def _pellet_min_java() -> int:
+    """Return the Java version Pellet's bundled jars need.
+
+    owlready2 0.51 ships a patched Jena (jena-arq-fixed*.jar) whose RDF/XML classes are
+    compiled for a newer Java than the rest; Pellet loads them on every run.
+    """
+    import zipfile
+
+    need = 8
+    folder = Path(owlready2.reasoning._HERE) / "pellet"
+    for jar in folder.glob("jena-*-fixed*.jar"):
+        with zipfile.ZipFile(jar) as zf:
+            for name in zf.namelist():
+                if name.endswith(".class"):
+                    header = zf.read(name)[:8]
+                    need = max(need, int.from_bytes(header[6:8], "big") - 44)
+    return need
+
+
+def _java_for(reasoner: str) -> str:
+    """Pick the java executable for a reasoner, or raise ReasonerUnavailable."""
+    default = _resolve(owlready2.JAVA_EXE)
+    if default is None:
+        raise ReasonerUnavailable(NO_JAVA)
+    if reasoner == "hermit":
+        return default
+    need = _pellet_min_java()
+    candidates = [default, os.environ.get("CKB_PELLET_JAVA", "")]
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(os.path.join(os.environ["JAVA_HOME"], "bin", "java"))
+    candidates += sorted(str(p) for p in Path("/usr/lib/jvm").glob("*/bin/java"))
+    for cand in candidates:
+        path = _resolve(cand) if cand else None
+        if path and (_java_major(path) or 0) >= need:
+            return path
+    raise ReasonerUnavailable(
+        f"Pellet (owlready2 {owlready2.VERSION}) needs Java {need}+ but {default} is Java "
+        f"{_java_major(default)}; set CKB_PELLET_JAVA to a newer java or use the hermit reasoner"
+    )
+
+
+def _input_triples(asserted: Graph) -> Graph:
+    """Copy the asserted triples, minus owl:imports (owlready2 would fetch them from the web)."""
+    g = Graph()
+    for s, p, o in asserted.triples((None, None, None)):
+        if p != OWL.imports:
+            g.add((s, p, o))
+    return g
+
+
+def _run_owlready(nt: bytes, reasoner: str, java: str) -> Graph:
+    """Load N-Triples into a fresh World, run the reasoner, return what it added."""
+    world = owlready2.World()
+    old_exe, old_mem = owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY
+    sink = io.StringIO()
+    try:
+        owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY = java, JAVA_MEMORY_MB
+        # owlready2 prints progress/warnings and emits its own Python warnings: keep them local
+        with warnings.catch_warnings(), contextlib.redirect_stderr(sink), \
+                contextlib.redirect_stdout(sink):
+            warnings.simplefilter("ignore")
+            world.get_ontology(_SCRATCH_IRI).load(fileobj=io.BytesIO(nt), format="ntriples")
+            if reasoner == "hermit":
+                owlready2.sync_reasoner_hermit(
+                    world, infer_property_values=True, debug=0, ignore_unsupported_datatypes=True
+                )
+            else:
+                owlready2.sync_reasoner_pellet(
+                    world, infer_property_values=True, infer_data_property_values=True, debug=0
+                )
+            added = Graph()
+            ctx = world.as_rdflib_graph().get_context(
+                world.get_ontology(owlready2.reasoning._INFERRENCES_ONTOLOGY)
+            )
+            for triple in ctx.triples((None, None, None)):
+                added.add(triple)
+        return added
+    finally:
+        owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY = old_exe, old_mem
+        world.close()
+
+
+def _explain_inconsistency(nt: bytes, java: str) -> str:
+    """Ask Pellet for one justification of the inconsistency, as one line."""
+    cp = owlready2.reasoning._PELLET_CLASSPATH
+    with tempfile.NamedTemporaryFile("wb", suffix=".nt", delete=False) as tmp:
+        tmp.write(nt)
+    try:
+        # `pellet explain` uses the OWL API loader, so it runs on older Java than `realize`
+        proc = subprocess.run(
+            [java, f"-Xmx{JAVA_MEMORY_MB}M", "-cp", cp, "pellet.Pellet", "explain",
+             "--ignore-imports", tmp.name],
+            capture_output=True, timeout=EXPLAIN_TIMEOUT,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    finally:
+        os.unlink(tmp.name)
+    text = proc.stdout.decode("utf-8", "replace")
+    if "Explanation(s):" not in text:
+        return ""
+    body = text.split("Explanation(s):", 1)[1]
+    axioms = [ln.strip() for ln in body.splitlines() if ln.strip()]
+    if axioms and axioms[0][:1].isdigit() and ")" in axioms[0]:
+        axioms[0] = axioms[0].split(")", 1)[1].strip()
+    return "; ".join(axioms)
+
+
+_BUILTIN = (str(RDF), str(RDFS), str(OWL), str(XSD), "http://www.lesfleursdunormal.fr/",
+            "http://inferrences")
+_PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.TransitiveProperty,
+                   OWL.SymmetricProperty, OWL.FunctionalProperty, OWL.InverseFunctionalProperty)
+
+
+def _named(term: object) -> bool:
+    """True for an IRI that is not an RDF/RDFS/OWL/XSD (or owlready2-internal) term."""
+    return isinstance(term, URIRef) and not str.startswith(term, _BUILTIN)
+
+
+def _edges(graph: Graph, preds: tuple[URIRef, ...], both: tuple[URIRef, ...]) -> dict:
+    """Map each named term to the named terms it points to by `preds` (and `both`, both ways)."""
+    out: dict[URIRef, set[URIRef]] = {}
+    for pred in preds + both:
+        for a, b in graph.subject_objects(pred):
+            if _named(a) and _named(b) and a != b:
+                out.setdefault(a, set()).add(b)
+                if pred in both:
+                    out.setdefault(b, set()).add(a)
+    return out
+
+
+def _ancestors(edges: dict, start: URIRef) -> set[URIRef]:
+    """All terms reachable from `start` along `edges` (not including start)."""
+    seen: set[URIRef] = set()
+    stack = list(edges.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(edges.get(node, ()))
+    seen.discard(start)
+    return seen
+
+
+def _key(t: tuple) -> tuple:
+    """Compare literals by value: Pellet's values come back re-typed ("x" as "x"^^xsd:string)."""
+    o = t[2]
+    if isinstance(o, Literal) and o.value is not None:
+        dtype = None if o.datatype == XSD.string else o.datatype
+        o = ("lit", dtype, (o.language or "").lower(), o.value)
+    return (t[0], t[1], o)
+
+
+def materialise(source: Graph, added: Graph) -> Graph:
+    """Close the reasoner's findings under the property/class axioms; keep what is new.
+
+    HermiT reports only the most specific types and property instances, and owlready2 drops a
+    relation whose inverse is asserted, so superclasses, super-properties, inverses, symmetric
+    and transitive pairs are completed here from the (reasoner-classified) axioms.
+    """
+    schema = source + added
+    classes = _edges(schema, (RDFS.subClassOf,), (OWL.equivalentClass,))
+    props = _edges(schema, (RDFS.subPropertyOf,), (OWL.equivalentProperty,))
+    inverses = _edges(schema, (), (OWL.inverseOf,))
+    symmetric = set(schema.subjects(RDF.type, OWL.SymmetricProperty))
+    transitive = set(schema.subjects(RDF.type, OWL.TransitiveProperty))
+    declared = {p for t in _PROPERTY_TYPES for p in schema.subjects(RDF.type, t) if _named(p)}
+    usable = declared | {q for p in declared for q in _ancestors(props, p) | inverses.get(p, set())}
+
+    known: dict[tuple, tuple] = {}  # value key -> first triple seen (asserted forms win)
+    by_sp: dict[tuple, set] = {}
+    by_po: dict[tuple, set] = {}
+    todo: list[tuple] = []
+
+    def add(t: tuple) -> None:
+        key = _key(t)
+        if key not in known:
+            known[key] = t
+            by_sp.setdefault((t[0], t[1]), set()).add(t[2])
+            by_po.setdefault((t[1], t[2]), set()).add(t[0])
+            todo.append(t)
+
+    def drain() -> None:
+        while todo:
+            s, p, o = todo.pop()
+            if p == RDF.type:
+                for c in _ancestors(classes, o):
+                    add((s, RDF.type, c))
+                continue
+            for q in _ancestors(props, p):
+                add((s, q, o))
+            if not isinstance(o, URIRef):
+                continue
+            for q in inverses.get(p, ()):
+                add((o, q, s))
+            if p in symmetric:
+                add((o, p, s))
+            if p in transitive:
+                for o2 in list(by_sp.get((o, p), ())):
+                    add((s, p, o2))
+                for s0 in list(by_po.get((p, s), ())):
+                    add((s0, p, o))
+
+    # close the asserted triples first, so their literal forms win over owlready2's re-typed ones
+    for graph in (source, added):
+        for s, p, o in sorted(graph, key=_sort_key):
+            if _named(s) and not isinstance(o, BNode) and (
+                (p == RDF.type and _named(o)) or (p in usable)
+            ):
+                add((s, p, o))
+        drain()
+
+    # the reasoner's new class/property subsumptions between named terms
+    for pred in (RDFS.subClassOf, OWL.equivalentClass, RDFS.subPropertyOf, OWL.equivalentProperty):
+        for a, b in added.subject_objects(pred):
+            if _named(a) and _named(b) and a != b:
+                known.setdefault((a, pred, b), (a, pred, b))
+    asserted = {_key(t) for t in source}
+    out = Graph()
+    for key, (s, p, o) in known.items():
+        if key not in asserted and not (s == o and p != RDF.type):
+            out.add((s, p, o))
+    return out
+
+
+def _sort_key(t: tuple) -> tuple:
+    """Order triples so that which of two value-equal literals is kept never varies."""
+    return tuple((type(x).__name__, str(x), x.n3()) for x in t)
+
+
+def reason(asserted: Graph, *, reasoner: str = "hermit") -> ReasonOutcome:
+    """Run HermiT or Pellet over ontology+data; return consistency and the inferred triples."""
+    if reasoner not in REASONERS:
+        raise ReasonerError(f"unknown reasoner {reasoner!r}; choose one of: {', '.join(REASONERS)}")
+    java = _java_for(reasoner)
+    source = _input_triples(asserted)
+    nt = source.serialize(format="nt", encoding="utf-8")
+    t0 = time.perf_counter()
+    with _LOCK:
+        try:
+            added = _run_owlready(nt, reasoner, java)
+        except owlready2.OwlReadyInconsistentOntologyError:
+            why = _explain_inconsistency(nt, _resolve(owlready2.JAVA_EXE) or java)
+            return ReasonOutcome(
+                consistent=False, inferred=Graph(), reasoner=reasoner,
+                seconds=time.perf_counter() - t0,
+                explanation=f"inconsistent ({reasoner}): "
+                + (why or "no justification available (Pellet explain failed)"),
+            )
+        except owlready2.OwlReadyJavaError as exc:
+            first = next((ln for ln in str(exc).splitlines()[1:] if ln.strip()), str(exc))
+            raise ReasonerError(f"{reasoner} failed: {first.strip()[:300]}") from None
+    inferred = materialise(source, added)
+    unsat = sorted({c for c, _, n in added.triples((None, OWL.equivalentClass, OWL.Nothing))
+                    if isinstance(c, URIRef)})
+    seconds = time.perf_counter() - t0
+    note = f"consistent ({reasoner}): {len(inferred)} inferred triples in {seconds:.1f} s"
+    if unsat:
+        note += "; unsatisfiable classes: " + ", ".join(_short(c) for c in unsat)
+    for prefix, iri in PREFIXES.items():
+        inferred.bind(prefix, iri)
+    return ReasonOutcome(True, inferred, reasoner, seconds, note)
+
+
+def _short(iri: URIRef) -> str:
+    """Render an IRI as prefix:local where a known prefix fits."""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return f"<{iri}>"
+
+
+def to_turtle(graph: Graph) -> str:
+    """Serialise triples as Turtle sorted by subject, predicate (rdf:type first) and object."""
+    nm = NamespaceManager(Graph(), bind_namespaces="none")
+    for prefix, iri in PREFIXES.items():
+        nm.bind(prefix, iri)
+    out = [f"@prefix {prefix}: <{iri}> ." for prefix, iri in PREFIXES.items()]
+    for s in sorted(set(graph.subjects()), key=lambda t: (isinstance(t, BNode), str(t))):
+        parts = []
+        preds = sorted(set(graph.predicates(s)), key=lambda p: (p != RDF.type, str(p)))
+        for p in preds:
+            objs = sorted(graph.objects(s, p), key=lambda o: (type(o).__name__, str(o), o.n3()))
+            name = "a" if p == RDF.type else p.n3(nm)
+            parts.append(f"    {name} " + " ,\n        ".join(o.n3(nm) for o in objs))
+        out.append("\n" + s.n3(nm) + "\n" + " ;\n".join(parts) + " .")
+    return "\n".join(out) + "\n"
+
+
+def write_inferred(graph: Graph, path: str | os.PathLike, *, reasoner: str = "hermit") -> None:
+    """Write the inferred graph as sorted, prefixed Turtle (atomically)."""
+    header = (
+        f"# Inferred triples ({reasoner} via owlready2): entailed by ontology/ + data/, "
+        "not asserted.\n# Generated by kb.reason.write_inferred; do not edit by hand.\n"
+    )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(header + to_turtle(graph), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def bundled_asserted(root: Path | None = None) -> Graph:
+    """Parse the bundled ontology and data files (no shapes, no inferred) into one graph."""
+    from kb import loader
+    from kb.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY
+
+    graph = Graph()
+    for path in loader.bundled_files(root):
+        if loader.graph_for(path) in (GRAPH_ONTOLOGY, GRAPH_DATA):
+            graph.parse(path, format="turtle")
+    return graph
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kb.reason [--reasoner R] [--write]`: reason over the bundled files."""
+    import argparse
+
+    from kb import loader
+
+    ap = argparse.ArgumentParser(prog="python -m kb.reason", description=main.__doc__)
+    ap.add_argument("--reasoner", choices=REASONERS, default="hermit")
+    ap.add_argument("--write", action="store_true", help="rewrite data/inferred/inferred.ttl")
+    args = ap.parse_args(argv)
+    try:
+        out = reason(bundled_asserted(), reasoner=args.reasoner)
+    except KBError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(out.explanation)
+    if args.write and out.consistent:
+        target = loader.project_root() / "data" / "inferred" / "inferred.ttl"
+        write_inferred(out.inferred, target, reasoner=out.reasoner)
+        print(f"wrote {target}")
+    return 0 if out.consistent else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

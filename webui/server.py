@@ -1,0 +1,42 @@
+"""Run the web UI: waitress in production, Flask's dev server only with debug."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from webui import create_app
+
+if TYPE_CHECKING:
+    from kb import KnowledgeBase
+
+log = logging.getLogger("ckb.server")
+
+
+def serve(
+    kb: KnowledgeBase,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    debug: bool = False,
+    **config: Any,
+) -> None:
+    """Serve ``kb`` over HTTP until interrupted; ``config`` keys go to create_app."""
+    app = create_app({"KB": kb, **config})
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    if debug:
+        # The reloader would start a second process with a second store: keep it off.
+        app.run(host=host, port=port, debug=True, use_reloader=False)
+        return
+    import waitress
+
+    print(f"conflict-kb serving on {url} (SPARQL endpoint: {url}sparql)", flush=True)
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=int(config.get("THREADS", 4)),
+        # Above Flask's limit, so Flask answers 413 with its own page; waitress only stops
+        # bodies far beyond it before they are buffered.
+        max_request_body_size=4 * int(app.config["MAX_CONTENT_LENGTH"]),
+        ident="conflict-kb",
+    )

@@ -215,7 +215,7 @@ class KnowledgeBase:
         self.backend.replace_graphs([], extra=[(data, GRAPH_INFERRED)])
         if save:
             report.saved_to = loader.project_root() / "data" / "inferred" / "inferred.ttl"
-            reasoning.write_inferred(outcome.inferred, report.saved_to)
+            reasoning.write_inferred(outcome.inferred, report.saved_to, reasoner=outcome.reasoner)
         return report
 
     # -- browsing and export ---------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
+import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from pathlib import Path
 
 import owlready2
 import owlready2.reasoning
-from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
-from rdflib.namespace import OWL, XSD, NamespaceManager
+from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.namespace import OWL, NamespaceManager
 
+from kb.entail import materialise
 from kb.errors import KBError
 from kb.namespaces import PREFIXES
 
@@ -31,7 +33,7 @@ REASONERS = ("hermit", "pellet")
 JAVA_MEMORY_MB = int(os.environ.get("CKB_JAVA_MEMORY_MB", "2048"))  # heap for the Java reasoner
 EXPLAIN_TIMEOUT = 120.0
 _SCRATCH_IRI = "http://conflict-kb.invalid/reasoning-input"
-_LOCK = threading.Lock()  # owlready2 keeps JAVA_EXE/JAVA_MEMORY as module globals
+REASON_TIMEOUT = float(os.environ.get("CKB_REASON_TIMEOUT", "600"))  # seconds, then killed
 
 
 class ReasonerError(KBError):
@@ -135,18 +137,18 @@ def _input_triples(asserted: Graph) -> Graph:
     return g
 
 
-def _run_owlready(nt: bytes, reasoner: str, java: str) -> Graph:
-    """Load N-Triples into a fresh World, run the reasoner, return what it added."""
-    world = owlready2.World()
-    old_exe, old_mem = owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY
-    sink = io.StringIO()
-    try:
-        owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY = java, JAVA_MEMORY_MB
-        # owlready2 prints progress/warnings and emits its own Python warnings: keep them local
-        with warnings.catch_warnings(), contextlib.redirect_stderr(sink), \
-                contextlib.redirect_stdout(sink):
-            warnings.simplefilter("ignore")
-            world.get_ontology(_SCRATCH_IRI).load(fileobj=io.BytesIO(nt), format="ntriples")
+def _child() -> None:
+    """Child-process side: load input.nt into a fresh World, reason, write added.nt + status."""
+    reasoner, java, memory, work = sys.argv[1:5]
+    status = {"status": "ok", "message": ""}
+    owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY = java, int(memory)
+    # owlready2 prints progress and raises its own Python warnings: keep stdout for nothing
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("ignore")
+        world = owlready2.World()
+        with open(os.path.join(work, "input.nt"), "rb") as fh:
+            world.get_ontology(_SCRATCH_IRI).load(fileobj=fh, format="ntriples")
+        try:
             if reasoner == "hermit":
                 owlready2.sync_reasoner_hermit(
                     world, infer_property_values=True, debug=0, ignore_unsupported_datatypes=True
@@ -156,15 +158,50 @@ def _run_owlready(nt: bytes, reasoner: str, java: str) -> Graph:
                     world, infer_property_values=True, infer_data_property_values=True, debug=0
                 )
             added = Graph()
-            ctx = world.as_rdflib_graph().get_context(
-                world.get_ontology(owlready2.reasoning._INFERRENCES_ONTOLOGY)
-            )
-            for triple in ctx.triples((None, None, None)):
+            onto = world.get_ontology(owlready2.reasoning._INFERRENCES_ONTOLOGY)
+            for triple in world.as_rdflib_graph().get_context(onto).triples((None, None, None)):
                 added.add(triple)
-        return added
-    finally:
-        owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY = old_exe, old_mem
-        world.close()
+            added.serialize(os.path.join(work, "added.nt"), format="nt", encoding="utf-8")
+        except owlready2.OwlReadyInconsistentOntologyError:
+            status = {"status": "inconsistent", "message": ""}
+        except owlready2.OwlReadyJavaError as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
+            status = {"status": "error", "message": (lines or [str(exc)])[0][:300]}
+    Path(work, "status.json").write_text(json.dumps(status), encoding="utf-8")
+
+
+def _run_owlready(nt: bytes, reasoner: str, java: str, timeout: float) -> Graph | None:
+    """Reason in a child process (own globals, own TMPDIR, killable); None if inconsistent."""
+    with tempfile.TemporaryDirectory(prefix="ckb-reason-") as work:
+        Path(work, "input.nt").write_bytes(nt)
+        pypath = [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
+        # TMPDIR: owlready2 leaves its temp file behind when Java fails; this folder goes anyway
+        env = dict(os.environ, TMPDIR=work, PYTHONPATH=os.pathsep.join(p for p in pypath if p))
+        cmd = [sys.executable, "-c", "from kb.reason import _child; _child()",
+               reasoner, java, str(JAVA_MEMORY_MB), work]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ReasonerError(
+                f"{reasoner} did not finish within {timeout:g} s (set CKB_REASON_TIMEOUT)"
+            ) from None
+        finally:
+            if proc.poll() is None:  # timed out or interrupted: the group is still ours
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the child and its Java process
+                proc.wait()
+        status_file = Path(work, "status.json")
+        if not status_file.exists():
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            raise ReasonerError(f"{reasoner} failed: {tail[0][:300]}")
+        status = json.loads(status_file.read_text(encoding="utf-8"))
+        if status["status"] == "error":
+            raise ReasonerError(f"{reasoner} failed: {status['message']}")
+        if status["status"] == "inconsistent":
+            return None
+        return Graph().parse(Path(work, "added.nt"), format="nt")
 
 
 def _explain_inconsistency(nt: bytes, java: str) -> str:
@@ -193,150 +230,26 @@ def _explain_inconsistency(nt: bytes, java: str) -> str:
     return "; ".join(axioms)
 
 
-_BUILTIN = (str(RDF), str(RDFS), str(OWL), str(XSD), "http://www.lesfleursdunormal.fr/",
-            "http://inferrences")
-_PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.TransitiveProperty,
-                   OWL.SymmetricProperty, OWL.FunctionalProperty, OWL.InverseFunctionalProperty)
-
-
-def _named(term: object) -> bool:
-    """True for an IRI that is not an RDF/RDFS/OWL/XSD (or owlready2-internal) term."""
-    return isinstance(term, URIRef) and not str.startswith(term, _BUILTIN)
-
-
-def _edges(graph: Graph, preds: tuple[URIRef, ...], both: tuple[URIRef, ...]) -> dict:
-    """Map each named term to the named terms it points to by `preds` (and `both`, both ways)."""
-    out: dict[URIRef, set[URIRef]] = {}
-    for pred in preds + both:
-        for a, b in graph.subject_objects(pred):
-            if _named(a) and _named(b) and a != b:
-                out.setdefault(a, set()).add(b)
-                if pred in both:
-                    out.setdefault(b, set()).add(a)
-    return out
-
-
-def _ancestors(edges: dict, start: URIRef) -> set[URIRef]:
-    """All terms reachable from `start` along `edges` (not including start)."""
-    seen: set[URIRef] = set()
-    stack = list(edges.get(start, ()))
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(edges.get(node, ()))
-    seen.discard(start)
-    return seen
-
-
-def _key(t: tuple) -> tuple:
-    """Compare literals by value: Pellet's values come back re-typed ("x" as "x"^^xsd:string)."""
-    o = t[2]
-    if isinstance(o, Literal) and o.value is not None:
-        dtype = None if o.datatype == XSD.string else o.datatype
-        o = ("lit", dtype, (o.language or "").lower(), o.value)
-    return (t[0], t[1], o)
-
-
-def materialise(source: Graph, added: Graph) -> Graph:
-    """Close the reasoner's findings under the property/class axioms; keep what is new.
-
-    HermiT reports only the most specific types and property instances, and owlready2 drops a
-    relation whose inverse is asserted, so superclasses, super-properties, inverses, symmetric
-    and transitive pairs are completed here from the (reasoner-classified) axioms.
-    """
-    schema = source + added
-    classes = _edges(schema, (RDFS.subClassOf,), (OWL.equivalentClass,))
-    props = _edges(schema, (RDFS.subPropertyOf,), (OWL.equivalentProperty,))
-    inverses = _edges(schema, (), (OWL.inverseOf,))
-    symmetric = set(schema.subjects(RDF.type, OWL.SymmetricProperty))
-    transitive = set(schema.subjects(RDF.type, OWL.TransitiveProperty))
-    declared = {p for t in _PROPERTY_TYPES for p in schema.subjects(RDF.type, t) if _named(p)}
-    usable = declared | {q for p in declared for q in _ancestors(props, p) | inverses.get(p, set())}
-
-    known: dict[tuple, tuple] = {}  # value key -> first triple seen (asserted forms win)
-    by_sp: dict[tuple, set] = {}
-    by_po: dict[tuple, set] = {}
-    todo: list[tuple] = []
-
-    def add(t: tuple) -> None:
-        key = _key(t)
-        if key not in known:
-            known[key] = t
-            by_sp.setdefault((t[0], t[1]), set()).add(t[2])
-            by_po.setdefault((t[1], t[2]), set()).add(t[0])
-            todo.append(t)
-
-    def drain() -> None:
-        while todo:
-            s, p, o = todo.pop()
-            if p == RDF.type:
-                for c in _ancestors(classes, o):
-                    add((s, RDF.type, c))
-                continue
-            for q in _ancestors(props, p):
-                add((s, q, o))
-            if not isinstance(o, URIRef):
-                continue
-            for q in inverses.get(p, ()):
-                add((o, q, s))
-            if p in symmetric:
-                add((o, p, s))
-            if p in transitive:
-                for o2 in list(by_sp.get((o, p), ())):
-                    add((s, p, o2))
-                for s0 in list(by_po.get((p, s), ())):
-                    add((s0, p, o))
-
-    # close the asserted triples first, so their literal forms win over owlready2's re-typed ones
-    for graph in (source, added):
-        for s, p, o in sorted(graph, key=_sort_key):
-            if _named(s) and not isinstance(o, BNode) and (
-                (p == RDF.type and _named(o)) or (p in usable)
-            ):
-                add((s, p, o))
-        drain()
-
-    # the reasoner's new class/property subsumptions between named terms
-    for pred in (RDFS.subClassOf, OWL.equivalentClass, RDFS.subPropertyOf, OWL.equivalentProperty):
-        for a, b in added.subject_objects(pred):
-            if _named(a) and _named(b) and a != b:
-                known.setdefault((a, pred, b), (a, pred, b))
-    asserted = {_key(t) for t in source}
-    out = Graph()
-    for key, (s, p, o) in known.items():
-        if key not in asserted and not (s == o and p != RDF.type):
-            out.add((s, p, o))
-    return out
-
-
-def _sort_key(t: tuple) -> tuple:
-    """Order triples so that which of two value-equal literals is kept never varies."""
-    return tuple((type(x).__name__, str(x), x.n3()) for x in t)
-
-
-def reason(asserted: Graph, *, reasoner: str = "hermit") -> ReasonOutcome:
+def reason(
+    asserted: Graph, *, reasoner: str = "hermit", timeout: float | None = None
+) -> ReasonOutcome:
     """Run HermiT or Pellet over ontology+data; return consistency and the inferred triples."""
+    reasoner = reasoner.lower()
     if reasoner not in REASONERS:
         raise ReasonerError(f"unknown reasoner {reasoner!r}; choose one of: {', '.join(REASONERS)}")
     java = _java_for(reasoner)
     source = _input_triples(asserted)
     nt = source.serialize(format="nt", encoding="utf-8")
     t0 = time.perf_counter()
-    with _LOCK:
-        try:
-            added = _run_owlready(nt, reasoner, java)
-        except owlready2.OwlReadyInconsistentOntologyError:
-            why = _explain_inconsistency(nt, _resolve(owlready2.JAVA_EXE) or java)
-            return ReasonOutcome(
-                consistent=False, inferred=Graph(), reasoner=reasoner,
-                seconds=time.perf_counter() - t0,
-                explanation=f"inconsistent ({reasoner}): "
-                + (why or "no justification available (Pellet explain failed)"),
-            )
-        except owlready2.OwlReadyJavaError as exc:
-            first = next((ln for ln in str(exc).splitlines()[1:] if ln.strip()), str(exc))
-            raise ReasonerError(f"{reasoner} failed: {first.strip()[:300]}") from None
+    added = _run_owlready(nt, reasoner, java, REASON_TIMEOUT if timeout is None else timeout)
+    if added is None:
+        why = _explain_inconsistency(nt, _resolve(owlready2.JAVA_EXE) or java)
+        return ReasonOutcome(
+            consistent=False, inferred=Graph(), reasoner=reasoner,
+            seconds=time.perf_counter() - t0,
+            explanation=f"inconsistent ({reasoner}): "
+            + (why or "no justification available (Pellet explain failed)"),
+        )
     inferred = materialise(source, added)
     unsat = sorted({c for c, _, n in added.triples((None, OWL.equivalentClass, OWL.Nothing))
                     if isinstance(c, URIRef)})

@@ -175,14 +175,9 @@ class KnowledgeBase:
         if not token or not hmac.compare_digest(token.encode(), self.update_token.encode()):
             raise UpdateRefused("updates need the right token (Authorization: Bearer ...)")
         guard.check_query(sparql, self.graphs(), self.prefixes, self.max_query_length, update=True)
-        # Oxigraph's default graph is not among the graphs queries read, so route it through the
-        # named updates graph, in the same request and so the same transaction.
-        body = sparql.rstrip().removesuffix(";")
-        wrapped = (
-            f"MOVE SILENT GRAPH {iri_ref(GRAPH_UPDATES)} TO DEFAULT ;\n{body}\n;\n"
-            f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(GRAPH_UPDATES)}"
-        )
-        self.backend.update(wrapped, self.prefixes, line_shift=1)
+        # Queries never read the store's unnamed default graph, so updates that name no graph
+        # work on the named updates graph instead.
+        self.backend.update(sparql, self.prefixes, default_as=GRAPH_UPDATES)
 
     # -- graphs as rdflib ------------------------------------------------
     def rdflib_graph(self, graphs: Sequence[str] | None = None) -> Graph:

@@ -43,8 +43,8 @@ class Backend(Protocol):
         """Iterate the pyoxigraph quads of one graph, or of all graphs."""
         ...
 
-    def update(self, sparql: str, prefixes: dict[str, str], line_shift: int = 0) -> None:
-        """Apply a (checked) SPARQL update in one transaction."""
+    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
+        """Apply a (checked) SPARQL update; ``default_as`` names the graph standing in for the default."""
         ...
 
     def close(self) -> None:

@@ -323,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
     except (UsageError, KBError) as err:
-        return _fail(str(err))
+        message = str(err)
+        if "LOCK" in message:
+            message += " (another process, e.g. 'ckb serve', has this store open; stop it or " \
+                       "use --memory)"
+        return _fail(message)
     except BrokenPipeError:
         # The reader (head, less) went away: not an error; silence the final flush too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -32,22 +32,43 @@ def _split_header(text: str) -> tuple[list[str], str]:
     return header, text.strip() + "\n"
 
 
-def _strip_label(line: str) -> str:
-    """Drop a leading 'Question:', 'CQ3:' or 'Q:' style label from a header line."""
+_KEYS = {"question": "question", "q": "question", "description": "description",
+         "notes": "description", "note": "description"}
+
+
+def _key_of(line: str) -> tuple[str | None, str]:
+    """Split 'Question: text' into ('question', 'text'); other lines give (None, line)."""
     head, sep, rest = line.partition(":")
-    if sep and rest.strip() and len(head) <= 12 and " " not in head.strip():
-        return rest.strip()
-    return line
+    key = head.strip().lower()
+    if sep and key in _KEYS:
+        return _KEYS[key], rest.strip()
+    if sep and key[:2] == "cq" and key[2:].isdigit():
+        return "question", rest.strip()
+    return None, line
 
 
 def parse_example(name: str, text: str) -> Example:
-    """Parse one .rq file: first comment line is the question, the others describe it."""
+    """Parse one .rq file: 'Question:'/'Description:' header fields, or first line + the rest."""
     header, sparql = _split_header(text)
-    lines = list(header)
-    while lines and not lines[0]:
-        lines.pop(0)
-    question = _strip_label(lines[0]) if lines else name.replace("-", " ").replace("_", " ")
-    description = " ".join(part for part in lines[1:] if part).strip()
+    fields: dict[str, list[str]] = {"question": [], "description": []}
+    current: str | None = None
+    keyed = any(_key_of(line)[0] for line in header)
+    for line in header:
+        key, value = _key_of(line)
+        if key is not None:
+            current = key
+        elif not keyed and line:
+            # Without field names, the first line is the question and the rest describe it.
+            current = "question" if not fields["question"] else "description"
+        elif current is None:
+            continue
+        elif not line:
+            current = "description" if current == "question" else current
+            continue
+        fields[current].append(value)
+    question = " ".join(v for v in fields["question"] if v).strip()
+    question = question or name.replace("-", " ").replace("_", " ")
+    description = " ".join(v for v in fields["description"] if v).strip()
     return Example(name=name, question=question, description=description, sparql=sparql)
 
 

@@ -165,13 +165,19 @@ class OxigraphBackend:
                     self.store.remove_graph(ox.NamedNode(staging))
                 raise
 
-    def update(self, sparql: str, prefixes: dict[str, str], line_shift: int = 0) -> None:
-        """Apply a checked SPARQL update in one transaction."""
+    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
+        """Apply a checked SPARQL update; ``default_as`` stands in for the unnamed default graph."""
         with self._writing():
             try:
+                if default_as:
+                    # ADD, not MOVE: anything a crash left in the default graph is kept, not lost.
+                    self.store.update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT")
                 self.store.update(sparql, prefixes=prefixes)
             except SyntaxError as err:
-                raise syntax_error(str(err), line_shift) from None
+                raise syntax_error(str(err)) from None
+            finally:
+                if default_as:
+                    self.store.update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}")
 
     def close(self) -> None:
         """Stop the workers and release the store."""

@@ -99,7 +99,7 @@ def claim_views(kb: Any, claims: dict[str, bool]) -> list[ClaimView]:
     if not claims:
         return []
     values = " ".join(_n3(c) for c in claims)
-    views = {c: ClaimView(iri=c, label="", inferred=inf) for c in claims}
+    views = {c: ClaimView(iri=c, label="", inferred=inf) for c, inf in claims.items()}
     details = kb.query(f"""
     SELECT ?claim ?p ?o ?qp ?qo WHERE {{
       VALUES ?claim {{ {values} }}
@@ -154,7 +154,7 @@ def _add_chains(kb: Any, views: dict[str, ClaimView], values: str) -> None:
       VALUES ?p {{ {_CHAIN_VALUES} }}
       ?claim ({_CHAIN_PATH})* ?s .
       ?s ?p ?o .
-    }}""").rows
+    }}""", inferred=False).rows  # asserted links only: the reasoner's super-properties repeat them
     for row in rows:
         obj = row["o"]
         views[str(row["claim"])].chain.append(
@@ -168,12 +168,14 @@ def _add_chains(kb: Any, views: dict[str, ClaimView], values: str) -> None:
 def _order_chain(root: str, links: list[Link]) -> list[Link]:
     """Order links breadth-first from the claim, so the chain reads claim -> ... -> origin."""
     ordered: list[Link] = []
+    shown: set[tuple[str, str]] = set()  # one step per (subject, target): the most specific
     frontier, seen = [root], {root}
     while frontier:
         nxt: list[str] = []
         for node in frontier:
-            for link in sorted(links, key=lambda x: CHAIN_PROPERTIES.index(x.prop)):
-                if link.subject == node and link not in ordered:
+            for link in sorted(links, key=lambda x: (CHAIN_PROPERTIES.index(x.prop), x.target)):
+                if link.subject == node and (link.subject, link.target) not in shown:
+                    shown.add((link.subject, link.target))
                     ordered.append(link)
                     if not link.is_literal and link.target not in seen:
                         seen.add(link.target)

@@ -143,20 +143,30 @@ class RemoteBackend:
             body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
             ops.append(f"INSERT DATA {{ GRAPH {iri_ref(target)} {{\n{body}}} }}")
         if ops:
-            self.update(" ;\n".join(ops))
+            self._send_update(" ;\n".join(ops), {})
 
-    def update(self, sparql: str, prefixes: dict[str, str] = PREFIXES, line_shift: int = 0) -> None:
-        """Send a checked update; the server applies one request atomically."""
-        self._counts = None
+    def update(
+        self, sparql: str, prefixes: dict[str, str] = PREFIXES, default_as: str | None = None
+    ) -> None:
+        """Send a checked update; ``default_as`` stands in for the server's default graph."""
+        if default_as:
+            self._send_update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT", {})
+        try:
+            self._send_update(sparql, prefixes)
+        finally:
+            if default_as:
+                self._send_update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}", {})
+
+    def _send_update(self, sparql: str, prefixes: dict[str, str]) -> None:
+        self._counts = None  # graph sizes change with every write
         prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in prefixes.items())
         try:
-            self._post(
-                self.update_endpoint, prologue + "\n" + sparql, "application/sparql-update", self.write_timeout
-            )
+            body = prologue + "\n" + sparql
+            self._post(self.update_endpoint, body, "application/sparql-update", self.write_timeout)
         except QuerySyntaxError as err:
             if err.line is None:
                 raise
-            raise QuerySyntaxError(err.line - line_shift, err.column, err.detail) from None
+            raise QuerySyntaxError(err.line - 1, err.column, err.detail) from None
 
     def close(self) -> None:
         """Nothing to release: each request is its own connection."""

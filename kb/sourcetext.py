@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from rdflib import URIRef
 
-from kb.errors import NotFound
 from kb.browse import labels
+from kb.errors import NotFound
 from kb.namespaces import CKB
 
 
@@ -32,6 +33,7 @@ class Segment:
 
     text: str
     spans: list[int]
+    ends: list[int] = field(default_factory=list)  # spans that end here (footnote marks)
 
 
 @dataclass
@@ -101,9 +103,10 @@ def segment(text: str, spans: list[Span]) -> list[Segment]:
     placed = [s for s in spans if s.start >= 0]
     cuts = sorted({0, len(text), *(s.start for s in placed), *(s.end for s in placed)})
     pieces = []
-    for left, right in zip(cuts, cuts[1:], strict=False):
+    for left, right in pairwise(cuts):
         covering = [s.number for s in placed if s.start <= left and right <= s.end]
-        pieces.append(Segment(text[left:right], covering))
+        ends = [s.number for s in placed if s.end == right and s.number in covering]
+        pieces.append(Segment(text[left:right], covering, ends))
     return pieces
 
 

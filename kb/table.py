@@ -62,8 +62,13 @@ def _pad(text: str, cols: int) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Align ``rows`` under ``headers``; every value is already text."""
-    fitted = [[_fit(v) for v in row] for row in rows]
+    """Align ``rows`` under ``headers``; every value is already text.
+
+    Cells are capped at MAX_CELL columns except in the last column, which nothing follows.
+    """
+    last = len(headers) - 1
+    fitted = [[_fit(v, MAX_CELL if i < last else 10_000) for i, v in enumerate(row)]
+              for row in rows]
     cols = [max([width(h), *(width(r[i]) for r in fitted)]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, c) for h, c in zip(headers, cols, strict=True)).rstrip(),
              "  ".join("-" * c for c in cols)]

@@ -78,7 +78,7 @@ def timeline(kb: Any) -> tuple[list[TimelineItem], list[TimelineItem]]:
       OPTIONAL {{ ?x <{CKB.datePrecision}> ?precision }}
       OPTIONAL {{ ?x a ?type }}
       BIND(EXISTS {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }} AS ?isEvent)
-    }}""").rows
+    }}""", inferred=False).rows  # asserted types only: the kind shown is the most specific one
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = found.setdefault(str(row["x"]), {"types": set()})

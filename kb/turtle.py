@@ -165,7 +165,7 @@ def _write_graph(graph: _Graph, terms: _Terms) -> str:
             return terms(o)
         items = graph.list_items(o)
         if items is not None:
-            return "( " + " ".join(obj(i, ind + IND) for i in items) + " )" if items else "()"
+            return "( " + " ".join(obj(i, ind) for i in items) + " )" if items else "()"
         return "[" + body(o, ind + IND, nested=True) + "]"
 
     def body(subject: Any, ind: str, nested: bool = False) -> str:
@@ -181,4 +181,5 @@ def _write_graph(graph: _Graph, terms: _Terms) -> str:
         return f"\n{ind}" + f" ;\n{ind}".join(parts) + f"\n{ind[:-len(IND)]}"
 
     subjects = sorted((s for s in graph.props if s not in graph.inline), key=str)
-    return "".join(f"{terms(s)} {body(s, IND)} .\n" for s in subjects)
+    # A blank line between subjects, as in hand-written Turtle: diffs split at subjects.
+    return "\n".join(f"{terms(s)} {body(s, IND)} .\n" for s in subjects)

@@ -129,6 +129,9 @@ def test_update_without_graph_is_visible_and_reports_positions() -> None:
         assert rw.query("ASK { ckbr:x rdfs:label \"X\" }").boolean is True
         rw.update("DELETE DATA { ckbr:x rdfs:label \"X\" } ;", token="t")
         assert rw.query("ASK { ckbr:x rdfs:label \"X\" }").boolean is False
+        rw.update("PREFIX ex: <http://example.org/>\nINSERT DATA { ex:y rdfs:label \"Y\" }", token="t")
+        assert rw.query("ASK { <http://example.org/y> rdfs:label \"Y\" }").boolean is True
         with pytest.raises(QuerySyntaxError) as err:
             rw.update("INSERT DATA {\n  ckbr:x rdfs:label }", token="t")
         assert err.value.line == 2
+        assert rw.query("ASK { <http://example.org/y> rdfs:label \"Y\" }").boolean is True

@@ -95,3 +95,12 @@ def test_remote_load_is_all_or_nothing(remote: KnowledgeBase, tmp_path: Path) ->
 
 def test_remote_export_matches_embedded(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
     assert remote.export("nq", graph="data") == kb.export("nq", graph="data")
+
+
+def test_remote_update_lands_in_the_updates_graph(server: str) -> None:
+    with KnowledgeBase.open(
+        endpoint=server + "/query", update_endpoint=server + "/update", update_token="t"
+    ) as k:
+        k.update('PREFIX ex: <http://example.org/>\nINSERT DATA { ex:z rdfs:label "Z" }', token="t")
+        assert k.query('ASK { <http://example.org/z> rdfs:label "Z" }').boolean is True
+        assert "https://w3id.org/conflict-kb/graph/updates" in k.graphs()

@@ -32,14 +32,52 @@ for entry in "${PACKAGES[@]}"; do
   copied=""
   for f in $files; do
     cp "$pkg/$f" "$DEST/$sub/$(basename "$f")"
+    # The source maps are not vendored: drop the pointer so dev tools do not ask for them.
+    sed -i -e 's#^//[#@] sourceMappingURL=.*$##' -e 's#/\*[#@] sourceMappingURL=[^*]*\*/##' \
+      "$DEST/$sub/$(basename "$f")"
     copied="$copied\"$sub/$(basename "$f")\","
   done
   # Copy every licence-like file the package ships (LICENSE, LICENSE-MIT, LICENSE-APACHE-2.0, ...).
+  found=0
   for lic in "$pkg"/LICEN[CS]E* "$pkg"/licen[cs]e* "$pkg"/COPYING*; do
-    [ -e "$lic" ] || continue
+    [ -f "$lic" ] || continue
+    case "$lic" in *.js|*.mjs|*.cjs|*.ts) continue ;; esac  # scripts named license-*, not texts
     cp "$lic" "$DEST/$sub/$(basename "$lic")"
     copied="$copied\"$sub/$(basename "$lic")\","
+    found=1
   done
+  if [ "$found" = 0 ]; then
+    # The npm tarball ships no licence text (e.g. @zazuko/yasgui): record what package.json declares.
+    author="$(node -p "const p=require('$pkg/package.json'); [].concat(p.author||[], p.contributors||[]).map(a=>a.name||a).join(', ')")"
+    {
+      echo "$name $version declares the licence \"$licence\" in its package.json;"
+      echo "the npm tarball ships no licence file. Authors: $author."
+      echo "Homepage: $(node -p "require('$pkg/package.json').homepage || ''")"
+      if [ "$licence" = "MIT" ]; then
+        echo
+        echo "MIT License"
+        echo
+        echo "Copyright (c) $author"
+        echo
+        echo "Permission is hereby granted, free of charge, to any person obtaining a copy of this software"
+        echo "and associated documentation files (the \"Software\"), to deal in the Software without"
+        echo "restriction, including without limitation the rights to use, copy, modify, merge, publish,"
+        echo "distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the"
+        echo "Software is furnished to do so, subject to the following conditions:"
+        echo
+        echo "The above copyright notice and this permission notice shall be included in all copies or"
+        echo "substantial portions of the Software."
+        echo
+        echo "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,"
+        echo "INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR"
+        echo "PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR"
+        echo "ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE,"
+        echo "ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE"
+        echo "SOFTWARE."
+      fi
+    } > "$DEST/$sub/LICENSE.txt"
+    copied="$copied\"$sub/LICENSE.txt\","
+  fi
   manifest="$manifest$sep
   {\"package\": \"$name\", \"version\": \"$version\", \"licence\": \"$licence\", \"files\": [${copied%,}]}"
   sep=","

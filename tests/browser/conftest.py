@@ -1,0 +1,94 @@
+"""Real-browser fixtures: the app on a loopback port (waitress), chromium from /usr/bin.
+
+Every page a test opens records console errors, page errors and any request that leaves the
+test server; the test fails if there are any.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import waitress
+
+from kb import KnowledgeBase
+from webui import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def server(kb: KnowledgeBase) -> Iterator[str]:
+    """Serve the bundled KB on 127.0.0.1:<free port>; yield the base URL."""
+    app = create_app({"KB": kb})
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, name="ckb-test-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One chromium for the session (never downloaded: the system's own)."""
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Watch:
+    """What went wrong on a page: console errors, uncaught errors, requests to other hosts."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator[object]:
+    """A fresh page whose network is confined to the test server; checked at teardown."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    watch = Watch()
+    origin = urlsplit(server).netloc
+
+    def route(r) -> None:
+        url = r.request.url
+        if url.startswith("data:") or urlsplit(url).netloc == origin:
+            r.continue_()
+        else:
+            watch.foreign.append(url)
+            r.abort()
+
+    pg.route("**/*", route)
+    pg.on("console", lambda m: watch.errors.append(f"console: {m.text}") if m.type == "error"
+          else None)
+    pg.on("pageerror", lambda e: watch.errors.append(f"pageerror: {e}"))
+    pg.set_default_timeout(15_000)
+    pg.base = server
+    yield pg
+    context.close()
+    assert not watch.errors, watch.errors
+    assert not watch.foreign, watch.foreign
+
+
+@pytest.fixture(scope="session")
+def shot() -> object:
+    """Save a screenshot of a page to docs/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(target, name: str) -> None:  # a page or a locator
+        target.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+    return take

@@ -1,0 +1,106 @@
+"""Entity pages (/entity?iri=, /id/<local>): HTML for people, RDF for machines."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from kb.browse import check_iri
+from kb.namespaces import CKB, CKBR, PREFIXES
+from kb.provenance import claims_about
+from webui import get_kb
+from webui.negotiation import by_name, content_type, formats_for, negotiate, prefers_html
+
+bp = Blueprint("entity", __name__)
+
+_LOCAL_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
+
+
+@bp.app_template_global()
+def entity_url(iri: str) -> str:
+    """The page of an entity: /id/<local> for our individuals, /entity?iri= for the rest."""
+    iri = str(iri)
+    local = iri[len(str(CKBR)):] if iri.startswith(str(CKBR)) else ""
+    if local and set(local) <= _LOCAL_OK and not local.startswith("/"):
+        return url_for("entity.by_id", local=local)
+    return url_for("entity.show", iri=iri)
+
+
+@bp.app_template_global()
+def short_iri(iri: str) -> str:
+    """Write an IRI as prefix:local when a known prefix fits, else in full."""
+    iri = str(iri)
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+@bp.get("/entity")
+def show() -> Response | str:
+    """Describe the entity named by ?iri= in the format the client asks for."""
+    iri = request.args.get("iri", "").strip()
+    if not iri:
+        abort(400, description="give the entity's IRI as ?iri=")
+    return _answer(check_iri(iri))
+
+
+@bp.get("/id/<path:local>")
+def by_id(local: str) -> Response | str:
+    """The page of a ckbr: individual, named by its local part."""
+    return _answer(check_iri(str(CKBR) + local))
+
+
+def _answer(iri: str) -> Response | str:
+    """HTML when the client is a browser (or asks ?format=html), else RDF of the entity."""
+    override = request.args.get("format")
+    accept = request.headers.get("Accept")
+    if override:
+        if by_name(override, "page"):
+            return _page(iri)
+        fmt = by_name(override, "graph")
+        if fmt is None:
+            names = ", ".join(f.ext for f in formats_for("graph"))
+            abort(400, description=f"unknown format {override!r}; use html or one of {names}")
+    elif prefers_html(accept):
+        return _page(iri)
+    else:
+        fmt = negotiate(accept, "graph")
+        if fmt is None:
+            abort(406, description="this entity is available as text/html and "
+                  + ", ".join(f.media_type for f in formats_for("graph")))
+    kb = get_kb()
+    kb.describe(iri)  # 404 for IRIs the KB does not know, in every format
+    response = Response(kb.export(format=fmt.name, entity=iri), content_type=content_type(fmt))
+    if override:
+        name = iri.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1] or "entity"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt.ext}"'
+    response.vary.add("Accept")
+    return response
+
+
+def _page(iri: str) -> str:
+    """The HTML entity page."""
+    kb = get_kb()
+    desc = kb.describe(iri)
+    type_iris = {t.iri for t in desc.types}
+    is_document = str(CKB.Document) in type_iris
+    return render_template(
+        "entity.html",
+        d=desc,
+        claims=claims_about(kb, iri),
+        formats=formats_for("graph"),
+        is_document=is_document,
+        is_term=iri.startswith(str(CKB)),
+    )
+
+
+@bp.get("/api/neighbourhood")
+def api_neighbourhood():
+    """The graph around ?iri= as JSON nodes and edges (?depth= 0..2, default 1)."""
+    iri = check_iri(request.args.get("iri", "").strip())
+    depth = request.args.get("depth", 1, type=int)
+    if depth is None or not 0 <= depth <= 2:
+        abort(400, description="depth must be 0, 1 or 2")
+    limit = min(max(request.args.get("limit", 150, type=int) or 150, 1), 500)
+    data = get_kb().neighbourhood(iri, depth=depth, limit=limit)
+    return data

@@ -1,0 +1,78 @@
+"""Home page: what the KB holds, label search with suggestions, links to examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request
+
+from kb.browse import labels
+from kb.examples import load_examples
+from kb.namespaces import CKB, GRAPH_DATA, GRAPH_NAMES
+from webui import get_kb
+from webui.entity import entity_url
+
+bp = Blueprint("home", __name__)
+
+MAX_Q = 200  # characters of a search query
+
+
+def hit_json(hit: Any) -> dict[str, Any]:
+    """A kb SearchHit as JSON for the suggestion box (fields read defensively by name)."""
+    iri = str(getattr(hit, "iri", hit))
+    types = list(getattr(hit, "types", None) or [])
+    # The KB's own classes say most; other vocabularies' (SEM, schema.org) repeat them.
+    own = [t for t in types if str(getattr(t, "iri", t)).startswith(str(CKB))]
+    types = (own or types)[:4]
+    return {
+        "iri": iri,
+        "label": str(getattr(hit, "label", "") or iri),
+        "matched": str(getattr(hit, "matched", "") or ""),
+        "types": [str(getattr(t, "label", t)) for t in types],
+        "url": entity_url(iri),
+    }
+
+
+def _search(q: str, limit: int) -> list[dict[str, Any]]:
+    """Run kb.search on a trimmed query; an empty query finds nothing."""
+    q = q.strip()[:MAX_Q]
+    return [hit_json(h) for h in get_kb().search(q, limit=limit)] if q else []
+
+
+def _type_counts() -> list[tuple[str, str, int]]:
+    """Instances per ontology class in the data graph, largest first: (class, label, count)."""
+    rows = get_kb().query(f"""
+    SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+      GRAPH <{GRAPH_DATA}> {{ ?s a ?t }} FILTER(STRSTARTS(STR(?t), "{CKB}"))
+    }} GROUP BY ?t ORDER BY DESC(?n) LIMIT 16""").rows
+    names = labels(get_kb(), [str(r["t"]) for r in rows])
+    return [(str(r["t"]), names[str(r["t"])], int(r["n"].toPython())) for r in rows]
+
+
+@bp.get("/")
+def index() -> str:
+    """Overview of the graphs, the biggest classes, search, and the example questions."""
+    graphs = get_kb().graphs()
+    short = {iri: name for name, iri in GRAPH_NAMES.items()}
+    rows = [(short.get(g, g), g, n) for g, n in sorted(graphs.items())]
+    return render_template(
+        "home.html",
+        graphs=rows,
+        total=sum(graphs.values()),
+        types=_type_counts(),
+        examples=load_examples(),
+    )
+
+
+@bp.get("/api/search")
+def api_search():
+    """Label and alias search as JSON: ?q=text&limit=n (n <= 50)."""
+    limit = min(max(request.args.get("limit", 10, type=int) or 10, 1), 50)
+    return jsonify(_search(request.args.get("q", ""), limit))
+
+
+@bp.get("/search")
+def search_page() -> str:
+    """Search results as a page (works without JavaScript)."""
+    q = request.args.get("q", "")
+    return render_template("search.html", q=q, hits=_search(q, 50))

@@ -56,16 +56,25 @@ def graph_for(path: Path) -> str:
     return import_graph(path.stem)
 
 
-def attach_texts(store: ox.Store, staged: list[tuple[str, Path]]) -> list[ox.Quad]:
-    """Read the source text each document names (ckb:textFile) into ckb:fullText."""
+def attach_texts(store: ox.Store, loaded: list[tuple[str, Path]]) -> list[ox.Quad]:
+    """Read the source text each document names (ckb:textFile) into ckb:fullText.
+
+    ``loaded`` pairs each graph written with a file written into it; the text is
+    looked for in a ``sources/`` folder beside those files.
+    """
+    folders: dict[str, list[Path]] = {}
+    for graph, source in loaded:
+        folders.setdefault(graph, [])
+        if source.resolve().parent not in folders[graph]:
+            folders[graph].append(source.resolve().parent)
     quads: list[ox.Quad] = []
-    for staging, source in staged:
-        graph = ox.NamedNode(staging)
-        for quad in store.quads_for_pattern(None, TEXT_FILE, None, graph):
+    for graph, dirs in folders.items():
+        g = ox.NamedNode(graph)
+        for quad in store.quads_for_pattern(None, TEXT_FILE, None, g):
             name = quad.object.value
-            text_path = source.resolve().parent / "sources" / name
-            if Path(name).name != name or not text_path.is_file():
-                raise KBError(f"{source}: ckb:textFile {name!r} is not a file in {text_path.parent}")
-            text = text_path.read_text(encoding="utf-8")
-            quads.append(ox.Quad(quad.subject, FULL_TEXT, ox.Literal(text), graph))
+            found = [d / "sources" / name for d in dirs if (d / "sources" / name).is_file()]
+            if Path(name).name != name or not found:
+                where = " or ".join(str(d / "sources") for d in dirs)
+                raise KBError(f"ckb:textFile {name!r} is not a file in {where}")
+            quads.append(ox.Quad(quad.subject, FULL_TEXT, ox.Literal(found[0].read_text("utf-8")), g))
     return quads

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 
@@ -154,16 +155,57 @@ class OxigraphBackend:
         clear_others: bool = False,
         prepare: Prepare | None = None,
     ) -> None:
-        """Parse every file into a staging graph, then swap all in one transaction."""
-        staged: list[tuple[str, str]] = []
+        """Load files into their graphs all-or-nothing; with clear_others, rebuild the store."""
+        if clear_others:
+            self._rebuild(files, extra, prepare)
+            return
+        loaded: list[tuple[str, str]] = []
         with self._writing():
+            existing = {g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)}
             try:
-                stage(self.store, files, extra, prepare, staged)
-                self.store.update(_swap_update(self.store, staged, clear_others))
+                # On disk, bulk loading is ~4x faster than one big transaction. It is not atomic,
+                # so every file is parsed first (errors with positions, nothing written), and it
+                # only ever writes graphs that did not exist, which the except below drops.
+                bulk = self.path is not None
+                if bulk:
+                    for path, _ in files:
+                        check_file(path)
+                stage(self.store, files, extra, prepare, loaded, existing, bulk=bulk)
+                swaps = [(g, t) for g, t in loaded if g != t]
+                if swaps:
+                    self.store.update(_swap_update(swaps))
             except BaseException:
-                for staging, _ in staged:
-                    self.store.remove_graph(ox.NamedNode(staging))
+                # Every graph written so far was new (a target or a staging graph): drop them.
+                for graph, _ in loaded:
+                    self.store.remove_graph(ox.NamedNode(graph))
                 raise
+
+    def _rebuild(
+        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], prepare: Prepare | None
+    ) -> None:
+        """Build a complete new store beside the old one, then swap it in (disk: by renaming)."""
+        with self._writing():
+            if self.path is None:
+                new = ox.Store()
+                stage(new, files, extra, prepare, [], set())
+                self.store = new
+                return
+            tag = uuid.uuid4().hex[:8]
+            fresh = self.path.with_name(f"{self.path.name}.rebuild-{tag}")
+            try:
+                new = ox.Store(str(fresh))
+                stage(new, files, extra, prepare, [], set(), bulk=True)
+                new.flush()
+                del new  # closes the new RocksDB before its folder moves
+            except BaseException:
+                shutil.rmtree(fresh, ignore_errors=True)
+                raise
+            old = self.path.with_name(f"{self.path.name}.old-{tag}")
+            self.store = None
+            os.rename(self.path, old)
+            os.rename(fresh, self.path)
+            self.store = ox.Store(str(self.path))
+            shutil.rmtree(old, ignore_errors=True)
 
     def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
         """Apply a checked SPARQL update; ``default_as`` stands in for the unnamed default graph."""
@@ -192,25 +234,41 @@ def stage(
     files: Sequence[tuple[Path, str]],
     extra: Sequence[tuple[bytes, str]],
     prepare: Prepare | None,
-    staged: list[tuple[str, str]],
+    loaded: list[tuple[str, str]],
+    existing: set[str],
+    bulk: bool = False,
 ) -> None:
-    """Parse files and extra N-Triples into fresh staging graphs, appending (staging, target) to staged."""
+    """Load files and extra N-Triples, appending (graph written, target) to ``loaded``.
+
+    A target graph that does not exist yet is written directly (each load is one
+    transaction); one that exists is written to a staging graph, for a later swap.
+    """
     run = STAGING + uuid.uuid4().hex + "/"
-    for i, (path, target) in enumerate(files):
-        load_file(store, path, f"{run}{i}")
-        staged.append((f"{run}{i}", target))
-    for j, (data, target) in enumerate(extra):
-        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(f"{run}x{j}"))
-        staged.append((f"{run}x{j}", target))
+    into: dict[str, str] = {}
+    for n, (_, target) in enumerate([*files, *extra]):
+        if target not in into:
+            into[target] = f"{run}{n}" if target in existing else target
+            loaded.append((into[target], target))
+    for path, target in files:
+        load_file(store, path, into[target], bulk)
+    for data, target in extra:
+        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(into[target]))
     if prepare is not None:
-        store.extend(prepare(store, [(s, p) for (s, _), (p, _) in zip(staged, files, strict=False)]))
+        store.extend(prepare(store, [(into[t], p) for p, t in files]))
 
 
-def load_file(store: ox.Store, path: Path, graph: str) -> None:
-    """Load one file into a graph, turning parser errors into file:line:column."""
-    fmt = rdf_format(path)
+def check_file(path: Path) -> None:
+    """Parse a file without storing it, raising ParseError at its first error."""
+    with _parse_errors(path):
+        for _ in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri()):
+            pass
+
+
+@contextmanager
+def _parse_errors(path: Path) -> Iterator[None]:
+    """Turn parser and file errors into ParseError (file:line:column) and KBError."""
     try:
-        store.load(path=str(path), format=fmt, to_graph=ox.NamedNode(graph), base_iri=path.resolve().as_uri())
+        yield
     except SyntaxError as err:
         detail = str(err.msg if hasattr(err, "msg") else err)
         detail = detail.split(": ", 1)[1] if detail.startswith("Parser error") and ": " in detail else detail
@@ -219,22 +277,19 @@ def load_file(store: ox.Store, path: Path, graph: str) -> None:
         raise KBError(f"{path}: {err.strerror or err}") from None
 
 
-def _swap_update(store: ox.Store, staged: list[tuple[str, str]], clear_others: bool) -> str:
-    """Build the single update that drops old graphs and moves staged ones in."""
-    targets = list(dict.fromkeys(t for _, t in staged))
+def load_file(store: ox.Store, path: Path, graph: str, bulk: bool = False) -> None:
+    """Load one file into a graph, turning parser errors into file:line:column."""
+    fmt = rdf_format(path)
+    load = store.bulk_load if bulk else store.load
+    with _parse_errors(path):
+        load(path=str(path), format=fmt, to_graph=ox.NamedNode(graph), base_iri=path.resolve().as_uri())
+
+
+def _swap_update(swaps: list[tuple[str, str]]) -> str:
+    """Build the single update that replaces each target graph by its staging graph."""
     ops: list[str] = []
-    if clear_others:
-        staging = {s for s, _ in staged}
-        for g in store.named_graphs():
-            if isinstance(g, ox.NamedNode) and g.value not in staging and g.value not in targets:
-                ops.append(f"DROP SILENT GRAPH {iri_ref(g.value)}")
-    ops += [f"DROP SILENT GRAPH {iri_ref(t)}" for t in targets]
-    for staging, target in staged:
+    for staging, target in swaps:
+        ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
         ops.append(f"ADD SILENT GRAPH {iri_ref(staging)} TO GRAPH {iri_ref(target)}")
         ops.append(f"DROP SILENT GRAPH {iri_ref(staging)}")
-    return " ;\n".join(ops) if ops else "CLEAR SILENT GRAPH <" + GRAPH_BASE + "none>"
-
-
-def any_quad(store: Any) -> bool:
-    """Return True if the store holds at least one quad."""
-    return next(iter(store.quads_for_pattern(None, None, None, None)), None) is not None
+    return " ;\n".join(ops)

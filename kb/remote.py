@@ -128,18 +128,13 @@ class RemoteBackend:
     ) -> None:
         """Parse locally (file:line:column errors), then swap graphs in with one update request."""
         local = ox.Store()
-        staged: list[tuple[str, str]] = []
-        stage(local, files, extra, prepare, staged)
-        targets = list(dict.fromkeys(t for _, t in staged))
+        loaded: list[tuple[str, str]] = []
+        stage(local, files, extra, prepare, loaded, set())
+        targets = [t for _, t in loaded]
         drops = [g for g in self.graphs() if g not in targets] if clear_others else []
         ops = [f"DROP SILENT GRAPH {iri_ref(g)}" for g in drops + targets]
         for target in targets:
-            triples = [
-                q.triple
-                for staging, t in staged
-                if t == target
-                for q in local.quads_for_pattern(None, None, None, ox.NamedNode(staging))
-            ]
+            triples = [q.triple for q in local.quads_for_pattern(None, None, None, ox.NamedNode(target))]
             body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
             ops.append(f"INSERT DATA {{ GRAPH {iri_ref(target)} {{\n{body}}} }}")
         if ops:

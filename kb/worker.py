@@ -4,24 +4,55 @@ Neither rdflib nor Oxigraph can interrupt a running query, so each query runs in
 a worker process that opens the store itself (read-only on disk, or from a
 dump for a memory store). When a query overruns, the worker is killed and the
 work really stops; the next query gets a fresh worker.
+
+Workers are plain ``python -c`` subprocesses talking length-prefixed
+pickles over stdin/stdout: unlike multiprocessing's spawn, they never re-import
+the caller's main script, so library users need no ``if __name__`` guard.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
+import pickle
 import re
+import select
+import struct
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
 from .terms import encode
 
-_CTX = mp.get_context("spawn")  # fork would copy locks held by other threads
+_HEADER = struct.Struct("!Q")
+# Run through -c, not -m: "-m kb.worker" would load this module twice (as kb.worker and __main__).
+_CHILD = "import sys; from kb.worker import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
+_START_TIMEOUT = 60.0
+
+
+def write_frame(stream: BinaryIO, obj: Any) -> None:
+    """Send one pickled object with its length."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """Receive one pickled object; EOFError if the other side is gone."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError("worker pipe closed")
+    size = _HEADER.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("worker pipe closed")
+    return pickle.loads(data)  # only ever from our own worker process
 
 
 @dataclass(frozen=True)
@@ -85,24 +116,26 @@ def encode_result(result: Any, limit: int) -> dict[str, Any]:
     return {"kind": "graph", "triples": rows, "truncated": truncated}
 
 
-def _serve(conn: Connection, spec: StoreSpec) -> None:
-    """Worker main loop: open the store, then answer jobs until the pipe closes."""
+def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    """Worker main loop: read the store spec, open the store, then answer jobs until EOF."""
+    spec: StoreSpec = read_frame(inp)
     if spec.path is not None:
         store = ox.Store.read_only(spec.path)
     else:
         store = ox.Store()
         if spec.dump:
             store.load(spec.dump, format=ox.RdfFormat.N_QUADS)
-    conn.send({"ready": True})
+    write_frame(out, {"ready": True})
     while True:
         try:
-            job = conn.recv()
+            job = read_frame(inp)
         except EOFError:
             return
         try:
-            conn.send(_execute(store, job))
+            answer = _execute(store, job)
         except OSError as err:
-            conn.send({"error": "store", "message": str(err)})
+            answer = {"error": "store", "message": str(err)}
+        write_frame(out, answer)
 
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
@@ -131,18 +164,33 @@ def _raise_error(answer: dict[str, Any]) -> None:
 class _Worker:
     def __init__(self, spec: StoreSpec, generation: int) -> None:
         self.generation = generation
-        self.conn, child = _CTX.Pipe()
-        self.proc = _CTX.Process(target=_serve, args=(child, spec), daemon=True)
-        self.proc.start()
-        child.close()
-        if not self.conn.poll(60) or not self.conn.recv().get("ready"):
+        env = dict(os.environ)
+        # The child must import this very kb package, installed or not.
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.inp, self.out = self.proc.stdin, self.proc.stdout
+        try:
+            write_frame(self.inp, spec)
+            if not self.wait(_START_TIMEOUT) or not read_frame(self.out).get("ready"):
+                raise EOFError("no answer")
+        except (EOFError, OSError) as err:
             self.kill()
-            raise StoreError("query worker failed to start")
+            raise StoreError(f"query worker failed to start: {err}") from None
+
+    def wait(self, timeout: float) -> bool:
+        """True once an answer is ready to read; False when ``timeout`` passes first."""
+        ready, _, _ = select.select([self.out], [], [], max(timeout, 0))
+        return bool(ready)
 
     def kill(self) -> None:
         self.proc.kill()
-        self.proc.join(5)
-        self.conn.close()
+        self.proc.wait(5)
+        for stream in (self.inp, self.out):
+            stream.close()
 
 
 class WorkerPool:
@@ -196,13 +244,13 @@ class WorkerPool:
         worker = self._acquire()
         deadline = time.monotonic() + timeout
         try:
-            worker.conn.send(job)
-            if not worker.conn.poll(max(deadline - time.monotonic(), 0)):
+            write_frame(worker.inp, job)
+            if not worker.wait(deadline - time.monotonic()):
                 worker.kill()
                 worker = None
                 raise QueryTimeout(timeout)
-            answer = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as err:
+            answer = read_frame(worker.out)
+        except (EOFError, OSError) as err:
             if worker is not None:
                 worker.kill()
             worker = None
@@ -220,3 +268,4 @@ class WorkerPool:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
+

@@ -72,3 +72,20 @@ def test_missing_source_text_aborts_the_load(fresh_kb: KnowledgeBase, tmp_path: 
     with pytest.raises(Exception, match=r"nope\.txt"):
         fresh_kb.load([write(tmp_path, "doc.nt", doc)])
     assert fresh_kb.graphs() == {}
+
+
+def test_failed_rebuild_leaves_no_half_built_store(fresh_kb: KnowledgeBase, tmp_path: Path) -> None:
+    fresh_kb.load([write(tmp_path, "good.ttl", GOOD)])
+    with pytest.raises(ParseError):
+        fresh_kb.load([write(tmp_path, "bad.ttl", BAD)])
+    leftovers = [p.name for p in tmp_path.iterdir() if "rebuild" in p.name or ".old-" in p.name]
+    assert leftovers == []
+    assert fresh_kb.query("ASK { ?a <http://example.org/backs> ?b }").boolean is True
+
+
+def test_failed_reimport_keeps_the_previous_graph(fresh_kb: KnowledgeBase, tmp_path: Path) -> None:
+    fresh_kb.import_file(write(tmp_path, "src.ttl", GOOD))
+    before = fresh_kb.export("nq", graph=import_graph("src"))
+    with pytest.raises(ParseError):
+        fresh_kb.import_file(write(tmp_path, "src.ttl", BAD))
+    assert fresh_kb.export("nq", graph=import_graph("src")) == before

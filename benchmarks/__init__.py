@@ -1,0 +1,1 @@
+"""Synthetic data generator and store benchmarks for conflict-kb."""

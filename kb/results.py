@@ -1,17 +1,25 @@
-"""Query results: one data structure, then renderers (Datasette-style)."""
+"""Query results: one data structure, then renderers (Datasette-style).
+
+Rows arrive from the worker as small encoded tuples. They become rdflib terms
+only when someone reads ``rows`` or ``triples``: building rdflib Literals is the
+slowest step of a large answer, and the JSON, CSV and TSV renderers never need it.
+"""
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from rdflib import BNode, Literal, URIRef, Variable
+from rdflib import Variable
 from rdflib.query import Result
 from rdflib.term import Identifier
 
 from .errors import KBError
-from .terms import decode
+from .terms import XSD_STRING, Encoded, decode
 
 Triple = tuple[Identifier, Identifier, Identifier]
 
@@ -25,9 +33,9 @@ class QueryResult:
 
     kind: str  # "select", "ask" or "graph"
     variables: list[str] = field(default_factory=list)
-    rows: list[dict[str, Identifier]] = field(default_factory=list)
+    encoded_rows: list[list[Encoded | None]] = field(default_factory=list, repr=False)
     boolean: bool | None = None
-    triples: list[Triple] = field(default_factory=list)
+    encoded_triples: list[tuple[Encoded, Encoded, Encoded]] = field(default_factory=list, repr=False)
     truncated: bool = False
     elapsed: float = 0.0
     limit: int = 0
@@ -39,23 +47,36 @@ class QueryResult:
         if kind == "ask":
             return cls(kind, boolean=answer["boolean"], elapsed=elapsed, limit=limit)
         if kind == "select":
-            names = answer["variables"]
-            rows = [
-                {n: decode(v) for n, v in zip(names, row, strict=True) if v is not None}
-                for row in answer["rows"]
-            ]
-            return cls(kind, names, rows, truncated=answer["truncated"], elapsed=elapsed, limit=limit)
-        triples = [(decode(s), decode(p), decode(o)) for s, p, o in answer["triples"]]
-        return cls(kind, triples=triples, truncated=answer["truncated"], elapsed=elapsed, limit=limit)
+            return cls(kind, answer["variables"], answer["rows"], truncated=answer["truncated"],
+                       elapsed=elapsed, limit=limit)
+        return cls(kind, encoded_triples=answer["triples"], truncated=answer["truncated"],
+                   elapsed=elapsed, limit=limit)
+
+    @cached_property
+    def rows(self) -> list[dict[str, Identifier]]:
+        """SELECT rows as dicts of variable -> rdflib term (unbound variables left out)."""
+        names = self.variables
+        return [
+            {n: decode(v) for n, v in zip(names, row, strict=True) if v is not None}
+            for row in self.encoded_rows
+        ]
+
+    @cached_property
+    def triples(self) -> list[Triple]:
+        """CONSTRUCT/DESCRIBE triples as rdflib terms."""
+        return [(decode(s), decode(p), decode(o)) for s, p, o in self.encoded_triples]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON APIs and templates: terms as N-Triples-ish strings."""
+        """Plain data for JSON APIs and templates: terms as SPARQL JSON bindings."""
         return {
             "kind": self.kind,
             "variables": self.variables,
-            "rows": [{k: _plain(v) for k, v in r.items()} for r in self.rows],
+            "rows": [
+                {n: _binding(v) for n, v in zip(self.variables, row, strict=True) if v is not None}
+                for row in self.encoded_rows
+            ],
             "boolean": self.boolean,
-            "triples": [[_plain(t) for t in tr] for tr in self.triples],
+            "triples": [[_binding(t) for t in tr] for tr in self.encoded_triples],
             "truncated": self.truncated,
             "elapsed": self.elapsed,
         }
@@ -66,40 +87,86 @@ class QueryResult:
             from .export import serialize_triples  # late: export is the graph writer
 
             return serialize_triples(self.triples, fmt, prefixes=prefixes or {})
-        if fmt == "tsv":
-            return _tsv(self)
-        if fmt not in RESULT_FORMATS:
+        renderer = _RENDERERS.get(fmt)
+        if renderer is None:
             raise KBError(f"unknown results format {fmt!r}; use one of {', '.join(RESULT_FORMATS)}")
-        result = Result("ASK" if self.kind == "ask" else "SELECT")
-        if self.kind == "ask":
-            result.askAnswer = bool(self.boolean)
-        else:
-            result.vars = [Variable(v) for v in self.variables]
-            result.bindings = [{Variable(k): v for k, v in r.items()} for r in self.rows]
-        out = io.BytesIO()
-        result.serialize(out, encoding="utf-8", format=fmt)
-        return out.getvalue()
+        return renderer(self)
 
 
-def _plain(term: Identifier) -> dict[str, str]:
-    if isinstance(term, URIRef):
-        return {"type": "uri", "value": str(term)}
-    if isinstance(term, BNode):
-        return {"type": "bnode", "value": str(term)}
-    assert isinstance(term, Literal)
-    d = {"type": "literal", "value": str(term)}
-    if term.language:
-        d["xml:lang"] = term.language
-    elif term.datatype is not None:
-        d["datatype"] = str(term.datatype)
+def _binding(enc: Encoded) -> dict[str, str]:
+    """One term in the SPARQL 1.1 JSON results form."""
+    kind = enc[0]
+    if kind == "u":
+        return {"type": "uri", "value": enc[1]}
+    if kind == "b":
+        return {"type": "bnode", "value": enc[1]}
+    d = {"type": "literal", "value": enc[1]}
+    if enc[3]:
+        d["xml:lang"] = enc[3]
+    elif enc[2] != XSD_STRING:
+        d["datatype"] = enc[2]
     return d
 
 
+def _json(result: QueryResult) -> bytes:
+    if result.kind == "ask":
+        doc: dict[str, Any] = {"head": {}, "boolean": bool(result.boolean)}
+    else:
+        bindings = [
+            {n: _binding(v) for n, v in zip(result.variables, row, strict=True) if v is not None}
+            for row in result.encoded_rows
+        ]
+        doc = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def _xml(result: QueryResult) -> bytes:
+    out = io.BytesIO()
+    rdf = Result("ASK" if result.kind == "ask" else "SELECT")
+    if result.kind == "ask":
+        rdf.askAnswer = bool(result.boolean)
+    else:
+        rdf.vars = [Variable(v) for v in result.variables]
+        rdf.bindings = [{Variable(k): v for k, v in r.items()} for r in result.rows]
+    rdf.serialize(out, encoding="utf-8", format="xml")
+    return out.getvalue()
+
+
+def _csv(result: QueryResult) -> bytes:
+    """SPARQL 1.1 CSV: plain lexical values, CRLF line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if result.kind == "ask":
+        writer.writerows([["_askResult"], ["true" if result.boolean else "false"]])
+    else:
+        writer.writerow(result.variables)
+        for row in result.encoded_rows:
+            writer.writerow(["" if v is None else ("_:" + v[1] if v[0] == "b" else v[1]) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
 def _tsv(result: QueryResult) -> bytes:
-    """SPARQL 1.1 TSV: terms in Turtle/N-Triples syntax, variables with '?'."""
+    """SPARQL 1.1 TSV: terms in N-Triples syntax, variables with '?'."""
     if result.kind == "ask":
         return b"?_askResult\n" + (b"true\n" if result.boolean else b"false\n")
     lines = ["\t".join("?" + v for v in result.variables)]
-    for row in result.rows:
-        lines.append("\t".join(row[v].n3() if v in row else "" for v in result.variables))
+    lines += ["\t".join("" if v is None else _nt(v) for v in row) for row in result.encoded_rows]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _nt(enc: Encoded) -> str:
+    """One encoded term in N-Triples syntax."""
+    if enc[0] == "u":
+        return f"<{enc[1]}>"
+    if enc[0] == "b":
+        return f"_:{enc[1]}"
+    text = '"' + enc[1].translate(_ESCAPES) + '"'
+    if enc[3]:
+        return f"{text}@{enc[3]}"
+    return text if enc[2] == XSD_STRING else f"{text}^^<{enc[2]}>"
+
+
+_RENDERERS = {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}

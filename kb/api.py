@@ -77,6 +77,7 @@ class KnowledgeBase:
         endpoint: str | None = None,
         update_endpoint: str | None = None,
         workers: int = 2,
+        read_only: bool = False,
         **options: Any,
     ) -> KnowledgeBase:
         """Open a store on disk (default $CKB_STORE), in memory, or on a SPARQL server ($CKB_ENDPOINT)."""
@@ -88,8 +89,9 @@ class KnowledgeBase:
         if memory:
             return cls(OxigraphBackend(None, workers), **options)
         store = Path(path) if path is not None else default_store_path()
-        store.mkdir(parents=True, exist_ok=True)
-        return cls(OxigraphBackend(store, workers), **options)
+        if not read_only:
+            store.mkdir(parents=True, exist_ok=True)
+        return cls(OxigraphBackend(store, workers, read_only=read_only), **options)
 
     def __enter__(self) -> KnowledgeBase:
         return self

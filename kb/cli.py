@@ -27,6 +27,7 @@ from .progress import Progress
 
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld")
 EXPORT_FORMATS = ("turtle", "nt", "nq", "trig", "jsonld", "xml")
+READ_ONLY_COMMANDS = ("query", "describe", "search", "export", "validate")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -41,6 +42,10 @@ def _store_options(parser: argparse.ArgumentParser, top: bool) -> None:
                         help="store folder (default: $CKB_STORE or the per-user data folder)")
     parser.add_argument("--memory", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="use a fresh in-memory store loaded from the bundled files")
+    parser.add_argument("--endpoint", metavar="URL", default=default,
+                        help="use a SPARQL 1.1 server's query endpoint (default: $CKB_ENDPOINT)")
+    parser.add_argument("--update-endpoint", metavar="URL", default=default,
+                        help="the server's update endpoint (default: the query endpoint)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,7 +131,17 @@ def _open(args: argparse.Namespace) -> Any:
         options = {"timeout": args.timeout, "row_limit": args.row_limit}
     if args.memory:
         return KnowledgeBase.open(memory=True, **options)
-    return KnowledgeBase.open(Path(args.store) if args.store else default_store_path(), **options)
+    endpoint = args.endpoint or (None if args.store else os.environ.get("CKB_ENDPOINT"))
+    if endpoint:
+        return KnowledgeBase.open(endpoint=endpoint, update_endpoint=args.update_endpoint, **options)
+    path = Path(args.store) if args.store else default_store_path()
+    try:
+        return KnowledgeBase.open(path, **options)
+    except KBError as err:
+        # Another process (usually 'ckb serve') holds the write lock: reading is still safe.
+        if "LOCK" not in str(err) or args.command not in READ_ONLY_COMMANDS:
+            raise
+        return KnowledgeBase.open(path, read_only=True, **options)
 
 
 def run(argv: list[str] | None = None) -> int:

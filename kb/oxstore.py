@@ -75,10 +75,14 @@ class _RWLock:
 class OxigraphBackend:
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
-    def __init__(self, path: Path | None = None, workers: int = 2) -> None:
+    def __init__(self, path: Path | None = None, workers: int = 2, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only and path is not None
         try:
-            self.store = ox.Store(str(path)) if path is not None else ox.Store()
+            if path is None:
+                self.store = ox.Store()
+            else:
+                self.store = ox.Store.read_only(str(path)) if self.read_only else ox.Store(str(path))
         except OSError as err:
             raise StoreError(f"cannot open store at {path}: {err}") from err
         self._lock = _RWLock()
@@ -138,6 +142,8 @@ class OxigraphBackend:
     # -- writing ---------------------------------------------------------
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        if self.read_only:
+            raise StoreError(f"the store at {self.path} is open read-only; nothing was written")
         with self._lock.write():
             self._pool.close()  # no reader may hold the files while they change
             try:
@@ -224,7 +230,7 @@ class OxigraphBackend:
     def close(self) -> None:
         """Stop the workers and release the store."""
         self._pool.close()
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self.store.flush()
         self.store = None  # dropping the last reference closes RocksDB
 

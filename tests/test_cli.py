@@ -502,3 +502,29 @@ def test_table_rendering_aligns_wide_text_and_neutralises_control_characters():
     assert len(starts) == 1
     long = table(["a", "b"], [["x" * 100, "y" * 100]]).splitlines()[2]
     assert "…" in long.split()[0] and long.endswith("y" * 100)  # only the last column is uncut
+
+
+def test_reads_work_while_another_process_holds_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "held"
+    assert count_all(store) > 0  # first use loads the bundle
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, kb; k = kb.KnowledgeBase.open(sys.argv[1]); "
+         "print('open', flush=True); sys.stdin.read()", str(store)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        assert count_all(store) > 0  # falls back to a read-only open
+        line = assert_clean_error(ckb("load", store=store))
+        assert "another process" in line
+    finally:
+        holder.communicate("", timeout=30)
+
+
+def test_endpoint_option_reaches_a_sparql_server() -> None:
+    # Nothing listens on this loopback port: the error must name the server, in one line.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    line = assert_clean_error(ckb("--endpoint", f"http://127.0.0.1:{port}/query", "query", "ASK {}"))
+    assert f"127.0.0.1:{port}" in line

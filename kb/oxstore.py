@@ -131,13 +131,9 @@ class OxigraphBackend:
         self._stale = False
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        """Iterate the quads of one graph, or of every named graph."""
-        g = ox.NamedNode(graph) if graph else None
-        for quad in self.store.quads_for_pattern(None, None, None, g):
-            if not isinstance(quad.graph_name, ox.DefaultGraph) and not quad.graph_name.value.startswith(
-                STAGING
-            ):
-                yield quad
+        """Iterate the quads of one graph, or of every named graph (never staging ones)."""
+        for name in [graph] if graph else list(self.graphs()):
+            yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
 
     # -- writing ---------------------------------------------------------
     @contextmanager

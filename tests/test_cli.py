@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
@@ -210,33 +209,6 @@ def test_bad_arguments_are_one_line_errors(store, tmp_path):
     line = assert_clean_error(ckb("query", "-f", str(tmp_path / "missing.rq"), store=store))
     assert "missing.rq" in line
     assert_clean_error(ckb("query", store=store))  # neither text nor -f
-
-
-@pytest.fixture
-def listener():
-    """A TCP listener on loopback that records every connection made to it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    hits: list[str] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            hits.append("connection")
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], hits
-    stop.set()
-    thread.join()
-    server.close()
 
 
 @pytest.mark.parametrize("query", [

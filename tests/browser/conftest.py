@@ -6,6 +6,7 @@ test server; the test fails if there are any.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,8 @@ def server(kb: KnowledgeBase) -> Iterator[str]:
 def browser() -> Iterator[object]:
     """One chromium for the session (never downloaded: the system's own)."""
     if not CHROMIUM.exists():
+        if os.environ.get("CKB_REQUIRE_BROWSER"):
+            pytest.fail("CKB_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
         pytest.skip("chromium is not installed at /usr/bin/chromium")
     from playwright.sync_api import sync_playwright
 

@@ -28,8 +28,8 @@ LABEL_PROPERTIES = (RDFS_LABEL, SKOS_PREF)
 # Properties an entity page shows in its header; they also stay in `outgoing`.
 SUMMARY_PROPERTIES = frozenset({RDF_TYPE, RDFS_LABEL, SKOS_PREF, SKOS_ALT, SKOS_DEF})
 
-_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f]+")
-_PNAME = re.compile(r"([A-Za-z][\w.-]*)?:([^\s<>\"{}|\\^`]*)")
+IRI_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f]+")
+PNAME_PATTERN = re.compile(r"([A-Za-z][\w.-]*)?:([^\s<>\"{}|\\^`]*)")
 _MAX_STATEMENTS = 2000  # per direction on an entity page; beyond it, `truncated`
 _CHUNK = 300  # IRIs per VALUES block
 
@@ -83,7 +83,7 @@ class Description:
 def check_iri(value: str) -> str:
     """Return ``value`` if it is an absolute IRI safe to write as <...>, else raise KBError."""
     text = str(value)
-    if not _IRI.fullmatch(text):
+    if not IRI_PATTERN.fullmatch(text):
         shown = text if len(text) <= 80 else text[:77] + "..."
         raise KBError(f"not a valid IRI: {shown!r}")
     return text
@@ -96,12 +96,14 @@ def local_name(iri: str) -> str:
     return tail[cut + 1 :] or iri
 
 
-def _ref(iri: str) -> str:
+def iri_n3(iri: str) -> str:
+    """Return ``<iri>`` for SPARQL text, after validating the IRI."""
     return URIRef(check_iri(iri)).n3()
 
 
-def _values(iris: Iterable[str]) -> str:
-    return " ".join(_ref(i) for i in iris)
+def values_block(iris: Iterable[str]) -> str:
+    """Return validated IRIs as the body of a SPARQL VALUES block."""
+    return " ".join(iri_n3(i) for i in iris)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -116,12 +118,12 @@ def _lang_rank(term: Identifier) -> int:
 
 def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
     """Map each IRI to rdfs:label, else skos:prefLabel (English first), else its local name."""
-    wanted = sorted({str(i) for i in iris if _IRI.fullmatch(str(i))})
+    wanted = sorted({str(i) for i in iris if IRI_PATTERN.fullmatch(str(i))})
     best: dict[str, tuple[int, int, str]] = {}
-    props = _values(LABEL_PROPERTIES)
+    props = values_block(LABEL_PROPERTIES)
     for part in _chunks(wanted):
         result = kb.query(
-            f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {_values(part)} }} VALUES ?p {{ {props} }} "
+            f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} VALUES ?p {{ {props} }} "
             f"GRAPH ?g {{ ?s ?p ?l }} FILTER(isLiteral(?l)) }}"
         )
         for row in result.rows:
@@ -137,7 +139,7 @@ def types_of(kb: Any, iris: Iterable[str]) -> dict[str, list[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     for part in _chunks(sorted({str(i) for i in iris})):
         result = kb.query(
-            f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {_values(part)} }} "
+            f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values_block(part)} }} "
             f"GRAPH ?g {{ ?s a ?t }} FILTER(isIRI(?t)) }}"
         )
         for row in result.rows:
@@ -161,7 +163,7 @@ def _is_inferred(graphs: set[str]) -> bool:
 def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]:
     """The statements about blank-node values of ``iri`` (OWL restrictions, qualified nodes)."""
     result = kb.query(
-        f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {_ref(iri)} ?x ?b . ?b ?p ?o }} "
+        f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {iri_n3(iri)} ?x ?b . ?b ?p ?o }} "
         f"FILTER(isBlank(?b)) }}",
         limit=_MAX_STATEMENTS,
     )
@@ -173,7 +175,7 @@ def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]
 
 def describe(kb: Any, iri: str, inferred: bool = True) -> Description:
     """Describe ``iri``: labels, types, definition, statements in and out grouped by property."""
-    ref = _ref(iri)
+    ref = iri_n3(iri)
     out, trunc_out = _statements(kb, f"{ref} ?a ?b", _MAX_STATEMENTS)
     inc, trunc_in = _statements(kb, f"?b ?a {ref}", _MAX_STATEMENTS)
     if not inferred:
@@ -245,12 +247,12 @@ def neighbourhood(kb: Any, iri: str, depth: int = 1, limit: int = 200) -> dict[s
     for distance in range(1, depth + 1):
         found: list[tuple[str, str, str, str]] = []
         for part in _chunks(frontier):
-            v = _values(part)
+            v = values_block(part)
             result = kb.query(
                 f"SELECT ?s ?p ?o ?g WHERE {{ "
                 f"{{ VALUES ?s {{ {v} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?o)) }} UNION "
                 f"{{ VALUES ?o {{ {v} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s)) }} "
-                f"FILTER(?p != {_ref(RDF_TYPE)}) }}",
+                f"FILTER(?p != {iri_n3(RDF_TYPE)}) }}",
                 limit=limit * 50,
             )
             truncated |= bool(result.truncated)
@@ -291,7 +293,7 @@ def neighbourhood(kb: Any, iri: str, depth: int = 1, limit: int = 200) -> dict[s
 
 def describe_exists(kb: Any, iri: str) -> None:
     """Raise NotFound unless ``iri`` occurs somewhere in the knowledge base."""
-    ref = _ref(iri)
+    ref = iri_n3(iri)
     if not kb.query(f"ASK {{ GRAPH ?g {{ {{ {ref} ?p ?o }} UNION {{ ?s ?p {ref} }} "
                     f"UNION {{ ?s {ref} ?o }} }} }}").boolean:
         raise NotFound(f"no entity <{iri}> in the knowledge base")

@@ -9,17 +9,17 @@ from typing import Any
 from rdflib import Literal
 
 from .browse import (
-    _IRI,
-    _PNAME,
+    IRI_PATTERN,
+    PNAME_PATTERN,
     RDFS_LABEL,
     SKOS_ALT,
     SKOS_PREF,
     Labelled,
-    _ref,
-    _values,
     describe_exists,
+    iri_n3,
     labels,
     types_of,
+    values_block,
 )
 from .errors import KBError, NotFound
 from .namespaces import GRAPH_SHAPES, PREFIXES
@@ -59,8 +59,8 @@ def search(kb: Any, text: str, limit: int = 20) -> list[SearchHit]:
     lit = Literal(needle).n3()
     # Exact and prefix matches sort first in SPARQL, so the row cap can only cut weak ones.
     result = kb.query(
-        f"SELECT ?s ?p ?l WHERE {{ VALUES ?p {{ {_values(_FIELDS)} }} GRAPH ?g {{ ?s ?p ?l }} "
-        f"FILTER(isIRI(?s) && isLiteral(?l) && ?g != {_ref(GRAPH_SHAPES)}) "
+        f"SELECT ?s ?p ?l WHERE {{ VALUES ?p {{ {values_block(_FIELDS)} }} GRAPH ?g {{ ?s ?p ?l }} "
+        f"FILTER(isIRI(?s) && isLiteral(?l) && ?g != {iri_n3(GRAPH_SHAPES)}) "
         f"BIND(LCASE(STR(?l)) AS ?lc) FILTER(CONTAINS(?lc, {lit})) "
         f"BIND(IF(?lc = {lit}, 0, IF(STRSTARTS(?lc, {lit}), 1, 2)) AS ?rank) "
         f"}} ORDER BY ?rank STRLEN(?lc) ?s",
@@ -91,10 +91,10 @@ def resolve(kb: Any, iri_or_label: str) -> str:
         text = text[1:-1]
     if not text:
         raise KBError("nothing to resolve: give an IRI, a prefixed name or a label")
-    pname = _PNAME.fullmatch(text)
+    pname = PNAME_PATTERN.fullmatch(text)
     if pname and (pname.group(1) or "") in PREFIXES and "//" not in text:
         text = PREFIXES[pname.group(1) or ""] + pname.group(2)
-    if _IRI.fullmatch(text):
+    if IRI_PATTERN.fullmatch(text):
         try:
             describe_exists(kb, text)
             return text

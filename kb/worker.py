@@ -187,6 +187,7 @@ class _Worker:
         return bool(ready)
 
     def kill(self) -> None:
+        """Stop the worker at once, whatever it is doing, and reap it."""
         self.proc.kill()
         self.proc.wait(5)
         for stream in (self.inp, self.out):

@@ -95,7 +95,7 @@ def _page(iri: str) -> str:
 
 
 @bp.get("/api/neighbourhood")
-def api_neighbourhood():
+def api_neighbourhood() -> Response:
     """The graph around ?iri= as JSON nodes and edges (?depth= 0..2, default 1)."""
     iri = check_iri(request.args.get("iri", "").strip())
     depth = request.args.get("depth", 1, type=int)

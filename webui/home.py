@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from kb.browse import labels
 from kb.examples import load_examples
@@ -65,7 +65,7 @@ def index() -> str:
 
 
 @bp.get("/api/search")
-def api_search():
+def api_search() -> Response:
     """Label and alias search as JSON: ?q=text&limit=n (n <= 50)."""
     limit = min(max(request.args.get("limit", 10, type=int) or 10, 1), 50)
     return jsonify(_search(request.args.get("q", ""), limit))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from kb.browse import labels
 from kb.examples import load_examples
@@ -50,7 +50,7 @@ def index() -> str:
 
 
 @bp.post("/api/labels")
-def api_labels():
+def api_labels() -> Response:
     """Labels for a JSON list of IRIs: {"iris": [...]} -> {iri: label}."""
     body = request.get_json(silent=True)
     iris = body.get("iris") if isinstance(body, dict) else None
@@ -62,7 +62,7 @@ def api_labels():
 
 
 @bp.get("/api/terms")
-def api_terms():
+def api_terms() -> Response:
     """Ontology classes and properties for editor completion: {"classes": [], "properties": []}."""
     rows = get_kb().query("""
     PREFIX owl: <http://www.w3.org/2002/07/owl#>

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template
 
 from kb.timeline import TimelineItem, timeline
 from webui import get_kb
@@ -45,7 +45,7 @@ def index() -> str:
 
 
 @bp.get("/api/timeline")
-def api_timeline():
+def api_timeline() -> Response:
     """Dated items for vis-timeline: {"items": [...], "undated": [...]}."""
     dated, undated = timeline(get_kb())
     return jsonify(

@@ -18,6 +18,7 @@ from rdflib.term import Identifier
 
 from .errors import KBError, NotFound
 from .namespaces import GRAPH_INFERRED, PREFIXES
+from .terms import IRI_PATTERN, check_iri, iri_ref
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
@@ -28,7 +29,6 @@ LABEL_PROPERTIES = (RDFS_LABEL, SKOS_PREF)
 # Properties an entity page shows in its header; they also stay in `outgoing`.
 SUMMARY_PROPERTIES = frozenset({RDF_TYPE, RDFS_LABEL, SKOS_PREF, SKOS_ALT, SKOS_DEF})
 
-IRI_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f]+")
 PNAME_PATTERN = re.compile(r"([A-Za-z][\w.-]*)?:([^\s<>\"{}|\\^`]*)")
 _MAX_STATEMENTS = 2000  # per direction on an entity page; beyond it, `truncated`
 _CHUNK = 300  # IRIs per VALUES block
@@ -80,15 +80,6 @@ class Description:
     truncated: bool = False
 
 
-def check_iri(value: str) -> str:
-    """Return ``value`` if it is an absolute IRI safe to write as <...>, else raise KBError."""
-    text = str(value)
-    if not IRI_PATTERN.fullmatch(text):
-        shown = text if len(text) <= 80 else text[:77] + "..."
-        raise KBError(f"not a valid IRI: {shown!r}")
-    return text
-
-
 def local_name(iri: str) -> str:
     """Return the part of an IRI after its last '#' or '/' (the label of last resort)."""
     tail = iri.rstrip("/#")
@@ -96,14 +87,9 @@ def local_name(iri: str) -> str:
     return tail[cut + 1 :] or iri
 
 
-def iri_n3(iri: str) -> str:
-    """Return ``<iri>`` for SPARQL text, after validating the IRI."""
-    return URIRef(check_iri(iri)).n3()
-
-
 def values_block(iris: Iterable[str]) -> str:
     """Return validated IRIs as the body of a SPARQL VALUES block."""
-    return " ".join(iri_n3(i) for i in iris)
+    return " ".join(iri_ref(i) for i in iris)
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -163,7 +149,7 @@ def _is_inferred(graphs: set[str]) -> bool:
 def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]:
     """The statements about blank-node values of ``iri`` (OWL restrictions, qualified nodes)."""
     result = kb.query(
-        f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {iri_n3(iri)} ?x ?b . ?b ?p ?o }} "
+        f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {iri_ref(iri)} ?x ?b . ?b ?p ?o }} "
         f"FILTER(isBlank(?b)) }}",
         limit=_MAX_STATEMENTS,
     )
@@ -175,7 +161,7 @@ def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]
 
 def describe(kb: Any, iri: str, inferred: bool = True) -> Description:
     """Describe ``iri``: labels, types, definition, statements in and out grouped by property."""
-    ref = iri_n3(iri)
+    ref = iri_ref(iri)
     out, trunc_out = _statements(kb, f"{ref} ?a ?b", _MAX_STATEMENTS)
     inc, trunc_in = _statements(kb, f"?b ?a {ref}", _MAX_STATEMENTS)
     if not inferred:
@@ -252,7 +238,7 @@ def neighbourhood(kb: Any, iri: str, depth: int = 1, limit: int = 200) -> dict[s
                 f"SELECT ?s ?p ?o ?g WHERE {{ "
                 f"{{ VALUES ?s {{ {v} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?o)) }} UNION "
                 f"{{ VALUES ?o {{ {v} }} GRAPH ?g {{ ?s ?p ?o }} FILTER(isIRI(?s)) }} "
-                f"FILTER(?p != {iri_n3(RDF_TYPE)}) }}",
+                f"FILTER(?p != {iri_ref(RDF_TYPE)}) }}",
                 limit=limit * 50,
             )
             truncated |= bool(result.truncated)
@@ -293,7 +279,7 @@ def neighbourhood(kb: Any, iri: str, depth: int = 1, limit: int = 200) -> dict[s
 
 def describe_exists(kb: Any, iri: str) -> None:
     """Raise NotFound unless ``iri`` occurs somewhere in the knowledge base."""
-    ref = iri_n3(iri)
+    ref = iri_ref(iri)
     if not kb.query(f"ASK {{ GRAPH ?g {{ {{ {ref} ?p ?o }} UNION {{ ?s ?p {ref} }} "
                     f"UNION {{ ?s {ref} ?o }} }} }}").boolean:
         raise NotFound(f"no entity <{iri}> in the knowledge base")

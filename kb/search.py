@@ -9,20 +9,19 @@ from typing import Any
 from rdflib import Literal
 
 from .browse import (
-    IRI_PATTERN,
     PNAME_PATTERN,
     RDFS_LABEL,
     SKOS_ALT,
     SKOS_PREF,
     Labelled,
     describe_exists,
-    iri_n3,
     labels,
     types_of,
     values_block,
 )
 from .errors import KBError, NotFound
 from .namespaces import GRAPH_SHAPES, PREFIXES
+from .terms import IRI_PATTERN, iri_ref
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def search(kb: Any, text: str, limit: int = 20) -> list[SearchHit]:
     # Exact and prefix matches sort first in SPARQL, so the row cap can only cut weak ones.
     result = kb.query(
         f"SELECT ?s ?p ?l WHERE {{ VALUES ?p {{ {values_block(_FIELDS)} }} GRAPH ?g {{ ?s ?p ?l }} "
-        f"FILTER(isIRI(?s) && isLiteral(?l) && ?g != {iri_n3(GRAPH_SHAPES)}) "
+        f"FILTER(isIRI(?s) && isLiteral(?l) && ?g != {iri_ref(GRAPH_SHAPES)}) "
         f"BIND(LCASE(STR(?l)) AS ?lc) FILTER(CONTAINS(?lc, {lit})) "
         f"BIND(IF(?lc = {lit}, 0, IF(STRSTARTS(?lc, {lit}), 1, 2)) AS ?rank) "
         f"}} ORDER BY ?rank STRLEN(?lc) ?s",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Identifier
+
+from .errors import KBError
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -61,11 +64,19 @@ def to_ox(term: Identifier) -> Any:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-_IRI_FORBIDDEN = set('<>"{}|^`\\') | {chr(c) for c in range(0x21)}
+# An absolute IRI that can be written between < and > in SPARQL or N-Triples as it is.
+IRI_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f]+")
+
+
+def check_iri(value: str) -> str:
+    """Return ``value`` if it is an absolute IRI safe to write as <...>, else raise KBError."""
+    text = str(value)
+    if not IRI_PATTERN.fullmatch(text):
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise KBError(f"not a valid IRI: {shown!r}")
+    return text
 
 
 def iri_ref(iri: str) -> str:
-    """Return ``<iri>`` for safe use in SPARQL text, or raise ValueError for a bad IRI."""
-    if not iri or any(ch in _IRI_FORBIDDEN for ch in iri) or ":" not in iri:
-        raise ValueError(f"not a valid absolute IRI: {iri!r}")
-    return f"<{iri}>"
+    """Return ``<iri>`` for safe use in SPARQL text, or raise KBError for a bad IRI."""
+    return f"<{check_iri(iri)}>"

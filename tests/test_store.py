@@ -89,3 +89,18 @@ def test_failed_reimport_keeps_the_previous_graph(fresh_kb: KnowledgeBase, tmp_p
     with pytest.raises(ParseError):
         fresh_kb.import_file(write(tmp_path, "src.ttl", BAD))
     assert fresh_kb.export("nq", graph=import_graph("src")) == before
+
+
+def test_disk_queries_see_every_write_at_once(tmp_path: Path) -> None:
+    """Workers read the disk store read-only: each write must reach the next query."""
+    ask = "ASK {{ ?a <http://example.org/{}> ?b }}"
+    with KnowledgeBase.open(tmp_path / "s", update_token="t") as k:
+        k.import_file(write(tmp_path, "one.ttl", GOOD))
+        assert k.query(ask.format("backs")).boolean is True
+        k.import_file(write(tmp_path, "two.ttl", GOOD.replace("ex:backs", "ex:fights")))
+        assert k.query(ask.format("fights")).boolean is True
+        k.update("INSERT DATA { <http://example.org/x> <http://example.org/joins> <http://example.org/y> }",
+                 token="t")
+        assert k.query(ask.format("joins")).boolean is True
+        k.load([write(tmp_path, "three.ttl", GOOD)])
+        assert k.query(ask.format("fights")).boolean is False

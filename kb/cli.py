@@ -89,10 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = cmd("search", cmd_search, "find entities by label or alias, best match first")
     c.add_argument("text")
     c.add_argument("--limit", type=_positive_int, default=20, metavar="N")
-    c = cmd("export", cmd_export, "write the KB, one graph or one entity as RDF")
+    c = cmd("export", cmd_export, "write the KB, one graph, one entity or a CONSTRUCT result as RDF")
     c.add_argument("--graph", default="all",
                    help="all, ontology, data, inferred, shapes or a graph IRI (default: all)")
     c.add_argument("--entity", metavar="IRI-OR-LABEL", help="only the statements about one entity")
+    c.add_argument("--query", metavar="SPARQL",
+                   help="the triples of a CONSTRUCT or DESCRIBE query (a file with @FILE.rq)")
     c.add_argument("--format", choices=EXPORT_FORMATS, default=None,
                    help="RDF format (default: from the -o extension, else turtle)")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE atomically (default: stdout)")

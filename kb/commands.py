@@ -128,11 +128,15 @@ def cmd_search(kb: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_export(kb: Any, args: argparse.Namespace) -> int:
-    """ckb export --graph G --format F -o FILE"""
+    """ckb export [--graph G | --entity X | --query Q] --format F -o FILE"""
     fmt = args.format or _format_from_name(args.output) or "turtle"
     entity = kb.resolve(args.entity) if args.entity else None
-    with Progress().activity(f"exporting {args.graph if entity is None else entity} as {fmt}"):
-        data = kb.export(format=fmt, graph=args.graph, entity=entity)
+    query = args.query
+    if query and query.startswith("@"):
+        query = Path(query[1:]).read_text(encoding="utf-8")
+    scope = "a query result" if query else args.graph if entity is None else entity
+    with Progress().activity(f"exporting {scope} as {fmt}"):
+        data = kb.export(format=fmt, graph=args.graph, entity=entity, query=query)
         if args.output and args.output != "-":
             write_atomic(Path(args.output), data)
     if not args.output or args.output == "-":

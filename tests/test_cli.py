@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from rdflib import Dataset, Graph
+from rdflib import RDFS, Dataset, Graph
 from rdflib.compare import isomorphic
 
 import kb
@@ -500,3 +500,17 @@ def test_endpoint_option_reaches_a_sparql_server() -> None:
         port = s.getsockname()[1]
     line = assert_clean_error(ckb("--endpoint", f"http://127.0.0.1:{port}/query", "query", "ASK {}"))
     assert f"127.0.0.1:{port}" in line
+
+
+def test_export_a_construct_result(store: Path, tmp_path: Path) -> None:
+    rq = tmp_path / "proxies.rq"
+    rq.write_text("CONSTRUCT { ?p a ckb:ProxyForce ; rdfs:label ?l } "
+                  "WHERE { ?p a ckb:ProxyForce ; rdfs:label ?l }", encoding="utf-8")
+    out = tmp_path / "proxies.ttl"
+    proc = ckb("export", "--query", f"@{rq}", "-o", str(out), store=store)
+    assert proc.returncode == 0, proc.stderr
+    graph = parse(out, "turtle")
+    labels = {str(o) for o in graph.objects(None, RDFS.label)}
+    assert "Hezbollah" in labels and len(graph) == 2 * len(labels)
+    line = assert_clean_error(ckb("export", "--query", "SELECT * WHERE { ?s ?p ?o }", store=store))
+    assert "CONSTRUCT" in line

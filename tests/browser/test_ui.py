@@ -134,6 +134,11 @@ def test_timeline_draws_dated_items_only(page, shot, kb: KnowledgeBase) -> None:
     assert sorted(t.strip() for t in drawn) == sorted(i.label for i in dated)
     assert not {i.label for i in undated} & {t.strip() for t in drawn}
     assert page.locator("#undated li").count() == max(len(undated), 1)
+    # vis-timeline lays items out after they enter the DOM; shoot once they are really visible.
+    page.wait_for_function("""() => [...document.querySelectorAll('#timeline .vis-item')].every(e => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && getComputedStyle(e.closest('.vis-timeline')).visibility === 'visible'; })""")
+    page.locator("#timeline .vis-item").first.wait_for(state="visible")
     shot(page, "timeline")
 
 

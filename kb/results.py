@@ -56,8 +56,16 @@ class QueryResult:
     def rows(self) -> list[dict[str, Identifier]]:
         """SELECT rows as dicts of variable -> rdflib term (unbound variables left out)."""
         names = self.variables
+        terms: dict[Encoded, Identifier] = {}  # rdflib terms are immutable: build each one once
+
+        def term(enc: Encoded) -> Identifier:
+            found = terms.get(enc)
+            if found is None:
+                found = terms[enc] = decode(enc)
+            return found
+
         return [
-            {n: decode(v) for n, v in zip(names, row, strict=True) if v is not None}
+            {n: term(v) for n, v in zip(names, row, strict=True) if v is not None}
             for row in self.encoded_rows
         ]
 

@@ -100,19 +100,29 @@ def encode_result(result: Any, limit: int) -> dict[str, Any]:
         return {"kind": "ask", "boolean": bool(result)}
     rows: list[Any] = []
     truncated = False
+    seen: dict[Any, Any] = {}  # one tuple per distinct term: less encoding, and pickle memoises it
+
+    def enc(term: Any) -> Any:
+        if term is None:
+            return None
+        found = seen.get(term)
+        if found is None:
+            found = seen[term] = encode(term)
+        return found
+
     if isinstance(result, ox.QuerySolutions):
         names = [v.value for v in result.variables]
         for solution in result:
             if len(rows) == limit:
                 truncated = True
                 break
-            rows.append([None if solution[n] is None else encode(solution[n]) for n in names])
+            rows.append([enc(solution[n]) for n in names])
         return {"kind": "select", "variables": names, "rows": rows, "truncated": truncated}
     for triple in result:
         if len(rows) == limit:
             truncated = True
             break
-        rows.append((encode(triple.subject), encode(triple.predicate), encode(triple.object)))
+        rows.append((enc(triple.subject), enc(triple.predicate), enc(triple.object)))
     return {"kind": "graph", "triples": rows, "truncated": truncated}
 
 

@@ -9,6 +9,7 @@ from rdflib import BNode, URIRef
 
 from kb.browse import labels
 from kb.namespaces import CKB, GRAPH_INFERRED
+from kb.terms import iri_ref
 
 PROV = "http://www.w3.org/ns/prov#"
 # Links followed from a claim to the sources behind it, in the order a reader walks them.
@@ -70,8 +71,8 @@ class ClaimView:
 
 
 def _n3(iri: str) -> str:
-    """Write an IRI for SPARQL safely (rdflib escapes nothing, so callers pass checked IRIs)."""
-    return URIRef(iri).n3()
+    """Write an IRI for SPARQL, refusing anything that is not a valid IRI."""
+    return iri_ref(iri)
 
 
 def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-from rdflib import URIRef
-
 from kb.browse import labels
 from kb.errors import NotFound
 from kb.namespaces import CKB
+from kb.terms import iri_ref
 
 
 @dataclass
@@ -112,7 +111,7 @@ def segment(text: str, spans: list[Span]) -> list[Segment]:
 
 def document_view(kb: Any, iri: str) -> DocumentView:
     """The text of document ``iri`` (ckb:fullText) with every quote placed by its offsets."""
-    node = URIRef(iri).n3()
+    node = iri_ref(iri)
     rows = kb.query(f"SELECT ?t WHERE {{ {node} <{CKB.fullText}> ?t }} LIMIT 1").rows
     if not rows:
         raise NotFound(f"no document with text: {iri}")

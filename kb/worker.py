@@ -16,6 +16,7 @@ import os
 import pickle
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -34,6 +35,7 @@ _HEADER = struct.Struct("!Q")
 # Run through -c, not -m: "-m kb.worker" would load this module twice (as kb.worker and __main__).
 _CHILD = "import sys; from kb.worker import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
 _START_TIMEOUT = 60.0
+_BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
 
 
 def write_frame(stream: BinaryIO, obj: Any) -> None:
@@ -72,6 +74,7 @@ class Job:
     named_graphs: list[str] | None
     limit: int
     prefixes: dict[str, str] = field(default_factory=dict)
+    timeout: float = 0.0  # the parent's limit; the worker's own alarm is a backstop past it
 
 
 def _graph_terms(iris: list[str] | None) -> list[Any] | None:
@@ -141,10 +144,16 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
             job = read_frame(inp)
         except EOFError:
             return
+        # If the parent dies mid-query nobody kills this process, so it arms its own alarm:
+        # SIGALRM's default action ends the process even inside Oxigraph's Rust code.
+        if job.timeout:
+            signal.setitimer(signal.ITIMER_REAL, job.timeout * _BACKSTOP + 2)
         try:
             answer = _execute(store, job)
         except OSError as err:
             answer = {"error": "store", "message": str(err)}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         write_frame(out, answer)
 
 
@@ -252,6 +261,7 @@ class WorkerPool:
 
     def run(self, job: Job, timeout: float) -> dict[str, Any]:
         """Run a job; kill its worker and raise QueryTimeout past ``timeout`` seconds."""
+        job.timeout = timeout
         worker = self._acquire()
         deadline = time.monotonic() + timeout
         try:

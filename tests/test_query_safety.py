@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -106,3 +108,38 @@ def test_update_without_graph_is_visible_and_reports_positions() -> None:
             rw.update("INSERT DATA {\n  ckbr:x rdfs:label }", token="t")
         assert err.value.line == 2
         assert rw.query("ASK { <http://example.org/y> rdfs:label \"Y\" }").boolean is True
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_orphaned_worker_stops_itself() -> None:
+    """A worker whose parent died mid-query ends itself shortly after the time limit."""
+    script = (
+        "import sys, threading, time, kb\n"
+        "k = kb.KnowledgeBase.open(memory=True); k.load()\n"
+        f"threading.Thread(target=k.query, args=({CROSS!r},), kwargs={{'timeout': 2}}, daemon=True).start()\n"
+        "time.sleep(1); print('running', flush=True); time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "running"
+    workers = _children(parent.pid)
+    assert workers, "the query should be running in a worker process"
+    parent.kill()
+    parent.communicate()
+    deadline = time.monotonic() + 2 * 1.5 + 2 + 5
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [w for w in workers if Path(f"/proc/{w}").exists()
+                 and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0]]
+    assert alive == []

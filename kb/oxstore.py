@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -89,6 +91,7 @@ class OxigraphBackend:
         self._pool = WorkerPool(workers)
         self._stale = True
         self._counts: dict[str, int] | None = None
+        self._dump: str | None = None
 
     # -- reading ---------------------------------------------------------
     def graphs(self) -> dict[str, int]:
@@ -126,9 +129,22 @@ class OxigraphBackend:
         if self.path is not None:
             spec = StoreSpec(path=str(self.path))
         else:
-            spec = StoreSpec(dump=self.store.dump(format=ox.RdfFormat.N_QUADS))
+            # A memory store reaches its workers as a dump file: written once per change,
+            # read by each worker that starts, and never held in this process's memory.
+            fd, dump = tempfile.mkstemp(prefix="ckb-memory-", suffix=".nq")
+            os.close(fd)
+            self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
+            spec = StoreSpec(dump=dump)
+            self._drop_dump()
+            self._dump = dump
         self._pool.reset(spec)
         self._stale = False
+
+    def _drop_dump(self) -> None:
+        if self._dump is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._dump)
+            self._dump = None
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """Iterate the quads of one graph, or of every named graph (never staging ones)."""
@@ -226,6 +242,7 @@ class OxigraphBackend:
     def close(self) -> None:
         """Stop the workers and release the store."""
         self._pool.close()
+        self._drop_dump()
         if self.path is not None and not self.read_only:
             self.store.flush()
         self.store = None  # dropping the last reference closes RocksDB

@@ -59,10 +59,10 @@ def read_frame(stream: BinaryIO) -> Any:
 
 @dataclass(frozen=True)
 class StoreSpec:
-    """Where a worker finds the store: a directory, or an N-Quads dump."""
+    """Where a worker finds the store: a store directory, or an N-Quads dump file."""
 
     path: str | None = None
-    dump: bytes = b""
+    dump: str | None = None
 
 
 @dataclass
@@ -137,7 +137,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
     else:
         store = ox.Store()
         if spec.dump:
-            store.load(spec.dump, format=ox.RdfFormat.N_QUADS)
+            store.load(path=spec.dump, format=ox.RdfFormat.N_QUADS)
     write_frame(out, {"ready": True})
     while True:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -122,7 +123,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_orphaned_worker_stops_itself() -> None:
+def test_orphaned_worker_stops_itself(tmp_path: Path) -> None:
     """A worker whose parent died mid-query ends itself shortly after the time limit."""
     script = (
         "import sys, threading, time, kb\n"
@@ -130,7 +131,9 @@ def test_orphaned_worker_stops_itself() -> None:
         f"threading.Thread(target=k.query, args=({CROSS!r},), kwargs={{'timeout': 2}}, daemon=True).start()\n"
         "time.sleep(1); print('running', flush=True); time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    # TMPDIR: the killed parent cannot remove its memory-store dump; keep it in tmp_path.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
     assert parent.stdout is not None and parent.stdout.readline().strip() == "running"
     workers = _children(parent.pid)
     assert workers, "the query should be running in a worker process"

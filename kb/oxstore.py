@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,7 +92,7 @@ class OxigraphBackend:
         self._pool = WorkerPool(workers)
         self._stale = True
         self._counts: dict[str, int] | None = None
-        self._dump: str | None = None
+        self._dump: weakref.finalize | None = None
 
     # -- reading ---------------------------------------------------------
     def graphs(self) -> dict[str, int]:
@@ -136,14 +137,14 @@ class OxigraphBackend:
             self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
             spec = StoreSpec(dump=dump)
             self._drop_dump()
-            self._dump = dump
+            # finalize also runs at interpreter exit, for a KB nobody closed.
+            self._dump = weakref.finalize(self, _unlink, dump)
         self._pool.reset(spec)
         self._stale = False
 
     def _drop_dump(self) -> None:
         if self._dump is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self._dump)
+            self._dump()
             self._dump = None
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
@@ -246,6 +247,11 @@ class OxigraphBackend:
         if self.path is not None and not self.read_only:
             self.store.flush()
         self.store = None  # dropping the last reference closes RocksDB
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def stage(

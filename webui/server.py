@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import TYPE_CHECKING, Any
 
 from webui import create_app
@@ -29,6 +31,10 @@ def serve(
         return
     import waitress
 
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, docker, kill) ends the server the way Ctrl-C does, so the
+        # caller's cleanup runs: query workers stopped, temporary dumps removed.
+        signal.signal(signal.SIGTERM, _stop)
     print(f"conflict-kb serving on {url} (SPARQL endpoint: {url}sparql)", flush=True)
     waitress.serve(
         app,
@@ -40,3 +46,7 @@ def serve(
         max_request_body_size=4 * int(app.config["MAX_CONTENT_LENGTH"]),
         ident="conflict-kb",
     )
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

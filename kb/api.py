@@ -12,6 +12,7 @@ from typing import Any
 from rdflib import Graph
 
 from . import guard, loader
+from .backend import QueryRequest
 from .errors import KBError, NotFound
 from .namespaces import (
     GRAPH_INFERRED,
@@ -160,12 +161,14 @@ class KnowledgeBase:
         if not (default_graphs or named_graphs) and not own_dataset:
             default_graphs = self.default_graphs(inferred)
         return self.backend.query(
-            sparql,
-            default_graphs=default_graphs or None,
-            named_graphs=named_graphs,
-            timeout=timeout or self.timeout,
-            limit=limit or self.row_limit,
-            prefixes=self.prefixes,
+            QueryRequest(
+                sparql,
+                default_graphs=default_graphs or None,
+                named_graphs=named_graphs,
+                limit=limit or self.row_limit,
+                timeout=timeout or self.timeout,
+                prefixes=self.prefixes,
+            )
         )
 
     def update(self, sparql: str, token: str | None = None) -> None:

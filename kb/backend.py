@@ -7,10 +7,23 @@ can implement the same protocol without any caller changing.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from .results import QueryResult
+
+
+@dataclass
+class QueryRequest:
+    """One read-only query and the limits and dataset it runs with."""
+
+    query: str
+    default_graphs: list[str] | None
+    named_graphs: list[str] | None
+    limit: int
+    timeout: float
+    prefixes: dict[str, str] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -20,17 +33,8 @@ class Backend(Protocol):
         """Return each named graph IRI with its number of triples."""
         ...
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        default_graphs: list[str] | None,
-        named_graphs: list[str] | None,
-        timeout: float,
-        limit: int,
-        prefixes: dict[str, str],
-    ) -> QueryResult:
-        """Evaluate a (checked) read-only query within the time limit and row cap."""
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Evaluate a (checked) read-only query within its time limit and row cap."""
         ...
 
     def replace_graphs(

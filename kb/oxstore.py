@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .backend import QueryRequest
 from .errors import KBError, ParseError, StoreError
 from .namespaces import GRAPH_BASE
 from .results import QueryResult
 from .terms import iri_ref
-from .worker import Job, StoreSpec, WorkerPool, syntax_error
+from .worker import StoreSpec, WorkerPool, syntax_error
 
 STAGING = GRAPH_BASE + "staging/"
 
@@ -106,24 +107,14 @@ class OxigraphBackend:
                 self._counts = {g: n for g, n in sorted(counts.items()) if not g.startswith(STAGING)}
             return dict(self._counts)
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        default_graphs: list[str] | None,
-        named_graphs: list[str] | None,
-        timeout: float,
-        limit: int,
-        prefixes: dict[str, str],
-    ) -> QueryResult:
+    def query(self, request: QueryRequest) -> QueryResult:
         """Evaluate a checked read-only query in a worker, within time and row caps."""
-        job = Job(sparql, default_graphs, named_graphs, limit, prefixes)
         with self._lock.read():
             if self._stale:
                 self._refresh_workers()
             start = time.monotonic()
-            answer = self._pool.run(job, timeout)
-        return QueryResult.from_answer(answer, time.monotonic() - start, limit)
+            answer = self._pool.run(request)
+        return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
     def _refresh_workers(self) -> None:
         # Under the read lock several threads may get here; resetting twice is harmless.

@@ -18,6 +18,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from .backend import QueryRequest
 from .errors import KBError, QuerySyntaxError, QueryTimeout, StoreError
 from .namespaces import PREFIXES
 from .oxstore import Prepare, stage
@@ -88,24 +89,17 @@ class RemoteBackend:
             self._counts = {row[0][1]: int(row[1][1]) for row in answer["rows"]}
         return dict(sorted(self._counts.items()))
 
-    def query(
-        self,
-        sparql: str,
-        *,
-        default_graphs: list[str] | None,
-        named_graphs: list[str] | None,
-        timeout: float,
-        limit: int,
-        prefixes: dict[str, str],
-    ) -> QueryResult:
+    def query(self, request: QueryRequest) -> QueryResult:
         """Send a checked query with the protocol's dataset parameters; cap rows locally."""
-        params = [("default-graph-uri", g) for g in default_graphs or []]
-        params += [("named-graph-uri", g) for g in named_graphs or []]
+        params = [("default-graph-uri", g) for g in request.default_graphs or []]
+        params += [("named-graph-uri", g) for g in request.named_graphs or []]
         # One prologue line: server positions are shifted back by exactly one line.
-        prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in prefixes.items())
+        prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in request.prefixes.items())
         start = time.monotonic()
-        answer = self._select(prologue + "\n" + sparql, timeout, limit, urllib.parse.urlencode(params))
-        return QueryResult.from_answer(answer, time.monotonic() - start, limit)
+        answer = self._select(
+            prologue + "\n" + request.query, request.timeout, request.limit, urllib.parse.urlencode(params)
+        )
+        return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """Iterate the quads of one graph, or of every named graph."""

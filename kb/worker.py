@@ -22,12 +22,13 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
+from .backend import QueryRequest
 from .errors import QuerySyntaxError, QueryTimeout, StoreError
 from .terms import encode
 
@@ -65,25 +66,13 @@ class StoreSpec:
     dump: str | None = None
 
 
-@dataclass
-class Job:
-    """One query for a worker."""
-
-    query: str
-    default_graphs: list[str] | None
-    named_graphs: list[str] | None
-    limit: int
-    prefixes: dict[str, str] = field(default_factory=dict)
-    timeout: float = 0.0  # the parent's limit; the worker's own alarm is a backstop past it
-
-
 def _graph_terms(iris: list[str] | None) -> list[Any] | None:
     if iris is None:
         return None
     return [ox.NamedNode(i) for i in iris] or [ox.DefaultGraph()]
 
 
-def _execute(store: ox.Store, job: Job) -> dict[str, Any]:
+def _execute(store: ox.Store, job: QueryRequest) -> dict[str, Any]:
     """Run one job on the worker's store and encode the answer."""
     try:
         result = store.query(
@@ -259,9 +248,9 @@ class WorkerPool:
         if worker is not None:
             worker.kill()
 
-    def run(self, job: Job, timeout: float) -> dict[str, Any]:
-        """Run a job; kill its worker and raise QueryTimeout past ``timeout`` seconds."""
-        job.timeout = timeout
+    def run(self, job: QueryRequest) -> dict[str, Any]:
+        """Run a query; kill its worker and raise QueryTimeout past its time limit."""
+        timeout = job.timeout
         worker = self._acquire()
         deadline = time.monotonic() + timeout
         try:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import owlready2
 import owlready2.reasoning
-from rdflib import RDF, BNode, Graph, URIRef
-from rdflib.namespace import OWL, NamespaceManager
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL
 
 from kb.entail import materialise
 from kb.errors import KBError
@@ -270,23 +270,6 @@ def _short(iri: URIRef) -> str:
     return f"<{iri}>"
 
 
-def to_turtle(graph: Graph) -> str:
-    """Serialise triples as Turtle sorted by subject, predicate (rdf:type first) and object."""
-    nm = NamespaceManager(Graph(), bind_namespaces="none")
-    for prefix, iri in PREFIXES.items():
-        nm.bind(prefix, iri)
-    out = [f"@prefix {prefix}: <{iri}> ." for prefix, iri in PREFIXES.items()]
-    for s in sorted(set(graph.subjects()), key=lambda t: (isinstance(t, BNode), str(t))):
-        parts = []
-        preds = sorted(set(graph.predicates(s)), key=lambda p: (p != RDF.type, str(p)))
-        for p in preds:
-            objs = sorted(graph.objects(s, p), key=lambda o: (type(o).__name__, str(o), o.n3()))
-            name = "a" if p == RDF.type else p.n3(nm)
-            parts.append(f"    {name} " + " ,\n        ".join(o.n3(nm) for o in objs))
-        out.append("\n" + s.n3(nm) + "\n" + " ;\n".join(parts) + " .")
-    return "\n".join(out) + "\n"
-
-
 def write_inferred(graph: Graph, path: str | os.PathLike, *, reasoner: str = "hermit") -> None:
     """Write the inferred graph as sorted, prefixed Turtle (atomically)."""
     header = (
@@ -296,7 +279,10 @@ def write_inferred(graph: Graph, path: str | os.PathLike, *, reasoner: str = "he
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(header + to_turtle(graph), encoding="utf-8")
+    from kb.export import serialize_triples  # the project's one deterministic Turtle writer
+
+    body = serialize_triples(graph, "turtle", prefixes=PREFIXES).decode("utf-8")
+    tmp.write_text(header + body, encoding="utf-8")
     os.replace(tmp, target)
 
 

@@ -40,3 +40,12 @@ def test_linked_files_and_screenshots_exist() -> None:
 
 def test_no_placeholder_is_left() -> None:
     assert "BENCHMARK_TABLE" not in README and "TODO" not in README
+
+
+def test_python_api_example_runs(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("CKB_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("CKB_ENDPOINT", raising=False)
+    code = README.split("## The Python API", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "Hezbollah" in out and '"head"' in out

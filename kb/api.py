@@ -121,7 +121,27 @@ class KnowledgeBase:
             progress(f"loading {len(paths)} files")
         pairs = [(p, loader.graph_for(p)) for p in paths]
         self.backend.replace_graphs(pairs, clear_others=True, prepare=loader.attach_texts)
+        marker = self._bundle_marker()
+        if marker is not None:
+            if files:
+                marker.unlink(missing_ok=True)  # the store no longer is the bundle
+            else:
+                marker.write_text(loader.bundle_fingerprint() + "\n", encoding="utf-8")
         return self.graphs()
+
+    def _bundle_marker(self) -> Path | None:
+        # Beside the store folder (not in it): which bundle a disk store was built from.
+        path = getattr(self.backend, "path", None)
+        if path is None or getattr(self.backend, "read_only", False):
+            return None
+        return path.with_name(path.name + ".bundle")
+
+    def bundle_is_stale(self) -> bool:
+        """True if this store was built from the bundled files and they have changed since."""
+        marker = self._bundle_marker()
+        if marker is None or not marker.is_file():
+            return False
+        return marker.read_text(encoding="utf-8").strip() != loader.bundle_fingerprint()
 
     def import_file(self, path: str | Path, name: str | None = None) -> str:
         """Load one file into its own graph (replacing an earlier import of it); return the graph."""

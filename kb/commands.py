@@ -151,6 +151,9 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     from webui.server import serve
 
     kb.update_token = args.update_token
+    if kb.bundle_is_stale():
+        print("ckb: note: this store holds an older copy of the bundled ontology and data; "
+              "run 'ckb load' to rebuild it", file=sys.stderr)
     serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
           QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +30,16 @@ def bundled_files(root: Path | None = None) -> list[Path]:
     if not files:
         raise KBError(f"no bundled ontology or data found under {root} (set CKB_HOME)")
     return files
+
+
+def bundle_fingerprint(root: Path | None = None) -> str:
+    """Return a SHA-256 over the bundled files and source texts (names and contents)."""
+    root = root or project_root()
+    digest = hashlib.sha256()
+    texts = sorted((root / "data" / "sources").glob("*.txt"))
+    for path in [*bundled_files(root), *texts]:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:

@@ -104,3 +104,19 @@ def test_disk_queries_see_every_write_at_once(tmp_path: Path) -> None:
         assert k.query(ask.format("joins")).boolean is True
         k.load([write(tmp_path, "three.ttl", GOOD)])
         assert k.query(ask.format("fights")).boolean is False
+
+
+def test_a_store_knows_when_the_bundle_changed(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "ontology").mkdir(parents=True)
+    onto = write(root / "ontology", "conflict.ttl", GOOD)
+    with KnowledgeBase.open(tmp_path / "store") as k, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CKB_HOME", str(root))
+        k.load()
+        assert not k.bundle_is_stale()
+        onto.write_text(GOOD + "ex:c ex:backs ex:d .\n", encoding="utf-8")
+        assert k.bundle_is_stale()
+        k.load()
+        assert not k.bundle_is_stale()
+        k.load([write(tmp_path, "other.ttl", GOOD)])  # no longer the bundle: nothing to compare
+        assert not k.bundle_is_stale()

@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="enable SPARQL Update for requests bearing this token")
     c.add_argument("--timeout", type=_positive, default=10.0, metavar="S")
     c.add_argument("--row-limit", type=_positive_int, default=10_000, metavar="N")
+    c.add_argument("--query-budget", type=_positive, default=60.0, metavar="S",
+                   help="seconds of query time each client may use per minute (429 beyond)")
     return p
 
 

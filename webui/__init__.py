@@ -27,6 +27,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "ROW_LIMIT": None,  # rows per answer (None: the kb's own); more -> truncated flag
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # request body limit (413 above it)
     "MAX_QUERY_LENGTH": 100_000,  # characters per query or update (413 above it)
+    "QUERY_BUDGET": 60.0,  # seconds of query time per client per minute (429 beyond it)
     "CSP_STYLE_UNSAFE_INLINE": False,  # True: allow inline styles on every page
     # Endpoints whose vendored widgets write style attributes (vis-timeline): inline styles
     # allowed there only. Scripts are never loosened.
@@ -49,6 +50,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # The kb checks the token again on update(); give it the one this app serves with.
         kb.update_token = app.config["UPDATE_TOKEN"]
     app.extensions["ckb"] = kb
+    from webui.budget import Budget
+
+    app.extensions["ckb.budget"] = Budget(float(app.config["QUERY_BUDGET"]))
 
     from webui import errors, security  # local: they import webui.get_kb indirectly
 

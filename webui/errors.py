@@ -18,6 +18,7 @@ _HINTS = {
     406: "None of the formats the client accepts can be produced here.",
     413: "The request is larger than this server accepts.",
     415: "The request body has a media type this address does not accept.",
+    429: "This client has used its share of query time for now; wait, then try again.",
     500: "Something went wrong on the server; the details are in its log.",
     503: "The server could not finish in time. Narrow the query or add a LIMIT.",
 }

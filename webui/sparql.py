@@ -1,6 +1,7 @@
 """The /sparql endpoint: SPARQL 1.1 Protocol (query, update, service description, CORS).
 
-Status codes: 200 results; 204 update applied; 303 browsers (HTML preferred) to the query
+Status codes: 200 results; 204 update applied; 429 the client spent its query-time budget
+(QUERY_BUDGET seconds per minute, with Retry-After); 303 browsers (HTML preferred) to the query
 page; 400 bad syntax (with line/column), forbidden query (SERVICE, LOAD, unknown FROM or
 default-graph-uri/named-graph-uri), bad parameters, unknown ?format=; 403 update refused
 (read-only, or missing/wrong bearer token); 405 other methods; 406 no acceptable format;
@@ -139,14 +140,17 @@ def _query(text: str, default_graphs: list[str], named_graphs: list[str]) -> Res
                                                    + acceptable_types("graph"))))
     inferred = request.values.get("inferred", "true").lower() not in _NO_FALSE
     config = current_app.config
-    result = get_kb().query(
-        text,
-        inferred=inferred,
-        timeout=float(config["QUERY_TIMEOUT"]) if config["QUERY_TIMEOUT"] else None,
-        limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
-        default_graphs=default_graphs or None,
-        named_graphs=named_graphs or None,
-    )
+    kb = get_kb()
+    timeout = float(config["QUERY_TIMEOUT"]) if config["QUERY_TIMEOUT"] else kb.timeout
+    with current_app.extensions["ckb.budget"].spend(request.remote_addr or "?", timeout):
+        result = kb.query(
+            text,
+            inferred=inferred,
+            timeout=timeout,
+            limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
+            default_graphs=default_graphs or None,
+            named_graphs=named_graphs or None,
+        )
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
         raise _Fail(406, f"cannot send a {result.kind} result as {override or accept}; available: "

@@ -360,3 +360,18 @@ def test_serve_with_waitress_on_loopback(tmp_path, mini_files):
         proc.wait(timeout=10)
         if proc.stdout:
             proc.stdout.close()
+
+
+def test_query_time_budget_answers_429_with_retry_after(mini_kb):
+    app = create_app({"KB": mini_kb, "QUERY_BUDGET": 0.4, "QUERY_TIMEOUT": 0.5})
+    client = app.test_client()
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
+    first = client.get("/sparql", query_string={"query": slow, "format": "json"})
+    assert first.status_code == 503  # the time limit, charged in full to this client
+    second = client.get("/sparql", query_string={"query": "ASK {}", "format": "json"})
+    assert second.status_code == 429
+    assert int(second.headers["Retry-After"]) >= 1
+    assert second.headers["Access-Control-Allow-Origin"] == "*"
+    other = client.get("/sparql", query_string={"query": "ASK {}", "format": "json"},
+                       environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert other.status_code == 200  # budgets are per client

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,6 @@ from kb import KBError, KnowledgeBase
 from kb.browse import check_iri, local_name
 from kb.errors import NotFound
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED = ROOT / "data" / "russia-iran-infighting-syria.ttl"
 ID = "https://w3id.org/conflict-kb/id/"
 CKB = "https://w3id.org/conflict-kb/ontology#"
 
@@ -163,7 +160,6 @@ def test_iri_helpers():
         check_iri("https://x.org/a b")
 
 
-@pytest.mark.skipif(not BUNDLED.exists(), reason="bundled data not written yet")
 def test_bundled_hezbollah(kb):
     hits = kb.search("Hezbollah")
     assert hits and hits[0].match == "exact"

@@ -16,11 +16,10 @@ import hmac
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, VOID
 from werkzeug.exceptions import HTTPException
 
 from kb.namespaces import PREFIXES
+from kb.service import service_description
 from webui import get_kb
 from webui.negotiation import (
     FORMATS,
@@ -34,7 +33,6 @@ from webui.negotiation import (
 
 bp = Blueprint("sparql", __name__)
 
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORM = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
@@ -42,7 +40,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "X-CKB-Truncated, X-CKB-Elapsed, Content-Disposition",
 }
-_RDF_LIB_FORMAT = {"turtle": "turtle", "nt": "nt", "jsonld": "json-ld", "xml": "xml"}
+_TRIPLE_FORMATS = ("turtle", "nt", "jsonld", "xml")
 _NO_FALSE = ("false", "0", "no", "off")
 
 
@@ -202,49 +200,19 @@ def _service_description() -> Response:
     if fmt is None:
         raise _Fail(406, "the service description is available as "
                          + ", ".join(acceptable_types("graph")[:4]))
-    if fmt.name not in _RDF_LIB_FORMAT:  # N-Quads/TriG: one graph, sent as its triples
+    if fmt.name not in _TRIPLE_FORMATS:  # N-Quads/TriG: one graph, sent as its triples
         fmt = next(f for f in formats_for("graph") if f.name == "nt")
-    graph = service_description(url_for("sparql.endpoint", _external=True))
-    body = graph.serialize(format=_RDF_LIB_FORMAT[fmt.name], encoding="utf-8")
+    result_formats = [f.w3c for f in FORMATS if f.w3c and f.kinds & {"select", "ask", "graph"}]
+    body = service_description(
+        get_kb(),
+        url_for("sparql.endpoint", _external=True),
+        result_formats,
+        update=bool(current_app.config.get("UPDATE_TOKEN")),
+        fmt=fmt.name,
+    )
     response = Response(body, content_type=content_type(fmt))
     response.vary.add("Accept")
     return response
-
-
-def service_description(endpoint_iri: str) -> Graph:
-    """Describe this endpoint with the W3C SPARQL service description vocabulary."""
-    graph = Graph()
-    graph.bind("sd", SD)
-    graph.bind("void", VOID)
-    service = URIRef(endpoint_iri)
-    graph.add((service, RDF.type, SD.Service))
-    graph.add((service, SD.endpoint, service))
-    graph.add((service, DCTERMS.title, Literal("conflict-kb SPARQL endpoint")))
-    graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
-    if current_app.config.get("UPDATE_TOKEN"):
-        graph.add((service, SD.supportedLanguage, SD.SPARQL11Update))
-    for fmt in FORMATS:
-        if fmt.w3c and fmt.kinds & {"select", "ask", "graph"}:
-            graph.add((service, SD.resultFormat, URIRef(fmt.w3c)))
-    dataset, default = BNode(), BNode()
-    graph.add((service, SD.defaultDataset, dataset))
-    graph.add((dataset, RDF.type, SD.Dataset))
-    graph.add((dataset, SD.defaultGraph, default))
-    graph.add((default, RDF.type, SD.Graph))
-    kb = get_kb()
-    counts = kb.graphs()
-    # The default graph is the merge of every graph but the SHACL shapes (kb.default_graphs).
-    graph.add((default, DCTERMS.description, Literal(
-        "merge of the named graphs " + ", ".join(kb.default_graphs(inferred=True)))))
-    for name, count in sorted(counts.items()):
-        named, described = BNode(), BNode()
-        graph.add((dataset, SD.namedGraph, named))
-        graph.add((named, RDF.type, SD.NamedGraph))
-        graph.add((named, SD.name, URIRef(name)))
-        graph.add((named, SD.graph, described))
-        graph.add((described, RDF.type, SD.Graph))
-        graph.add((described, VOID.triples, Literal(count)))
-    return graph
 
 
 @bp.after_app_request

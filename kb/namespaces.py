@@ -9,7 +9,6 @@ from rdflib import Namespace
 BASE = "https://w3id.org/conflict-kb/"
 CKB = Namespace(BASE + "ontology#")
 CKBR = Namespace(BASE + "id/")
-ONTOLOGY_IRI = BASE + "ontology"
 
 GRAPH_BASE = BASE + "graph/"
 GRAPH_ONTOLOGY = GRAPH_BASE + "ontology"
@@ -56,8 +55,3 @@ def import_graph(name: str) -> str:
 def graph_iri(name_or_iri: str) -> str:
     """Map a short graph name (``data``) or a full IRI to a graph IRI."""
     return GRAPH_NAMES.get(name_or_iri, name_or_iri)
-
-
-def sparql_prefixes() -> str:
-    """Return the PREFIX header that binds every known prefix."""
-    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())

@@ -24,7 +24,6 @@ from .terms import XSD_STRING, Encoded, decode
 Triple = tuple[Identifier, Identifier, Identifier]
 
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
-GRAPH_FORMATS = ("turtle", "nt", "jsonld", "xml")
 
 
 @dataclass

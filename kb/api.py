@@ -15,6 +15,7 @@ from . import guard, loader
 from .backend import QueryRequest
 from .errors import KBError, NotFound
 from .namespaces import (
+    GRAPH_BASE,
     GRAPH_INFERRED,
     GRAPH_SHAPES,
     GRAPH_UPDATES,
@@ -79,20 +80,30 @@ class KnowledgeBase:
         update_endpoint: str | None = None,
         workers: int = 2,
         read_only: bool = False,
+        graph_prefixes: Sequence[str] = (),
+        engine: str | None = None,
         **options: Any,
     ) -> KnowledgeBase:
-        """Open a store on disk (default $CKB_STORE), in memory, or on a SPARQL server ($CKB_ENDPOINT)."""
+        """Open a store on disk (default $CKB_STORE), in memory, or on a SPARQL server ($CKB_ENDPOINT).
+
+        ``graph_prefixes`` adds graph namespaces the KB treats as its own, besides its own
+        ``https://w3id.org/conflict-kb/graph/``; every other graph in the store is left alone.
+        """
+        prefixes = (GRAPH_BASE, *graph_prefixes)
         endpoint = endpoint or (None if memory or path else os.environ.get("CKB_ENDPOINT"))
         if endpoint:
             from .remote import RemoteBackend
 
-            return cls(RemoteBackend(endpoint, update_endpoint), **options)
-        if memory:
-            return cls(OxigraphBackend(None, workers), **options)
-        store = Path(path) if path is not None else default_store_path()
-        if not read_only:
-            store.mkdir(parents=True, exist_ok=True)
-        return cls(OxigraphBackend(store, workers, read_only=read_only), **options)
+            backend: Any = RemoteBackend(endpoint, update_endpoint, graph_prefixes=prefixes, engine=engine)
+        elif memory:
+            backend = OxigraphBackend(None, workers)
+        else:
+            store = Path(path) if path is not None else default_store_path()
+            if not read_only:
+                store.mkdir(parents=True, exist_ok=True)
+            backend = OxigraphBackend(store, workers, read_only=read_only)
+        backend.graph_prefixes = prefixes
+        return cls(backend, **options)
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -153,8 +164,9 @@ class KnowledgeBase:
         return graph
 
     def graphs(self) -> dict[str, int]:
-        """Return each named graph with its triple count."""
-        return self.backend.graphs()
+        """Return each of the KB's own named graphs with its triple count (never a foreign one)."""
+        own = tuple(getattr(self.backend, "graph_prefixes", (GRAPH_BASE,)))
+        return {g: n for g, n in self.backend.graphs().items() if g.startswith(own)}
 
     # -- querying --------------------------------------------------------
     def default_graphs(self, inferred: bool = True) -> list[str]:
@@ -180,6 +192,7 @@ class KnowledgeBase:
                 raise KBError(f"graph <{g}> is not in this knowledge base")
         if not (default_graphs or named_graphs) and not own_dataset:
             default_graphs = self.default_graphs(inferred)
+            named_graphs = list(known)  # GRAPH ?g sees the KB's own graphs, never a foreign one
         return self.backend.query(
             QueryRequest(
                 sparql,
@@ -281,7 +294,7 @@ class KnowledgeBase:
                 raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
             return result.serialize(format, self.prefixes)
         if graph == "all":
-            quads = self.backend.quads(None)
+            quads = (q for g in self.graphs() for q in self.backend.quads(g))
         else:
             iri = graph_iri(graph)
             if iri not in self.graphs():

@@ -46,6 +46,11 @@ def _store_options(parser: argparse.ArgumentParser, top: bool) -> None:
                         help="use a SPARQL 1.1 server's query endpoint (default: $CKB_ENDPOINT)")
     parser.add_argument("--update-endpoint", metavar="URL", default=default,
                         help="the server's update endpoint (default: the query endpoint)")
+    parser.add_argument("--engine", choices=("virtuoso", "oxigraph", "sparql"), default=default,
+                        help="the server's engine (default: asked from the server)")
+    parser.add_argument("--graph-prefix", metavar="IRI", action="append", default=default,
+                        help="also treat graphs under IRI as the KB's own (repeatable; every other "
+                             "graph in the store is never read, counted or dropped)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--row-limit", type=_positive_int, default=10_000, metavar="N")
     c.add_argument("--query-budget", type=_positive, default=60.0, metavar="S",
                    help="seconds of query time each client may use per minute (429 beyond)")
+    c.add_argument("--allow-unbounded-queries", action="store_true",
+                   help="with --endpoint: serve even if the server cannot stop a query at its limit")
     return p
 
 
@@ -133,11 +140,13 @@ def _open(args: argparse.Namespace) -> Any:
     options: dict[str, Any] = {}
     if args.command == "serve":
         options = {"timeout": args.timeout, "row_limit": args.row_limit}
+    options["graph_prefixes"] = tuple(args.graph_prefix or ())
     if args.memory:
         return KnowledgeBase.open(memory=True, **options)
     endpoint = args.endpoint or (None if args.store else os.environ.get("CKB_ENDPOINT"))
     if endpoint:
-        return KnowledgeBase.open(endpoint=endpoint, update_endpoint=args.update_endpoint, **options)
+        return KnowledgeBase.open(endpoint=endpoint, update_endpoint=args.update_endpoint,
+                                  engine=args.engine, **options)
     path = Path(args.store) if args.store else default_store_path()
     try:
         return KnowledgeBase.open(path, **options)

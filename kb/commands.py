@@ -151,6 +151,12 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     from webui.server import serve
 
     kb.update_token = args.update_token
+    if not getattr(kb.backend, "bounds_queries", True) and not args.allow_unbounded_queries:
+        # The client would give up at the limit, but the server would go on working: a few
+        # heavy web queries could then keep a shared server busy for minutes.
+        raise KBError(f"the SPARQL server at {kb.backend.endpoint} ({kb.backend.engine.name}) cannot "
+                      "be told to stop a query at its time limit; start it with its own limit (e.g. "
+                      "'oxigraph serve --timeout-s') and pass --allow-unbounded-queries to serve anyway")
     if kb.bundle_is_stale():
         print("ckb: note: this store holds an older copy of the bundled ontology and data; "
               "run 'ckb load' to rebuild it", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "ontology" / "queries"
+from .loader import project_root
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ def parse_example(name: str, text: str) -> Example:
 
 
 def load_examples(directory: Path | str | None = None) -> list[Example]:
-    """Load every ``*.rq`` competency question from ``directory`` (ontology/queries), by name."""
-    folder = Path(directory) if directory is not None else QUERIES_DIR
+    """Load every ``*.rq`` competency question from ``directory`` (default: the bundle's), by name."""
+    folder = Path(directory) if directory is not None else project_root() / "ontology" / "queries"
     if not folder.is_dir():
         return []
     return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,8 +19,22 @@ FULL_TEXT = ox.NamedNode(str(CKB.fullText))
 
 
 def project_root() -> Path:
-    """Return the folder holding ontology/ and data/ (CKB_HOME overrides)."""
-    return Path(os.environ.get("CKB_HOME") or Path(__file__).resolve().parent.parent)
+    """Return the folder holding ontology/ and data/: $CKB_HOME, the checkout, or the installed bundle."""
+    if os.environ.get("CKB_HOME"):
+        return Path(os.environ["CKB_HOME"])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "ontology").is_dir() and (checkout / "data").is_dir():
+        return checkout  # a source checkout: its ontology/ and data/ are the source of truth
+    return installed_bundle() or checkout
+
+
+def installed_bundle() -> Path | None:
+    """Return the ontology/ and data/ a wheel installed as package data (kb/bundle/), if any."""
+    bundle = importlib.resources.files("kb").joinpath("bundle")
+    # A wheel installs into a folder, so the resource is a real path that pyoxigraph can read.
+    if bundle.joinpath("ontology").is_dir() and isinstance(bundle, Path):
+        return bundle
+    return None
 
 
 def bundled_files(root: Path | None = None) -> list[Path]:

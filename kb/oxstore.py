@@ -79,6 +79,9 @@ class _RWLock:
 class OxigraphBackend:
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
+    # Graphs outside these namespaces belong to someone else: a rebuild carries them over.
+    graph_prefixes: tuple[str, ...] = (GRAPH_BASE,)
+
     def __init__(self, path: Path | None = None, workers: int = 2, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only and path is not None
@@ -198,6 +201,7 @@ class OxigraphBackend:
             if self.path is None:
                 new = ox.Store()
                 stage(new, files, extra, prepare, [], set())
+                new.extend(self._foreign_quads())
                 self.store = new
                 return
             tag = uuid.uuid4().hex[:8]
@@ -205,6 +209,7 @@ class OxigraphBackend:
             try:
                 new = ox.Store(str(fresh))
                 stage(new, files, extra, prepare, [], set(), bulk=True)
+                new.bulk_extend(self._foreign_quads())
                 new.flush()
                 del new  # closes the new RocksDB before its folder moves
             except BaseException:
@@ -216,6 +221,13 @@ class OxigraphBackend:
             os.rename(fresh, self.path)
             self.store = ox.Store(str(self.path))
             shutil.rmtree(old, ignore_errors=True)
+
+    def _foreign_quads(self) -> Iterator[ox.Quad]:
+        """The quads of graphs that are not the KB's (and of the default graph), to keep them."""
+        for graph in [ox.DefaultGraph(), *self.store.named_graphs()]:
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(self.graph_prefixes):
+                continue
+            yield from self.store.quads_for_pattern(None, None, None, graph)
 
     def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
         """Apply a checked SPARQL update; ``default_as`` stands in for the unnamed default graph."""

@@ -1,118 +1,121 @@
-"""A backend on any SPARQL 1.1 server (Oxigraph, Fuseki, Virtuoso, GraphDB...).
+"""A backend on a SPARQL 1.1 server: Oxigraph server and Virtuoso tested, others by the protocol.
 
-It speaks only the SPARQL 1.1 Protocol, so the same KnowledgeBase code runs on
-a server when one machine is no longer enough. Files are parsed locally first
-(so errors keep file:line:column) and sent as one update request, which the
-server applies atomically.
+Only graphs under the KB's own prefixes are ever read, counted or dropped. Files are
+parsed locally first (so errors keep file:line:column), streamed to staging graphs in
+bounded chunks (Graph Store Protocol where the server has it, else INSERT DATA), and
+switched in with one update at the end: all-or-nothing.
 """
 
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 
+from . import protocol as p
 from .backend import QueryRequest
-from .errors import KBError, QuerySyntaxError, QueryTimeout, StoreError
-from .namespaces import PREFIXES
-from .oxstore import Prepare, stage
+from .namespaces import GRAPH_BASE, PREFIXES
+from .oxstore import STAGING, Prepare, stage
 from .results import QueryResult
 from .terms import iri_ref
-from .worker import encode_result, syntax_error
+from .worker import syntax_error
 
-_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
-_CHUNK = 1 << 16
+CHUNK_TRIPLES = 20_000  # per upload request: a few MiB of N-Triples
+GRAPHS_TTL = 5.0  # seconds a graph list is trusted (other clients may write meanwhile)
 
 
 class RemoteBackend:
-    """The Backend protocol over HTTP: query and update endpoints of a SPARQL 1.1 server."""
+    """The Backend protocol over HTTP, on the query (and update) endpoint of a SPARQL server."""
 
-    def __init__(self, endpoint: str, update_endpoint: str | None = None, write_timeout: float = 600) -> None:
-        if urllib.parse.urlsplit(endpoint).scheme not in ("http", "https"):
-            raise KBError(f"endpoint must be an http(s) URL: {endpoint!r}")
-        self.endpoint = endpoint
-        self.update_endpoint = update_endpoint or endpoint
+    def __init__(
+        self,
+        endpoint: str,
+        update_endpoint: str | None = None,
+        *,
+        graph_prefixes: Sequence[str] = (GRAPH_BASE,),
+        engine: str | None = None,
+        write_timeout: float = 600,
+        read_timeout: float = 60,
+    ) -> None:
+        self.endpoint = p.require_http(endpoint)
+        self.update_endpoint = p.require_http(update_endpoint or endpoint)
+        self.graph_prefixes = tuple(graph_prefixes)
         self.write_timeout = write_timeout
+        self.read_timeout = read_timeout
+        self._engine = p.ENGINES[engine] if engine else None
         self._counts: dict[str, int] | None = None
+        self._counted_at = 0.0
 
-    # -- HTTP --------------------------------------------------------------
-    def _post(self, url: str, body: str, content_type: str, timeout: float) -> tuple[str, bytes]:
-        """POST and read the whole answer before the deadline, or raise QueryTimeout."""
-        deadline = time.monotonic() + timeout
-        request = urllib.request.Request(
-            url, data=body.encode("utf-8"), headers={"Content-Type": content_type, "Accept": _ACCEPT}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                chunks = []
-                while chunk := response.read(_CHUNK):
-                    chunks.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise QueryTimeout(timeout)
-                return response.headers.get_content_type(), b"".join(chunks)
-        except urllib.error.HTTPError as err:
-            message = err.read().decode("utf-8", "replace").strip()
-            if err.code == 400:
-                raise syntax_error(message, line_shift=1) from None
-            raise StoreError(f"SPARQL server answered {err.code}: {message[:300]}") from None
-        except TimeoutError:
-            raise QueryTimeout(timeout) from None
-        except urllib.error.URLError as err:
-            if isinstance(err.reason, TimeoutError):
-                raise QueryTimeout(timeout) from None
-            raise StoreError(f"cannot reach SPARQL server {url}: {err.reason}") from None
+    @property
+    def engine(self) -> p.Engine:
+        """The server's engine, asked once (its Server header)."""
+        if self._engine is None:
+            self._engine = p.detect_engine(self.endpoint, self.read_timeout)
+        return self._engine
 
-    def _select(self, sparql: str, timeout: float, limit: int, params: str = "") -> dict[str, Any]:
-        url = self.endpoint + ("&" if "?" in self.endpoint else "?") + params if params else self.endpoint
-        ctype, body = self._post(url, sparql, "application/sparql-query", timeout)
-        if ctype == "application/n-triples":
-            triples = ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
-            return encode_result(triples, limit)
-        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        return encode_result(parsed, limit)
+    @property
+    def bounds_queries(self) -> bool:
+        """True if the server stops a query at the limit the KB sends with it."""
+        return self.engine.bounds_queries
 
-    # -- Backend protocol --------------------------------------------------
+    def own(self, graph: str) -> bool:
+        """True for graphs in the KB's namespace (never staging graphs)."""
+        return graph.startswith(self.graph_prefixes) and not graph.startswith(STAGING)
+
+    # -- reading ---------------------------------------------------------
+    def _read(self, sparql: str, kind: str, limit: int, timeout: float,
+              dataset: list[tuple[str, str]] = ()) -> dict:
+        params = [("query", sparql), *dataset]
+        if self.engine.timeout_param:
+            params.append((self.engine.timeout_param, str(max(1, int(timeout * 1000)))))
+        # The server stops at the limit; the client waits a little longer to hear it say so.
+        wait = timeout + 5 if self.engine.bounds_queries else timeout
+        body = p.send(self.endpoint, params, p.ACCEPT[kind], wait, limit=timeout)
+        return p.parse_graph(body, limit) if kind == "graph" else p.parse_select(body, kind, limit)
+
     def graphs(self) -> dict[str, int]:
-        """Return each named graph IRI with its number of triples."""
-        if self._counts is None:
-            answer = self._select(
-                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
-                self.write_timeout,
-                1_000_000,
+        """Return each of the KB's own graphs with its number of triples (cached a few seconds)."""
+        if self._counts is None or time.monotonic() - self._counted_at > GRAPHS_TTL:
+            own = " || ".join(f"STRSTARTS(STR(?g), {_literal(x)})" for x in self.graph_prefixes)
+            answer = self._read(
+                f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
+                "select", 1_000_000, self.read_timeout,
             )
-            self._counts = {row[0][1]: int(row[1][1]) for row in answer["rows"]}
-        return dict(sorted(self._counts.items()))
+            counts = {row[0][1]: int(row[1][1]) for row in answer["rows"] if row[0] and row[1]}
+            self._counts = {g: n for g, n in sorted(counts.items()) if self.own(g)}
+            self._counted_at = time.monotonic()
+        return dict(self._counts)
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Send a checked query with the protocol's dataset parameters; cap rows locally."""
-        params = [("default-graph-uri", g) for g in request.default_graphs or []]
-        params += [("named-graph-uri", g) for g in request.named_graphs or []]
-        # One prologue line: server positions are shifted back by exactly one line.
-        prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in request.prefixes.items())
+        """Send a checked query with its dataset and its own time limit; cap rows locally."""
+        prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in request.prefixes.items())
+        try:
+            kind = p.query_kind(request.query, request.prefixes)
+        except SyntaxError as err:
+            raise syntax_error(str(err)) from None
+        named = request.named_graphs
+        if request.default_graphs and named is None:
+            named = list(self.graphs())  # GRAPH ?g sees the KB's graphs, and only those
+        dataset = [("default-graph-uri", g) for g in request.default_graphs or []]
+        dataset += [("named-graph-uri", g) for g in named or []]
         start = time.monotonic()
-        answer = self._select(
-            prologue + "\n" + request.query, request.timeout, request.limit, urllib.parse.urlencode(params)
-        )
+        answer = self._read(prologue + "\n" + request.query, kind, request.limit, request.timeout,
+                            dataset)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        """Iterate the quads of one graph, or of every named graph."""
-        where = f"GRAPH {iri_ref(graph)} {{ ?s ?p ?o }} BIND({iri_ref(graph)} AS ?g)" if graph else (
-            "GRAPH ?g { ?s ?p ?o }"
-        )
-        _, body = self._post(
-            self.endpoint, f"SELECT ?s ?p ?o ?g WHERE {{ {where} }}", "application/sparql-query",
-            self.write_timeout,
-        )
-        for row in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON):
-            yield ox.Quad(row["s"], row["p"], row["o"], row["g"])
+        """Iterate the quads of one graph, or of every graph of the KB's own."""
+        for name in [graph] if graph else list(self.graphs()):
+            g = ox.NamedNode(name)
+            answer = self._read(f"SELECT ?s ?p ?o WHERE {{ GRAPH {iri_ref(name)} {{ ?s ?p ?o }} }}",
+                                "select", 1 << 62, self.write_timeout)
+            for s, pr, o in answer["rows"]:
+                yield ox.Quad(p.to_ox_term(s), p.to_ox_term(pr), p.to_ox_term(o), g)
 
+    # -- writing ---------------------------------------------------------
     def replace_graphs(
         self,
         files: Sequence[tuple[Path, str]],
@@ -120,42 +123,66 @@ class RemoteBackend:
         clear_others: bool = False,
         prepare: Prepare | None = None,
     ) -> None:
-        """Parse locally (file:line:column errors), then swap graphs in with one update request."""
+        """Parse locally, upload each graph to a staging graph in chunks, then switch all at once."""
         local = ox.Store()
         loaded: list[tuple[str, str]] = []
         stage(local, files, extra, prepare, loaded, set())
-        targets = [t for _, t in loaded]
-        drops = [g for g in self.graphs() if g not in targets] if clear_others else []
-        ops = [f"DROP SILENT GRAPH {iri_ref(g)}" for g in drops + targets]
-        for target in targets:
-            triples = [q.triple for q in local.quads_for_pattern(None, None, None, ox.NamedNode(target))]
-            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-            ops.append(f"INSERT DATA {{ GRAPH {iri_ref(target)} {{\n{body}}} }}")
-        if ops:
-            self._send_update(" ;\n".join(ops), {})
-
-    def update(
-        self, sparql: str, prefixes: dict[str, str] = PREFIXES, default_as: str | None = None
-    ) -> None:
-        """Send a checked update; ``default_as`` stands in for the server's default graph."""
-        if default_as:
-            self._send_update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT", {})
+        targets = list(dict.fromkeys(t for _, t in loaded))
+        run = f"{STAGING}{uuid.uuid4().hex}/"
+        staging = {t: f"{run}{n}" for n, t in enumerate(targets)}
         try:
-            self._send_update(sparql, prefixes)
+            for target, into in staging.items():
+                triples = [q.triple for q in local.quads_for_pattern(None, None, None, ox.NamedNode(target))]
+                for batch in p.chunks(triples, CHUNK_TRIPLES):
+                    self._upload(into, batch)
+            drops = [g for g in self.graphs() if g not in staging] if clear_others else []
+            ops = [f"DROP SILENT GRAPH {iri_ref(g)}" for g in drops]
+            for target, into in staging.items():
+                ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
+                ops.append(f"MOVE SILENT GRAPH {iri_ref(into)} TO GRAPH {iri_ref(target)}")
+            if ops:
+                self._send_update(" ;\n".join(ops))
         finally:
-            if default_as:
-                self._send_update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}", {})
+            # Whatever happened, no staging graph stays behind (after a switch they are empty).
+            if staging:
+                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {iri_ref(g)}" for g in staging.values()))
 
-    def _send_update(self, sparql: str, prefixes: dict[str, str]) -> None:
+    def _upload(self, graph: str, triples: list[ox.Triple]) -> None:
+        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        url = p.store_url(self.update_endpoint, self.engine, graph)
+        if url is not None:
+            p.send(url, [], "*/*", self.write_timeout, body=data, content_type="application/n-triples")
+        else:
+            self._send_update(f"INSERT DATA {{ GRAPH {iri_ref(graph)} {{\n{data.decode('utf-8')}}} }}")
+
+    def update(self, sparql: str, prefixes: dict[str, str] = PREFIXES, default_as: str | None = None) -> None:
+        """Send a checked update as one request (atomic where the server makes requests atomic).
+
+        It must name the KB's own graphs: the server's default graph is not the KB's, and on
+        Virtuoso it is the union of every graph on the server.
+        """
+        from .updates import check_update
+
+        check_update(sparql, prefixes, self.own)
+        self._send_update(sparql, prefixes)
+
+    def _send_update(self, sparql: str, prefixes: dict[str, str] | None = None) -> None:
         self._counts = None  # graph sizes change with every write
-        prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in prefixes.items())
-        try:
-            body = prologue + "\n" + sparql
-            self._post(self.update_endpoint, body, "application/sparql-update", self.write_timeout)
-        except QuerySyntaxError as err:
-            if err.line is None:
-                raise
-            raise QuerySyntaxError(err.line - 1, err.column, err.detail) from None
+        prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in (prefixes or {}).items())
+        body = (prologue + "\n" + sparql) if prologue else sparql
+        p.send(self.update_endpoint, [], "*/*", self.write_timeout, body=urlencoded(body),
+               content_type="application/x-www-form-urlencoded")
 
     def close(self) -> None:
         """Nothing to release: each request is its own connection."""
+
+
+def urlencoded(update: str) -> bytes:
+    """An update as a form body (Virtuoso never answers a direct application/sparql-update POST)."""
+    import urllib.parse
+
+    return urllib.parse.urlencode([("update", update)]).encode("ascii")
+
+
+def _literal(text: str) -> str:
+    return ox.Literal(text).__str__()

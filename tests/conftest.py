@@ -55,3 +55,7 @@ def listener() -> Iterator[tuple[int, list[str]]]:
     stop.set()
     thread.join()
     server.close()
+
+
+# The real SPARQL servers (Oxigraph server, Virtuoso), one each per session.
+from tests.engines import oxigraph, virtuoso  # noqa: E402, F401

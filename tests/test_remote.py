@@ -1,64 +1,54 @@
-"""The remote backend against a real Oxigraph server started on loopback."""
+"""The remote backend against real servers on loopback: Oxigraph server and Virtuoso."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kb import KnowledgeBase, ParseError, QuerySyntaxError
+from kb import KnowledgeBase, ParseError, QuerySyntaxError, QueryTimeout
+from kb.cli import main
 from kb.errors import ForbiddenQuery
+from kb.namespaces import GRAPH_UPDATES
+from tests.engines import Server
+from webui import create_app
 
 pytestmark = pytest.mark.remote
 
-OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+FOREIGN = "http://example.org/someone-else/graph"
+FOREIGN_LABEL = "Foreign marker 7f3a"
+THING = "http://example.org/foreign-thing-7f3a"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Oxigraph SPARQL server on a loopback port, stopped after the module."""
-    if not Path(OXIGRAPH).exists():
-        pytest.fail("the oxigraph server is not installed (pip install oxigraph)")
-    port = free_port()
-    location = tmp_path_factory.mktemp("oxigraph")
-    proc = subprocess.Popen(
-        [OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("oxigraph server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+@pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
+def server(request: pytest.FixtureRequest) -> Server:
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="module")
-def remote(server: str) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(endpoint=server + "/query", update_endpoint=server + "/update") as k:
+def remote(server: Server) -> Iterator[KnowledgeBase]:
+    with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update,
+                            update_token="t") as k:
         k.load()
         yield k
+
+
+def _raw_update(server: Server, sparql: str) -> None:
+    """Write to the server directly, as another user of it would."""
+    body = urllib.parse.urlencode({"update": sparql}).encode()
+    urllib.request.urlopen(urllib.request.Request(server.update, data=body), timeout=30).close()
+
+
+def _raw_ask(server: Server, sparql: str) -> bool:
+    url = server.query + "?" + urllib.parse.urlencode({"query": sparql})
+    req = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        body = r.read().decode()
+    return '"boolean": true' in body.replace('":true', '": true') or '"value": "1"' in body
 
 
 def test_remote_holds_the_same_graphs_as_embedded(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
@@ -71,9 +61,29 @@ def test_remote_answers_like_embedded(remote: KnowledgeBase, kb: KnowledgeBase) 
     assert remote.query(q, inferred=False).rows == kb.query(q, inferred=False).rows
 
 
-def test_remote_graph_results_and_row_cap(remote: KnowledgeBase) -> None:
+def test_graph_patterns_see_the_kb_graphs(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
+    q = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+    assert remote.query(q).rows == kb.query(q).rows
+    assert len(remote.query(q).rows) == len(kb.graphs())
+
+
+def test_each_query_kind_gets_its_format(remote: KnowledgeBase) -> None:
     result = remote.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", limit=7)
     assert result.kind == "graph" and len(result.triples) == 7 and result.truncated
+    assert remote.query("ASK { ckbr:Hezbollah ?p ?o }").boolean is True
+    assert remote.query("ASK { ckbr:Hezbollah ckb:noSuchProperty ?o }").boolean is False
+
+
+def test_long_queries_go_as_a_form_post(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
+    values = " ".join(f'"label number {n}"' for n in range(400)) + ' "Hezbollah"@en'
+    q = f"SELECT ?s WHERE {{ VALUES ?l {{ {values} }} ?s rdfs:label ?l }} ORDER BY ?s"
+    assert len(q) > 5000 and remote.query(q).rows == kb.query(q).rows != []
+
+
+def test_blank_nodes_of_any_label_are_read(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
+    q = "SELECT ?b WHERE { ?x ?p ?b FILTER(isBlank(?b)) }"
+    assert len(remote.query(q).rows) == len(kb.query(q).rows) > 0
+    assert remote.export("nt", graph="ontology") == kb.export("nt", graph="ontology")
 
 
 def test_remote_errors_keep_positions_and_guards(remote: KnowledgeBase) -> None:
@@ -93,14 +103,99 @@ def test_remote_load_is_all_or_nothing(remote: KnowledgeBase, tmp_path: Path) ->
     assert remote.graphs() == before
 
 
-def test_remote_export_matches_embedded(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
-    assert remote.export("nq", graph="data") == kb.export("nq", graph="data")
+def test_remote_import_streams_in_chunks_with_blank_nodes(
+    remote: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kb.remote
+
+    monkeypatch.setattr(kb.remote, "CHUNK_TRIPLES", 3)  # many requests for one small file
+    src = tmp_path / "chunky.ttl"
+    src.write_text("".join(f"<http://x/s{n}> <http://x/p> [ <http://x/q> {n} ; <http://x/r> [ "
+                           f"<http://x/q> {n} ] ] .\n" for n in range(10)), encoding="utf-8")
+    graph = remote.import_file(src)
+    assert remote.graphs()[graph] == 40
+    q = f"SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?b FILTER isBlank(?b) }} }}"
+    assert int(remote.query(q).rows[0]["n"]) == 20
+    assert not any("staging" in g for g in remote.graphs())
 
 
-def test_remote_update_lands_in_the_updates_graph(server: str) -> None:
-    with KnowledgeBase.open(
-        endpoint=server + "/query", update_endpoint=server + "/update", update_token="t"
-    ) as k:
-        k.update('PREFIX ex: <http://example.org/>\nINSERT DATA { ex:z rdfs:label "Z" }', token="t")
-        assert k.query('ASK { <http://example.org/z> rdfs:label "Z" }').boolean is True
-        assert "https://w3id.org/conflict-kb/graph/updates" in k.graphs()
+def test_updates_name_their_graph_and_never_the_default(remote: KnowledgeBase) -> None:
+    remote.update(f'INSERT DATA {{ GRAPH <{GRAPH_UPDATES}> {{ <http://example.org/z> rdfs:label "Z" }} }}',
+                  token="t")
+    assert remote.query('ASK { <http://example.org/z> rdfs:label "Z" }').boolean is True
+    assert GRAPH_UPDATES in remote.graphs()
+    for bad in ('INSERT DATA { <http://example.org/z> rdfs:label "Y" }', "CLEAR ALL", "DROP DEFAULT",
+                f'INSERT DATA {{ GRAPH <{FOREIGN}> {{ <http://example.org/z> rdfs:label "Y" }} }}'):
+        with pytest.raises(ForbiddenQuery):
+            remote.update(bad, token="t")
+
+
+def test_a_foreign_graph_survives_load_and_stays_out_of_sight(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _raw_update(server, f'INSERT DATA {{ GRAPH <{FOREIGN}> {{ <{THING}> '
+                        f'<http://www.w3.org/2000/01/rdf-schema#label> "{FOREIGN_LABEL}" }} }}')
+    args = ["--endpoint", server.query, "--update-endpoint", server.update]
+    assert main([*args, "load"]) == 0
+    assert _raw_ask(server, f"ASK {{ GRAPH <{FOREIGN}> {{ ?s ?p ?o }} }}")
+    capsys.readouterr()
+    assert main([*args, "export", "--format", "nq"]) == 0
+    assert main([*args, "search", FOREIGN_LABEL]) == 0
+    assert main([*args, "query", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"]) == 0
+    out = capsys.readouterr().out
+    assert "someone-else" not in out and "foreign-thing" not in out and FOREIGN_LABEL not in out
+    with KnowledgeBase.open(endpoint=server.query) as k:
+        assert FOREIGN not in k.graphs()
+        client = create_app({"KB": k, "TESTING": True}).test_client()
+        for page in ("/", "/export/conflict-kb.nq", f"/search?q={FOREIGN_LABEL}"):
+            body = client.get(page).data.decode()
+            assert "someone-else" not in body and "foreign-thing" not in body, page
+        with pytest.raises(ForbiddenQuery):
+            k.query(f"SELECT * FROM <{FOREIGN}> WHERE {{ ?s ?p ?o }}")
+
+
+def test_a_foreign_graph_survives_an_embedded_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyoxigraph as ox
+
+    store = ox.Store(str(tmp_path / "store"))
+    store.add(ox.Quad(ox.NamedNode("http://example.org/f"), ox.NamedNode("http://x/label"),
+                      ox.Literal(FOREIGN_LABEL), ox.NamedNode(FOREIGN)))
+    del store
+    assert main(["--store", str(tmp_path / "store"), "load"]) == 0
+    assert main(["--store", str(tmp_path / "store"), "export", "--format", "nq"]) == 0
+    assert main(["--store", str(tmp_path / "store"), "query",
+                 "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"]) == 0
+    out = capsys.readouterr().out
+    assert "someone-else" not in out and FOREIGN_LABEL not in out
+    store = ox.Store.read_only(str(tmp_path / "store"))
+    assert len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(FOREIGN)))) == 1
+
+
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
+
+
+def test_virtuoso_stops_a_query_at_its_limit_on_the_server(virtuoso: Server) -> None:
+    with KnowledgeBase.open(endpoint=virtuoso.query) as k:
+        k.ensure_loaded()
+        start = time.monotonic()
+        with pytest.raises(QueryTimeout):
+            k.query(HEAVY, timeout=1)
+        assert time.monotonic() - start < 6
+        # Stopped on the server, not only by the client: Virtuoso is idle right after.
+        before = _cpu_seconds(virtuoso.pid)
+        time.sleep(3)
+        assert _cpu_seconds(virtuoso.pid) - before < 0.5
+
+
+def test_serve_refuses_a_server_that_cannot_stop_queries(
+    oxigraph: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--endpoint", oxigraph.query, "serve", "--port", "1"]) == 2
+    assert "--allow-unbounded-queries" in capsys.readouterr().err

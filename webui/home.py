@@ -44,7 +44,7 @@ def _type_counts() -> list[tuple[str, str, int]]:
     rows = get_kb().query(f"""
     SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{
       GRAPH <{GRAPH_DATA}> {{ ?s a ?t }} FILTER(STRSTARTS(STR(?t), "{CKB}"))
-    }} GROUP BY ?t ORDER BY DESC(?n) LIMIT 16""").rows
+    }} GROUP BY ?t ORDER BY DESC(?n) ?t LIMIT 16""").rows
     names = labels(get_kb(), [str(r["t"]) for r in rows])
     return [(str(r["t"]), names[str(r["t"])], int(r["n"].toPython())) for r in rows]
 

@@ -163,11 +163,24 @@ def run(argv: list[str] | None = None) -> int:
     kb = _open(args)
     try:
         if args.needs_data and not kb.graphs():
-            with Progress().activity("first use: loading the bundled ontology and data"):
-                kb.ensure_loaded()
+            _first_load(kb)
         return args.handler(kb, args)
     finally:
         kb.close()
+
+
+def _first_load(kb: Any) -> None:
+    """Fill an empty store with the bundle, saying so in plain lines (a log file sees them too)."""
+    import time
+
+    where = getattr(kb.backend, "path", None) or getattr(kb.backend, "endpoint", "memory")
+    print(f"ckb: first use: loading the bundled ontology and data into {where}", file=sys.stderr,
+          flush=True)
+    start = time.monotonic()
+    with Progress().activity("loading"):
+        kb.ensure_loaded()
+    print(f"ckb: loaded {sum(kb.graphs().values()):,} triples in {time.monotonic() - start:.1f} s",
+          file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

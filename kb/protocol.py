@@ -7,14 +7,13 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 
-from .errors import KBError, QueryTimeout, StoreError
-from .terms import XSD_STRING, Encoded
+from .errors import ForbiddenQuery, KBError, QueryTimeout, StoreError
 
 MAX_GET_URL = 4000  # beyond this, reads go as a form POST (servers and proxies cap URL length)
 _CHUNK = 1 << 16
@@ -156,60 +155,33 @@ def blank_label(label: str) -> str:
     return "x" + label.encode("utf-8").hex()
 
 
-def encode_json_term(term: dict[str, Any]) -> Encoded:
-    """Encode one SPARQL JSON results term (any blank-node label shape)."""
-    kind = term.get("type")
-    if kind == "uri":
-        return ("u", term["value"])
-    if kind == "bnode":
-        return ("b", blank_label(term["value"]))
-    lang = term.get("xml:lang", "")
-    datatype = term.get("datatype") or (
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString" if lang else XSD_STRING)
-    return ("l", term["value"], datatype, lang)
+def clean_json(body: bytes, kind: str) -> bytes:
+    """A server's SPARQL JSON answer made standard, for the engine's parser to read.
 
-
-def parse_select(body: bytes, kind: str, limit: int) -> dict[str, Any]:
-    """Decode a SPARQL JSON answer into the KB's encoded answer, keeping at most ``limit`` rows."""
+    Blank-node labels of any shape become valid ones, and Virtuoso 7.2's answer to ASK
+    (one row of ``__ASK_RETVAL`` = 1, or no row) becomes the boolean it means.
+    """
     try:
         data = json.loads(body)
-    except ValueError as err:
+        bindings = data.get("results", {}).get("bindings", [])
+        names = data.get("head", {}).get("vars", [])
+    except (ValueError, AttributeError) as err:
         raise StoreError(f"the SPARQL server's answer is not SPARQL JSON: {err}") from None
-    names = data.get("head", {}).get("vars", [])
-    bindings = data.get("results", {}).get("bindings", [])
-    if kind == "ask":
-        if "boolean" in data:
-            return {"kind": "ask", "boolean": bool(data["boolean"])}
-        # Virtuoso 7.2 answers ASK as one row of __ASK_RETVAL (1), or no row at all.
+    if kind == "ask" and "boolean" not in data:
         value = bindings[0].get(names[0], {}).get("value") if bindings and names else "0"
-        return {"kind": "ask", "boolean": value not in ("0", "false")}
-    rows = [[encode_json_term(b[n]) if n in b else None for n in names] for b in bindings[:limit]]
-    return {"kind": "select", "variables": names, "rows": rows, "truncated": len(bindings) > limit}
+        return json.dumps({"head": {}, "boolean": value not in ("0", "false")}).encode()
+    for row in bindings:
+        for term in row.values():
+            if term.get("type") == "bnode":
+                term["value"] = blank_label(term["value"])
+            elif term.get("type") == "typed-literal":  # the 2005 name some servers still send
+                term["type"] = "literal"
+    return json.dumps(data).encode()
 
 
-def parse_graph(body: bytes, limit: int) -> dict[str, Any]:
-    """Decode an N-Triples answer into the KB's encoded answer, keeping at most ``limit`` triples."""
-    from .terms import encode
-
-    triples: list[tuple[Encoded, Encoded, Encoded]] = []
-    truncated = False
-    for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
-        if len(triples) == limit:
-            truncated = True
-            break
-        triples.append((encode(t.subject), encode(t.predicate), encode(t.object)))
-    return {"kind": "graph", "triples": triples, "truncated": truncated}
-
-
-def to_ox_term(enc: Encoded) -> Any:
-    """An encoded term as a pyoxigraph term."""
-    if enc[0] == "u":
-        return ox.NamedNode(enc[1])
-    if enc[0] == "b":
-        return ox.BlankNode(enc[1])
-    if enc[3]:
-        return ox.Literal(enc[1], language=enc[3])
-    return ox.Literal(enc[1], datatype=ox.NamedNode(enc[2]))
+def solutions(body: bytes) -> Iterator[ox.QuerySolution]:
+    """The solutions of a cleaned SPARQL JSON answer, read by the engine's parser."""
+    return iter(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
 
 
 def blank_components(triples: list[ox.Triple]) -> Iterator[list[ox.Triple]]:
@@ -254,6 +226,36 @@ def chunks(triples: list[ox.Triple], size: int) -> Iterator[list[ox.Triple]]:
         batch.extend(group)
     if batch:
         yield batch
+
+
+def own_dataset(
+    query: str, prefixes: dict[str, str], own: list[str], refuse: Callable[[str], bool] | None = None
+) -> tuple[list[str], list[str], bool]:
+    """The dataset a query may see on a shared store: (default, named, taken from its FROM).
+
+    Without FROM / FROM NAMED it is every graph of the KB's own, in both parts; with them, the
+    graphs they name that are the KB's own (another user's graph reads as empty), or, when
+    ``refuse`` says a named graph is not the KB's, ForbiddenQuery.
+    """
+    if "from" not in query.lower() and "\\u" not in query:
+        return list(own), list(own), False
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    prologue = "".join(f"PREFIX {k}: <{v}>\n" for k, v in prefixes.items())
+    try:
+        clauses = translateQuery(parseQuery(prologue + query)).algebra.get("datasetClause") or []
+    except Exception as err:  # rdflib's parser lags the standard in places: refuse, and say so
+        raise ForbiddenQuery(f"cannot read this query's FROM clauses ({type(err).__name__})") from None
+    if not clauses:
+        return list(own), list(own), False
+    for c in clauses:
+        graph = str(c.get("default") if c.get("default") is not None else c.get("named"))
+        if refuse is not None and refuse(graph):
+            raise ForbiddenQuery(f"FROM <{graph}>: that graph is not one of this knowledge base's")
+    default = [str(c.default) for c in clauses if c.get("default") is not None and str(c.default) in own]
+    named = [str(c.named) for c in clauses if c.get("named") is not None and str(c.named) in own]
+    return default, named, True
 
 
 def require_http(endpoint: str) -> str:

@@ -8,6 +8,7 @@ switched in with one update at the end: all-or-nothing.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import guard
 from . import protocol as p
-from .backend import QueryRequest
-from .namespaces import GRAPH_BASE, PREFIXES
+from .backend import QueryRequest, UpdateRequest
+from .namespaces import GRAPH_BASE
 from .oxstore import STAGING, Prepare, stage
-from .results import QueryResult
+from .results import GRAPH_FORMATS, QueryResult, capture
 from .terms import iri_ref
 from .worker import syntax_error
+
+EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph
 
 CHUNK_TRIPLES = 20_000  # per upload request: a few MiB of N-Triples
 GRAPHS_TTL = 5.0  # seconds a graph list is trusted (other clients may write meanwhile)
@@ -66,54 +70,74 @@ class RemoteBackend:
         return graph.startswith(self.graph_prefixes) and not graph.startswith(STAGING)
 
     # -- reading ---------------------------------------------------------
-    def _read(self, sparql: str, kind: str, limit: int, timeout: float,
-              dataset: list[tuple[str, str]] = ()) -> dict:
+    def _read(self, sparql: str, kind: str, timeout: float, dataset: Sequence[tuple[str, str]] = ()) -> bytes:
+        """Send a query with its own limit; the answer as standard SPARQL JSON or N-Triples."""
         params = [("query", sparql), *dataset]
         if self.engine.timeout_param:
             params.append((self.engine.timeout_param, str(max(1, int(timeout * 1000)))))
         # The server stops at the limit; the client waits a little longer to hear it say so.
         wait = timeout + 5 if self.engine.bounds_queries else timeout
         body = p.send(self.endpoint, params, p.ACCEPT[kind], wait, limit=timeout)
-        return p.parse_graph(body, limit) if kind == "graph" else p.parse_select(body, kind, limit)
+        return body if kind == "graph" else p.clean_json(body, kind)
 
     def graphs(self) -> dict[str, int]:
         """Return each of the KB's own graphs with its number of triples (cached a few seconds)."""
         if self._counts is None or time.monotonic() - self._counted_at > GRAPHS_TTL:
-            own = " || ".join(f"STRSTARTS(STR(?g), {_literal(x)})" for x in self.graph_prefixes)
-            answer = self._read(
+            own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
+            body = self._read(
                 f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
-                "select", 1_000_000, self.read_timeout,
+                "select", self.read_timeout,
             )
-            counts = {row[0][1]: int(row[1][1]) for row in answer["rows"] if row[0] and row[1]}
+            counts = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
             self._counts = {g: n for g, n in sorted(counts.items()) if self.own(g)}
             self._counted_at = time.monotonic()
         return dict(self._counts)
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Send a checked query with its dataset and its own time limit; cap rows locally."""
-        prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in request.prefixes.items())
+        """Send a query with the KB's dataset and its own time limit; cap and format locally."""
+        if request.check:
+            # SERVICE and LOAD are refused before anything evaluates the query, even on no data.
+            guard.analyse(request.query, max_length=len(request.query))
         try:
             kind = p.query_kind(request.query, request.prefixes)
         except SyntaxError as err:
             raise syntax_error(str(err)) from None
-        named = request.named_graphs
-        if request.default_graphs and named is None:
-            named = list(self.graphs())  # GRAPH ?g sees the KB's graphs, and only those
-        dataset = [("default-graph-uri", g) for g in request.default_graphs or []]
-        dataset += [("named-graph-uri", g) for g in named or []]
+        own = list(self.graphs())
+        from_query = False
+        if request.default_graphs is None:
+            # Virtuoso lets a query's FROM win over default-graph-uri, so FROM must name own graphs.
+            default, named, from_query = p.own_dataset(request.query, request.prefixes, own,
+                                                       refuse=lambda g: not self.own(g))
+        else:
+            # The store's unnamed default graph ("") is never sent: on a server it is not the KB's.
+            default = [g for g in request.default_graphs if g in own]
+            named = own
+        if request.named_graphs is not None:
+            named = [g for g in request.named_graphs if g in own]
+        dataset = [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
+        if from_query:
+            dataset = []  # the query's own FROM / FROM NAMED, all of them the KB's graphs
+        elif not default:
+            # No default-graph-uri would mean "the server's default"; a graph nobody has is empty.
+            dataset.append(("default-graph-uri", EMPTY))
+        prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in request.prefixes.items())
         start = time.monotonic()
-        answer = self._read(prologue + "\n" + request.query, kind, request.limit, request.timeout,
-                            dataset)
+        body = self._read(prologue + "\n" + request.query, kind, request.timeout, dataset)
+        if kind == "graph":
+            answer = _graph_answer(body, request)
+        else:
+            parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            answer = capture(parsed, request.limit, request.format, request.prefixes)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """Iterate the quads of one graph, or of every graph of the KB's own."""
         for name in [graph] if graph else list(self.graphs()):
             g = ox.NamedNode(name)
-            answer = self._read(f"SELECT ?s ?p ?o WHERE {{ GRAPH {iri_ref(name)} {{ ?s ?p ?o }} }}",
-                                "select", 1 << 62, self.write_timeout)
-            for s, pr, o in answer["rows"]:
-                yield ox.Quad(p.to_ox_term(s), p.to_ox_term(pr), p.to_ox_term(o), g)
+            body = self._read(f"SELECT ?s ?p ?o WHERE {{ GRAPH {iri_ref(name)} {{ ?s ?p ?o }} }}",
+                              "select", self.write_timeout)
+            for s in p.solutions(body):
+                yield ox.Quad(s["s"], s["p"], s["o"], g)
 
     # -- writing ---------------------------------------------------------
     def replace_graphs(
@@ -155,16 +179,16 @@ class RemoteBackend:
         else:
             self._send_update(f"INSERT DATA {{ GRAPH {iri_ref(graph)} {{\n{data.decode('utf-8')}}} }}")
 
-    def update(self, sparql: str, prefixes: dict[str, str] = PREFIXES, default_as: str | None = None) -> None:
-        """Send a checked update as one request (atomic where the server makes requests atomic).
+    def update(self, request: UpdateRequest) -> None:
+        """Send an update as one request (atomic where the server makes requests atomic).
 
         It must name the KB's own graphs: the server's default graph is not the KB's, and on
         Virtuoso it is the union of every graph on the server.
         """
         from .updates import check_update
 
-        check_update(sparql, prefixes, self.own)
-        self._send_update(sparql, prefixes)
+        check_update(request.update, request.prefixes, self.own)
+        self._send_update(request.update, request.prefixes)
 
     def _send_update(self, sparql: str, prefixes: dict[str, str] | None = None) -> None:
         self._counts = None  # graph sizes change with every write
@@ -175,6 +199,16 @@ class RemoteBackend:
 
     def close(self) -> None:
         """Nothing to release: each request is its own connection."""
+
+
+def _graph_answer(body: bytes, request: QueryRequest) -> dict:
+    """N-Triples from the server, capped at the row limit and written by the engine in the asked format."""
+    triples = list(itertools.islice(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), request.limit + 1))
+    fmt = request.format or "nt"
+    kept = triples[: request.limit]
+    prefixes = request.prefixes if fmt != "nt" else None
+    out = ox.serialize(kept, format=GRAPH_FORMATS[fmt], prefixes=prefixes) if kept else b""
+    return {"kind": "graph", "format": fmt, "body": out or b"", "truncated": len(triples) > request.limit}
 
 
 def urlencoded(update: str) -> bytes:

@@ -150,8 +150,10 @@ def test_a_foreign_graph_survives_load_and_stays_out_of_sight(
         for page in ("/", "/export/conflict-kb.nq", f"/search?q={FOREIGN_LABEL}"):
             body = client.get(page).data.decode()
             assert "someone-else" not in body and "foreign-thing" not in body, page
+        # Named outright, another user's graph is refused, or reads as empty.
         with pytest.raises(ForbiddenQuery):
             k.query(f"SELECT * FROM <{FOREIGN}> WHERE {{ ?s ?p ?o }}")
+        assert k.query(f"SELECT * WHERE {{ GRAPH <{FOREIGN}> {{ ?s ?p ?o }} }}").rows == []
 
 
 def test_a_foreign_graph_survives_an_embedded_load(
@@ -165,8 +167,9 @@ def test_a_foreign_graph_survives_an_embedded_load(
     del store
     assert main(["--store", str(tmp_path / "store"), "load"]) == 0
     assert main(["--store", str(tmp_path / "store"), "export", "--format", "nq"]) == 0
-    assert main(["--store", str(tmp_path / "store"), "query",
-                 "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"]) == 0
+    for query in ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "SELECT ?o WHERE { ?s ?p ?o }",
+                  f"SELECT * FROM <{FOREIGN}> WHERE {{ ?s ?p ?o }}"):
+        assert main(["--store", str(tmp_path / "store"), "query", "--format", "csv", query]) == 0
     out = capsys.readouterr().out
     assert "someone-else" not in out and FOREIGN_LABEL not in out
     store = ox.Store.read_only(str(tmp_path / "store"))

@@ -91,11 +91,13 @@ def _read_operation() -> tuple[str | None, str, list[str], list[str]]:
         params = form if ("default-graph-uri" in form or "named-graph-uri" in form) else args
         return "query", _single(form.getlist("query"), "query"), *_graphs(params)
     if mimetype in (QUERY_TYPE, UPDATE_TYPE):
+        charset = request.mimetype_params.get("charset", "utf-8")
+        if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise _Fail(415, f"SPARQL bodies must be UTF-8; got charset={charset}")
         try:
-            text = request.get_data(cache=False).decode(request.mimetype_params.get(
-                "charset", "utf-8"))
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise _Fail(400, f"the request body is not valid text: {exc}") from None
+            text = request.get_data(cache=False).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Fail(400, f"the request body is not valid UTF-8: {exc}") from None
         if mimetype == UPDATE_TYPE:
             _refuse_update_dataset(args)
             return "update", text, [], []

@@ -134,10 +134,11 @@ class RemoteBackend:
         """Iterate the quads of one graph, or of every graph of the KB's own."""
         for name in [graph] if graph else list(self.graphs()):
             g = ox.NamedNode(name)
-            body = self._read(f"SELECT ?s ?p ?o WHERE {{ GRAPH {iri_ref(name)} {{ ?s ?p ?o }} }}",
-                              "select", self.write_timeout)
-            for s in p.solutions(body):
-                yield ox.Quad(s["s"], s["p"], s["o"], g)
+            # N-Triples, not SPARQL JSON: the engine's own parser reads it, fastest of all.
+            body = self._read(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {iri_ref(name)} {{ ?s ?p ?o }} }}",
+                              "graph", self.write_timeout)
+            for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+                yield ox.Quad(t.subject, t.predicate, t.object, g)
 
     # -- writing ---------------------------------------------------------
     def replace_graphs(
@@ -147,29 +148,41 @@ class RemoteBackend:
         clear_others: bool = False,
         prepare: Prepare | None = None,
     ) -> None:
-        """Parse locally, upload each graph to a staging graph in chunks, then switch all at once."""
+        """Parse locally, upload in chunks, then switch all at once; on failure nothing changes.
+
+        A graph the server does not hold yet is written in place (dropped again if anything
+        fails); one that exists is written to a staging graph and moved over it by the one
+        update at the end, as the embedded store does.
+        """
         local = ox.Store()
         loaded: list[tuple[str, str]] = []
         stage(local, files, extra, prepare, loaded, set())
         targets = list(dict.fromkeys(t for _, t in loaded))
+        existing = self.graphs()
         run = f"{STAGING}{uuid.uuid4().hex}/"
-        staging = {t: f"{run}{n}" for n, t in enumerate(targets)}
+        into = {t: f"{run}{n}" if t in existing else t for n, t in enumerate(targets)}
+        written: list[str] = []
         try:
-            for target, into in staging.items():
+            for target, graph in into.items():
                 triples = [q.triple for q in local.quads_for_pattern(None, None, None, ox.NamedNode(target))]
+                written.append(graph)
                 for batch in p.chunks(triples, CHUNK_TRIPLES):
-                    self._upload(into, batch)
-            drops = [g for g in self.graphs() if g not in staging] if clear_others else []
+                    self._upload(graph, batch)
+            drops = [g for g in existing if g not in into] if clear_others else []
             ops = [f"DROP SILENT GRAPH {iri_ref(g)}" for g in drops]
-            for target, into in staging.items():
-                ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
-                ops.append(f"MOVE SILENT GRAPH {iri_ref(into)} TO GRAPH {iri_ref(target)}")
+            for target, graph in into.items():
+                if graph != target:
+                    ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
+                    ops.append(f"MOVE SILENT GRAPH {iri_ref(graph)} TO GRAPH {iri_ref(target)}")
             if ops:
                 self._send_update(" ;\n".join(ops))
+        except BaseException:
+            # Every graph written so far was new (a target or a staging graph): drop them.
+            if written:
+                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {iri_ref(g)}" for g in written))
+            raise
         finally:
-            # Whatever happened, no staging graph stays behind (after a switch they are empty).
-            if staging:
-                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {iri_ref(g)}" for g in staging.values()))
+            self._counts = None
 
     def _upload(self, graph: str, triples: list[ox.Triple]) -> None:
         data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)

@@ -38,6 +38,15 @@ class QueryRequest:
 
 
 @dataclass
+class CheckRequest:
+    """Only the parse check of a query or update (for stores whose engine runs elsewhere)."""
+
+    text: str
+    update: bool
+    timeout: float
+
+
+@dataclass
 class UpdateRequest:
     """One SPARQL update and its limits; it runs as one transaction."""
 

@@ -10,7 +10,7 @@ import pytest
 
 from kb.backend import QueryRequest, UpdateRequest
 from kb.engine import StoreSpec
-from kb.errors import StoreError
+from kb.errors import ForbiddenQuery, StoreError
 from kb.sandbox import fenced
 from kb.worker import WorkerPool, run_update
 
@@ -64,3 +64,19 @@ def test_load_in_an_update_worker_makes_no_connection(tmp_path: Path, listener) 
 def test_this_process_is_not_fenced() -> None:
     """The fence is the workers' alone: the server keeps its sockets."""
     assert not fenced()
+
+
+def test_an_engine_crash_in_an_update_writes_nothing(tmp_path: Path) -> None:
+    """5,000 nested groups overflow Oxigraph's parser stack; sent past the check, the worker dies."""
+    from kb import KnowledgeBase
+
+    nested = "INSERT { <http://e/a> <http://e/b> <http://e/c> } WHERE " + "{ " * 5000 + "}" * 5000
+    with KnowledgeBase.open(tmp_path / "store", workers=1, update_token="t") as kb:
+        kb.update('INSERT DATA { <http://e/x> <http://e/y> "before" }', token="t")
+        with pytest.raises(StoreError, match="update failed"):
+            kb.backend.update(UpdateRequest(nested, timeout=20, check=False))
+        assert kb.query('ASK { <http://e/x> <http://e/y> "before" }').boolean is True
+        assert kb.query("ASK { <http://e/a> <http://e/b> <http://e/c> }").boolean is False
+        # Through the public API the check refuses it before any engine sees it.
+        with pytest.raises(ForbiddenQuery, match="nested too deeply"):
+            kb.update(nested, token="t")

@@ -111,6 +111,12 @@ class KnowledgeBase:
         backend.graph_prefixes = prefixes
         return cls(backend, **options)
 
+    def require_sandbox(self) -> None:
+        """Run no query or update outside the kernel's network fence; KBError if it cannot be set."""
+        require = getattr(self.backend, "require_fence", None)
+        if require is not None:  # a remote server fences itself, or not: nothing runs here
+            require()
+
     def __enter__(self) -> KnowledgeBase:
         return self
 
@@ -203,7 +209,7 @@ class KnowledgeBase:
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
         base_iri: str | None = None,
-        format: str | None = None,
+        format: str | dict[str, str] | None = None,
     ) -> QueryResult:
         """Run a read-only SPARQL query safely: parsed and checked, fenced, time-limited and row-capped.
 

@@ -31,8 +31,19 @@ class QueryRequest:
     timeout: float
     prefixes: dict[str, str] = field(default_factory=dict)
     base_iri: str | None = None
-    format: str | None = None  # the results or RDF format the engine writes; None: TSV / N-Triples
+    # The results or RDF format the engine writes, or one per kind ("select", "ask", "graph");
+    # None: TSV for solutions, N-Triples for graphs, JSON for booleans.
+    format: str | dict[str, str] | None = None
     check: bool = True  # False only where a test drives the worker past the parse check
+
+
+@dataclass
+class CheckRequest:
+    """Only the parse check of a query or update (for stores whose engine runs elsewhere)."""
+
+    text: str
+    update: bool
+    timeout: float
 
 
 @dataclass

@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds of query time each client may use per minute (429 beyond)")
     c.add_argument("--allow-unbounded-queries", action="store_true",
                    help="with --endpoint: serve even if the server cannot stop a query at its limit")
+    c.add_argument("--no-sandbox", action="store_true",
+                   help="run queries even where the kernel cannot fence workers off the network")
     return p
 
 

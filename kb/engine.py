@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import pyoxigraph as ox
 
 from . import guard
-from .backend import QueryRequest, UpdateRequest
+from .backend import CheckRequest, QueryRequest, UpdateRequest
 from .errors import ForbiddenQuery, KBError, QuerySyntaxError
 from .results import capture
 from .sandbox import install_fence
@@ -170,6 +170,8 @@ def _answer(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -> 
 
 def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -> dict[str, Any]:
     try:
+        if isinstance(job, CheckRequest):
+            return {"has_dataset": analyses.get(job.text, job.update, job.timeout).has_dataset}
         if isinstance(job, UpdateRequest):
             done = run_update(store, job, analyses)
             if spec.path is not None:

@@ -123,6 +123,12 @@ class OxigraphBackend:
             answer = self._pool.run(request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
+    def require_fence(self) -> None:
+        """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
+        self.sandbox = True
+        self._pool.require_fence = True
+        self.fence_problem()  # starts a worker, which refuses to serve unfenced
+
     def fence_problem(self) -> str | None:
         """Why the workers are not fenced off the network, or None if they are."""
         with self._lock.read():

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import guard
 from . import protocol as p
 from .backend import QueryRequest, UpdateRequest
+from .engine import StoreSpec
 from .namespaces import GRAPH_BASE
 from .oxstore import STAGING, Prepare, stage
 from .results import GRAPH_FORMATS, QueryResult, capture
 from .terms import iri_ref
-from .worker import syntax_error
+from .worker import WorkerPool, check, syntax_error
 
 EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph
 
@@ -52,6 +52,14 @@ class RemoteBackend:
         self._engine = p.ENGINES[engine] if engine else None
         self._counts: dict[str, int] | None = None
         self._counted_at = 0.0
+        self._pool: WorkerPool | None = None
+
+    def _checker(self) -> WorkerPool:
+        # The server runs the queries; a local fenced worker with an empty store parses them first.
+        if self._pool is None:
+            self._pool = WorkerPool(1)
+            self._pool.reset(StoreSpec())
+        return self._pool
 
     @property
     def engine(self) -> p.Engine:
@@ -96,8 +104,8 @@ class RemoteBackend:
     def query(self, request: QueryRequest) -> QueryResult:
         """Send a query with the KB's dataset and its own time limit; cap and format locally."""
         if request.check:
-            # SERVICE and LOAD are refused before anything evaluates the query, even on no data.
-            guard.analyse(request.query, max_length=len(request.query))
+            # SERVICE and LOAD are refused (in a fenced local worker) before anything evaluates it.
+            check(self._checker(), request.query, False, request.timeout)
         try:
             kind = p.query_kind(request.query, request.prefixes)
         except SyntaxError as err:
@@ -200,6 +208,8 @@ class RemoteBackend:
         """
         from .updates import check_update
 
+        if request.check:
+            check(self._checker(), request.update, True, request.timeout)
         check_update(request.update, request.prefixes, self.own)
         self._send_update(request.update, request.prefixes)
 
@@ -211,7 +221,9 @@ class RemoteBackend:
                content_type="application/x-www-form-urlencoded")
 
     def close(self) -> None:
-        """Nothing to release: each request is its own connection."""
+        """Stop the local check worker; each request is its own connection."""
+        if self._pool is not None:
+            self._pool.close()
 
 
 def _graph_answer(body: bytes, request: QueryRequest) -> dict:

@@ -84,8 +84,11 @@ def _capped(write: Callable[..., Any], fmt: Any, lines: int) -> tuple[bytes, boo
     return sink.value(), sink.full
 
 
-def capture(answer: Any, limit: int, fmt: str | None = None, prefixes: dict[str, str] | None = None) -> dict:
-    """Have the engine write a pyoxigraph answer in ``fmt``, keeping at most ``limit`` rows."""
+def capture(answer: Any, limit: int, fmt: str | dict[str, str] | None = None,
+            prefixes: dict[str, str] | None = None) -> dict:
+    """Have the engine write a pyoxigraph answer in ``fmt`` (or ``fmt[kind]``), keeping ``limit`` rows."""
+    if isinstance(fmt, dict):  # the caller negotiated one format per kind before knowing the kind
+        fmt = fmt.get(_kind(answer))
     if isinstance(answer, ox.QueryBoolean):
         fmt = fmt or "json"
         body = answer.serialize(format=_results_format(fmt))
@@ -103,6 +106,12 @@ def capture(answer: Any, limit: int, fmt: str | None = None, prefixes: dict[str,
     if fmt != "nt":
         nt = ox.serialize(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES), format=target, prefixes=prefixes)
     return {"kind": "graph", "format": fmt, "body": nt, "truncated": truncated}
+
+
+def _kind(answer: Any) -> str:
+    if isinstance(answer, ox.QueryBoolean):
+        return "ask"
+    return "select" if isinstance(answer, ox.QuerySolutions) else "graph"
 
 
 def _results_format(fmt: str) -> ox.QueryResultsFormat:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .backend import QueryRequest, UpdateRequest
+from .backend import CheckRequest, QueryRequest, UpdateRequest
 from .engine import StoreSpec, read_frame, write_frame
 from .errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
 
@@ -32,7 +32,7 @@ from .errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, Sto
 _CHILD = "import sys; from kb.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
 _START_TIMEOUT = 60.0
 
-__all__ = ["StoreSpec", "WorkerPool", "run_update", "syntax_error"]
+__all__ = ["StoreSpec", "WorkerPool", "check", "run_update", "syntax_error"]
 
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
@@ -129,6 +129,11 @@ def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False)
         _raise_error(answer, "update")
 
 
+def check(pool: WorkerPool, text: str, update: bool, timeout: float) -> bool:
+    """Parse-check a query or update in a fenced worker; True if it names its own dataset."""
+    return pool.run(CheckRequest(text, update, timeout))["has_dataset"]
+
+
 class WorkerPool:
     """A small pool of query workers bound to one store generation."""
 
@@ -184,8 +189,8 @@ class WorkerPool:
         finally:
             self._release(worker)
 
-    def run(self, job: QueryRequest) -> dict[str, Any]:
-        """Run a query; kill its worker and raise QueryTimeout past its time limit."""
+    def run(self, job: QueryRequest | CheckRequest) -> dict[str, Any]:
+        """Run a query (or only its check); kill its worker and raise QueryTimeout past its time limit."""
         worker: _Worker | None = self._acquire()
         deadline = time.monotonic() + job.timeout
         try:

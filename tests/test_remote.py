@@ -13,13 +13,14 @@ import pytest
 from kb import KnowledgeBase, ParseError, QuerySyntaxError, QueryTimeout
 from kb.cli import main
 from kb.errors import ForbiddenQuery
-from kb.namespaces import GRAPH_UPDATES
+from kb.namespaces import GRAPH_BASE
 from tests.engines import Server
 from webui import create_app
 
 pytestmark = pytest.mark.remote
 
 FOREIGN = "http://example.org/someone-else/graph"
+GRAPH_UPDATES = GRAPH_BASE + "updates"  # any graph of the KB's own
 FOREIGN_LABEL = "Foreign marker 7f3a"
 THING = "http://example.org/foreign-thing-7f3a"
 

@@ -88,7 +88,9 @@ def test_unknown_protocol_graph_is_an_empty_graph(kb: KnowledgeBase) -> None:
 
 
 def test_update_needs_token(tmp_path: Path) -> None:
-    insert = "INSERT DATA { GRAPH <http://x/g> { <http://x/a> <http://x/b> <http://x/c> } }"
+    # A graph in the KB's own namespace: graphs outside it are other users' and stay unseen.
+    insert = ("INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/x> "
+              "{ <http://x/a> <http://x/b> <http://x/c> } }")
     with KnowledgeBase.open(memory=True) as ro, pytest.raises(UpdateRefused):
         ro.update(insert, token="anything")
     with KnowledgeBase.open(memory=True, update_token="s3cret") as rw:
@@ -97,7 +99,7 @@ def test_update_needs_token(tmp_path: Path) -> None:
         with pytest.raises(ForbiddenQuery):
             rw.update("LOAD <http://127.0.0.1:9/x>", token="s3cret")
         rw.update(insert, token="s3cret")
-        assert rw.query("ASK { GRAPH <http://x/g> { ?s ?p ?o } }").boolean is True
+        assert rw.query("ASK { GRAPH <https://w3id.org/conflict-kb/graph/x> { ?s ?p ?o } }").boolean is True
 
 
 def test_update_without_graph_is_visible_and_reports_positions() -> None:

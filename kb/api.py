@@ -192,6 +192,10 @@ class KnowledgeBase:
         own = self._own_prefixes()
         return any(not g.startswith(own) for g in self.backend.graphs())
 
+    def exportable_graphs(self) -> dict[str, int]:
+        """The queryable graphs plus the SHACL shapes kept beside the store, with their sizes."""
+        return {**self.graphs(), GRAPH_SHAPES: self.shapes.count()}
+
     # -- querying --------------------------------------------------------
     def default_graphs(self, inferred: bool = True) -> list[str] | None:
         """The default graph's parts: None is every graph (the engine's union), else a list."""

@@ -146,7 +146,10 @@ def test_competency_questions_answer_alike(
     engine: tuple[str, list[str]], kb: KnowledgeBase, path: Path, request: pytest.FixtureRequest
 ) -> None:
     if engine[0] == "virtuoso" and path.stem in VIRTUOSO_LIMITS:
-        request.applymarker(pytest.mark.xfail(reason=VIRTUOSO_LIMITS[path.stem], strict=True))
+        # Strict where Virtuoso always fails; its plans for p* joins vary, and once, on a loaded
+        # machine, it answered question b right, so those are not strict.
+        strict = VIRTUOSO_LIMITS[path.stem] is UNBOUND_TRANSITIVE
+        request.applymarker(pytest.mark.xfail(reason=VIRTUOSO_LIMITS[path.stem], strict=strict))
     sparql = path.read_text(encoding="utf-8")
     with _open(engine[1]) as k:
         got = k.query(sparql)

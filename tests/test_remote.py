@@ -191,7 +191,7 @@ def test_virtuoso_stops_a_query_at_its_limit_on_the_server(virtuoso: Server) -> 
         start = time.monotonic()
         with pytest.raises(QueryTimeout):
             k.query(HEAVY, timeout=1)
-        assert time.monotonic() - start < 6
+        assert time.monotonic() - start < 10  # the limit, Virtuoso's reaction, a loaded machine
         # Stopped on the server, not only by the client: Virtuoso is idle right after.
         before = _cpu_seconds(virtuoso.pid)
         time.sleep(3)

@@ -24,7 +24,8 @@ from .namespaces import (
 )
 from .oxstore import OxigraphBackend
 from .results import QueryResult
-from .terms import from_ox, iri_ref
+from .terms import check_iri, from_ox, iri_ref
+from .using import with_using
 from .validate import ValidationReport, validate_graphs
 
 Progress = Callable[[str], None]
@@ -171,27 +172,37 @@ class KnowledgeBase:
         limit: int | None = None,
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
+        base_iri: str | None = None,
     ) -> QueryResult:
         """Run a read-only SPARQL query safely: checked, time-limited and row-capped."""
         known = self.graphs()
         own_dataset = guard.check_query(sparql, known, self.prefixes, self.max_query_length)
-        for g in (default_graphs or []) + (named_graphs or []):
-            if g not in known:
-                raise KBError(f"graph <{g}> is not in this knowledge base")
+        # A graph the store lacks is an empty graph (SPARQL 1.1 Protocol), not an error.
+        for g in (default_graphs or []) + (named_graphs or []) + ([base_iri] if base_iri else []):
+            check_iri(g)
         if not (default_graphs or named_graphs) and not own_dataset:
             default_graphs = self.default_graphs(inferred)
         return self.backend.query(
             QueryRequest(
                 sparql,
-                default_graphs=default_graphs or None,
+                default_graphs=default_graphs,  # [] is an empty default graph
                 named_graphs=named_graphs,
                 limit=limit or self.row_limit,
                 timeout=timeout or self.timeout,
                 prefixes=self.prefixes,
+                base_iri=base_iri,
             )
         )
 
-    def update(self, sparql: str, token: str | None = None) -> None:
+    def update(
+        self,
+        sparql: str,
+        token: str | None = None,
+        *,
+        base_iri: str | None = None,
+        using_graphs: Sequence[str] = (),
+        using_named_graphs: Sequence[str] = (),
+    ) -> None:
         """Apply a SPARQL update; refused unless the KB has an update token and it matches."""
         from .errors import UpdateRefused
 
@@ -200,9 +211,13 @@ class KnowledgeBase:
         if not token or not hmac.compare_digest(token.encode(), self.update_token.encode()):
             raise UpdateRefused("updates need the right token (Authorization: Bearer ...)")
         guard.check_query(sparql, self.graphs(), self.prefixes, self.max_query_length, update=True)
+        if base_iri:
+            check_iri(base_iri)
+        # The protocol's using-graph-uri / using-named-graph-uri, as USING clauses (kb.using).
+        sparql = with_using(sparql, using_graphs, using_named_graphs)
         # Queries never read the store's unnamed default graph, so updates that name no graph
         # work on the named updates graph instead.
-        self.backend.update(sparql, self.prefixes, default_as=GRAPH_UPDATES)
+        self.backend.update(sparql, self.prefixes, default_as=GRAPH_UPDATES, base_iri=base_iri)
 
     # -- graphs as rdflib ------------------------------------------------
     def rdflib_graph(self, graphs: Sequence[str] | None = None) -> Graph:

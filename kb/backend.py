@@ -24,6 +24,7 @@ class QueryRequest:
     limit: int
     timeout: float
     prefixes: dict[str, str] = field(default_factory=dict)
+    base_iri: str | None = None  # resolves relative IRIs in the query
 
 
 class Backend(Protocol):
@@ -47,7 +48,13 @@ class Backend(Protocol):
         """Iterate the pyoxigraph quads of one graph, or of all graphs."""
         ...
 
-    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
+    def update(
+        self,
+        sparql: str,
+        prefixes: dict[str, str],
+        default_as: str | None = None,
+        base_iri: str | None = None,
+    ) -> None:
         """Apply a (checked) SPARQL update; ``default_as`` names the graph standing in for the default."""
         ...
 

@@ -217,14 +217,20 @@ class OxigraphBackend:
             self.store = ox.Store(str(self.path))
             shutil.rmtree(old, ignore_errors=True)
 
-    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
+    def update(
+        self,
+        sparql: str,
+        prefixes: dict[str, str],
+        default_as: str | None = None,
+        base_iri: str | None = None,
+    ) -> None:
         """Apply a checked SPARQL update; ``default_as`` stands in for the unnamed default graph."""
         with self._writing():
             try:
                 if default_as:
                     # ADD, not MOVE: anything a crash left in the default graph is kept, not lost.
                     self.store.update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT")
-                self.store.update(sparql, prefixes=prefixes)
+                self.store.update(sparql, prefixes=prefixes, base_iri=base_iri)
             except SyntaxError as err:
                 raise syntax_error(str(err)) from None
             finally:

@@ -95,6 +95,8 @@ class RemoteBackend:
         params += [("named-graph-uri", g) for g in request.named_graphs or []]
         # One prologue line: server positions are shifted back by exactly one line.
         prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in request.prefixes.items())
+        if request.base_iri:
+            prologue = f"BASE {iri_ref(request.base_iri)} {prologue}"
         start = time.monotonic()
         answer = self._select(
             prologue + "\n" + request.query, request.timeout, request.limit, urllib.parse.urlencode(params)
@@ -135,20 +137,26 @@ class RemoteBackend:
             self._send_update(" ;\n".join(ops), {})
 
     def update(
-        self, sparql: str, prefixes: dict[str, str] = PREFIXES, default_as: str | None = None
+        self,
+        sparql: str,
+        prefixes: dict[str, str] = PREFIXES,
+        default_as: str | None = None,
+        base_iri: str | None = None,
     ) -> None:
         """Send a checked update; ``default_as`` stands in for the server's default graph."""
         if default_as:
             self._send_update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT", {})
         try:
-            self._send_update(sparql, prefixes)
+            self._send_update(sparql, prefixes, base_iri)
         finally:
             if default_as:
                 self._send_update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}", {})
 
-    def _send_update(self, sparql: str, prefixes: dict[str, str]) -> None:
+    def _send_update(self, sparql: str, prefixes: dict[str, str], base_iri: str | None = None) -> None:
         self._counts = None  # graph sizes change with every write
         prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in prefixes.items())
+        if base_iri:
+            prologue = f"BASE {iri_ref(base_iri)} {prologue}"
         try:
             body = prologue + "\n" + sparql
             self._post(self.update_endpoint, body, "application/sparql-update", self.write_timeout)

@@ -69,7 +69,7 @@ class StoreSpec:
 def _graph_terms(iris: list[str] | None) -> list[Any] | None:
     if iris is None:
         return None
-    return [ox.NamedNode(i) for i in iris] or [ox.DefaultGraph()]
+    return [ox.NamedNode(i) for i in iris]  # [] is an empty dataset part, as SPARQL says
 
 
 def _execute(store: ox.Store, job: QueryRequest) -> dict[str, Any]:
@@ -80,6 +80,7 @@ def _execute(store: ox.Store, job: QueryRequest) -> dict[str, Any]:
             prefixes=job.prefixes,
             default_graph=_graph_terms(job.default_graphs),
             named_graphs=_graph_terms(job.named_graphs),
+            base_iri=getattr(job, "base_iri", None),
         )
     except SyntaxError as err:
         return {"error": "syntax", "message": str(err)}

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 # Every blueprint of the app, as "module" (exposing `bp`). Page blueprints go here too;
 # the order matters only for routes that would otherwise clash.
 BLUEPRINTS: list[str] = [
-    "webui.sparql",
+    "webui.sparql", "webui.graphstore",
     "webui.downloads",
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
 ]

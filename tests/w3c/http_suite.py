@@ -192,13 +192,17 @@ def send(base: str, method: str, path: str, headers: list[tuple[str, str]],
 
 # -- checking responses --------------------------------------------------------------------
 
+# hts: local names (OK, Created, NoContent, NotFound) -> codes.
+_STATUS = {s.phrase.replace(" ", ""): s.value for s in HTTPStatus}
+
+
 def status_ok(status: int, expected: list[str]) -> bool:
     """True if ``status`` is one the manifest allows (a class like StatusCode2xx, or a code)."""
     for name in expected:
         m = re.fullmatch(r"StatusCode(\d)xx", name)
         if m and status // 100 == int(m.group(1)):
             return True
-        if not m and status == HTTPStatus[re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()]:
+        if not m and status == _STATUS[name]:
             return True
     return False
 
@@ -260,7 +264,7 @@ class Outcome:
 
 
 def run_case(base: str, case: Case, prepare: Callable[[str, str], str],
-             extra_headers: list[tuple[str, str]]) -> Outcome:
+             extra_headers: Callable[[str], list[tuple[str, str]]]) -> Outcome:
     """Send the case's requests in order; stop at the first unexpected response."""
     variables: dict[str, str] = {}
     for n, req in enumerate(case.requests, 1):
@@ -269,7 +273,7 @@ def run_case(base: str, case: Case, prepare: Callable[[str, str], str],
             path = path.replace(var, value)
             body = body.replace(var.encode(), value.encode()) if body is not None else None
         path = prepare(path, req.method)
-        status, headers, data = send(base, req.method, path, req.headers + extra_headers, body)
+        status, headers, data = send(base, req.method, path, req.headers + extra_headers(req.method), body)
         where = f"request {n} ({req.method} {path})"
         if not status_ok(status, req.statuses):
             message = data.decode(errors="replace").strip()[:300]

@@ -64,7 +64,8 @@ def outcomes() -> dict[str, Outcome]:
                 status, _, data = send(base, "POST", "/sparql",
                                        [("Content-Type", "application/sparql-update"), *auth], body)
                 assert status == 204, data
-            results[case.id] = run_case(base, case, _path, auth if _is_update(case) else [])
+            extra = auth if _is_update(case) else []
+            results[case.id] = run_case(base, case, _path, lambda method, extra=extra: extra)
     return results
 
 

@@ -70,7 +70,14 @@ def read(kb: Any, graph: str | None, fmt: str) -> bytes:
     backend = _backend(kb)
     if not backend.has_graph(_graph(graph)):
         raise NotFound(f"no graph <{graph}> in this store")
-    return ox.serialize(backend.graph_triples(graph), format=FORMATS[fmt], prefixes=PREFIXES)
+    triples = backend.graph_triples(graph)
+    return ox.serialize(triples, format=FORMATS[fmt], prefixes=_used_prefixes(triples))
+
+
+def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
+    """The KB's prefixes that some IRI of ``triples`` starts with (the writer declares each one given)."""
+    iris = {t.value for triple in triples for t in triple if isinstance(t, ox.NamedNode)}
+    return {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}
 
 
 def parse(data: bytes, media_type: str, base_iri: str | None, name: str = "request body") -> list[ox.Triple]:

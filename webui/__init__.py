@@ -23,6 +23,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "CKB_STORE": None,  # path of an on-disk store
     "CKB_MEMORY": True,  # in-memory store when no CKB_STORE is given
     "UPDATE_TOKEN": None,  # None = read-only endpoint
+    "BASE_IRI": None,  # base for relative IRIs in queries and updates (None: the /sparql URL)
     "QUERY_TIMEOUT": None,  # seconds per query (None: the kb's own), enforced by its worker
     "ROW_LIMIT": None,  # rows per answer (None: the kb's own); more -> truncated flag
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # request body limit (413 above it)

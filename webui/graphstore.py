@@ -23,7 +23,7 @@ from kb import graphstore
 from kb.terms import check_iri
 from webui import get_kb
 from webui.negotiation import acceptable_types, content_type, negotiate
-from webui.sparql import _Fail, check_token, require_utf8
+from webui.sparql import Fail, check_token, require_utf8
 
 bp = Blueprint("graphstore", __name__)
 
@@ -61,20 +61,20 @@ def target(direct: bool = False) -> str | object | None:
     args = request.args
     if direct:
         if "graph" in args or "default" in args:
-            raise _Fail(400, "a graph named by its URL takes no ?graph= or ?default")
+            raise Fail(400, "a graph named by its URL takes no ?graph= or ?default")
         return check_iri(request.base_url)
     if "graph" in args and "default" in args:
-        raise _Fail(400, "name one graph: ?graph=IRI or ?default, not both")
+        raise Fail(400, "name one graph: ?graph=IRI or ?default, not both")
     if "default" in args:
         return None
     if "graph" in args:
         values = args.getlist("graph")
         if len(values) != 1:
-            raise _Fail(400, "the 'graph' parameter must be given exactly once")
+            raise Fail(400, "the 'graph' parameter must be given exactly once")
         return check_iri(values[0])
     if request.method == "POST":
         return _NEW
-    raise _Fail(400, "name a graph: ?graph=IRI, or ?default for the default graph")
+    raise Fail(400, "name a graph: ?graph=IRI, or ?default for the default graph")
 
 
 def read_graph(graph: str | object | None = _NEW) -> Response:
@@ -83,7 +83,7 @@ def read_graph(graph: str | object | None = _NEW) -> Response:
         graph = target()
     fmt = negotiate(request.headers.get("Accept"), "graph", request.args.get("format"))
     if fmt is None or fmt.name not in graphstore.FORMATS:
-        raise _Fail(406, "a graph is available as " + ", ".join(acceptable_types("graph")[:4]))
+        raise Fail(406, "a graph is available as " + ", ".join(acceptable_types("graph")[:4]))
     response = Response(graphstore.read(get_kb(), graph, fmt.name), content_type=content_type(fmt))
     response.vary.add("Accept")
     return response
@@ -95,7 +95,7 @@ def _read_body(graph: str | None) -> list:
     if request.mimetype == "multipart/form-data":
         parts: list[FileStorage] = list(request.files.values())
         if not parts:
-            raise _Fail(400, "the multipart/form-data body has no files")
+            raise Fail(400, "the multipart/form-data body has no files")
         triples = []
         for part in parts:
             triples += graphstore.parse(part.read(), _part_type(part), base, part.filename or part.name)
@@ -108,7 +108,7 @@ def _part_type(part: FileStorage) -> str:
     """A form part's media type: its own header, else its file name's extension."""
     if part.mimetype and part.mimetype != "application/octet-stream":
         if part.mimetype_params.get("charset", "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
-            raise _Fail(415, f"request bodies must be UTF-8; got charset={part.mimetype_params['charset']}")
+            raise Fail(415, f"request bodies must be UTF-8; got charset={part.mimetype_params['charset']}")
         return part.mimetype
     ext = (part.filename or "").rpartition(".")[2]
     fmt = ox.RdfFormat.from_extension(ext) if ext else None

@@ -51,7 +51,7 @@ _TRIPLE_FORMATS = ("turtle", "nt", "jsonld", "xml")
 _NO_FALSE = ("false", "0", "no", "off")
 
 
-class _Fail(HTTPException):
+class Fail(HTTPException):
     """An HTTP error with a readable one-line message (rendered by webui.errors)."""
 
     def __init__(self, code: int, message: str) -> None:
@@ -83,9 +83,9 @@ def endpoint() -> Response:
         return _service_description()
     limit = current_app.config["MAX_QUERY_LENGTH"]
     if limit and len(op.text) > limit:
-        raise _Fail(413, f"the {op.kind} is {len(op.text)} characters long; the limit is {limit}")
+        raise Fail(413, f"the {op.kind} is {len(op.text)} characters long; the limit is {limit}")
     if not op.text.strip():
-        raise _Fail(400, f"the {op.kind} is empty")
+        raise Fail(400, f"the {op.kind} is empty")
     if op.kind == "update":
         return _update(op)
     return _query(op)
@@ -96,7 +96,7 @@ def _read_operation() -> _Operation:
     args = request.args
     if request.method in ("GET", "HEAD"):
         if "update" in args:
-            raise _Fail(400, "SPARQL Update must be sent with POST, not GET")
+            raise Fail(400, "SPARQL Update must be sent with POST, not GET")
         if "query" not in args:
             return _Operation(None)
         return _Operation("query", _single(args.getlist("query"), "query"), *_graphs(args, "query"))
@@ -106,7 +106,7 @@ def _read_operation() -> _Operation:
         form = request.form
         has_query, has_update = "query" in form, "update" in form
         if has_query == has_update:
-            raise _Fail(400, "send exactly one of the form fields 'query' or 'update'")
+            raise Fail(400, "send exactly one of the form fields 'query' or 'update'")
         kind = "update" if has_update else "query"
         names = _DATASET[kind]
         params = form if any(n in form for n in names) else args
@@ -116,24 +116,24 @@ def _read_operation() -> _Operation:
         try:
             text = request.get_data(cache=False).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _Fail(400, f"the request body is not valid UTF-8: {exc.reason} at byte "
+            raise Fail(400, f"the request body is not valid UTF-8: {exc.reason} at byte "
                              f"{exc.start}") from None
         kind = "update" if mimetype == UPDATE_TYPE else "query"
         return _Operation(kind, text, *_graphs(args, kind))
     shown = mimetype or "none"
-    raise _Fail(415, f"POST bodies must be {FORM}, {QUERY_TYPE} or {UPDATE_TYPE}; got {shown}")
+    raise Fail(415, f"POST bodies must be {FORM}, {QUERY_TYPE} or {UPDATE_TYPE}; got {shown}")
 
 
 def require_utf8() -> None:
     """Refuse (415) a request body whose declared charset is not UTF-8."""
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.strip().lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise _Fail(415, f"request bodies must be UTF-8; got charset={charset}")
+        raise Fail(415, f"request bodies must be UTF-8; got charset={charset}")
 
 
 def _single(values: list[str], name: str) -> str:
     if len(values) != 1:
-        raise _Fail(400, f"the '{name}' parameter must be given exactly once")
+        raise Fail(400, f"the '{name}' parameter must be given exactly once")
     return values[0]
 
 
@@ -148,7 +148,7 @@ def _graphs(params, kind: str) -> tuple[list[str], list[str]]:
     default, named = _DATASET[kind]
     other = _DATASET["update" if kind == "query" else "query"]
     if any(n in params for n in other):
-        raise _Fail(400, f"{' / '.join(other)} do not apply to a SPARQL {kind}; use "
+        raise Fail(400, f"{' / '.join(other)} do not apply to a SPARQL {kind}; use "
                          f"{' / '.join(_DATASET[kind])}")
     return params.getlist(default), params.getlist(named)
 
@@ -167,7 +167,7 @@ def _query(op: _Operation) -> Response:
         # A person following a /sparql?query= link gets the query page, which runs it.
         return redirect(_query_page(query=op.text), code=303)
     if not any(negotiate(accept, kind, override) for kind in ("select", "ask", "graph")):
-        raise _Fail(406, "no acceptable format; this endpoint speaks "
+        raise Fail(406, "no acceptable format; this endpoint speaks "
                          + ", ".join(dict.fromkeys(acceptable_types("select")
                                                    + acceptable_types("graph"))))
     inferred = request.values.get("inferred", "true").lower() not in _NO_FALSE
@@ -188,7 +188,7 @@ def _query(op: _Operation) -> Response:
         )
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
-        raise _Fail(406, f"cannot send a {result.kind} result as {accept}; available: "
+        raise Fail(406, f"cannot send a {result.kind} result as {accept}; available: "
                          + ", ".join(acceptable_types(result.kind)))
     prefixes = PREFIXES if result.kind == "graph" else None
     response = Response(result.serialize(fmt.name, prefixes=prefixes),
@@ -209,13 +209,13 @@ def check_token() -> str:
     """Return the request's bearer token if it is this server's update token, else 403."""
     token = current_app.config.get("UPDATE_TOKEN")
     if not token:
-        raise _Fail(403, "this endpoint is read-only: updates are disabled")
+        raise Fail(403, "this endpoint is read-only: updates are disabled")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     given = given.strip()
     if scheme.lower() != "bearer" or not given:
-        raise _Fail(403, "update refused: send the header 'Authorization: Bearer <token>'")
+        raise Fail(403, "update refused: send the header 'Authorization: Bearer <token>'")
     if not hmac.compare_digest(given.encode(), str(token).encode()):
-        raise _Fail(403, "update refused: the bearer token is not valid")
+        raise Fail(403, "update refused: the bearer token is not valid")
     return given
 
 
@@ -242,7 +242,7 @@ def _service_description() -> Response:
         return redirect(_query_page(), code=303)
     fmt = negotiate(accept, "graph", override)
     if fmt is None:
-        raise _Fail(406, "the service description is available as "
+        raise Fail(406, "the service description is available as "
                          + ", ".join(acceptable_types("graph")[:4]))
     if fmt.name not in _TRIPLE_FORMATS:  # N-Quads/TriG: one graph, sent as its triples
         fmt = next(f for f in formats_for("graph") if f.name == "nt")

@@ -409,3 +409,34 @@ def test_query_time_budget_answers_429_with_retry_after(mini_kb):
     other = client.get("/sparql", query_string={"query": "ASK {}", "format": "json"},
                        environ_base={"REMOTE_ADDR": "127.0.0.2"})
     assert other.status_code == 200  # budgets are per client
+
+
+def test_relative_iris_resolve_against_the_endpoint(client, mini_kb):
+    query = "SELECT ?i WHERE { BIND(<thing> AS ?i) }"
+    r = _get(client, query, "application/sparql-results+json")
+    assert json.loads(r.data)["results"]["bindings"][0]["i"]["value"] == "http://localhost/thing"
+    based = create_app({"KB": mini_kb, "BASE_IRI": "https://example.org/base/"}).test_client()
+    r = _get(based, query, "application/sparql-results+json")
+    assert json.loads(r.data)["results"]["bindings"][0]["i"]["value"] == "https://example.org/base/thing"
+
+
+def test_update_dataset_parameters(writable_app):
+    client = writable_app.test_client()
+    auth = {"Authorization": "Bearer s3cret"}
+    copy = (f"INSERT {{ GRAPH <http://example.org/copy> {{ ?s ?p ?o }} }} "
+            f"WHERE {{ ?s ?p ?o FILTER(?s = <{IRAN}>) }}")
+    r = client.post("/sparql", data=copy.encode(), content_type="application/sparql-update",
+                    query_string={"using-graph-uri": GRAPH_INFERRED}, headers=auth)
+    assert r.status_code == 204
+    r = client.get("/sparql", query_string={
+        "query": "SELECT ?o WHERE { GRAPH <http://example.org/copy> { ?s ?p ?o } }"})
+    # Only the inferred graph was read: it says Iran is a ckb:Actor, and nothing else about Iran.
+    assert [b["o"]["value"] for b in json.loads(r.data)["results"]["bindings"]] == [
+        "https://w3id.org/conflict-kb/ontology#Actor"]
+    own = "WITH <http://example.org/copy> INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    r = client.post("/sparql", data={"update": own, "using-named-graph-uri": GRAPH_DATA}, headers=auth)
+    assert r.status_code == 400
+    assert "WITH" in r.data.decode()
+    r = client.post("/sparql", data=copy.encode(), content_type="application/sparql-update",
+                    query_string={"default-graph-uri": GRAPH_DATA}, headers=auth)
+    assert r.status_code == 400  # a query's dataset parameter on an update

@@ -117,7 +117,7 @@ def _read_operation() -> _Operation:
             text = request.get_data(cache=False).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise Fail(400, f"the request body is not valid UTF-8: {exc.reason} at byte "
-                             f"{exc.start}") from None
+                            f"{exc.start}") from None
         kind = "update" if mimetype == UPDATE_TYPE else "query"
         return _Operation(kind, text, *_graphs(args, kind))
     shown = mimetype or "none"
@@ -149,7 +149,7 @@ def _graphs(params, kind: str) -> tuple[list[str], list[str]]:
     other = _DATASET["update" if kind == "query" else "query"]
     if any(n in params for n in other):
         raise Fail(400, f"{' / '.join(other)} do not apply to a SPARQL {kind}; use "
-                         f"{' / '.join(_DATASET[kind])}")
+                        f"{' / '.join(_DATASET[kind])}")
     return params.getlist(default), params.getlist(named)
 
 
@@ -168,8 +168,8 @@ def _query(op: _Operation) -> Response:
         return redirect(_query_page(query=op.text), code=303)
     if not any(negotiate(accept, kind, override) for kind in ("select", "ask", "graph")):
         raise Fail(406, "no acceptable format; this endpoint speaks "
-                         + ", ".join(dict.fromkeys(acceptable_types("select")
-                                                   + acceptable_types("graph"))))
+                        + ", ".join(dict.fromkeys(acceptable_types("select")
+                                                  + acceptable_types("graph"))))
     inferred = request.values.get("inferred", "true").lower() not in _NO_FALSE
     dataset = bool(op.default_graphs or op.named_graphs)
     config = current_app.config
@@ -189,7 +189,7 @@ def _query(op: _Operation) -> Response:
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
         raise Fail(406, f"cannot send a {result.kind} result as {accept}; available: "
-                         + ", ".join(acceptable_types(result.kind)))
+                        + ", ".join(acceptable_types(result.kind)))
     prefixes = PREFIXES if result.kind == "graph" else None
     response = Response(result.serialize(fmt.name, prefixes=prefixes),
                         content_type=content_type(fmt))
@@ -243,7 +243,7 @@ def _service_description() -> Response:
     fmt = negotiate(accept, "graph", override)
     if fmt is None:
         raise Fail(406, "the service description is available as "
-                         + ", ".join(acceptable_types("graph")[:4]))
+                        + ", ".join(acceptable_types("graph")[:4]))
     if fmt.name not in _TRIPLE_FORMATS:  # N-Quads/TriG: one graph, sent as its triples
         fmt = next(f for f in formats_for("graph") if f.name == "nt")
     result_formats = [f.w3c for f in FORMATS if f.w3c and f.kinds & {"select", "ask", "graph"}]

@@ -94,8 +94,10 @@ def _read_body(graph: str | None) -> list:
     base = graph or url_for("graphstore.store", _external=True)
     if request.mimetype == "multipart/form-data":
         parts: list[FileStorage] = list(request.files.values())
-        if not parts:
-            raise Fail(400, "the multipart/form-data body has no files")
+        if not parts or request.form:
+            # A part without a file name is a plain form field: refuse it rather than skip it.
+            raise Fail(400, "every part of a multipart/form-data body must be an RDF file "
+                            "(Content-Disposition with a filename)")
         triples = []
         for part in parts:
             triples += graphstore.parse(part.read(), _part_type(part), base, part.filename or part.name)

@@ -68,6 +68,11 @@ def test_bad_bodies_write_nothing(writable_app):
                content_type=f"multipart/form-data; boundary={boundary}", headers=AUTH)
     assert r.status_code == 400
     assert "b.ttl" in r.data.decode()
+    field = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n"
+             f"<http://e/s> <http://e/p> 6 .\r\n--{boundary}--\r\n")
+    r = c.post("/rdf-graph-store", query_string={"graph": G}, data=field.encode(),
+               content_type=f"multipart/form-data; boundary={boundary}", headers=AUTH)
+    assert r.status_code == 400  # a plain form field is not skipped silently
     assert _get(c).data == b'<http://e/s> <http://e/p> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
 
 

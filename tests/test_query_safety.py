@@ -79,9 +79,12 @@ def test_query_length_is_capped(kb: KnowledgeBase) -> None:
         kb.query("ASK {}" + " " * 200_000)
 
 
-def test_unknown_protocol_graph_is_refused(kb: KnowledgeBase) -> None:
-    with pytest.raises(KBError, match="not in this knowledge base"):
-        kb.query("ASK { ?s ?p ?o }", default_graphs=["file:///etc/passwd"])
+def test_unknown_protocol_graph_is_an_empty_graph(kb: KnowledgeBase) -> None:
+    # SPARQL 1.1 Protocol: a graph the store lacks is an empty graph; nothing is fetched.
+    assert kb.query("ASK { ?s ?p ?o }", default_graphs=["file:///etc/passwd"]).boolean is False
+    assert kb.query("ASK { GRAPH ?g { ?s ?p ?o } }", named_graphs=["file:///etc/passwd"]).boolean is False
+    with pytest.raises(KBError, match="not a valid IRI"):
+        kb.query("ASK { ?s ?p ?o }", default_graphs=["<bad>"])
 
 
 def test_update_needs_token(tmp_path: Path) -> None:

@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kb.namespaces import PREFIXES
 from kb.service import service_description
 from webui import get_kb
 from webui.negotiation import (
@@ -175,6 +174,10 @@ def _query(op: _Operation) -> Response:
     config = current_app.config
     kb = get_kb()
     timeout = float(config["QUERY_TIMEOUT"]) if config["QUERY_TIMEOUT"] else kb.timeout
+    # The kind is known only once the engine has parsed the query: negotiate for each kind now,
+    # and the worker has the engine write the answer in the one that applies.
+    wanted = {kind: f.name for kind in ("select", "ask", "graph")
+              if (f := negotiate(accept, kind, override)) is not None}
     with current_app.extensions["ckb.budget"].spend(request.remote_addr or "?", timeout):
         result = kb.query(
             op.text,
@@ -185,14 +188,13 @@ def _query(op: _Operation) -> Response:
             default_graphs=op.default_graphs if dataset else None,
             named_graphs=op.named_graphs if dataset else None,
             base_iri=_base_iri(),
+            format=wanted,
         )
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
         raise Fail(406, f"cannot send a {result.kind} result as {accept}; available: "
                         + ", ".join(acceptable_types(result.kind)))
-    prefixes = PREFIXES if result.kind == "graph" else None
-    response = Response(result.serialize(fmt.name, prefixes=prefixes),
-                        content_type=content_type(fmt))
+    response = Response(result.serialize(fmt.name), content_type=content_type(fmt))
     response.headers["X-CKB-Truncated"] = "true" if result.truncated else "false"
     response.headers["X-CKB-Elapsed"] = f"{float(getattr(result, 'elapsed', 0.0)):.3f}"
     response.vary.add("Accept")

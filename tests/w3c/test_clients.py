@@ -14,7 +14,6 @@ import xml.dom.minidom
 from collections.abc import Iterator
 
 import pytest
-from http_suite import TOKEN, ckb_serve
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
 from SPARQLWrapper import (
@@ -29,6 +28,8 @@ from SPARQLWrapper import (
     XML,
     SPARQLWrapper,
 )
+
+from .http_suite import TOKEN, ckb_serve
 
 SELECT = ("SELECT ?s ?label WHERE { ?s a ckb:ProxyForce ; rdfs:label ?label } "
           "ORDER BY ?s LIMIT 5")

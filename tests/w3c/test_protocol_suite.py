@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from http_suite import (
+
+from .http_suite import (
     TOKEN,
     W3C,
     Case,

@@ -79,6 +79,12 @@ def where_offsets(update: str) -> list[tuple[int, bool]]:
         raise QuerySyntaxError(err.lineno, err.col, "the update does not parse") from None
     except ValueError as err:  # a \u escape naming no code point
         raise QuerySyntaxError(None, None, str(err)) from None
+    except RecursionError:
+        # pyparsing recurses once per nested group and per operation after a ';'.
+        raise DatasetConflict(
+            "the update is nested too deeply, or has too many operations, to place "
+            "using-graph-uri / using-named-graph-uri in it; send it without them"
+        ) from None
     found = []
     # CompValue.get(key, default) does not take a default: it reads its second argument as a flag.
     for op in tree["request"] if "request" in tree else []:  # noqa: SIM401

@@ -59,3 +59,11 @@ def test_bad_iris_and_bad_syntax_are_refused():
         with_using("INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }", ["http://d/> } ; DROP ALL ; #"])
     with pytest.raises(QuerySyntaxError):
         with_using("CLEAR XYZ", ["http://d/"])
+
+
+def test_deep_or_long_updates_are_refused_with_a_message_not_a_crash():
+    nested = "INSERT { ?s ?p ?o } WHERE " + "{" * 5000 + "}" * 5000
+    many = " ; ".join(["INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }"] * 2000)
+    for update in (nested, many):
+        with pytest.raises(DatasetConflict, match="too deeply"):
+            with_using(update, ["http://d/"])

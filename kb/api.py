@@ -173,8 +173,12 @@ class KnowledgeBase:
         return graph
 
     def graphs(self) -> dict[str, int]:
-        """Return each named graph with its triple count."""
+        """Return each named graph with its triple count (the graphs queries see)."""
         return self.backend.graphs()
+
+    def exportable_graphs(self) -> dict[str, int]:
+        """The queryable graphs plus the SHACL shapes kept beside the store, with their sizes."""
+        return {**self.graphs(), GRAPH_SHAPES: self.shapes.count()}
 
     # -- querying --------------------------------------------------------
     def default_graphs(self, inferred: bool = True) -> list[str] | None:

@@ -56,6 +56,10 @@ class Shapes:
                 )
         return self._data
 
+    def count(self) -> int:
+        """How many shape triples there are."""
+        return self.ntriples().count(b"\n")
+
     def graph(self) -> Graph:
         """The shapes as an rdflib Graph, for pySHACL."""
         return Graph().parse(data=self.ntriples(), format="nt")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -13,6 +17,14 @@ from kb.engine import StoreSpec
 from kb.errors import ForbiddenQuery, StoreError
 from kb.sandbox import fenced
 from kb.worker import WorkerPool, run_update
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _dump(tmp_path: Path) -> str:
@@ -80,3 +92,51 @@ def test_an_engine_crash_in_an_update_writes_nothing(tmp_path: Path) -> None:
         # Through the public API the check refuses it before any engine sees it.
         with pytest.raises(ForbiddenQuery, match="nested too deeply"):
             kb.update(nested, token="t")
+
+
+_NO_SECCOMP = """
+import errno, os, sys
+import pyseccomp as seccomp
+# Deny every later seccomp filter, as a container without seccomp support would.
+f = seccomp.SyscallFilter(seccomp.ALLOW)
+f.add_rule(seccomp.ERRNO(errno.EPERM), "seccomp")
+f.add_rule(seccomp.ERRNO(errno.EPERM), "prctl", seccomp.Arg(0, seccomp.EQ, 22))  # PR_SET_SECCOMP
+f.load()
+os.execv(sys.executable, [sys.executable, "-m", "kb.cli", *sys.argv[1:]])
+"""
+
+
+def _serve(port: int, *extra: str) -> subprocess.Popen[str]:
+    args = [sys.executable, "-c", _NO_SECCOMP, "--memory", "serve", "--port", str(port), *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def _answers(port: int, proc: subprocess.Popen[str]) -> bool:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def test_serve_refuses_to_start_without_the_fence() -> None:
+    proc = _serve(_free_port())
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines()[-1].startswith(
+        "ckb: error: the network fence (seccomp) could not be set up")
+    assert "--no-sandbox" in err and "Traceback" not in err
+
+
+def test_no_sandbox_starts_and_says_what_it_gives_up() -> None:
+    port = _free_port()
+    proc = _serve(port, "--no-sandbox")
+    try:
+        assert _answers(port, proc)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "without the network fence" in err and "Traceback" not in err

@@ -60,8 +60,9 @@ def test_import_into_memory_store_is_queryable(tmp_path: Path) -> None:
 
 def test_bundled_data_loads_with_source_text(kb: KnowledgeBase) -> None:
     graphs = kb.graphs()
-    for name in ("ontology", "shapes", "data", "inferred"):
+    for name in ("ontology", "data", "inferred"):
         assert f"https://w3id.org/conflict-kb/graph/{name}" in graphs
+    assert "https://w3id.org/conflict-kb/graph/shapes" in kb.exportable_graphs()
     text = Path(__file__).parent.parent / "data" / "sources" / "russia-iran-infighting-syria.txt"
     rows = kb.query("SELECT ?t WHERE { ?doc ckb:fullText ?t }").rows
     assert [str(r["t"]) for r in rows] == [text.read_text(encoding="utf-8")]

@@ -43,7 +43,7 @@ def graph_slug(iri: str) -> str:
 
 def graph_rows() -> list[GraphRow]:
     """Return the whole-KB row followed by one row per graph (the standard graphs first)."""
-    counts = get_kb().graphs()
+    counts = get_kb().exportable_graphs()
     order = list(GRAPH_NAMES.values())
     rows = [GraphRow("all", _TITLES["all"], None, sum(counts.values()))]
     for iri in sorted(counts, key=lambda g: (order.index(g) if g in order else len(order), g)):

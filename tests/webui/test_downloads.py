@@ -24,7 +24,7 @@ def test_export_page_lists_every_graph_in_every_format(client, mini_kb):
     for slug in ("all", "data", "ontology", "inferred", "shapes"):
         for ext in ("ttl", "nt", "jsonld", "rdf", "nq", "trig"):
             assert f"{slug}.{ext}" in links
-    for iri in mini_kb.graphs():
+    for iri in mini_kb.exportable_graphs():
         assert iri in page
 
 
@@ -48,7 +48,7 @@ def test_dataset_downloads_keep_graph_names(client, mini_kb, ext, media_type, fm
     per_graph: dict[str, int] = {}
     for quad in quads:
         per_graph[quad.graph_name.value] = per_graph.get(quad.graph_name.value, 0) + 1
-    assert per_graph == mini_kb.graphs()
+    assert per_graph == mini_kb.exportable_graphs()
     assert set(per_graph) == {GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES}
 
 
@@ -62,7 +62,7 @@ def test_one_graph_in_a_dataset_format(client, mini_kb):
 def test_whole_kb_as_turtle_merges_graphs(client, parse_rdf, mini_kb):
     graph = parse_rdf(client.get("/export/all.ttl").data, "turtle")
     # The same statement may sit in several graphs; merged, it counts once.
-    assert 0 < len(graph) <= sum(mini_kb.graphs().values())
+    assert 0 < len(graph) <= sum(mini_kb.exportable_graphs().values())
 
 
 @pytest.mark.parametrize("path", ["/export/nothing.ttl", "/export/data.docx", "/export/data",

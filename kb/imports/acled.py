@@ -9,7 +9,21 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .common import RDF_TYPE, RDFS_LABEL, BadRow, ckb, coordinate, count, day, integer, ns, res, slug, text
+from .common import (
+    RDF_TYPE,
+    RDFS_LABEL,
+    BadRow,
+    ckb,
+    coordinate,
+    count,
+    day,
+    integer,
+    name_key,
+    ns,
+    res,
+    slug,
+    text,
+)
 from .places import place_triples
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -63,7 +77,7 @@ def bounds(when: date, precision: str) -> tuple[date, date, str]:
 
 
 def _actor(matcher: Any, name: str, inter: str, out: list[ox.Triple]) -> ox.NamedNode:
-    iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{slug(name)}")
+    iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{name_key(name)}")
     node = ox.NamedNode(iri)
     if new:
         out.append(ox.Triple(node, RDF_TYPE, ckb(INTER_KIND.get(inter, "Actor"))))
@@ -154,7 +168,7 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
     T(ox.Triple(quote, ckb("inDocument"), doc))
     sources = [s.strip() for s in row["source"].split(";") if s.strip()] or ["unnamed source"]
     for n, source in enumerate(dict.fromkeys(sources)):
-        stmt, outlet = res(f"acled-{eid}-report-{n}"), res(f"outlet-{slug(source)}")
+        stmt, outlet = res(f"acled-{eid}-report-{n}"), res(f"outlet-{name_key(source)}")
         T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
         T(ox.Triple(stmt, RDFS_LABEL, text(f"{source} report cited by ACLED for event {eid}")))
         T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))

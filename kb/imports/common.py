@@ -86,6 +86,11 @@ def slug(value: str) -> str:
     return out[:80]
 
 
+def name_key(value: str) -> str:
+    """A key for a name that keeps names differing only in case or accents apart (one label per IRI)."""
+    return f"{slug(value)}-{hashlib.sha1(value.encode()).hexdigest()[:6]}"
+
+
 def count(row: dict[str, str], column: str, required: bool = True) -> int | None:
     """A non-negative integer column, or a BadRow naming the column."""
     raw = (row.get(column) or "").strip()

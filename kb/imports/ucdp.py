@@ -8,7 +8,20 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .common import RDF_TYPE, RDFS_LABEL, BadRow, ckb, coordinate, count, day, integer, ns, res, slug, text
+from .common import (
+    RDF_TYPE,
+    RDFS_LABEL,
+    BadRow,
+    ckb,
+    coordinate,
+    count,
+    day,
+    integer,
+    name_key,
+    ns,
+    res,
+    text,
+)
 from .places import place_triples
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -44,7 +57,7 @@ def _code(row: dict[str, str], column: str, table: dict[str, str]) -> str:
 
 def _actor(matcher: Any, name: str, actor_id: str, out: list[ox.Triple]) -> ox.NamedNode:
     """Resolve a side; a new actor is typed from its name the way UCDP writes it."""
-    iri, new = matcher.resolve("ucdp", name, actor_id, fallback=f"ucdp-actor-{actor_id or slug(name)}")
+    iri, new = matcher.resolve("ucdp", name, actor_id, fallback=f"ucdp-actor-{actor_id or name_key(name)}")
     node = ox.NamedNode(iri)
     if new:
         kind = "Government" if name.startswith("Government of") else (
@@ -155,14 +168,14 @@ def _sources(row: dict[str, str], gid: str, claim: ox.NamedNode, out: list[ox.Tr
     first = None
     if original:
         first = res(f"ucdp-ged-{gid}-original")
-        who = res(f"ucdp-original-{slug(original)}")
+        who = res(f"ucdp-original-{name_key(original)}")
         T(ox.Triple(first, RDF_TYPE, ckb("SourceStatement")))
         T(ox.Triple(first, RDFS_LABEL, text(f"{original}, as UCDP records the original source")))
         T(ox.Triple(first, ns(PROV + "wasAttributedTo"), who))
         T(ox.Triple(who, RDF_TYPE, ckb("UnnamedAgent")))
         T(ox.Triple(who, RDFS_LABEL, text(f"{original} (original source in UCDP)")))
     for n, office in enumerate(dict.fromkeys(offices)):
-        stmt, outlet = res(f"ucdp-ged-{gid}-report-{n}"), res(f"outlet-{slug(office)}")
+        stmt, outlet = res(f"ucdp-ged-{gid}-report-{n}"), res(f"outlet-{name_key(office)}")
         T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
         T(ox.Triple(stmt, RDFS_LABEL, text(f"{office} report cited by UCDP for event {gid}")))
         T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from werkzeug.exceptions import BadRequest
 
 from kb.errors import KBError
-from kb.mapview import VIOLENCE, map_events
+from kb.mapview import VIOLENCE, MapEvent, map_events
 from webui import get_kb
 from webui.entity import entity_url
 
@@ -17,12 +18,11 @@ def _filters() -> dict[str, str | None]:
     return {k: (request.args.get(k) or None) for k in ("from", "to", "actor", "type")}
 
 
-def _events(f: dict[str, str | None]):  # noqa: ANN202 - list[MapEvent]
+def _events(f: dict[str, str | None]) -> list[MapEvent]:
+    """The filtered events; a bad filter is a 400 with its reason."""
     try:
         return map_events(get_kb(), start=f["from"], end=f["to"], actor=f["actor"], violence=f["type"])
     except KBError as e:
-        from werkzeug.exceptions import BadRequest
-
         raise BadRequest(str(e)) from None
 
 

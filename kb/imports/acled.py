@@ -124,7 +124,7 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
     if fatalities is not None:  # ACLED's single, conservative figure
         T(ox.Triple(ev, ckb("fatalitiesBest"), integer(fatalities)))
     place = place_triples(row["country"].strip(), row["admin1"].strip(), row["admin2"].strip(),
-                          row["location"].strip(), lat, lon, out)
+                          row["location"].strip(), lat, lon, out, matcher.once)
     if place is not None:
         T(ox.Triple(ev, ckb("place"), place))
     T(ox.Triple(ev, ckb("locationPrecision"), ckb(GEO_PREC[geo])))
@@ -172,9 +172,10 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
         T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
         T(ox.Triple(stmt, RDFS_LABEL, text(f"{source} report cited by ACLED for event {eid}")))
         T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))
-        kind = "MediaOutlet" if source != "unnamed source" else "UnnamedAgent"
-        T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
-        T(ox.Triple(outlet, RDFS_LABEL, text(source)))
+        if matcher.once(outlet.value):
+            kind = "MediaOutlet" if source != "unnamed source" else "UnnamedAgent"
+            T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
+            T(ox.Triple(outlet, RDFS_LABEL, text(source)))
         T(ox.Triple(doc, ckb("namesOutlet"), outlet))
         T(ox.Triple(claim, ns(PROV + "wasDerivedFrom"), stmt))
         T(ox.Triple(claim, ns(PROV + "hadPrimarySource"), stmt))

@@ -61,6 +61,20 @@ class Matcher:
         self.by_id = {(a["dataset"], a["source_id"]): a for a in aliases if a["source_id"]}
         self.by_name = {(a["dataset"], a["name"].lower()): a for a in aliases}
         self.matches: dict[tuple[str, str], Match] = {}
+        self._emitted: set[str] = set()
+
+    def once(self, key: str) -> bool:
+        """True the first time a shared node (place, outlet, actor id) is described in this import.
+
+        Rows repeat the same places and outlets; describing each once keeps the output small. The set
+        is bounded: past 500,000 keys it starts again (a repeated triple is harmless: RDF is a set).
+        """
+        if key in self._emitted:
+            return False
+        if len(self._emitted) >= 500_000:
+            self._emitted.clear()
+        self._emitted.add(key)
+        return True
 
     @classmethod
     def for_kb(cls, kb: Any, aliases: Path | None = None) -> Matcher:

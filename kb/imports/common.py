@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,18 @@ class ImportResult:
     unmatched: list[str] = field(default_factory=list)
 
 
+@cache
 def ckb(name: str) -> ox.NamedNode:
-    """An ontology term."""
-    return ox.NamedNode(str(CKB[name]))
+    """An ontology term (cached: a few dozen terms, used millions of times)."""
+    return ox.NamedNode(str(CKB) + name)
+
+
+_CKBR = str(CKBR)
 
 
 def res(name: str) -> ox.NamedNode:
     """An individual under ckbr:."""
-    return ox.NamedNode(str(CKBR) + name)
+    return ox.NamedNode(_CKBR + name)
 
 
 def ns(iri: str) -> ox.NamedNode:

@@ -64,7 +64,7 @@ def _actor(matcher: Any, name: str, actor_id: str, out: list[ox.Triple]) -> ox.N
             "PersonGroup" if name == "Civilians" else "ArmedGroup")
         out.append(ox.Triple(node, RDF_TYPE, ckb(kind)))
         out.append(ox.Triple(node, RDFS_LABEL, text(name)))
-    if actor_id:
+    if actor_id and matcher.once(f"ucdp-id-{iri}-{actor_id}"):
         out.append(ox.Triple(node, ckb("ucdpId"), text(actor_id)))
     return node
 
@@ -111,7 +111,7 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
         if value is not None:
             T(ox.Triple(ev, ckb(prop), integer(value)))
     place = place_triples(row["country"].strip(), row["adm_1"].strip(), row["adm_2"].strip(),
-                          row["where_coordinates"].strip(), lat, lon, out)
+                          row["where_coordinates"].strip(), lat, lon, out, matcher.once)
     if place is not None:
         T(ox.Triple(ev, ckb("place"), place))
     T(ox.Triple(ev, ckb("locationPrecision"), ckb(where)))
@@ -137,11 +137,11 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
     T(ox.Triple(claim, ns(PROV + "wasAttributedTo"), UCDP))
     T(ox.Triple(claim, ckb("hedge"), ckb(clarity)))
     T(ox.Triple(claim, ckb("hedgeText"), text(f"event_clarity {row['event_clarity'].strip()}")))
-    _sources(row, gid, claim, out)
+    _sources(row, gid, claim, out, matcher)
     return out
 
 
-def _sources(row: dict[str, str], gid: str, claim: ox.NamedNode, out: list[ox.Triple]) -> None:
+def _sources(row: dict[str, str], gid: str, claim: ox.NamedNode, out: list[ox.Triple], matcher: Any) -> None:
     """The cited report as a document, its outlets' statements, and the original source behind them."""
     T = out.append
     article, headline = row["source_article"].strip(), row["source_headline"].strip()
@@ -172,17 +172,19 @@ def _sources(row: dict[str, str], gid: str, claim: ox.NamedNode, out: list[ox.Tr
         T(ox.Triple(first, RDF_TYPE, ckb("SourceStatement")))
         T(ox.Triple(first, RDFS_LABEL, text(f"{original}, as UCDP records the original source")))
         T(ox.Triple(first, ns(PROV + "wasAttributedTo"), who))
-        T(ox.Triple(who, RDF_TYPE, ckb("UnnamedAgent")))
-        T(ox.Triple(who, RDFS_LABEL, text(f"{original} (original source in UCDP)")))
+        if matcher.once(who.value):
+            T(ox.Triple(who, RDF_TYPE, ckb("UnnamedAgent")))
+            T(ox.Triple(who, RDFS_LABEL, text(f"{original} (original source in UCDP)")))
     for n, office in enumerate(dict.fromkeys(offices)):
         stmt, outlet = res(f"ucdp-ged-{gid}-report-{n}"), res(f"outlet-{name_key(office)}")
         T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
         T(ox.Triple(stmt, RDFS_LABEL, text(f"{office} report cited by UCDP for event {gid}")))
         T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))
         T(ox.Triple(stmt, ckb("reportedIn"), doc))
-        kind = "MediaOutlet" if office != "unnamed outlet" else "UnnamedAgent"
-        T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
-        T(ox.Triple(outlet, RDFS_LABEL, text(office)))
+        if matcher.once(outlet.value):
+            kind = "MediaOutlet" if office != "unnamed outlet" else "UnnamedAgent"
+            T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
+            T(ox.Triple(outlet, RDFS_LABEL, text(office)))
         T(ox.Triple(doc, ckb("namesOutlet"), outlet))
         T(ox.Triple(claim, ns(PROV + "wasDerivedFrom"), stmt))
         if first is not None:

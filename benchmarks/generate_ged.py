@@ -8,7 +8,13 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-HEADER = ["id", "year", "active_year", "type_of_violence", "conflict_new_id", "conflict_name", "dyad_new_id", "dyad_name", "side_a_new_id", "gwnoa", "side_a", "side_b_new_id", "gwnob", "side_b", "number_of_sources", "source_article", "source_office", "source_date", "source_headline", "source_original", "where_prec", "where_coordinates", "adm_1", "adm_2", "latitude", "longitude", "geom_wkt", "priogrid_gid", "country", "country_id", "region", "event_clarity", "date_prec", "date_start", "date_end", "deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown", "low", "best", "high"]
+HEADER = ("id", "year", "active_year", "type_of_violence", "conflict_new_id", "conflict_name",
+          "dyad_new_id", "dyad_name", "side_a_new_id", "gwnoa", "side_a", "side_b_new_id", "gwnob",
+          "side_b", "number_of_sources", "source_article", "source_office", "source_date",
+          "source_headline", "source_original", "where_prec", "where_coordinates", "adm_1", "adm_2",
+          "latitude", "longitude", "geom_wkt", "priogrid_gid", "country", "country_id", "region",
+          "event_clarity", "date_prec", "date_start", "date_end", "deaths_a", "deaths_b",
+          "deaths_civilians", "deaths_unknown", "low", "best", "high")
 COUNTRIES = [("Syria", 652, 35.0, 38.0), ("Afghanistan", 700, 34.0, 66.0), ("Nigeria", 475, 9.0, 8.0),
              ("Colombia", 100, 4.0, -73.0), ("Myanmar (Burma)", 775, 21.0, 96.0),
              ("Bangladesh", 771, 23.7, 90.4)]

@@ -77,11 +77,17 @@ def run(events: list[int], out: Path) -> dict[str, object]:
             for kind in ("import", "convert", "bulk"):
                 row[kind] = measure(kind, csv_path, work)
             results[str(n)] = row
+            _write(results, out)  # after each size, so a long run keeps what it measured
             imp, bulk = row["import"], row["bulk"]
             print(f"{n} events: import {imp['seconds']:.1f} s ({n / imp['seconds']:.0f} events/s, "
                   f"peak {imp['peak_rss_kib'] / 1024:.0f} MiB); convert {row['convert']['seconds']:.1f} s; "
                   f"bulk load of the same {bulk['triples']} triples {bulk['seconds']:.1f} s "
                   f"(peak {bulk['peak_rss_kib'] / 1024:.0f} MiB)", flush=True)
+    return results
+
+
+def _write(results: dict[str, dict], out: Path) -> None:
+    """Write bench-import.json and the Markdown table bench-import.md."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench-import.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     lines = ["| events | CSV MiB | triples | import s | events/s | import peak RSS MiB "
@@ -96,7 +102,6 @@ def run(events: list[int], out: Path) -> dict[str, object]:
                      f"{c['seconds']:.1f} | {c['peak_rss_kib'] / 1024:.0f} | {b['seconds']:.1f} | "
                      f"{b['peak_rss_kib'] / 1024:.0f} | {i['seconds'] / b['seconds']:.1f}x |")
     (out / "bench-import.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return results
 
 
 def main() -> None:

@@ -218,3 +218,12 @@ def test_cli_import_and_unmatched(tmp_path: Path, capsys) -> None:
     assert main(["--store", str(store), "actors", "--unmatched"]) == 0
     out = capsys.readouterr().out
     assert "Unidentified Armed Group (Syria)" in out and "unmatched" in out
+
+
+@needs_ged
+def test_shapes_flag_only_the_coders_own_inconsistency(ged_kb) -> None:
+    kb, _ = ged_kb
+    report = kb.validate()
+    # GED 19.1 event 84006 has low 0, best 3, high 0: kept as coded, flagged for a person
+    assert [(str(r.focus).removeprefix(CKBR), r.constraint.rsplit("#", 1)[-1]) for r in report.results] == [
+        ("ucdp-ged-84006", "LessThanOrEqualsConstraintComponent")]

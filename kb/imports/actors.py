@@ -84,9 +84,11 @@ class Matcher:
               ?a a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{CKB.Actor}> .
               {{ ?a <http://www.w3.org/2000/01/rdf-schema#label> ?l }} UNION {{ ?a <{SKOS_ALT}> ?l }}
               FILTER (STRSTARTS(STR(?a), "{CKBR}"))
-            }}""", limit=1_000_000).rows
+            }}""", limit=1_000_000, timeout=300)
+        if rows.truncated:
+            raise KBError("too many actor labels to match against (over 1,000,000)")
         labels: dict[str, str] = {}
-        for r in rows:
+        for r in rows.rows:
             labels.setdefault(str(r["l"]).lower(), str(r["a"]))
         return cls(labels, load_aliases(aliases or default_alias_table()))
 
@@ -136,13 +138,13 @@ def unmatched(kb: Any, limit: int = 5) -> list[dict[str, Any]]:
         SELECT ?name ?dataset ?actor WHERE {{
           ?m <{CKB.matchMethod}> "unmatched" ; <{CKB.matchedName}> ?name ;
              <{CKB.matchDataset}> ?dataset ; <{CKB.matchedActor}> ?actor .
-        }} ORDER BY ?dataset ?name""", inferred=False, limit=1_000_000).rows
+        }} ORDER BY ?dataset ?name""", inferred=False, limit=1_000_000, timeout=300).rows
     known = kb.query(f"""
         SELECT ?a ?l WHERE {{
           ?a a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{CKB.Actor}> .
           {{ ?a <http://www.w3.org/2000/01/rdf-schema#label> ?l }} UNION {{ ?a <{SKOS_ALT}> ?l }}
           FILTER NOT EXISTS {{ ?m <{CKB.matchMethod}> "unmatched" ; <{CKB.matchedActor}> ?a }}
-        }}""", inferred=False, limit=1_000_000).rows
+        }}""", inferred=False, limit=1_000_000, timeout=300).rows
     names: dict[str, str] = {}
     for r in known:
         names.setdefault(str(r["l"]), str(r["a"]))

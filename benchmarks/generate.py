@@ -175,8 +175,9 @@ def _bounds(rng: random.Random) -> tuple[str, date, date]:
 
 def _dated(node: str, rng: random.Random) -> Iterator[tuple[str, str, str]]:
     prec, lo, hi = _bounds(rng)
-    yield node, _c("earliestDate"), _typed(lo, "date")
-    yield node, _c("latestDate"), _typed(hi, "date")
+    # date bounds are xsd:dateTime at the start of the day (OWL 2 datatype map; issue 11)
+    yield node, _c("earliestDate"), _typed(f"{lo}T00:00:00", "dateTime")
+    yield node, _c("latestDate"), _typed(f"{hi}T00:00:00", "dateTime")
     yield node, _c("datePrecision"), _c(prec)
 
 

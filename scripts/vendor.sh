@@ -15,6 +15,9 @@ PACKAGES=(
   "cytoscape|3.34.4|cytoscape|dist/cytoscape.min.js"
   "vis-timeline|8.5.4|vis-timeline|standalone/umd/vis-timeline-graph2d.min.js styles/vis-timeline-graph2d.min.css"
   "dompurify|3.4.18|dompurify|dist/purify.min.js"
+  "leaflet|1.9.4|leaflet|dist/leaflet.js dist/leaflet.css"
+  "world-atlas|2.0.2|world-atlas|countries-110m.json"
+  "topojson-client|3.1.0|topojson-client|dist/topojson-client.min.js"
 )
 
 mkdir -p "$DEST"

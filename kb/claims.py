@@ -216,11 +216,12 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0) -> tuple
     return sparql, rows, bool(result.truncated)
 
 
-def facet_counts(kb: Any, f: Filters) -> dict[str, list[tuple[str, int]]]:
+def facet_counts(kb: Any, f: Filters, timeout: float | None = None
+                 ) -> dict[str, list[tuple[str, int]]]:
     """Per facet, its values with the number of matching claims, most frequent first."""
     out: dict[str, list[tuple[str, int]]] = {}
     for name in FACETS:
-        rows = kb.query(facet_query(f, name), inferred=False).rows
+        rows = kb.query(facet_query(f, name), inferred=False, timeout=timeout).rows
         values = [(KINDS.get(str(r["v"]), str(r["v"])) if name == "kind" else str(r["v"]),
                    int(r["n"].toPython())) for r in rows if r.get("v") is not None]
         out[name] = values

@@ -58,6 +58,9 @@ class Fact:
     anonymous_only: bool = False  # every claim behind it rests only on unnamed sources
     own_voice_only: bool = False  # every claim behind it is the article's own voice
     tension: list[str] = field(default_factory=list)  # other groups holding the same counterpart
+    sources: list[str] = field(default_factory=list)  # every agent in the chains behind it
+    subject: str = ""  # in the actor graph: the edge's source end (the entity on a page)
+    subject_label: str = ""
 
 
 @dataclass
@@ -161,6 +164,8 @@ def _add_sources(kb: Any, facts: list[Fact]) -> None:
         fact.claims = sorted(claims_of.get(fact.relation, []))
         mine = [chains[c] for c in fact.claims if c in chains]
         fact.hedges = sorted({hedge_names.get(h, h) for c in fact.claims for h in hedges_of[c]})
+        fact.sources = sorted({a for ch in mine for line in ch.lines for hop in line
+                               for a, _l in hop.agents})
         for chain in mine:
             for outlet in chain.outlets:
                 if outlet not in fact.outlets:
@@ -178,3 +183,98 @@ def _mark_tension(facts: list[Fact]) -> None:
     for fact in facts:
         if fact.group in TENSE and len(held[fact.other]) > 1:
             fact.tension = sorted(HEADINGS[g].lower() for g in held[fact.other] - {fact.group})
+
+
+# Edge types of the actor graph: (key, from-role, to-role, label, symmetric)
+EDGES = (
+    ("backs", str(CKB.backer), str(CKB.backedActor), "backs", False),
+    ("allied", str(CKB.allyParty), str(CKB.allyParty), "allied with", True),
+    ("rival", str(CKB.rivalParty), str(CKB.rivalParty), "rival of", True),
+    ("member-of", ORG + "member", ORG + "organization", "member of", False),
+    ("unit-of", str(CKB.part), str(CKB.whole), "unit of", False),
+    ("leads", str(CKB.leader), str(CKB.ledActor), "leads", False),
+    ("loyal-to", str(CKB.loyalActor), str(CKB.loyalToActor), "loyal to", False),
+)
+EDGE_LABELS = {key: label for key, _a, _b, label, _s in EDGES} | {"fought": "fought"}
+MAX_EDGES = 500  # edges one actor-graph view reads
+
+
+def actor_edges(kb: Any, kinds: list[str] | None = None) -> tuple[list[Fact], bool]:
+    """Relations between actors as typed, directed edges, each with its sources; and whether
+    the list was cut at MAX_EDGES."""
+    wanted = [e for e in EDGES if not kinds or e[0] in kinds]
+    edges: dict[tuple[str, str, str, str], Fact] = {}
+    truncated = False
+    if wanted:
+        spec = " ".join(f'("{k}" {iri_ref(a)} {iri_ref(b)})' for k, a, b, _l, _s in wanted)
+        result = kb.query(f"""SELECT DISTINCT ?key ?rel ?a ?b ?kind ?time WHERE {{
+          VALUES (?key ?pa ?pb) {{ {spec} }} ?rel ?pa ?a . ?rel ?pb ?b . FILTER(?a != ?b)
+          OPTIONAL {{ ?rel <{CKB.supportKind}> ?kind }} OPTIONAL {{ ?rel <{CKB.timeText}> ?time }}
+        }}""", limit=MAX_EDGES, inferred=False)
+        truncated = bool(result.truncated)
+        symmetric = {k for k, _a, _b, _l, s in wanted if s}
+        for r in result.rows:
+            key, a, b = str(r["key"]), str(r["a"]), str(r["b"])
+            if key in symmetric and a > b:
+                continue
+            fact = edges.setdefault((key, str(r["rel"]), a, b), Fact(
+                key, str(r["rel"]), "", b, "", subject=a))
+            if r.get("kind") is not None:
+                fact.detail = str(r["kind"])
+            if r.get("time") is not None:
+                fact.time_text = str(r["time"])
+    if not kinds or "fought" in kinds:
+        fights, cut = _all_fights(kb)
+        truncated |= cut
+        edges.update({("fought", f.relation, f.subject, f.other): f for f in fights})
+    facts = list(edges.values())
+    names = labels(kb, {x for f in facts for x in (f.subject, f.other, f.relation)} | {
+        f.detail for f in facts if f.detail.startswith("http")})
+    for f in facts:
+        f.subject_label, f.other_label = names[f.subject], names[f.other]
+        f.relation_label = names[f.relation]
+        if f.detail.startswith("http"):
+            f.detail = names[f.detail]
+    _add_sources(kb, facts)
+    _mark_tension_pairs(facts)
+    facts.sort(key=lambda f: (f.group, f.subject_label.lower(), f.other_label.lower()))
+    return facts, truncated
+
+
+def _all_fights(kb: Any) -> tuple[list[Fact], bool]:
+    """Pairs of actors on the two ends of a violent event, with their roles."""
+    result = kb.query(f"""SELECT DISTINCT ?ev ?a ?b ?ra ?rb ?time WHERE {{
+      ?ev <{CKB.hasParticipation}> ?pa . ?pa <{CKB.participationActor}> ?a .
+      ?ev <{CKB.hasParticipation}> ?pb . ?pb <{CKB.participationActor}> ?b . FILTER(STR(?a) < STR(?b))
+      ?ev a ?t . ?t <{RDFS_SUB}>* <{CKB.ViolentEvent}> .
+      OPTIONAL {{ ?pa <{CKB.participantRole}> ?ra }} OPTIONAL {{ ?pb <{CKB.participantRole}> ?rb }}
+      OPTIONAL {{ ?ev <{CKB.timeText}> ?time }} }}""", limit=MAX_EDGES, inferred=False)
+    roles = labels(kb, {str(r[v]) for r in result.rows for v in ("ra", "rb") if r.get(v) is not None})
+    out: dict[tuple[str, str, str], Fact] = {}
+    for r in result.rows:
+        a, b = str(r["a"]), str(r["b"])
+        ra, rb = (roles.get(str(r.get(v)), "") if r.get(v) is not None else "" for v in ("ra", "rb"))
+        if ra and rb and (ra, rb) in _REVERSED:
+            a, b, ra, rb = b, a, rb, ra  # draw attacker -> target, not target -> attacker
+        fact = out.setdefault((str(r["ev"]), a, b), Fact("fought", str(r["ev"]), "", b, "", subject=a))
+        if ra and rb:
+            fact.detail = f"{ra} / {rb}"
+        if r.get("time") is not None:
+            fact.time_text = str(r["time"])
+    return list(out.values()), bool(result.truncated)
+
+
+# Role pairs written the wrong way round for an arrow (target first).
+_REVERSED = {("targeted party", "attacker"), ("expelled", "enforcer")}
+
+
+def _mark_tension_pairs(facts: list[Fact]) -> None:
+    """Mark ally and rival edges between the same two actors."""
+    held: dict[frozenset[str], set[str]] = defaultdict(set)
+    for f in facts:
+        if f.group in ("allied", "rival"):
+            held[frozenset((f.subject, f.other))].add(f.group)
+    for f in facts:
+        pair = held.get(frozenset((f.subject, f.other)), set())
+        if f.group in pair and len(pair) > 1:
+            f.tension = sorted(EDGE_LABELS[g] for g in pair - {f.group})

@@ -16,6 +16,7 @@ BLUEPRINTS: list[str] = [
     "webui.sparql",
     "webui.downloads",
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
+    "webui.claims", "webui.sources", "webui.actors",
 ]
 
 DEFAULT_CONFIG: dict[str, Any] = {

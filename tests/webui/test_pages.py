@@ -150,7 +150,8 @@ def test_claim_page_shows_quote_hedge_and_chain(web: FlaskClient, kb: KnowledgeB
     html = unescape(page(web, "/entity?iri=" + str(row["c"])))
     assert str(row["exact"]) in html
     assert f"“{row['h']}”" in html
-    assert "Chain of sources" in html and "prov:wasAttributedTo" in html
+    assert "Full PROV detail" in html and "prov:wasAttributedTo" in html
+    assert "this article" in html  # the readable chain ends at the publication
 
 
 @pytest.mark.parametrize(("accept", "fmt"), [

@@ -32,11 +32,15 @@
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#e0a800" } }
     ]
   });
+  // The vendored fcose layout keeps labels apart; cose (built in) is the fallback.
+  if (window.cytoscapeFcose) {
+    try { window.cytoscape.use(window.cytoscapeFcose); } catch (e) { /* already registered */ }
+  }
   var hasFcose = false;
-  try { hasFcose = !!cytoscape("layout", "fcose"); } catch (e) { hasFcose = false; }
+  try { hasFcose = !!window.cytoscape("layout", "fcose"); } catch (e) { hasFcose = false; }
   cy.layout(hasFcose
-    ? { name: "fcose", animate: false, randomize: false, quality: "proof", nodeRepulsion: 12000,
-        idealEdgeLength: small ? 80 : 140, nodeSeparation: 90, padding: 20 }
+    ? { name: "fcose", animate: false, randomize: true, quality: "proof", nodeRepulsion: 60000,
+        idealEdgeLength: small ? 90 : 190, nodeSeparation: 160, edgeElasticity: 0.3, padding: 20 }
     : { name: "cose", animate: false, randomize: false, nodeRepulsion: 14000, idealEdgeLength: 120,
         padding: 20 }).run();
   box.setAttribute("data-layout", hasFcose ? "fcose" : "cose");

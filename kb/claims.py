@@ -25,8 +25,8 @@ KINDS = {str(CKB.Report): "report", str(CKB.Assessment): "assessment",
          str(CKB.Forecast): "forecast", str(CKB.Characterisation): "characterisation"}
 ANONYMITY = ("anonymous", "named", "own voice")
 # facet name -> (row column, whether its values are IRIs)
-FACETS = ("source", "speaker", "anonymity", "hedge", "kind", "event", "actor")
-FACET_TITLES = {"source": "Source (anywhere in the chain)", "speaker": "First speaker",
+FACETS = ("via", "speaker", "anonymity", "hedge", "kind", "event", "actor")
+FACET_TITLES = {"via": "According to (the outlet cited)", "speaker": "First speaker",
                 "anonymity": "Anonymity", "hedge": "Hedge", "kind": "Claim kind",
                 "event": "Event type", "actor": "Actor"}
 
@@ -35,7 +35,8 @@ FACET_TITLES = {"source": "Source (anywhere in the chain)", "speaker": "First sp
 class Filters:
     """The explorer's filters, each already checked."""
 
-    source: str = ""
+    source: str = ""  # anywhere in the chain (the source pages link here)
+    via: str = ""  # the statement the claim itself derives from
     speaker: str = ""
     anonymity: str = ""
     hedge: str = ""
@@ -53,7 +54,7 @@ class Filters:
 def check_filters(args: dict[str, str]) -> Filters:
     """Build Filters from request arguments; KBError (one line) for a bad value."""
     f = Filters()
-    for name in ("source", "speaker", "event", "actor", "supports"):
+    for name in ("source", "via", "speaker", "event", "actor", "supports"):
         value = (args.get(name) or "").strip()
         if value:
             iri_ref(value)  # raises on anything that is not an IRI
@@ -75,38 +76,29 @@ def _literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=True)
 
 
-def _upstream(var: str, to: str) -> str:
-    """``var`` derives from ``to`` in 0..CHAIN_HOPS steps: a union of fixed-length joins."""
-    step = "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
-    arms = [f"{{ BIND({var} AS {to}) }}"]
-    for n in range(1, CHAIN_HOPS + 1):
-        hops = [var] + [f"{to}_{i}" for i in range(1, n)] + [to]
-        arms.append("{ " + " ".join(f"{a} {step} {b} ." for a, b in pairwise(hops)) + " }")
-    return " UNION ".join(arms)
-
-
 _SUB = "rdfs:subClassOf*"
-# How each facet binds ?v for a claim (the engine counts them with GROUP BY).
+# How each facet binds ?v for a claim (the engine counts them with GROUP BY). Paths are spelt
+# out as joins: the engine then starts from the claim (or from a filter's IRI) it already has.
 FACET_PATTERNS = {
-    "source": "{ " + _upstream("?claim", "?st") + " { ?st prov:wasAttributedTo ?v } UNION "
-              "{ ?st prov:qualifiedAttribution/prov:agent ?v } }",
-    "speaker": "?claim prov:hadPrimarySource/prov:wasAttributedTo ?v .",
+    "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?vst . ?vst prov:wasAttributedTo ?v .",
+    "speaker": "?claim prov:hadPrimarySource ?sst . ?sst prov:wasAttributedTo ?v .",
     "anonymity": "BIND(?anonymity AS ?v)",
     "hedge": "?claim ckb:hedgeText ?v .",
     "kind": "BIND(?kindClass AS ?v)",
     "event": f"?claim ckb:supports ?ev . ?ev a ?v . ?v {_SUB} ckb:Event .",
-    "actor": "{ ?claim ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v } UNION "
-             "{ ?claim ckb:supports ?x . ?x ?p ?v . FILTER(isIRI(?v)) } "
-             f"?v a ?at . ?at {_SUB} ckb:Actor .",
+    # the actors a claim names, or that take a role in what it supports (by role property)
+    "actor": "{ ?claim ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v . ?v a ?at . "
+             f"?at {_SUB} ckb:Actor }} UNION {{ ?claim ckb:supports ?x . ?x ?p ?v . VALUES ?p {{ "
+             "ckb:participant ckb:backer ckb:backedActor ckb:allyParty ckb:rivalParty "
+             "<http://www.w3.org/ns/org#member> <http://www.w3.org/ns/org#organization> ckb:part "
+             "ckb:whole ckb:leader ckb:ledActor ckb:loyalActor ckb:loyalToActor ckb:controller } }",
 }
 # A claim is in the article's own voice without an upstream statement; anonymous when every
-# primary source (prov:hadPrimarySource) is attributed to a ckb:UnnamedAgent.
-_ANONYMITY = """BIND(IF(!EXISTS { ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up },
-    "own voice",
-    IF(EXISTS { ?claim prov:hadPrimarySource/prov:wasAttributedTo ?ps }
-       && !EXISTS { ?claim prov:hadPrimarySource/prov:wasAttributedTo ?pn
-                    FILTER NOT EXISTS { ?pn a ckb:UnnamedAgent } },
-       "anonymous", "named")) AS ?anonymity)"""
+# primary source (prov:hadPrimarySource) is attributed to a ckb:UnnamedAgent. Counted with
+# OPTIONAL + GROUP BY: the engine evaluates that per claim, where EXISTS was far slower.
+_ANONYMITY = """(IF(COUNT(DISTINCT ?up) = 0, "own voice",
+      IF(COUNT(DISTINCT ?ps) > 0 && COUNT(DISTINCT ?ps) = COUNT(DISTINCT ?unnamed),
+         "anonymous", "named")) AS ?anonymity)"""
 PREFIXES = f"""PREFIX ckb: <{CKB}>
 PREFIX prov: <{PROV}>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -125,32 +117,42 @@ def _resting_on(agent: str) -> str:
 
 
 def where(f: Filters) -> str:
-    """The graph pattern shared by the listing and every facet: the claims matching ``f``."""
-    parts = [f"?claim a ?kindClass . VALUES ?kindClass {{ {' '.join(iri_ref(k) for k in KINDS)} }}"]
-    if f.kind:
-        kind_iri = next(k for k, v in KINDS.items() if v == f.kind)
-        parts.append(f"FILTER(?kindClass = {iri_ref(kind_iri)})")
-    if f.supports:
-        parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
+    """The graph pattern shared by the listing and every facet: the claims matching ``f``,
+    each with ?kindClass and ?anonymity."""
+    parts = []
     if f.source:
         parts.append(_resting_on(f.source))
-    for name in ("speaker", "event", "actor"):
+    parts.append(f"?claim a ?kc . VALUES ?kc {{ {' '.join(iri_ref(k) for k in KINDS)} }}")
+    if f.kind:
+        kind_iri = next(k for k, v in KINDS.items() if v == f.kind)
+        parts.append(f"FILTER(?kc = {iri_ref(kind_iri)})")
+    if f.supports:
+        parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
+    for name in ("via", "speaker", "event", "actor"):
         value = getattr(f, name)
         if value:
-            # the checked IRI stands in for ?v, so the engine starts from it
+            # the checked IRI stands in for ?v, so the engine starts from it; variables are
+            # renamed so the filter's join does not meet the facet's own
             pattern = FACET_PATTERNS[name].replace("?v", iri_ref(value)).replace(
                 f"FILTER(isIRI({iri_ref(value)}))", "")
-            parts.append(f"FILTER EXISTS {{ {pattern} }}")
+            for var in ("?vst", "?sst", "?ev", "?x", "?p", "?at"):
+                pattern = pattern.replace(var + " ", f"?f_{name}_{var[1:]} ")
+            parts.append(pattern)
     if f.hedge:
-        parts.append("FILTER EXISTS { ?claim ckb:hedgeText ?fh . "
-                     f"FILTER(LCASE(STR(?fh)) = LCASE({_literal(f.hedge)})) }}")
+        parts.append("?claim ckb:hedgeText ?fh . "
+                     f"FILTER(LCASE(STR(?fh)) = LCASE({_literal(f.hedge)}))")
     if f.q:
-        parts.append("FILTER EXISTS { ?claim ckb:hasQuote/ckb:exact ?fq . "
-                     f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)}))) }}")
-    parts.append(_ANONYMITY)
-    if f.anonymity:
-        parts.append(f"FILTER(?anonymity = {_literal(f.anonymity)})")
-    return "\n  ".join(parts)
+        parts.append("?claim ckb:hasQuote ?fqn . ?fqn ckb:exact ?fq . "
+                     f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
+    body = "\n      ".join(parts)
+    having = f"\n  FILTER(?anonymity = {_literal(f.anonymity)})" if f.anonymity else ""
+    return f"""{{ SELECT ?claim (SAMPLE(?kc) AS ?kindClass) {_ANONYMITY}
+    WHERE {{
+      {body}
+      OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
+      OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
+                 OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
+    }} GROUP BY ?claim }}{having}"""
 
 
 def build_query(f: Filters, limit: int | None = None, offset: int = 0) -> str:
@@ -167,7 +169,7 @@ WHERE {{
   OPTIONAL {{ ?claim ckb:hasQuote ?qiri . ?qiri ckb:exact ?quoteText .
              OPTIONAL {{ ?qiri ckb:inDocument ?doc }} }}
   OPTIONAL {{ ?claim ckb:hedgeText ?h }}
-  OPTIONAL {{ ?claim prov:hadPrimarySource/prov:wasAttributedTo ?speaker }}
+  OPTIONAL {{ ?claim prov:hadPrimarySource ?sps . ?sps prov:wasAttributedTo ?speaker }}
 }}
 GROUP BY ?claim
 ORDER BY ?label ?claim{page}"""
@@ -217,15 +219,20 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0) -> tuple
 
 
 def facet_counts(kb: Any, f: Filters, timeout: float | None = None
-                 ) -> dict[str, list[tuple[str, int]]]:
-    """Per facet, its values with the number of matching claims, most frequent first."""
+                 ) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
+    """Per facet, its values with the number of matching claims, most frequent first; and the
+    facets left out because one took longer than ``timeout`` (as Datasette's facet time limit)."""
+    from kb.errors import QueryTimeout
+
     out: dict[str, list[tuple[str, int]]] = {}
-    for name in FACETS:
-        rows = kb.query(facet_query(f, name), inferred=False, timeout=timeout).rows
-        values = [(KINDS.get(str(r["v"]), str(r["v"])) if name == "kind" else str(r["v"]),
-                   int(r["n"].toPython())) for r in rows if r.get("v") is not None]
-        out[name] = values
-    return out
+    for i, name in enumerate(FACETS):
+        try:
+            rows = kb.query(facet_query(f, name), inferred=False, timeout=timeout).rows
+        except QueryTimeout:
+            return out, list(FACETS[i:])
+        out[name] = [(KINDS.get(str(r["v"]), str(r["v"])) if name == "kind" else str(r["v"]),
+                      int(r["n"].toPython())) for r in rows if r.get("v") is not None]
+    return out, []
 
 
 def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:

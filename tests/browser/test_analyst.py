@@ -117,3 +117,31 @@ def test_entity_and_source_pages_fit_and_pass_axe(sized_page, page_check, shot) 
         shot(pg.locator("#key-facts"), "key-facts")
         pg.goto(pg.base + "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""))
         shot(pg, "source-page")
+
+
+def test_query_page_keyboard_sorting_names_and_phone_fit(sized_page, page_check, kb: KnowledgeBase) -> None:
+    from kb.examples import load_examples
+
+    pg = sized_page
+    ex = next(e for e in load_examples() if kb.query(e.sparql).kind == "select"
+              and len(kb.query(e.sparql).rows) > 1)
+    pg.goto(pg.base + "/query?example=" + ex.name)
+    pg.wait_for_selector("#result-table tbody tr")
+    page_check(pg)  # the loaded example must not widen the page (it did, to 945 px, on a phone)
+    # the keyboard: Escape leaves the editor and lands on Run; Enter runs the query
+    pg.click(".CodeMirror")
+    pg.keyboard.press("Escape")
+    assert pg.evaluate("document.activeElement.id") == "run"
+    assert "Escape leaves the editor" in pg.locator("#editor-hint").inner_text()
+    # downloads are named after the example
+    names = pg.locator("#downloads a").evaluate_all("els => els.map(e => e.getAttribute('download'))")
+    assert names and all(n.startswith(ex.name + ".") for n in names)
+    # no badge for plain strings and integers
+    badges = pg.locator("#result-table .dt").all_inner_texts()
+    assert not {"string", "integer", "@en"} & {b.strip() for b in badges}
+    # sortable: the first column, ascending then descending
+    header = pg.locator("#result-table thead th button.sort").first
+    header.click()
+    assert pg.locator("#result-table thead th").first.get_attribute("aria-sort") == "ascending"
+    header.click()
+    assert pg.locator("#result-table thead th").first.get_attribute("aria-sort") == "descending"

@@ -82,7 +82,7 @@ _SUB = "rdfs:subClassOf*"
 FACET_PATTERNS = {
     "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?vst . ?vst prov:wasAttributedTo ?v .",
     "speaker": "?claim prov:hadPrimarySource ?sst . ?sst prov:wasAttributedTo ?v .",
-    "anonymity": "BIND(?anonymity AS ?v)",
+    "anonymity": "__ANONYMITY__ BIND(?anonymity AS ?v)",
     "hedge": "?claim ckb:hedgeText ?v .",
     "kind": "BIND(?kindClass AS ?v)",
     "event": f"?claim ckb:supports ?ev . ?ev a ?v . ?v {_SUB} ckb:Event .",
@@ -118,14 +118,14 @@ def _resting_on(agent: str) -> str:
 
 def where(f: Filters) -> str:
     """The graph pattern shared by the listing and every facet: the claims matching ``f``,
-    each with ?kindClass and ?anonymity."""
+    each with its ?kindClass (and ?anonymity when that is filtered on)."""
     parts = []
     if f.source:
         parts.append(_resting_on(f.source))
-    parts.append(f"?claim a ?kc . VALUES ?kc {{ {' '.join(iri_ref(k) for k in KINDS)} }}")
+    parts.append(f"?claim a ?kindClass . VALUES ?kindClass {{ {' '.join(iri_ref(k) for k in KINDS)} }}")
     if f.kind:
         kind_iri = next(k for k, v in KINDS.items() if v == f.kind)
-        parts.append(f"FILTER(?kc = {iri_ref(kind_iri)})")
+        parts.append(f"FILTER(?kindClass = {iri_ref(kind_iri)})")
     if f.supports:
         parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
     for name in ("via", "speaker", "event", "actor"):
@@ -144,42 +144,54 @@ def where(f: Filters) -> str:
     if f.q:
         parts.append("?claim ckb:hasQuote ?fqn . ?fqn ckb:exact ?fq . "
                      f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
-    body = "\n      ".join(parts)
-    having = f"\n  FILTER(?anonymity = {_literal(f.anonymity)})" if f.anonymity else ""
-    return f"""{{ SELECT ?claim (SAMPLE(?kc) AS ?kindClass) {_ANONYMITY}
-    WHERE {{
-      {body}
+    if f.anonymity:
+        parts.append(_anonymity_of_claims() + f"\n  FILTER(?anonymity = {_literal(f.anonymity)})")
+    return "\n  ".join(parts)
+
+
+def _anonymity_of_claims() -> str:
+    """Bind ?anonymity for each ?claim (a subquery grouped by claim)."""
+    return f"""{{ SELECT ?claim {_ANONYMITY} WHERE {{
+      ?claim a ?kc2 . VALUES ?kc2 {{ {' '.join(iri_ref(k) for k in KINDS)} }}
       OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
       OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
                  OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
-    }} GROUP BY ?claim }}{having}"""
+    }} GROUP BY ?claim }}"""
 
 
 def build_query(f: Filters, limit: int | None = None, offset: int = 0) -> str:
-    """The SELECT that lists the claims matching ``f``, one row per claim."""
-    page = f"\nLIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
-    return f"""{PREFIXES}SELECT ?claim (SAMPLE(?l) AS ?label) (SAMPLE(?anonymity) AS ?anonymous)
+    """The SELECT that lists the claims matching ``f``, one row per claim: the page of claims
+    is chosen first, and their quotes, hedges, speakers and anonymity are fetched for it only."""
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
+    return f"""{PREFIXES}SELECT ?claim (SAMPLE(?l) AS ?label) {_ANONYMITY}
        (SAMPLE(?quoteText) AS ?quote) (SAMPLE(?qiri) AS ?quoteIri) (SAMPLE(?doc) AS ?document)
        (GROUP_CONCAT(DISTINCT STR(?kindClass); separator=" ") AS ?kinds)
        (GROUP_CONCAT(DISTINCT STR(?h); separator="|") AS ?hedges)
-       (GROUP_CONCAT(DISTINCT STR(?speaker); separator=" ") AS ?speakers)
+       (GROUP_CONCAT(DISTINCT STR(?ps); separator=" ") AS ?speakers)
 WHERE {{
-  {where(f)}
-  OPTIONAL {{ ?claim rdfs:label ?l }}
+  {{ SELECT DISTINCT ?claim ?kindClass ?l WHERE {{
+    {where(f)}
+    OPTIONAL {{ ?claim rdfs:label ?l }}
+  }} ORDER BY ?l ?claim{page} }}
   OPTIONAL {{ ?claim ckb:hasQuote ?qiri . ?qiri ckb:exact ?quoteText .
              OPTIONAL {{ ?qiri ckb:inDocument ?doc }} }}
   OPTIONAL {{ ?claim ckb:hedgeText ?h }}
-  OPTIONAL {{ ?claim prov:hadPrimarySource ?sps . ?sps prov:wasAttributedTo ?speaker }}
+  OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
+  OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
+             OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
 }}
 GROUP BY ?claim
-ORDER BY ?label ?claim{page}"""
+ORDER BY ?label ?claim"""
 
 
 def facet_query(f: Filters, name: str) -> str:
     """The SELECT counting the claims matching ``f`` per value of facet ``name``."""
+    pattern = FACET_PATTERNS[name]
+    if "__ANONYMITY__" in pattern:
+        pattern = pattern.replace("__ANONYMITY__", "" if f.anonymity else _anonymity_of_claims())
     return f"""{PREFIXES}SELECT ?v (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
   {where(f)}
-  {FACET_PATTERNS[name]}
+  {pattern}
 }} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
 
 
@@ -214,8 +226,12 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0) -> tuple
         document=str(r.get("document") or ""),
         kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
         hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
-        anonymity=str(r.get("anonymous") or "")) for r in result.rows]
+        anonymity=str(r.get("anonymity") or "")) for r in result.rows]
     return sparql, rows, bool(result.truncated)
+
+
+# Facets are counted cheapest first, so a slow one costs only the facets after it.
+_COST_ORDER = ("kind", "hedge", "speaker", "anonymity", "event", "via", "actor")
 
 
 def facet_counts(kb: Any, f: Filters, timeout: float | None = None
@@ -225,11 +241,11 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None
     from kb.errors import QueryTimeout
 
     out: dict[str, list[tuple[str, int]]] = {}
-    for i, name in enumerate(FACETS):
+    for i, name in enumerate(_COST_ORDER):
         try:
             rows = kb.query(facet_query(f, name), inferred=False, timeout=timeout).rows
         except QueryTimeout:
-            return out, list(FACETS[i:])
+            return out, list(_COST_ORDER[i:])
         out[name] = [(KINDS.get(str(r["v"]), str(r["v"])) if name == "kind" else str(r["v"]),
                       int(r["n"].toPython())) for r in rows if r.get("v") is not None]
     return out, []

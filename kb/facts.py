@@ -39,6 +39,7 @@ HEADINGS = {key: heading for key, _m, _o, heading in ROLES} | {"fought": "Fought
 # Ally and rival are shown side by side when both hold for the same counterpart.
 TENSE = ("allied", "rival")
 MAX_FACTS = 300  # relation nodes per entity page
+PER_GROUP = 12  # facts shown per group; the rest are counted ("and 40 more")
 
 
 @dataclass
@@ -69,6 +70,7 @@ class KeyFacts:
 
     groups: list[tuple[str, str, list[Fact]]]  # (key, heading, facts)
     truncated: bool = False
+    more: dict[str, int] = field(default_factory=dict)  # group -> facts not shown
 
 
 def key_facts(kb: Any, iri: str) -> KeyFacts:
@@ -94,23 +96,25 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
             fact.time_text = f"since {row['from']}"
     fought = _fights(kb, iri)
     truncated = bool(result.truncated)
-    names = labels(kb, {f.relation for f in facts.values()} | {f.other for f in facts.values()}
-                   | {k for ks in kinds.values() for k in ks} | {
-                       x for f in fought for x in (f.relation, f.other)})
+    # Only PER_GROUP facts of each group are labelled and sourced: a state backing hundreds
+    # of groups still costs a page a bounded number of lookups.
+    grouped: dict[str, list[Fact]] = defaultdict(list)
+    for fact in sorted([*facts.values(), *fought], key=lambda f: (f.other, f.relation)):
+        grouped[fact.group].append(fact)
+    more = {g: len(fs) - PER_GROUP for g, fs in grouped.items() if len(fs) > PER_GROUP}
+    every = [f for fs in grouped.values() for f in fs[:PER_GROUP]]
+    shown_kinds = {k for key, ks in kinds.items() if facts.get(key) in every for k in ks}
+    names = labels(kb, {x for f in every for x in (f.relation, f.other)} | shown_kinds)
+    for fact in every:
+        fact.relation_label, fact.other_label = names[fact.relation], names[fact.other]
     for key, fact in facts.items():
-        fact.relation_label, fact.other_label = names[fact.relation], names[fact.other]
-        fact.detail = ", ".join(sorted(names[k] for k in kinds[key]))
-    for fact in fought:
-        fact.relation_label, fact.other_label = names[fact.relation], names[fact.other]
-    every = [*facts.values(), *fought]
+        if key in kinds and fact.relation_label:
+            fact.detail = ", ".join(sorted(names[k] for k in kinds[key]))
     _add_sources(kb, every)
     _mark_tension(every)
-    grouped: dict[str, list[Fact]] = defaultdict(list)
-    for fact in every:
-        grouped[fact.group].append(fact)
     order = [k for k, *_ in ROLES] + ["fought"]
-    return KeyFacts([(k, HEADINGS[k], sorted(grouped[k], key=lambda f: (
-        f.other_label.lower(), f.relation))) for k in order if grouped.get(k)], truncated)
+    return KeyFacts([(k, HEADINGS[k], sorted(grouped[k][:PER_GROUP], key=lambda f: (
+        f.other_label.lower(), f.relation))) for k in order if grouped.get(k)], truncated, more)
 
 
 def _fights(kb: Any, iri: str) -> list[Fact]:

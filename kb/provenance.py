@@ -65,6 +65,7 @@ def _n3(iri: str) -> str:
 
 
 _MAX_NEIGHBOURS = 5000  # things next to an entity whose claims its page counts
+_SORT_BY_LABEL = 300  # claims of one entity sorted by label; more are sorted by IRI
 
 
 def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:
@@ -241,7 +242,8 @@ def claims_about(kb: Any, iri: str) -> list[ClaimView]:
 def claims_page(kb: Any, iri: str, page: int = 1, per_page: int = 10) -> tuple[list[ClaimView], int]:
     """One page of the claims about ``iri`` (asserted first, then by label) and their total."""
     found = _claims_touching(kb, iri)
-    names = labels(kb, found)
+    # Sorted by label when there are few enough to label cheaply; else by IRI.
+    names = labels(kb, found) if len(found) <= _SORT_BY_LABEL else {}
     order = sorted(found, key=lambda c: (found[c], names.get(c, c).lower(), c))
     start = max(page - 1, 0) * per_page
     chosen = order[start:start + per_page]

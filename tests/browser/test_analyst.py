@@ -104,11 +104,12 @@ def test_actor_graph_shows_evidence_when_an_edge_is_clicked(page, page_check) ->
     assert "backs" in info and "claim" in info
 
 
-def test_entity_and_source_pages_fit_and_pass_axe(sized_page, page_check, shot) -> None:
+def test_every_page_fits_and_passes_axe(sized_page, page_check, shot) -> None:
     pg = sized_page
-    for url in ("/id/Russia", "/id/Hezbollah",
+    for url in ("/id/Russia", "/id/Hezbollah", "/id/event-infighting", "/id/claim-strike-blew-up",
                 "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""),
-                "/claims", "/actors"):
+                "/claims", "/actors", "/search?q=rep", "/export", "/ontology", "/timeline",
+                "/reader", "/query"):
         pg.goto(pg.base + url)
         pg.wait_for_load_state("load")
         page_check(pg)

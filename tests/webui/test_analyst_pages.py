@@ -71,7 +71,7 @@ def test_explorer_anonymous_view_downloads_csv_and_its_sparql(web: FlaskClient,
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert 'filename="claims-anonymity-anonymous.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert rows and {r["anonymous"] for r in rows} == {"anonymous"}
+    assert rows and {r["anonymity"] for r in rows} == {"anonymous"}
     sparql = web.get("/claims?anonymity=anonymous&format=sparql").get_data(as_text=True)
     again = kb.query(sparql, inferred=False).rows
     assert sorted(str(r["claim"]) for r in again) == sorted(r["claim"] for r in rows)

@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--row-limit", type=_positive_int, default=10_000, metavar="N")
     c.add_argument("--query-budget", type=_positive, default=60.0, metavar="S",
                    help="seconds of query time each client may use per minute (429 beyond)")
+    c.add_argument("--no-sandbox", action="store_true",
+                   help="run queries even where the kernel cannot fence workers off the network")
     return p
 
 

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .backend import QueryRequest
+from .backend import QueryRequest, UpdateRequest
+from .engine import StoreSpec
 from .errors import KBError, ParseError, StoreError
 from .namespaces import GRAPH_BASE
 from .results import QueryResult
 from .terms import iri_ref
-from .worker import StoreSpec, WorkerPool, syntax_error
+from .worker import WorkerPool, run_update
 
 STAGING = GRAPH_BASE + "staging/"
 
@@ -79,8 +80,11 @@ class _RWLock:
 class OxigraphBackend:
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
-    def __init__(self, path: Path | None = None, workers: int = 2, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path | None = None, workers: int = 2, read_only: bool = False, sandbox: bool = False
+    ) -> None:
         self.path = path
+        self.sandbox = sandbox  # True: refuse to run a job in a worker that is not fenced off the network
         self.read_only = read_only and path is not None
         try:
             if path is None:
@@ -90,7 +94,7 @@ class OxigraphBackend:
         except OSError as err:
             raise StoreError(f"cannot open store at {path}: {err}") from err
         self._lock = _RWLock()
-        self._pool = WorkerPool(workers)
+        self._pool = WorkerPool(workers, require_fence=sandbox)
         self._stale = True
         self._counts: dict[str, int] | None = None
         self._dump: weakref.finalize | None = None
@@ -108,7 +112,7 @@ class OxigraphBackend:
             return dict(self._counts)
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Evaluate a checked read-only query in a worker, within time and row caps."""
+        """Check and evaluate a read-only query in a fenced worker, within time and row caps."""
         with self._lock.read():
             if self._stale:
                 self._refresh_workers()
@@ -116,22 +120,34 @@ class OxigraphBackend:
             answer = self._pool.run(request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
+    def require_fence(self) -> None:
+        """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
+        self.sandbox = True
+        self._pool.require_fence = True
+        self.fence_problem()  # starts a worker, which refuses to serve unfenced
+
+    def fence_problem(self) -> str | None:
+        """Why the workers are not fenced off the network, or None if they are."""
+        with self._lock.read():
+            if self._stale:
+                self._refresh_workers()
+            return self._pool.fence_problem()
+
     def _refresh_workers(self) -> None:
         # Under the read lock several threads may get here; resetting twice is harmless.
-        if self.path is not None:
-            spec = StoreSpec(path=str(self.path))
-        else:
-            # A memory store reaches its workers as a dump file: written once per change,
-            # read by each worker that starts, and never held in this process's memory.
-            fd, dump = tempfile.mkstemp(prefix="ckb-memory-", suffix=".nq")
-            os.close(fd)
-            self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
-            spec = StoreSpec(dump=dump)
-            self._drop_dump()
-            # finalize also runs at interpreter exit, for a KB nobody closed.
-            self._dump = weakref.finalize(self, _unlink, dump)
-        self._pool.reset(spec)
+        self._pool.reset(StoreSpec(path=str(self.path)) if self.path else StoreSpec(dump=self._write_dump()))
         self._stale = False
+
+    def _write_dump(self) -> str:
+        # A memory store reaches its workers as a dump file: written once per change,
+        # read by each worker that starts, and never held in this process's memory.
+        fd, dump = tempfile.mkstemp(prefix="ckb-memory-", suffix=".nq")
+        os.close(fd)
+        self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
+        self._drop_dump()
+        # finalize also runs at interpreter exit, for a KB nobody closed.
+        self._dump = weakref.finalize(self, _unlink, dump)
+        return dump
 
     def _drop_dump(self) -> None:
         if self._dump is not None:
@@ -139,7 +155,9 @@ class OxigraphBackend:
             self._dump = None
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        """Iterate the quads of one graph, or of every named graph (never staging ones)."""
+        """Iterate the quads of one graph, or of every graph (never staging ones)."""
+        if graph is None:  # the default graph holds what updates wrote without naming a graph
+            yield from self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
         for name in [graph] if graph else list(self.graphs()):
             yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
 
@@ -217,19 +235,31 @@ class OxigraphBackend:
             self.store = ox.Store(str(self.path))
             shutil.rmtree(old, ignore_errors=True)
 
-    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
-        """Apply a checked SPARQL update; ``default_as`` stands in for the unnamed default graph."""
+    def update(self, request: UpdateRequest) -> None:
+        """Apply an update in a fenced one-shot worker that holds the store for writing.
+
+        The update is one Oxigraph transaction. If the engine crashes or the time limit
+        kills it, nothing was committed: this process reopens the store as it was.
+        """
         with self._writing():
+            if self.path is None:
+                fd, out = tempfile.mkstemp(prefix="ckb-updated-", suffix=".nq")
+                os.close(fd)
+                try:
+                    run_update(StoreSpec(dump=self._write_dump(), write=True, dump_out=out), request,
+                               self.sandbox)
+                    fresh = ox.Store()
+                    fresh.bulk_load(path=out, format=ox.RdfFormat.N_QUADS)
+                    self.store = fresh
+                finally:
+                    _unlink(out)
+                return
+            self.store.flush()
+            self.store = None  # RocksDB allows one writer: the worker takes the store meanwhile
             try:
-                if default_as:
-                    # ADD, not MOVE: anything a crash left in the default graph is kept, not lost.
-                    self.store.update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT")
-                self.store.update(sparql, prefixes=prefixes)
-            except SyntaxError as err:
-                raise syntax_error(str(err)) from None
+                run_update(StoreSpec(path=str(self.path), write=True), request, self.sandbox)
             finally:
-                if default_as:
-                    self.store.update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}")
+                self.store = ox.Store(str(self.path))
 
     def close(self) -> None:
         """Stop the workers and release the store."""

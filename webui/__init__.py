@@ -17,6 +17,7 @@ BLUEPRINTS: list[str] = [
     "webui.downloads",
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
     "webui.map",
+    "webui.claims", "webui.sources", "webui.actors",
 ]
 
 DEFAULT_CONFIG: dict[str, Any] = {

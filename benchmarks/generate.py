@@ -52,6 +52,7 @@ OUTLETS = ("Ahram Online", "Bas News", "Jerusalem Post", "Asharq Al-Awsat", "Ena
 VERBS = ("clashed with", "attacked", "shelled positions of", "forced out", "ambushed")
 BACKING_VERBS = ("backed", "armed", "funded", "trained")
 START = date(2011, 3, 15)
+WHEN = ("on Wednesday", "on Friday", "this week", "in recent days", "last month")
 
 
 def _r(local: str) -> str:
@@ -83,6 +84,7 @@ class _Plan:
         self.places = max(3, triples // 2000)
         self.outlets = max(2, min(len(OUTLETS), triples // 500))
         self.people = max(2, triples // 4000)
+        self.anonymous = max(2, triples // 8000)  # unnamed officials and spokesmen
         self.documents = max(3, triples // 1000)
         self.states = max(2, triples // 20000)
         self.coalitions = max(2, triples // 50000)
@@ -114,6 +116,11 @@ def _sources(plan: _Plan, rng: random.Random) -> Iterator[tuple[str, str, str]]:
         p = _r(f"person/{i}")
         yield p, A, _c(PERSON_CLASSES[i % len(PERSON_CLASSES)])
         yield p, LABEL, _lit(f"{ADJ[i % len(ADJ)]} Commentator {i}", "en")
+    for i in range(plan.anonymous):
+        p = _r(f"anonymous/{i}")
+        yield p, A, _c("Official")
+        yield p, A, _c("UnnamedAgent")
+        yield p, LABEL, _lit(f"anonymous official {i}", "en")
     for i in range(plan.documents):
         d = _r(f"document/{i}")
         yield d, A, _c("Document")
@@ -175,8 +182,9 @@ def _bounds(rng: random.Random) -> tuple[str, date, date]:
 
 def _dated(node: str, rng: random.Random) -> Iterator[tuple[str, str, str]]:
     prec, lo, hi = _bounds(rng)
-    yield node, _c("earliestDate"), _typed(lo, "date")
-    yield node, _c("latestDate"), _typed(hi, "date")
+    # date bounds are xsd:dateTime at the start of the day (OWL 2 datatype map; issue 11)
+    yield node, _c("earliestDate"), _typed(f"{lo}T00:00:00", "dateTime")
+    yield node, _c("latestDate"), _typed(f"{hi}T00:00:00", "dateTime")
     yield node, _c("datePrecision"), _c(prec)
 
 
@@ -260,11 +268,55 @@ def _claim(about: str, words: tuple[str, str, str], plan: _Plan, rng: random.Ran
     yield q, _c("startOffset"), _typed(start, "nonNegativeInteger")
     yield q, _c("endOffset"), _typed(start + len(exact), "nonNegativeInteger")
     yield q, _c("inDocument"), _r(f"document/{rng.randrange(plan.documents)}")
-    if rng.random() < 0.3:  # the outlet quotes a speaker: one more link in the chain
-        s = _r(local + "/statement")
-        yield c, f"<{PROV}wasQuotedFrom>", s
-        yield s, A, _c("SourceStatement")
-        yield s, f"<{PROV}wasAttributedTo>", _r(f"person/{rng.randrange(plan.people)}")
+    yield from _chain(c, local, plan, rng, simple=j > 0)
+
+
+def _statement(node: str, agent: str, rng: random.Random, role: str | None = None,
+               when: bool = False) -> Iterator[tuple[str, str, str]]:
+    """A ckb:SourceStatement by ``agent``; with a qualified attribution when ``role`` is given."""
+    yield node, A, _c("SourceStatement")
+    yield node, f"<{PROV}wasAttributedTo>", agent
+    if role:
+        att = _r(node[len(CKBR) + 1:-1] + "/attribution")
+        yield node, f"<{PROV}qualifiedAttribution>", att
+        yield att, A, f"<{PROV}Attribution>"
+        yield att, f"<{PROV}agent>", agent
+        yield att, f"<{PROV}hadRole>", _c(role)
+    if when:
+        yield node, _c("timeText"), _lit(WHEN[rng.randrange(len(WHEN))])
+
+
+def _chain(c: str, local: str, plan: _Plan, rng: random.Random,
+           simple: bool = False) -> Iterator[tuple[str, str, str]]:
+    """The claim's chain of sources, shaped like the bundled article's:
+    the article's own voice; an outlet's report; a speaker (named, or an anonymous official)
+    quoted by or telling an outlet; or that, echoed by a second outlet."""
+    shape = rng.choices(("own", "outlet", "speaker", "echo"), weights=(25, 35, 25, 15))[0]
+    if shape == "own":
+        return
+    outlet = _r(f"outlet/{rng.randrange(plan.outlets)}")
+    told = _r(local + "/statement/outlet")
+    if shape == "outlet" or simple:
+        yield from _statement(told, outlet, rng, when=rng.random() < 0.5)
+        yield c, f"<{PROV}wasDerivedFrom>", told
+        yield c, f"<{PROV}hadPrimarySource>", told
+        return
+    anonymous = rng.random() < 0.4
+    speaker = _r(f"anonymous/{rng.randrange(plan.anonymous)}" if anonymous
+                 else f"person/{rng.randrange(plan.people)}")
+    said = _r(local + "/statement/speaker")
+    yield from _statement(said, speaker, rng, "AnonymousSourceRole" if anonymous else None)
+    interview = rng.random() < 0.5
+    yield from _statement(told, outlet, rng, "InterviewingOutlet" if interview else None, when=True)
+    yield told, f"<{PROV}wasQuotedFrom>", said
+    last = told
+    if shape == "echo":
+        echo = _r(local + "/statement/echo")
+        yield from _statement(echo, _r(f"outlet/{rng.randrange(plan.outlets)}"), rng)
+        yield echo, f"<{PROV}wasDerivedFrom>", told
+        last = echo
+    yield c, f"<{PROV}wasDerivedFrom>", last
+    yield c, f"<{PROV}hadPrimarySource>", said
 
 
 def triples(target: int, seed: int = 7) -> Iterator[tuple[str, str, str]]:

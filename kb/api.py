@@ -28,6 +28,7 @@ from .oxstore import OxigraphBackend, check_file
 from .results import QueryResult
 from .shapes import Shapes
 from .terms import check_iri, from_ox, iri_ref
+from .using import with_using
 from .validate import ValidationReport, validate_graphs
 
 Progress = Callable[[str], None]
@@ -252,11 +253,13 @@ class KnowledgeBase:
         )
 
     def update(self, sparql: str, token: str | None = None, *, base_iri: str | None = None,
-               timeout: float | None = None) -> None:
+               timeout: float | None = None, using_graphs: Sequence[str] = (),
+               using_named_graphs: Sequence[str] = ()) -> None:
         """Apply a SPARQL update; refused unless the KB has an update token and it matches.
 
         Operations that name no graph work on the store's own default graph, which the
-        KB's default graph (the union of all graphs) includes.
+        KB's default graph (the union of all graphs) includes. ``using_graphs`` and
+        ``using_named_graphs`` are the SPARQL Protocol's using-graph-uri / using-named-graph-uri.
         """
         from .errors import UpdateRefused
 
@@ -267,6 +270,8 @@ class KnowledgeBase:
         if len(sparql) > self.max_query_length:
             raise ForbiddenQuery(f"the update is {len(sparql)} characters long; "
                                  f"the limit is {self.max_query_length}")
+        # The protocol's update dataset, as USING clauses where a full parse finds each WHERE.
+        sparql = with_using(sparql, using_graphs, using_named_graphs)
         self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
 
     # -- graphs as rdflib ------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .commands import (
     UsageError,
+    cmd_actors,
     cmd_describe,
     cmd_export,
     cmd_import,
@@ -74,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = cmd("import", cmd_import, "load one file into its own graph (replacing an earlier import)")
     c.add_argument("file", metavar="FILE")
     c.add_argument("--name", help="graph name (default: the file name without extension)")
+    c.add_argument("--format", dest="import_format", choices=("rdf", "ucdp-ged", "acled"), default="rdf",
+                   help="rdf (default: any RDF file) or a dataset CSV: ucdp-ged, acled")
+    c.add_argument("--skip-bad", action="store_true",
+                   help="dataset CSV: skip bad rows and list them in a report instead of stopping")
+    c.add_argument("--report", metavar="FILE",
+                   help="where --skip-bad writes the skipped rows (default: FILE.skipped.csv)")
+    c.add_argument("--aliases", metavar="CSV", help="actor alias table (default: data/actor-aliases.csv)")
+    c = cmd("actors", cmd_actors, "list actor names from imports that matched no known actor")
+    c.add_argument("--unmatched", action="store_true", required=True,
+                   help="names that found no actor, with candidate suggestions to confirm")
     cmd("validate", cmd_validate, "check the data against the SHACL shapes (exit 1 if it fails)")
     c = cmd("reason", cmd_reason, "run the OWL reasoner and refresh the inferred graph")
     c.add_argument("--reasoner", choices=("hermit", "pellet"), default="hermit")

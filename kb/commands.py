@@ -31,10 +31,45 @@ def cmd_load(kb: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_import(kb: Any, args: argparse.Namespace) -> int:
-    """ckb import FILE [--name N]"""
-    with Progress().activity(f"importing {args.file}"):
-        graph = kb.import_file(args.file, name=args.name)
-    print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
+    """ckb import FILE [--name N] [--format rdf|ucdp-ged|acled] [--skip-bad] [--report R]"""
+    fmt = getattr(args, "import_format", "rdf")
+    if fmt == "rdf":
+        with Progress().activity(f"importing {args.file}"):
+            graph = kb.import_file(args.file, name=args.name)
+        print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
+        return 0
+    from .imports import run_import
+
+    progress = Progress()
+    report = args.report or (f"{args.file}.skipped.csv" if args.skip_bad else None)
+    result = run_import(kb, args.file, fmt, name=args.name, skip_bad=args.skip_bad, report=report,
+                        progress=lambda n: progress(f"{args.file}: {n} rows") if n % 1000 == 0 else None,
+                        aliases=Path(args.aliases) if args.aliases else None)
+    progress.clear()
+    if result.unchanged:
+        print(f"{args.file} is already imported into <{result.graph}> (same SHA-256): nothing changed")
+        return 0
+    print(f"imported {result.rows} rows of {args.file} into <{result.graph}>: "
+          f"{kb.graphs().get(result.graph, 0)} triples")
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} bad rows; see {report}")
+    if result.unmatched:
+        print(f"{len(result.unmatched)} actor names matched no known actor; see `ckb actors --unmatched`")
+    return 0
+
+
+def cmd_actors(kb: Any, args: argparse.Namespace) -> int:
+    """ckb actors --unmatched"""
+    from .imports.actors import unmatched
+
+    rows = [{"dataset": u["dataset"], "name": u["name"], "new actor": u["minted"],
+             "candidates": "; ".join(f"{label} <{iri}>" for label, iri in u["candidates"]) or "(none)"}
+            for u in unmatched(kb)]
+    if not rows:
+        print("every imported actor name matched a known actor")
+        return 0
+    print(render_rows(rows, kb.prefixes))
+    print(f"{len(rows)} unmatched; confirm a candidate by adding a row to data/actor-aliases.csv")
     return 0
 
 

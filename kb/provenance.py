@@ -5,29 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import BNode, URIRef
-
 from kb.browse import labels
+from kb.chains import ATTRIBUTED, PROV, Chain, Node, source_chains, walk
 from kb.namespaces import CKB, GRAPH_INFERRED
 from kb.terms import iri_ref
 
-PROV = "http://www.w3.org/ns/prov#"
-# Links followed from a claim to the sources behind it, in the order a reader walks them.
+# Links shown in the full PROV detail of a chain, in the order a reader walks them.
 CHAIN_PROPERTIES = (
-    PROV + "wasQuotedFrom",
-    PROV + "wasDerivedFrom",
-    PROV + "hadPrimarySource",
-    PROV + "wasAttributedTo",
-    PROV + "wasGeneratedBy",
-    PROV + "wasAssociatedWith",
-    PROV + "actedOnBehalfOf",
-    PROV + "wasRevisionOf",
-    PROV + "qualifiedAttribution",
-    PROV + "agent",
-    PROV + "hadRole",
+    PROV + "wasQuotedFrom", PROV + "wasDerivedFrom", PROV + "hadPrimarySource",
+    PROV + "wasAttributedTo", PROV + "qualifiedAttribution", PROV + "hadRole",
+    str(CKB.timeText),
 )
-_CHAIN_PATH = "|".join(f"<{p}>" for p in CHAIN_PROPERTIES)
-_CHAIN_VALUES = " ".join(f"<{p}>" for p in CHAIN_PROPERTIES)
 
 
 @dataclass
@@ -68,6 +56,7 @@ class ClaimView:
     quotes: list[Quote] = field(default_factory=list)
     chain: list[Link] = field(default_factory=list)
     inferred: bool = False  # the claim reaches the entity only through inferred triples
+    source: Chain | None = None  # the readable chain: first speaker -> ... -> this article
 
 
 def _n3(iri: str) -> str:
@@ -75,23 +64,42 @@ def _n3(iri: str) -> str:
     return iri_ref(iri)
 
 
+_MAX_NEIGHBOURS = 5000  # things next to an entity whose claims its page counts
+_SORT_BY_LABEL = 300  # claims of one entity sorted by label; more are sorted by IRI
+
+
 def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:
-    """Claims that support ``iri`` or support something that names ``iri``; value = inferred."""
+    """Claims that support ``iri`` or support something that names ``iri``; value = inferred.
+
+    Two pattern lookups: the things next to ``iri`` (bounded), then the claims supporting
+    them (a VALUES block), so no join runs over every claim in the store.
+    """
     node = _n3(iri)
-    query = f"""
-    SELECT DISTINCT ?claim ?g WHERE {{
-      {{ GRAPH ?g {{ ?claim <{CKB.supports}>|<{CKB.about}>|<{CKB.mentions}> {node} }} }}
-      UNION
-      {{ ?claim <{CKB.supports}> ?thing . GRAPH ?g {{ ?thing ?p {node} }} }}
-      UNION
-      {{ ?claim <{CKB.supports}> ?thing . GRAPH ?g {{ {node} ?p ?thing }} }}
-      UNION
-      {{ GRAPH ?g {{ {node} a <{CKB.Claim}> }} BIND({node} AS ?claim) }}
-    }}"""
     found: dict[str, bool] = {}
-    for row in kb.query(query).rows:
-        claim, inferred = str(row["claim"]), str(row.get("g")) == GRAPH_INFERRED
-        found[claim] = found.get(claim, True) and inferred
+
+    def add(rows: Any) -> None:
+        for row in rows:
+            claim, inferred = str(row["claim"]), str(row.get("g")) == GRAPH_INFERRED
+            found[claim] = found.get(claim, True) and inferred
+
+    add(kb.query(f"""SELECT DISTINCT ?claim ?g WHERE {{
+      {{ GRAPH ?g {{ ?claim <{CKB.supports}>|<{CKB.about}>|<{CKB.mentions}> {node} }} }}
+      UNION {{ GRAPH ?g {{ {node} a <{CKB.Claim}> }} BIND({node} AS ?claim) }} }}""").rows)
+    near = kb.query(f"""SELECT DISTINCT ?thing ?g WHERE {{
+      {{ GRAPH ?g {{ ?thing ?p {node} }} }} UNION {{ GRAPH ?g {{ {node} ?p ?thing }} }}
+      FILTER(isIRI(?thing)) }}""", limit=_MAX_NEIGHBOURS).rows
+    graph_of: dict[str, bool] = {}
+    for row in near:
+        thing = str(row["thing"])
+        graph_of[thing] = graph_of.get(thing, True) and str(row["g"]) == GRAPH_INFERRED
+    things = sorted(graph_of)
+    for start in range(0, len(things), 300):
+        part = things[start:start + 300]
+        rows = kb.query(f"""SELECT DISTINCT ?claim ?thing WHERE {{
+          VALUES ?thing {{ {" ".join(_n3(t) for t in part)} }} ?claim <{CKB.supports}> ?thing }}""",
+                        ).rows
+        add({"claim": r["claim"], "g": GRAPH_INFERRED if graph_of[str(r["thing"])] else ""}
+            for r in rows)
     return found
 
 
@@ -123,7 +131,7 @@ def claim_views(kb: Any, claims: dict[str, bool]) -> list[ClaimView]:
                 fields[str(row["qp"])] = str(row["qo"])
     for (claim, quote_iri), fields in sorted(quotes.items()):
         views[claim].quotes.append(_quote(quote_iri, fields))
-    _add_chains(kb, views, values)
+    _add_chains(kb, views)
     _label_everything(kb, views)
     return sorted(views.values(), key=lambda v: (v.inferred, v.label.lower(), v.iri))
 
@@ -147,23 +155,35 @@ def _quote(iri: str, fields: dict[str, str]) -> Quote:
     )
 
 
-def _add_chains(kb: Any, views: dict[str, ClaimView], values: str) -> None:
-    """Attach to each claim every PROV step reachable from it (one query for all claims)."""
-    rows = kb.query(f"""
-    SELECT DISTINCT ?claim ?s ?p ?o WHERE {{
-      VALUES ?claim {{ {values} }}
-      VALUES ?p {{ {_CHAIN_VALUES} }}
-      ?claim ({_CHAIN_PATH})* ?s .
-      ?s ?p ?o .
-    }}""", inferred=False).rows  # asserted links only: the reasoner's super-properties repeat them
-    for row in rows:
-        obj = row["o"]
-        views[str(row["claim"])].chain.append(
-            Link(str(row["s"]), str(row["p"]), str(obj),
-                 is_literal=not isinstance(obj, URIRef | BNode), is_blank=isinstance(obj, BNode))
-        )
-    for view in views.values():
-        view.chain = _order_chain(view.iri, view.chain)
+def _add_chains(kb: Any, views: dict[str, ClaimView]) -> None:
+    """Attach to each claim its readable source chain and the PROV steps behind it.
+
+    The steps come from the bounded breadth-first walk in kb.chains (asserted links only),
+    never from a property path over the store.
+    """
+    walked = walk(kb, list(views))
+    chains = source_chains(kb, list(views), walked)
+    nodes = walked[0]
+    for iri, view in views.items():
+        view.source = chains.get(iri)
+        view.chain = _order_chain(iri, _links(nodes))
+
+
+def _links(nodes: dict[str, Node]) -> list[Link]:
+    """The PROV statements of walked nodes, as chain Links."""
+    links: list[Link] = []
+    for node in nodes.values():
+        for prop, up in node.up:
+            links.append(Link(node.iri, prop, up))
+        for agent in node.agents:
+            links.append(Link(node.iri, ATTRIBUTED, agent))
+        for agent, role in node.roles:
+            links.append(Link(node.iri, PROV + "qualifiedAttribution", agent))
+            if role:
+                links.append(Link(node.iri, PROV + "hadRole", role))
+        for text in node.time_text:
+            links.append(Link(node.iri, str(CKB.timeText), text, is_literal=True))
+    return links
 
 
 def _order_chain(root: str, links: list[Link]) -> list[Link]:
@@ -217,3 +237,14 @@ def _label_everything(kb: Any, views: dict[str, ClaimView]) -> None:
 def claims_about(kb: Any, iri: str) -> list[ClaimView]:
     """Claims that support ``iri`` or something that involves it, with chain, hedge and quote."""
     return claim_views(kb, _claims_touching(kb, iri))
+
+
+def claims_page(kb: Any, iri: str, page: int = 1, per_page: int = 10) -> tuple[list[ClaimView], int]:
+    """One page of the claims about ``iri`` (asserted first, then by label) and their total."""
+    found = _claims_touching(kb, iri)
+    # Sorted by label when there are few enough to label cheaply; else by IRI.
+    names = labels(kb, found) if len(found) <= _SORT_BY_LABEL else {}
+    order = sorted(found, key=lambda c: (found[c], names.get(c, c).lower(), c))
+    start = max(page - 1, 0) * per_page
+    chosen = order[start:start + per_page]
+    return claim_views(kb, {c: found[c] for c in chosen}), len(order)

@@ -20,7 +20,7 @@ from .browse import (
     values_block,
 )
 from .errors import KBError, NotFound
-from .namespaces import GRAPH_SHAPES, PREFIXES
+from .namespaces import CKB, GRAPH_SHAPES, PREFIXES
 from .terms import IRI_PATTERN, iri_ref
 
 
@@ -38,6 +38,18 @@ class SearchHit:
 
 _FIELDS = {RDFS_LABEL: "label", SKOS_PREF: "prefLabel", SKOS_ALT: "altLabel"}
 _MATCHES = ("exact", "prefix", "word", "substring")
+_CANDIDATES = 300  # best label matches ranked by kind of entity
+_ORDER = (str(CKB.Actor), str(CKB.Event), str(CKB.Claim))
+
+
+def _category(iri: str, types: list[str]) -> int:
+    """0 actors, 1 events, 2 claims, 3 anything else in the data, 4 ontology terms."""
+    if iri.startswith(str(CKB)):
+        return 4
+    for rank, cls in enumerate(_ORDER):
+        if cls in types:
+            return rank
+    return 3
 
 
 def _match_kind(text: str, needle: str) -> int:
@@ -72,9 +84,13 @@ def search(kb: Any, text: str, limit: int = 20) -> list[SearchHit]:
         key = (kind, 1 if prop == SKOS_ALT else 0, len(matched), matched.lower(), prop, matched)
         if iri not in best or key < best[iri]:
             best[iri] = key
-    ranked = sorted(best.items(), key=lambda item: (item[1], item[0]))[: max(limit, 0)]
+    # The best-matching candidates, then by what they are: actors, events, claims, the rest,
+    # ontology terms last (a reader looks for the Republican Guard, not the class Report).
+    candidates = sorted(best.items(), key=lambda item: (item[1], item[0]))[:_CANDIDATES]
+    types = types_of(kb, [iri for iri, _ in candidates])
+    ranked = sorted(candidates, key=lambda item: (_category(item[0], types.get(item[0], [])),
+                                                  item[1], item[0]))[: max(limit, 0)]
     iris = [iri for iri, _ in ranked]
-    types = types_of(kb, iris)
     names = labels(kb, [*iris, *(t for ts in types.values() for t in ts)])
     return [
         SearchHit(iri, names[iri], key[5], _MATCHES[key[0]], _FIELDS[key[4]],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,8 +28,17 @@ class TimelineItem:
     earliest: str  # the bounds as stored, for display
     latest: str
     is_event: bool
-    open_end: bool = False  # no latest date: drawn over the earliest bound's unit only
+    open_end: bool = False  # no latest date: drawn running on to today ("since ...")
     open_start: bool = False  # no earliest date: drawn over the latest bound's unit only
+    when: str = ""  # how a reader says the time: "since September 2015", "2016", ...
+    also: list[tuple[str, str]] = field(default_factory=list)  # other nodes of the same fact
+
+    @property
+    def display(self) -> str:
+        """The label with its time, unless the label already says it."""
+        if not self.when or self.when.lower() in self.label.lower():
+            return self.label
+        return f"{self.label} · {self.when}"
 
 
 def _parse(value: Any) -> date | None:
@@ -67,8 +76,55 @@ def _interval(earliest: date | None, latest: date | None, precision: str) -> tup
     return earliest, max(last, earliest) + timedelta(days=1)
 
 
-def timeline(kb: Any) -> tuple[list[TimelineItem], list[TimelineItem]]:
-    """Return (dated items, undated events): events and anything else carrying date bounds."""
+def _say(day: date, precision: str) -> str:
+    """A date as precisely as the source gives it: 'September 2015', '2015', '3 September 2015'."""
+    if precision == "month":
+        return f"{calendar.month_name[day.month]} {day.year}"
+    if precision == "year":
+        return str(day.year)
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
+
+
+def _when(earliest: date | None, latest: date | None, precision: str) -> str:
+    """The time of an item in words; open ends read 'since ...' and 'until ...'."""
+    if earliest is not None and latest is None:
+        return f"since {_say(earliest, precision)}"
+    if earliest is None and latest is not None:
+        return f"until {_say(latest, precision)}"
+    assert earliest is not None and latest is not None
+    first, last = _say(earliest, precision), _say(latest, precision)
+    return first if first == last else f"{first} to {last}"
+
+
+def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
+    """One item per fact: items with the same interval that rest on a common claim (an event
+    and the relation node that models the same thing) are drawn once, the event first."""
+    if len(items) < 2:
+        return items
+    from kb.browse import values_block
+
+    rows = kb.query(f"SELECT ?c ?x WHERE {{ VALUES ?x {{ {values_block(i.iri for i in items)} }} "
+                    f"?c <{CKB.supports}> ?x }}").rows
+    claims: dict[str, set[str]] = {}
+    for r in rows:
+        claims.setdefault(str(r["x"]), set()).add(str(r["c"]))
+    kept: list[TimelineItem] = []
+    for item in sorted(items, key=lambda i: (not i.is_event, i.label)):
+        twin = next((k for k in kept if (k.start, k.end, k.open_end, k.open_start) == (
+            item.start, item.end, item.open_end, item.open_start)
+            and claims.get(k.iri, set()) & claims.get(item.iri, set())), None)
+        if twin is None:
+            kept.append(item)
+        else:
+            twin.also.append((item.iri, item.label))
+    return kept
+
+
+def timeline(kb: Any, today: date | None = None) -> tuple[list[TimelineItem], list[TimelineItem]]:
+    """Return (dated items, undated events): events and anything else carrying date bounds.
+
+    An item with no latest date runs on to ``today`` (default: the current date)."""
+    today = today or date.today()
     rows = kb.query(f"""
     SELECT ?x ?type ?earliest ?latest ?precision ?isEvent WHERE {{
       {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
@@ -104,7 +160,11 @@ def timeline(kb: Any) -> tuple[list[TimelineItem], list[TimelineItem]]:
             continue
         item.start, item.end = _interval(earliest, latest, precision)
         item.open_end, item.open_start = latest is None, earliest is None
+        if item.open_end:  # "since September 2015": still going on as far as the source says
+            item.end = max(item.end, today + timedelta(days=1))
+        item.when = _when(earliest, latest, precision)
         dated.append(item)
+    dated = _merge_same_facts(kb, dated)
     dated.sort(key=lambda i: (i.start, i.label))
     undated.sort(key=lambda i: i.label.lower())
     return dated, undated

@@ -15,12 +15,25 @@ PACKAGES=(
   "cytoscape|3.34.4|cytoscape|dist/cytoscape.min.js"
   "vis-timeline|8.5.4|vis-timeline|standalone/umd/vis-timeline-graph2d.min.js styles/vis-timeline-graph2d.min.css"
   "dompurify|3.4.18|dompurify|dist/purify.min.js"
+  "leaflet|1.9.4|leaflet|dist/leaflet.js dist/leaflet.css"
+  "world-atlas|2.0.2|world-atlas|countries-110m.json"
+  "topojson-client|3.1.0|topojson-client|dist/topojson-client.min.js"
+  "layout-base|2.0.1|layout-base|layout-base.js"
+  "cose-base|2.2.0|cose-base|cose-base.js"
+  "cytoscape-fcose|2.2.0|cytoscape-fcose|cytoscape-fcose.js"
+)
+# Used by the browser tests only (accessibility checks); never served by the app.
+TEST_DEST="$ROOT/tests/browser/vendor"
+TEST_PACKAGES=(
+  "axe-core|4.14.1|axe-core|axe.min.js"
 )
 
+vendor() {  # vendor DEST ENTRY...: fetch each entry into DEST and write DEST/MANIFEST.json
+  local DEST="$1"; shift
 mkdir -p "$DEST"
 manifest="["
 sep=""
-for entry in "${PACKAGES[@]}"; do
+for entry in "$@"; do
   IFS='|' read -r name version sub files <<<"$entry"
   work="$TMP/$sub"
   mkdir -p "$work"
@@ -85,3 +98,7 @@ done
 printf '%s\n]\n' "$manifest" > "$DEST/MANIFEST.json"
 node -e "JSON.parse(require('fs').readFileSync('$DEST/MANIFEST.json','utf8'))"
 echo "vendored into $DEST"
+}
+
+vendor "$DEST" "${PACKAGES[@]}"
+vendor "$TEST_DEST" "${TEST_PACKAGES[@]}"

@@ -23,6 +23,8 @@ PLANTED = {
     "unsupported-events-and-relations": CKBR + "broken-event-unsupported",
     "object-properties-without-domain-or-range": CKB + "brokenUndocumentedProperty",
     "shortcut-mismatch": CKBR + "broken-backing-no-shortcut",
+    "facts-without-claim": CKBR + "broken-event-unstated-status",
+    "forecasts-as-support": CKBR + "broken-forecast-support",
 }
 
 

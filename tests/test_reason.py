@@ -226,10 +226,8 @@ def test_real_kb_is_consistent(real: R.ReasonOutcome) -> None:
         (CKBR.Hezbollah, CKB.backedBy, CKBR.Iran),
         (CKBR.IranianBackedShiiteMilitants, CKB.backedBy, CKBR.Russia),
         (CKBR.USBackedKurdishFighters, CKB.backedBy, CKBR.UnitedStates),
-        # defined class: an armed group backed by some state
+        # defined class: an armed group a source calls a state's proxy (a ProxySponsorship backing)
         (CKBR.Hezbollah, RDF.type, CKB.ProxyForce),
-        (CKBR.IranianBackedShiiteMilitants, RDF.type, CKB.ProxyForce),
-        (CKBR.USBackedKurdishFighters, RDF.type, CKB.ProxyForce),
         # >= 2 distinct pro-Assad coalition members take part in the infighting
         (CKBR["event-infighting"], RDF.type, CKB.IntraCoalitionClash),
         (CKBR["event-infighting"], RDF.type, CKBR.ProAssadCoalitionInfighting),
@@ -253,6 +251,11 @@ def test_real_expected_inference(real: R.ReasonOutcome, triple: tuple) -> None:
 def test_real_non_inferences(real: R.ReasonOutcome) -> None:
     # the regime's own divisions are backed by Russia but are state forces, never proxies
     assert (CKBR.RussianBackedRegimeDivisions, RDF.type, CKB.ProxyForce) not in real.inferred
+    # backed, but no source calls them proxies: Russia's air support does not make a proxy (issue 11)
+    assert (CKBR.IranianBackedShiiteMilitants, RDF.type, CKB.ProxyForce) not in real.inferred
+    assert (CKBR.USBackedKurdishFighters, RDF.type, CKB.ProxyForce) not in real.inferred
+    # battles the sides only prepare for are not (yet) infighting
+    assert (CKBR["event-future-battles"], RDF.type, CKB.IntraCoalitionClash) not in real.inferred
     # a Strike is not a clash, so it is never an intra-coalition clash
     assert (CKBR["event-russian-strike"], RDF.type, CKB.IntraCoalitionClash) not in real.inferred
     assert not list(real.inferred.triples((None, RDF.type, OWL.Thing)))

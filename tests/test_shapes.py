@@ -63,7 +63,7 @@ def test_every_shape_has_a_readable_message(shapes: Graph) -> None:
         ("broken-clash-numbers", "ontology#earliestDate", "Datatype", "xsd:date"),
         ("broken-clash-numbers", None, "Or", "datePrecision"),
         ("broken-clash-numbers", "ontology#place", "Class", "ckb:Place"),
-        ("broken-doc", "ontology#textFile", "MinCount", "textFile"),
+        ("broken-doc", None, "Or", "verbatim text"),
         ("BrokenTwoLabels", "rdf-schema#label", "MaxCount", "preferred label"),
         ("broken-event-unsupported", None, "MinCount", "rest on at least one claim"),
         ("broken-backing-no-shortcut", None, "SPARQL", "shortcut"),

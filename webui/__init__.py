@@ -13,9 +13,11 @@ if TYPE_CHECKING:
 # Every blueprint of the app, as "module" (exposing `bp`). Page blueprints go here too;
 # the order matters only for routes that would otherwise clash.
 BLUEPRINTS: list[str] = [
-    "webui.sparql",
+    "webui.sparql", "webui.graphstore",
     "webui.downloads",
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
+    "webui.map",
+    "webui.claims", "webui.sources", "webui.actors",
 ]
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -23,6 +25,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "CKB_STORE": None,  # path of an on-disk store
     "CKB_MEMORY": True,  # in-memory store when no CKB_STORE is given
     "UPDATE_TOKEN": None,  # None = read-only endpoint
+    "BASE_IRI": None,  # base for relative IRIs in queries and updates (None: the /sparql URL)
     "QUERY_TIMEOUT": None,  # seconds per query (None: the kb's own), enforced by its worker
     "ROW_LIMIT": None,  # rows per answer (None: the kb's own); more -> truncated flag
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # request body limit (413 above it)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from kb.browse import check_iri
+from kb.facts import key_facts
 from kb.namespaces import CKB, CKBR, PREFIXES
-from kb.provenance import claims_about
+from kb.provenance import claims_page
 from webui import get_kb
 from webui.negotiation import by_name, content_type, formats_for, negotiate, prefers_html
 
 bp = Blueprint("entity", __name__)
 
+AGENT_TYPES = frozenset({"http://www.w3.org/ns/prov#Agent", str(CKB.Actor), str(CKB.UnnamedAgent)})
 _LOCAL_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
 
 
@@ -78,16 +80,34 @@ def _answer(iri: str) -> Response | str:
     return response
 
 
+CLAIMS_PER_PAGE = 10
+
+
+def page_number() -> int:
+    """The ?page= of a paged list (1 when absent); 400 for anything else than 1..10000."""
+    number = request.args.get("page", 1, type=int)
+    if number is None or not 1 <= number <= 10_000:
+        abort(400, description="page must be a whole number from 1 to 10000")
+    return number
+
+
 def _page(iri: str) -> str:
-    """The HTML entity page."""
+    """The HTML entity page: key facts, claim cards (paged), graph, raw statements folded."""
     kb = get_kb()
     desc = kb.describe(iri)
     type_iris = {t.iri for t in desc.types}
     is_document = str(CKB.Document) in type_iris
+    number = page_number()
+    claims, total = claims_page(kb, iri, number, CLAIMS_PER_PAGE)
     return render_template(
         "entity.html",
         d=desc,
-        claims=claims_about(kb, iri),
+        facts=key_facts(kb, iri),
+        claims=claims,
+        claims_total=total,
+        page=number,
+        pages=max(1, -(-total // CLAIMS_PER_PAGE)),
+        is_agent=bool(type_iris & AGENT_TYPES),
         formats=formats_for("graph"),
         is_document=is_document,
         is_term=iri.startswith(str(CKB)),

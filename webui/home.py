@@ -23,12 +23,13 @@ def hit_json(hit: Any) -> dict[str, Any]:
     types = list(getattr(hit, "types", None) or [])
     # The KB's own classes say most; other vocabularies' (SEM, schema.org) repeat them.
     own = [t for t in types if str(getattr(t, "iri", t)).startswith(str(CKB))]
-    types = (own or types)[:4]
+    # one badge per label: org:Organization and prov:Organization both read "Organization"
+    shown = list(dict.fromkeys(str(getattr(t, "label", t)) for t in (own or types)))[:4]
     return {
         "iri": iri,
         "label": str(getattr(hit, "label", "") or iri),
         "matched": str(getattr(hit, "matched", "") or ""),
-        "types": [str(getattr(t, "label", t)) for t in types],
+        "types": shown,
         "url": entity_url(iri),
     }
 

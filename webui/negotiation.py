@@ -145,9 +145,12 @@ def _format_quality(ranges: list[_Range], fmt: Format) -> float:
 
 
 def negotiate(accept: str | None, kind: str, override: str | None = None) -> Format | None:
-    """Pick the format for ``kind``: ?format= wins, else the client's best q, else None."""
-    if override:
-        return by_name(override, kind)
+    """Pick the format for ``kind``: a ?format= that names one wins, else the client's best q."""
+    # Clients add ?format= on their own (SPARQLWrapper sends format=n3, rdf+xml, or json on a
+    # CONSTRUCT); a value naming no format for this kind falls back to the Accept header.
+    fmt = by_name(override, kind) if override else None
+    if fmt is not None:
+        return fmt
     ranges = parse_accept(accept)
     best, best_q = None, 0.0
     for fmt in formats_for(kind):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Response, jsonify, render_template
 
 from kb.timeline import TimelineItem, timeline
@@ -16,15 +14,17 @@ bp = Blueprint("timeline", __name__)
 def item_json(item: TimelineItem) -> dict[str, object]:
     """One vis-timeline item: a range [start, end) as ISO dates, with its page and precision."""
     assert item.start is not None and item.end is not None
-    last = item.end - timedelta(days=1)
-    shown = item.start.isoformat() if item.start == last else f"{item.start} to {last}"
+    shown = item.when
     if item.open_end:
-        shown = f"from {shown}; the source gives no end"
+        shown += "; the source gives no end, so the bar runs on to today"
     elif item.open_start:
-        shown = f"until {shown}; the source gives no start"
+        shown += "; the source gives no start"
+    if item.also:
+        shown += "; the same fact as " + ", ".join(label for _iri, label in item.also)
     return {
         "id": item.iri,
-        "content": item.label,
+        "also": [iri for iri, _label in item.also],
+        "content": item.display,
         "start": item.start.isoformat(),
         "end": item.end.isoformat(),
         "type": "range",

@@ -58,10 +58,9 @@ class Watch:
         self.foreign: list[str] = []
 
 
-@pytest.fixture
-def page(browser, server: str) -> Iterator[object]:
+def _open(browser, server: str, viewport: dict[str, int]) -> Iterator[object]:
     """A fresh page whose network is confined to the test server; checked at teardown."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
     pg = context.new_page()
     watch = Watch()
     origin = urlsplit(server).netloc
@@ -84,6 +83,58 @@ def page(browser, server: str) -> Iterator[object]:
     context.close()
     assert not watch.errors, watch.errors
     assert not watch.foreign, watch.foreign
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator[object]:
+    """A desktop-sized page (1366x900)."""
+    yield from _open(browser, server, {"width": 1366, "height": 900})
+
+
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(request, browser, server: str) -> Iterator[object]:
+    """The same test at 1366x900 and at 390x844 (a phone); ``.size`` names which."""
+    for pg in _open(browser, server, SIZES[request.param]):
+        pg.size = request.param
+        yield pg
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_violations() -> object:
+    """Run the vendored axe-core on a page; return its serious and critical violations."""
+    source = AXE.read_text(encoding="utf-8")
+
+    def run(pg) -> list[str]:
+        # evaluate() goes through the DevTools protocol, so the page's CSP does not block it.
+        pg.evaluate(source + "\n;void 0")
+        found = pg.evaluate("""async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ' (' + v.impact + '): ' +
+                     v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+        }""")
+        return list(found)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def page_check(axe_violations) -> object:
+    """Fail when a page is wider than its viewport or axe finds serious/critical violations."""
+
+    def check(pg) -> None:
+        extra = int(pg.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+        assert extra <= 0, f"{pg.url} is {extra} px wider than the viewport"
+        found = axe_violations(pg)
+        assert not found, (pg.url, found)
+
+    return check
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from kb import KnowledgeBase
 from kb.examples import load_examples, parse_example
 from kb.namespaces import CKB, CKBR, GRAPH_DATA, GRAPH_INFERRED
 from kb.sourcetext import Span, document_view, documents, segment
-from kb.timeline import _interval
+from kb.timeline import _interval, timeline
 from webui import create_app
 
 HTML = {"Accept": "text/html"}
@@ -150,7 +150,8 @@ def test_claim_page_shows_quote_hedge_and_chain(web: FlaskClient, kb: KnowledgeB
     html = unescape(page(web, "/entity?iri=" + str(row["c"])))
     assert str(row["exact"]) in html
     assert f"“{row['h']}”" in html
-    assert "Chain of sources" in html and "prov:wasAttributedTo" in html
+    assert "Full PROV detail" in html and "prov:wasAttributedTo" in html
+    assert "this article" in html  # the readable chain ends at the publication
 
 
 @pytest.mark.parametrize(("accept", "fmt"), [
@@ -206,12 +207,25 @@ def test_timeline_draws_dated_items_only(web: FlaskClient, kb: KnowledgeBase) ->
     data = web.get("/api/timeline").get_json()
     dated = {str(r["x"]) for r in kb.query(f"""SELECT DISTINCT ?x WHERE {{
         {{ ?x <{CKB.earliestDate}> ?d }} UNION {{ ?x <{CKB.latestDate}> ?d }} }}""").rows}
-    assert {i["id"] for i in data["items"]} == dated
+    # one item per fact: a relation node and the event modelling the same fact are drawn once
+    drawn = [i["id"] for i in data["items"]] + [a for i in data["items"] for a in i["also"]]
+    assert sorted(drawn) == sorted(dated)
     assert all(i["start"] < i["end"] for i in data["items"])
     assert not {u["iri"] for u in data["undated"]} & dated
     html = page(web, "/timeline")
     for u in data["undated"]:
         assert f'href="{u["url"]}"' in html
+
+
+def test_open_ended_items_run_to_today_and_read_since(kb: KnowledgeBase) -> None:
+    open_ended = {str(r["x"]): str(r["d"]) for r in kb.query(f"""SELECT ?x ?d WHERE {{
+        ?x <{CKB.earliestDate}> ?d FILTER NOT EXISTS {{ ?x <{CKB.latestDate}> ?e }} }}""").rows}
+    assert open_ended  # the article: "since September 2015"
+    dated, _undated = timeline(kb, today=date(2030, 1, 1))
+    for item in dated:
+        if item.iri in open_ended:
+            assert item.open_end and item.end == date(2030, 1, 2)
+            assert item.when.startswith("since ")
 
 
 def test_interval_is_as_wide_as_the_precision() -> None:

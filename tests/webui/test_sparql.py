@@ -86,10 +86,12 @@ def test_accept_q_values_and_format_override(client):
     assert _get(client, SELECT, format="text/csv").mimetype == "text/csv"
 
 
-def test_unknown_format_is_400(client):
-    r = _get(client, SELECT, format="yaml")
-    assert r.status_code == 400
-    assert "yaml" in r.data.decode()
+def test_unknown_format_falls_back_to_accept(client):
+    r = _get(client, SELECT, "text/csv", format="yaml")
+    assert r.status_code == 200
+    assert r.mimetype == "text/csv"
+    r = _get(client, SELECT, "image/png", format="yaml")
+    assert r.status_code == 406  # nothing the client named is available
 
 
 def test_ask_json_and_tsv(client):
@@ -121,9 +123,37 @@ def test_construct_formats_parse_back(client, parse_rdf, accept, rdflib_format):
     assert len(graph) == 2
 
 
-def test_construct_as_results_format_is_406(client):
-    r = _get(client, CONSTRUCT, format="csv")
-    assert r.status_code == 406
+def test_construct_with_a_results_format_falls_back_to_accept(client):
+    # SPARQLWrapper sends format=json (and format=n3, format=rdf+xml) on a CONSTRUCT.
+    for value in ("csv", "json", "n3", "rdf+xml"):
+        r = _get(client, CONSTRUCT, "application/rdf+xml", format=value)
+        assert (r.status_code, r.mimetype) == (200, "application/rdf+xml"), value
+    assert _get(client, CONSTRUCT, "text/csv", format="csv").status_code == 406
+
+
+def test_head_answers_like_get(client):
+    r = client.head("/sparql", query_string={"query": ASK}, headers={"Accept": "text/csv, */*"})
+    assert r.status_code == 200
+    assert r.mimetype == "application/sparql-results+json"
+    assert r.data == b""
+    assert client.head("/sparql", headers={"Accept": "text/turtle"}).status_code == 200
+
+
+def test_non_utf8_bodies_are_415(writable_app):
+    client = writable_app.test_client()
+    auth = {"Authorization": "Bearer s3cret"}
+    for mimetype, text in (("application/sparql-query", "ASK {}"),
+                           ("application/sparql-update", "CLEAR ALL")):
+        r = client.post("/sparql", data=text.encode("utf-16"),
+                        content_type=f"{mimetype}; charset=UTF-16", headers=auth)
+        assert r.status_code == 415, mimetype
+        assert "UTF-8" in r.data.decode()
+    r = client.post("/sparql", data=b"update=CLEAR%20ALL", headers=auth,
+                    content_type="application/x-www-form-urlencoded; charset=latin-1")
+    assert r.status_code == 415
+    r = client.post("/sparql", data=b"ASK {} # \xff", content_type="application/sparql-query")
+    assert r.status_code == 400
+    assert json.loads(_get(client, ACTORS).data)["results"]["bindings"]  # nothing was cleared
 
 
 def test_post_form_query(client):
@@ -278,10 +308,13 @@ def test_default_graph_uri(client):
     assert json.loads(r.data)["results"]["bindings"] == []
     r = client.post("/sparql", data={"query": ACTORS, "default-graph-uri": GRAPH_INFERRED})
     assert HEZBOLLAH in {b["s"]["value"] for b in json.loads(r.data)["results"]["bindings"]}
+    # A graph the store lacks is an empty graph (SPARQL 1.1 Protocol), not an error.
     r = client.get("/sparql", query_string={"query": ACTORS,
                                             "default-graph-uri": "http://example.org/nope"})
-    # A graph the store lacks is an empty graph (SPARQL 1.1 Protocol), not an error.
-    assert r.status_code == 200 and json.loads(r.data)["results"]["bindings"] == []
+    assert r.status_code == 200
+    assert json.loads(r.data)["results"]["bindings"] == []
+    r = client.get("/sparql", query_string={"query": ACTORS, "default-graph-uri": "not an iri"})
+    assert r.status_code == 400
 
 
 def test_named_graph_uri(client):
@@ -376,3 +409,34 @@ def test_query_time_budget_answers_429_with_retry_after(mini_kb):
     other = client.get("/sparql", query_string={"query": "ASK {}", "format": "json"},
                        environ_base={"REMOTE_ADDR": "127.0.0.2"})
     assert other.status_code == 200  # budgets are per client
+
+
+def test_relative_iris_resolve_against_the_endpoint(client, mini_kb):
+    query = "SELECT ?i WHERE { BIND(<thing> AS ?i) }"
+    r = _get(client, query, "application/sparql-results+json")
+    assert json.loads(r.data)["results"]["bindings"][0]["i"]["value"] == "http://localhost/thing"
+    based = create_app({"KB": mini_kb, "BASE_IRI": "https://example.org/base/"}).test_client()
+    r = _get(based, query, "application/sparql-results+json")
+    assert json.loads(r.data)["results"]["bindings"][0]["i"]["value"] == "https://example.org/base/thing"
+
+
+def test_update_dataset_parameters(writable_app):
+    client = writable_app.test_client()
+    auth = {"Authorization": "Bearer s3cret"}
+    copy = (f"INSERT {{ GRAPH <http://example.org/copy> {{ ?s ?p ?o }} }} "
+            f"WHERE {{ ?s ?p ?o FILTER(?s = <{IRAN}>) }}")
+    r = client.post("/sparql", data=copy.encode(), content_type="application/sparql-update",
+                    query_string={"using-graph-uri": GRAPH_INFERRED}, headers=auth)
+    assert r.status_code == 204
+    r = client.get("/sparql", query_string={
+        "query": "SELECT ?o WHERE { GRAPH <http://example.org/copy> { ?s ?p ?o } }"})
+    # Only the inferred graph was read: it says Iran is a ckb:Actor, and nothing else about Iran.
+    assert [b["o"]["value"] for b in json.loads(r.data)["results"]["bindings"]] == [
+        "https://w3id.org/conflict-kb/ontology#Actor"]
+    own = "WITH <http://example.org/copy> INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    r = client.post("/sparql", data={"update": own, "using-named-graph-uri": GRAPH_DATA}, headers=auth)
+    assert r.status_code == 400
+    assert "WITH" in r.data.decode()
+    r = client.post("/sparql", data=copy.encode(), content_type="application/sparql-update",
+                    query_string={"default-graph-uri": GRAPH_DATA}, headers=auth)
+    assert r.status_code == 400  # a query's dataset parameter on an update

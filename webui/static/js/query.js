@@ -6,7 +6,8 @@
   var RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
   var LABEL_PROPS = ["http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#prefLabel"];
   var $ = function (id) { return document.getElementById(id); };
-  var state = { result: null, page: 0, labels: {}, graph: null, seq: 0 };
+  var state = { result: null, page: 0, labels: {}, graph: null, seq: 0, sort: null,
+                example: new URLSearchParams(window.location.search).get("example") || "" };
 
   /* --- editor: prefixes and terms come from this server only (no prefix.cc, no LOV) --- */
   var Yasqe = window.Yasqe;
@@ -29,9 +30,15 @@
   var yasqe = new Yasqe($("editor"), {
     value: cfg.query, persistenceId: null, consumeShareLink: null, createShareableLink: null,
     showQueryButton: false, editorHeight: "280px", resizeable: true,
-    extraKeys: { "Ctrl-Enter": run, "Cmd-Enter": run }
+    extraKeys: { "Ctrl-Enter": run, "Cmd-Enter": run,
+                 // Tab indents inside the editor; Escape leaves it, so the keyboard can reach Run.
+                 "Esc": function () { yasqe.getInputField().blur(); $("run").focus(); } }
   });
   yasqe.setValue(cfg.query);
+  yasqe.getInputField().setAttribute("aria-label", "SPARQL query editor (Escape leaves the editor)");
+  // The editor's scroll box must be reachable by keyboard to scroll a long query.
+  var scroller = document.querySelector("#editor .CodeMirror-scroll");
+  if (scroller) { scroller.setAttribute("tabindex", "0"); scroller.setAttribute("aria-label", "query text, scrollable"); }
   window.ckbYasqe = yasqe;  // for tests and the console
 
   /* --- history (this browser only) --- */
@@ -86,6 +93,7 @@
       a.classList.add("current");
       yasqe.setValue(ex.sparql);
       window.history.replaceState(null, "", "/query?example=" + encodeURIComponent(ex.name));
+      state.example = ex.name;
       run();
     });
   });
@@ -122,6 +130,7 @@
       if (mine !== state.seq) { return; }
       state.result = result;
       state.page = 0;
+      state.sort = null;
       return showResult(result);
     }).catch(function (err) {
       if (mine !== state.seq) { return; }
@@ -175,24 +184,28 @@
     (cfg.formats[result.kind] || []).forEach(function (f, i) {
       var params = new URLSearchParams({ query: result.query, format: f.ext, inferred: result.inferred ? "true" : "false" });
       if (i) { box.appendChild(document.createTextNode(" · ")); }
-      box.appendChild(ckb.el("a", { href: cfg.endpoint + "?" + params.toString(), download: "result." + f.ext,
+      var stem = (state.example || "query").replace(/[^A-Za-z0-9._-]+/g, "-");
+      box.appendChild(ckb.el("a", { href: cfg.endpoint + "?" + params.toString(), download: stem + "." + f.ext,
                                    title: f.type, "data-format": f.name, className: "download" }, f.label));
     });
   }
 
   /* --- table view --- */
-  function cell(term) {
+  var XSD = "http://www.w3.org/2001/XMLSchema#";
+  var PLAIN = [XSD + "string", XSD + "integer"];  // no badge: a reader sees text and numbers
+  function cell(term, label) {
     var td = ckb.el("td");
     if (!term) { return td; }
     if (term.type === "uri") {
       td.appendChild(ckb.el("a", { href: ckb.entityUrl(term.value), title: term.value, className: "iri" },
-                            state.labels[term.value] || ckb.localName(term.value)));
+                            label || state.labels[term.value] || ckb.localName(term.value)));
     } else if (term.type === "bnode") {
       td.appendChild(ckb.el("span", { className: "bnode" }, "_:" + term.value));
     } else {
       td.appendChild(ckb.el("span", { className: "literal" }, term.value));
-      var note = term["xml:lang"] || term.lang ? "@" + (term["xml:lang"] || term.lang)
-        : term.datatype ? ckb.localName(term.datatype) : "";
+      var lang = term["xml:lang"] || term.lang || "";
+      var note = lang && !/^en(-|$)/i.test(lang) ? "@" + lang
+        : !lang && term.datatype && PLAIN.indexOf(term.datatype) < 0 ? ckb.localName(term.datatype) : "";
       if (note) { td.appendChild(ckb.el("span", { className: "dt" }, note)); }
     }
     return td;
@@ -201,10 +214,21 @@
   function drawTable() {
     var r = state.result, table = $("result-table");
     table.textContent = "";
-    var head = [], rows = [];
+    var head = [], rows = [], labelOf = {};
     if (r.kind === "select") {
-      head = r.variables;
-      rows = r.rows.map(function (b) { return head.map(function (v) { return b[v]; }); });
+      // ?x with ?xLabel: show x once, by that label (the IRI in the tooltip); hide the label column.
+      r.variables.forEach(function (v) {
+        var twin = r.variables.filter(function (w) { return w.toLowerCase() === v.toLowerCase() + "label"; })[0];
+        if (twin && r.rows.some(function (b) { return b[v] && b[v].type === "uri"; })) { labelOf[v] = twin; }
+      });
+      var hidden = Object.keys(labelOf).map(function (v) { return labelOf[v]; });
+      head = r.variables.filter(function (v) { return hidden.indexOf(v) < 0; });
+      rows = r.rows.map(function (b) {
+        return head.map(function (v) {
+          var t = b[v];
+          return labelOf[v] && t && t.type === "uri" && b[labelOf[v]] ? Object.assign({ shownAs: b[labelOf[v]].value }, t) : t;
+        });
+      });
     } else if (r.kind === "graph") {
       head = ["subject", "predicate", "object"];
       rows = r.triples.map(function (t) { return [t.s, t.p, t.o]; });
@@ -212,18 +236,49 @@
       head = ["answer"];
       rows = [[{ type: "literal", value: String(r.boolean) }]];
     }
+    if (state.sort && state.sort.col < head.length) {
+      var col = state.sort.col, dir = state.sort.dir;
+      rows = rows.slice().sort(function (a, b) { return dir * compareTerms(a[col], b[col]); });
+    }
     var thead = ckb.el("thead"), tr = ckb.el("tr");
-    head.forEach(function (h) { tr.appendChild(ckb.el("th", { scope: "col" }, h)); });
+    head.forEach(function (h, i) {
+      var sorted = state.sort && state.sort.col === i;
+      var th = ckb.el("th", { scope: "col" });
+      th.setAttribute("aria-sort", sorted ? (state.sort.dir > 0 ? "ascending" : "descending") : "none");
+      var button = ckb.el("button", { type: "button", className: "sort", title: "Sort by " + h },
+                          h + (sorted ? (state.sort.dir > 0 ? " ▲" : " ▼") : ""));
+      button.addEventListener("click", function () {
+        state.sort = { col: i, dir: sorted ? -state.sort.dir : 1 };
+        state.page = 0;
+        drawTable();
+      });
+      th.appendChild(button);
+      tr.appendChild(th);
+    });
     thead.appendChild(tr);
     table.appendChild(thead);
     var tbody = ckb.el("tbody");
     rows.slice(state.page * PAGE, (state.page + 1) * PAGE).forEach(function (row) {
       var line = ckb.el("tr");
-      row.forEach(function (term) { line.appendChild(cell(term)); });
+      row.forEach(function (term) { line.appendChild(cell(term, term && term.shownAs)); });
       tbody.appendChild(line);
     });
     table.appendChild(tbody);
     drawPager(rows.length);
+  }
+
+  // Numbers sort as numbers, IRIs by their shown label, the rest as text; empty cells last.
+  function compareTerms(a, b) {
+    if (!a || !b) { return a ? -1 : b ? 1 : 0; }
+    var x = sortKey(a), y = sortKey(b);
+    if (typeof x === "number" && typeof y === "number") { return x - y; }
+    return String(x).localeCompare(String(y), undefined, { numeric: true, sensitivity: "base" });
+  }
+  function sortKey(t) {
+    if (t.type === "uri") { return t.shownAs || state.labels[t.value] || ckb.localName(t.value); }
+    var n = t.datatype && /#(integer|decimal|double|float|int|long|nonNegativeInteger|positiveInteger)$/.test(t.datatype)
+      ? parseFloat(t.value) : NaN;
+    return isNaN(n) ? t.value : n;
   }
 
   function drawPager(total) {
@@ -284,6 +339,10 @@
   }
   $("view-table").addEventListener("click", function () { showView("table"); });
   $("view-graph").addEventListener("click", function () { if (state.result && state.result.kind === "graph") { showView("graph"); } });
+
+  // On a phone the examples fold away above the editor.
+  var examples = $("examples-fold");
+  if (examples && window.matchMedia && window.matchMedia("(max-width: 900px)").matches) { examples.open = false; }
 
   drawHistory();
   if (cfg.autorun) { run(); }

@@ -1,0 +1,120 @@
+"""Import benchmark: `ckb import --format ucdp-ged` on a generated GED-shaped file vs a plain bulk load.
+
+Each measurement runs in its own process so that peak memory (ru_maxrss) is that step's alone:
+- import: kb.imports.run_import into a fresh on-disk store (CSV -> N-Triples -> the store's import path);
+- convert only: the same conversion, to an N-Triples file, without loading;
+- bulk load: raw pyoxigraph Store.bulk_load of that N-Triples file into a fresh on-disk store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _child(kind: str, csv_path: str, work: str) -> dict[str, float]:
+    """One measurement, in this (child) process."""
+    import pyoxigraph as ox
+
+    from kb import KnowledgeBase
+    from kb.imports import run_import, ucdp
+    from kb.imports.actors import Matcher
+    from kb.imports.common import read_rows
+
+    work_dir = Path(work)
+    if kind == "import":
+        with KnowledgeBase.open(work_dir / "store") as kb:
+            kb.ensure_loaded()
+            base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            t = time.perf_counter()
+            result = run_import(kb, csv_path, "ucdp-ged", name="bench")
+            elapsed = time.perf_counter() - t
+            triples = kb.graphs()[result.graph]
+        return {"seconds": elapsed, "rows": result.rows, "triples": triples, "rss_before_kib": base,
+                "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    if kind == "convert":
+        matcher = Matcher({}, [])
+        t = time.perf_counter()
+        with open(work_dir / "events.nt", "wb") as out:
+            ox.serialize((tr for _, row in read_rows(Path(csv_path), ucdp.REQUIRED)
+                          for tr in ucdp.convert(row, matcher)), out, ox.RdfFormat.N_TRIPLES)
+        return {"seconds": time.perf_counter() - t,
+                "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    if kind == "bulk":
+        store = ox.Store(str(work_dir / "raw-store"))
+        t = time.perf_counter()
+        store.bulk_load(path=str(work_dir / "events.nt"), format=ox.RdfFormat.N_TRIPLES,
+                        to_graph=ox.NamedNode("https://example.org/bench"))
+        store.flush()
+        return {"seconds": time.perf_counter() - t, "triples": len(store),
+                "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    raise SystemExit(f"unknown step {kind}")
+
+
+def measure(kind: str, csv_path: Path, work: Path) -> dict[str, float]:
+    """Run one step in a fresh interpreter and return its figures."""
+    cmd = [sys.executable, "-m", "benchmarks.bench_import", "--child", kind, str(csv_path), str(work)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(events: list[int], out: Path) -> dict[str, object]:
+    """Measure each size; write bench-import.json/.md into out."""
+    from benchmarks.generate_ged import write
+
+    results = {}
+    for n in events:
+        with tempfile.TemporaryDirectory(prefix="ckb-bench-import-") as tmp:
+            work = Path(tmp)
+            csv_path = write(work / "ged.csv", n)
+            row = {"csv_mib": round(csv_path.stat().st_size / 2**20, 1)}
+            for kind in ("import", "convert", "bulk"):
+                row[kind] = measure(kind, csv_path, work)
+            results[str(n)] = row
+            _write(results, out)  # after each size, so a long run keeps what it measured
+            imp, bulk = row["import"], row["bulk"]
+            print(f"{n} events: import {imp['seconds']:.1f} s ({n / imp['seconds']:.0f} events/s, "
+                  f"peak {imp['peak_rss_kib'] / 1024:.0f} MiB); convert {row['convert']['seconds']:.1f} s; "
+                  f"bulk load of the same {bulk['triples']} triples {bulk['seconds']:.1f} s "
+                  f"(peak {bulk['peak_rss_kib'] / 1024:.0f} MiB)", flush=True)
+    return results
+
+
+def _write(results: dict[str, dict], out: Path) -> None:
+    """Write bench-import.json and the Markdown table bench-import.md."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench-import.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    lines = ["| events | CSV MiB | triples | import s | events/s | import peak RSS MiB "
+             "| (of which before import) | convert only s | convert peak MiB | raw bulk load s "
+             "| bulk peak MiB | import / bulk |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, r in results.items():
+        i, c, b = r["import"], r["convert"], r["bulk"]
+        lines.append(f"| {int(n):,} | {r['csv_mib']} | {i['triples']:,} | {i['seconds']:.1f} | "
+                     f"{int(n) / i['seconds']:.0f} | {i['peak_rss_kib'] / 1024:.0f} | "
+                     f"{i['rss_before_kib'] / 1024:.0f} | "
+                     f"{c['seconds']:.1f} | {c['peak_rss_kib'] / 1024:.0f} | {b['seconds']:.1f} | "
+                     f"{b['peak_rss_kib'] / 1024:.0f} | {i['seconds'] / b['seconds']:.1f}x |")
+    (out / "bench-import.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    """python -m benchmarks.bench_import --events 30000,300000 --out benchmarks/results/"""
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(_child(sys.argv[2], sys.argv[3], sys.argv[4])))
+        return
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--events", default="30000,300000", help="comma-separated sizes")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    a = p.parse_args()
+    run([int(x) for x in a.events.split(",")], a.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""ACLED rows (public codebook) -> one coded event, its claim (the notes are the quote) and its sources."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pyoxigraph as ox
+
+from .common import (
+    RDF_TYPE,
+    RDFS_LABEL,
+    BadRow,
+    ckb,
+    coordinate,
+    count,
+    day,
+    integer,
+    name_key,
+    ns,
+    res,
+    slug,
+    text,
+)
+from .places import place_triples
+
+PROV = "http://www.w3.org/ns/prov#"
+REQUIRED = ("event_id_cnty", "event_date", "time_precision", "event_type", "sub_event_type", "actor1",
+            "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2", "country", "admin1", "admin2",
+            "location", "latitude", "longitude", "geo_precision", "source", "source_scale", "notes",
+            "fatalities")
+EVENT_TYPES = {"Battles": "Clash", "Explosions/Remote violence": "Strike",
+               "Violence against civilians": "OneSidedViolence", "Protests": "Protest", "Riots": "Riot",
+               "Strategic developments": "StrategicDevelopment"}
+SUB_EVENT_TYPES = {
+    "Battles": {"Armed clash", "Government regains territory", "Non-state actor overtakes territory"},
+    "Explosions/Remote violence": {"Chemical weapon", "Air/drone strike", "Suicide bomb",
+                                   "Shelling/artillery/missile attack", "Remote explosive/landmine/IED",
+                                   "Grenade"},
+    "Violence against civilians": {"Sexual violence", "Attack", "Abduction/forced disappearance"},
+    "Protests": {"Peaceful protest", "Protest with intervention", "Excessive force against protesters"},
+    "Riots": {"Violent demonstration", "Mob violence"},
+    "Strategic developments": {"Agreement", "Arrests", "Change to group/activity", "Disrupted weapons use",
+                               "Headquarters or base established", "Looting/property destruction",
+                               "Non-violent transfer of territory", "Other"},
+}
+# inter codes: 1 state forces, 2 rebels, 3 political militias, 4 identity militias, 5 rioters,
+# 6 protesters, 7 civilians, 8 external/other forces
+INTER_KIND = {"1": "ArmedForce", "2": "RebelGroup", "3": "Militia", "4": "Militia", "5": "PersonGroup",
+              "6": "PersonGroup", "7": "PersonGroup", "8": "ArmedActor"}
+GEO_PREC = {"1": "ExactLocation", "2": "NearLocation", "3": "FirstOrderAdminArea"}
+
+
+def parse_date(raw: str) -> date:
+    """ACLED dates come as ISO (2025-05-16) or as in its exports (16 May 2025); anything else is bad."""
+    raw = raw.strip()
+    for fmt in ("%Y-%m-%d", "%d %B %Y", "%d %b %Y"):
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise BadRow(f"event_date {raw!r} is neither YYYY-MM-DD nor like '16 May 2025'")
+
+
+def bounds(when: date, precision: str) -> tuple[date, date, str]:
+    """Earliest, latest and unit from ACLED's time_precision (1 day, 2 week around the date, 3 month)."""
+    if precision == "1":
+        return when, when, "DayPrecision"
+    if precision == "2":  # the coded date lies within the week the source gives
+        return when - timedelta(days=3), when + timedelta(days=3), "DayPrecision"
+    if precision == "3":
+        last = calendar.monthrange(when.year, when.month)[1]
+        return when.replace(day=1), when.replace(day=last), "MonthPrecision"
+    raise BadRow(f"time_precision {precision!r} is not 1, 2 or 3")
+
+
+def _actor(matcher: Any, name: str, inter: str, out: list[ox.Triple]) -> ox.NamedNode:
+    iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{name_key(name)}")
+    node = ox.NamedNode(iri)
+    if new:
+        out.append(ox.Triple(node, RDF_TYPE, ckb(INTER_KIND.get(inter, "Actor"))))
+        out.append(ox.Triple(node, RDFS_LABEL, text(name)))
+        if inter in INTER_KIND:
+            out.append(ox.Triple(node, ckb("codedAs"), res(f"acled-inter-{inter}")))
+    return node
+
+
+def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
+    """All triples for one ACLED row; raises BadRow with the reason."""
+    eid = (row.get("event_id_cnty") or "").strip()
+    if not re.fullmatch(r"[A-Z]{2,4}\d+", eid):
+        raise BadRow(f"event_id_cnty {eid!r} is not an ACLED event id (e.g. SYR12345)")
+    etype, sub = row["event_type"].strip(), row["sub_event_type"].strip()
+    if etype not in EVENT_TYPES:
+        raise BadRow(f"event_type {etype!r} is not one of ACLED's six event types")
+    if sub not in SUB_EVENT_TYPES[etype]:
+        raise BadRow(f"sub_event_type {sub!r} is not a sub-event type of {etype!r}")
+    earliest, latest, unit = bounds(parse_date(row["event_date"]), row["time_precision"].strip())
+    fatalities = count(row, "fatalities")
+    lat, lon = coordinate(row, "latitude", 90), coordinate(row, "longitude", 180)
+    geo = row["geo_precision"].strip()
+    if geo not in GEO_PREC:
+        raise BadRow(f"geo_precision {geo!r} is not 1, 2 or 3")
+    if not row["actor1"].strip():
+        raise BadRow("actor1 is empty")
+    notes = row["notes"].strip()
+    if not notes:
+        raise BadRow("notes is empty: the claim needs its words")
+
+    out: list[ox.Triple] = []
+    T = out.append
+    ev, claim = res(f"acled-{eid}"), res(f"acled-{eid}-claim")
+    T(ox.Triple(ev, RDF_TYPE, ckb(EVENT_TYPES[etype])))
+    T(ox.Triple(ev, RDFS_LABEL, text(f"{sub}: {row['location'] or row['country']}, {earliest.isoformat()}")))
+    T(ox.Triple(ev, ckb("codedAs"), res(f"acled-{slug(etype)}")))
+    T(ox.Triple(ev, ckb("codedAs"), res(f"acled-{slug(sub)}")))
+    T(ox.Triple(ev, ckb("acledId"), text(eid)))
+    T(ox.Triple(ev, ckb("eventStatus"), ckb("Occurred")))
+    T(ox.Triple(ev, ckb("earliestDate"), day(earliest.isoformat())))
+    T(ox.Triple(ev, ckb("latestDate"), day(latest.isoformat())))
+    T(ox.Triple(ev, ckb("datePrecision"), ckb(unit)))
+    if fatalities is not None:  # ACLED's single, conservative figure
+        T(ox.Triple(ev, ckb("fatalitiesBest"), integer(fatalities)))
+    place = place_triples(row["country"].strip(), row["admin1"].strip(), row["admin2"].strip(),
+                          row["location"].strip(), lat, lon, out, matcher.once)
+    if place is not None:
+        T(ox.Triple(ev, ckb("place"), place))
+    T(ox.Triple(ev, ckb("locationPrecision"), ckb(GEO_PREC[geo])))
+
+    parts = [("1", row["actor1"].strip(), row["inter1"].strip(), "Actor1"),
+             ("2", row["actor2"].strip(), row["inter2"].strip(), "Actor2")]
+    for n, column in (("1", "assoc_actor_1"), ("2", "assoc_actor_2")):
+        for k, name in enumerate(a.strip() for a in row[column].split(";")):
+            if name:
+                parts.append((f"{n}-assoc-{k}", name, "", "AssociatedActor"))
+    for key, name, inter, role in parts:
+        if not name:
+            continue
+        actor = _actor(matcher, name, inter, out)
+        part = res(f"acled-{eid}-actor-{key}")
+        T(ox.Triple(ev, ckb("participant"), actor))
+        T(ox.Triple(ev, ckb("hasParticipation"), part))
+        T(ox.Triple(part, RDF_TYPE, ckb("Participation")))
+        T(ox.Triple(part, RDFS_LABEL, text(f"{name} ({role})")))
+        T(ox.Triple(part, ckb("participationActor"), actor))
+        T(ox.Triple(part, ckb("participantRole"), ckb(role)))
+        T(ox.Triple(part, ckb("asDescribed"), text(name)))
+
+    # the claim: ACLED's coding; its notes are the words the claim rests on
+    doc, quote = res(f"acled-{eid}-notes"), res(f"acled-{eid}-quote")
+    T(ox.Triple(claim, RDF_TYPE, ckb("Report")))
+    T(ox.Triple(claim, RDFS_LABEL, text(f"ACLED event {eid} as coded by ACLED")))
+    T(ox.Triple(claim, ckb("codesRecord"), ev))
+    T(ox.Triple(claim, ckb("supports"), ev))
+    T(ox.Triple(claim, ns(PROV + "wasAttributedTo"), res("ACLED")))
+    if row["source_scale"].strip():
+        T(ox.Triple(claim, ckb("sourceScale"), text(row["source_scale"].strip())))
+    T(ox.Triple(doc, RDF_TYPE, ckb("Document")))
+    T(ox.Triple(doc, RDFS_LABEL, text(f"ACLED notes of event {eid}")))
+    T(ox.Triple(doc, ckb("fullText"), text(notes)))
+    T(ox.Triple(claim, ckb("hasQuote"), quote))
+    T(ox.Triple(quote, RDF_TYPE, ckb("Quote")))
+    T(ox.Triple(quote, ckb("exact"), text(notes)))
+    T(ox.Triple(quote, ckb("startOffset"), integer(0)))
+    T(ox.Triple(quote, ckb("endOffset"), integer(len(notes))))
+    T(ox.Triple(quote, ckb("inDocument"), doc))
+    sources = [s.strip() for s in row["source"].split(";") if s.strip()] or ["unnamed source"]
+    for n, source in enumerate(dict.fromkeys(sources)):
+        stmt, outlet = res(f"acled-{eid}-report-{n}"), res(f"outlet-{name_key(source)}")
+        T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
+        T(ox.Triple(stmt, RDFS_LABEL, text(f"{source} report cited by ACLED for event {eid}")))
+        T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))
+        if matcher.once(outlet.value):
+            kind = "MediaOutlet" if source != "unnamed source" else "UnnamedAgent"
+            T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
+            T(ox.Triple(outlet, RDFS_LABEL, text(source)))
+        T(ox.Triple(doc, ckb("namesOutlet"), outlet))
+        T(ox.Triple(claim, ns(PROV + "wasDerivedFrom"), stmt))
+        T(ox.Triple(claim, ns(PROV + "hadPrimarySource"), stmt))
+    return out

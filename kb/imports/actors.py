@@ -1,0 +1,160 @@
+"""One IRI per actor across sources: identifiers, the reviewed alias table, exact labels; never silently."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from ..errors import KBError
+from ..loader import project_root
+from ..namespaces import CKB, CKBR
+from .common import IMPORTER, RDF_TYPE, RDFS_LABEL, ckb, res, slug, text
+
+ALIAS_COLUMNS = ("dataset", "source_id", "name", "actor", "matched_by", "reviewed_by", "note")
+SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+PROV_ATTRIBUTED = ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo")
+
+
+def default_alias_table() -> Path:
+    """The reviewed alias table shipped in data/."""
+    return project_root() / "data" / "actor-aliases.csv"
+
+
+@dataclass(frozen=True)
+class Match:
+    """How one source name was resolved: to which actor, by which method, made by whom."""
+
+    dataset: str
+    name: str
+    actor: str  # full IRI
+    method: str  # "identifier", "alias table", "exact label", "unmatched"
+    made_by: str
+
+
+def load_aliases(path: Path) -> list[dict[str, str]]:
+    """Read the alias table; a malformed row is an error with its line."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != ALIAS_COLUMNS:
+            raise KBError(f"{path}:1: columns must be {', '.join(ALIAS_COLUMNS)}")
+        rows = []
+        for row in reader:
+            if not row["name"] or not row["actor"] or not row["matched_by"]:
+                raise KBError(f"{path}:{reader.line_num}: name, actor and matched_by are required")
+            rows.append(row)
+        return rows
+
+
+class Matcher:
+    """Resolves actor names from a dataset to KB actors; mints a new actor when nothing matches."""
+
+    def __init__(self, labels: dict[str, str], aliases: list[dict[str, str]]) -> None:
+        self.labels = labels  # lower-cased label or altLabel -> actor IRI
+        self.by_id = {(a["dataset"], a["source_id"]): a for a in aliases if a["source_id"]}
+        self.by_name = {(a["dataset"], a["name"].lower()): a for a in aliases}
+        self.matches: dict[tuple[str, str], Match] = {}
+        self._emitted: set[str] = set()
+
+    def once(self, key: str) -> bool:
+        """True the first time a shared node (place, outlet, actor id) is described in this import.
+
+        Rows repeat the same places and outlets; describing each once keeps the output small. The set
+        is bounded: past 500,000 keys it starts again (a repeated triple is harmless: RDF is a set).
+        """
+        if key in self._emitted:
+            return False
+        if len(self._emitted) >= 500_000:
+            self._emitted.clear()
+        self._emitted.add(key)
+        return True
+
+    @classmethod
+    def for_kb(cls, kb: Any, aliases: Path | None = None) -> Matcher:
+        """A matcher over the KB's actor labels and the alias table."""
+        rows = kb.query(f"""
+            SELECT ?a ?l WHERE {{
+              ?a a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{CKB.Actor}> .
+              {{ ?a <http://www.w3.org/2000/01/rdf-schema#label> ?l }} UNION {{ ?a <{SKOS_ALT}> ?l }}
+              FILTER (STRSTARTS(STR(?a), "{CKBR}"))
+            }}""", limit=1_000_000, timeout=300)
+        if rows.truncated:
+            raise KBError("too many actor labels to match against (over 1,000,000)")
+        labels: dict[str, str] = {}
+        for r in rows.rows:
+            labels.setdefault(str(r["l"]).lower(), str(r["a"]))
+        return cls(labels, load_aliases(aliases or default_alias_table()))
+
+    def resolve(self, dataset: str, name: str, source_id: str = "", fallback: str = "") -> tuple[str, bool]:
+        """Return (actor IRI, is new) for a name as a dataset writes it."""
+        key = (dataset, name)
+        if key in self.matches:
+            m = self.matches[key]
+            return m.actor, m.method == "unmatched"
+        alias = self.by_id.get((dataset, source_id)) if source_id else None
+        method = "identifier" if alias else ""
+        if alias is None:
+            alias = self.by_name.get((dataset, name.lower()))
+            method = "alias table" if alias else ""
+        if alias is not None:
+            m = Match(dataset, name, str(CKBR) + alias["actor"], method,
+                      f"{alias['matched_by']} (reviewed by {alias['reviewed_by'] or 'nobody yet'})")
+        elif name.lower() in self.labels:
+            m = Match(dataset, name, self.labels[name.lower()], "exact label", IMPORTER)
+        else:
+            m = Match(dataset, name, str(CKBR) + (fallback or f"{dataset}-actor-{slug(name)}"),
+                      "unmatched", IMPORTER)
+        self.matches[key] = m
+        return m.actor, m.method == "unmatched"
+
+    def record_triples(self) -> Iterator[ox.Triple]:
+        """One ckb:NameMatch per resolved name: the name, the actor, the method and who made it."""
+        for m in self.matches.values():
+            node = res(f"match-{m.dataset}-{slug(m.name)}")
+            yield ox.Triple(node, RDF_TYPE, ckb("NameMatch"))
+            yield ox.Triple(node, RDFS_LABEL, text(f"{m.dataset} name {m.name!r}: {m.method}"))
+            yield ox.Triple(node, ckb("matchedName"), text(m.name))
+            yield ox.Triple(node, ckb("matchedActor"), ox.NamedNode(m.actor))
+            yield ox.Triple(node, ckb("matchMethod"), text(m.method))
+            yield ox.Triple(node, ckb("matchedBy"), text(m.made_by))
+            yield ox.Triple(node, ckb("matchDataset"), text(m.dataset))
+            yield ox.Triple(ox.NamedNode(m.actor), ckb("sourceName"), text(m.name))
+
+    def unmatched_names(self) -> list[str]:
+        """Names that found no actor and got a new one."""
+        return sorted(m.name for m in self.matches.values() if m.method == "unmatched")
+
+
+def unmatched(kb: Any, limit: int = 5) -> list[dict[str, Any]]:
+    """Every recorded unmatched name with candidate actors by label similarity, for a person to confirm."""
+    rows = kb.query(f"""
+        SELECT ?name ?dataset ?actor WHERE {{
+          ?m <{CKB.matchMethod}> "unmatched" ; <{CKB.matchedName}> ?name ;
+             <{CKB.matchDataset}> ?dataset ; <{CKB.matchedActor}> ?actor .
+        }} ORDER BY ?dataset ?name""", inferred=False, limit=1_000_000, timeout=300).rows
+    known = kb.query(f"""
+        SELECT ?a ?l WHERE {{
+          ?a a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{CKB.Actor}> .
+          {{ ?a <http://www.w3.org/2000/01/rdf-schema#label> ?l }} UNION {{ ?a <{SKOS_ALT}> ?l }}
+          FILTER NOT EXISTS {{ ?m <{CKB.matchMethod}> "unmatched" ; <{CKB.matchedActor}> ?a }}
+        }}""", inferred=False, limit=1_000_000, timeout=300).rows
+    names: dict[str, str] = {}
+    for r in known:
+        names.setdefault(str(r["l"]), str(r["a"]))
+    out = []
+    for r in rows:
+        name = str(r["name"])
+        close = difflib.get_close_matches(name, list(names), n=limit, cutoff=0.5)
+        lowered = {n.lower(): n for n in names}
+        folded = difflib.get_close_matches(name.lower(), list(lowered), n=limit, cutoff=0.5)
+        close += [lowered[n] for n in folded if lowered[n] not in close]
+        out.append({"dataset": str(r["dataset"]), "name": name, "minted": str(r["actor"]),
+                    "candidates": [(c, names[c]) for c in close[:limit]]})
+    return out

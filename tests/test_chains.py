@@ -1,0 +1,180 @@
+"""Source chains, key facts and the claims explorer over the bundled data and synthetic stores.
+
+Answers are checked against the ontology's vocabulary and the source's words, not against
+counts that change when the data is revised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb import KnowledgeBase
+from kb.chains import MAX_DEPTH, MAX_WIDTH, downstream_claims, source_chains, walk
+from kb.claims import check_filters, facet_counts, run
+from kb.errors import KBError
+from kb.facts import actor_edges, key_facts
+from kb.loader import project_root
+from kb.namespaces import CKB, CKBR
+
+PROV = "http://www.w3.org/ns/prov#"
+TEXT = (project_root() / "data" / "sources" / "russia-iran-infighting-syria.txt").read_text(encoding="utf-8")
+
+
+def claim_with_quote(kb: KnowledgeBase, words: str) -> str:
+    """The claim whose exact quote contains ``words`` (words of the source text)."""
+    assert words in TEXT
+    rows = kb.query(f"""SELECT ?c WHERE {{ ?c <{CKB.hasQuote}>/<{CKB.exact}> ?e .
+        FILTER(CONTAINS(STR(?e), "{words}")) FILTER NOT EXISTS {{ ?c a <{CKB.Characterisation}> }} }}
+        ORDER BY ?c""").rows
+    assert rows, words
+    return str(rows[0]["c"])
+
+
+def test_strike_chain_reads_from_the_official_to_the_article(kb: KnowledgeBase) -> None:
+    claim = claim_with_quote(kb, "blew up")
+    chain = source_chains(kb, [claim])[claim]
+    primary = {str(r["a"]) for r in kb.query(
+        f"SELECT ?a WHERE {{ <{claim}> <{PROV}hadPrimarySource>/<{PROV}wasAttributedTo> ?a }}").rows}
+    assert primary and {a for a, _ in chain.first_speakers} == primary
+    line = chain.lines[0]
+    assert line[-1].verb in ("reported in", "quoted in") and not line[-1].agents
+    # The text: "an anonymous Syrian official told ... Bas News ..., the Jerusalem Post reported,
+    # echoing other outlets": the hops carry those verbs, and the outlets are named in the text.
+    verbs = [hop.verb for hop in line[1:-1]]
+    assert "told" in verbs and "echoed by" in verbs
+    for hop in line[1:-1]:
+        assert all(label in TEXT for _, label in hop.agents), hop.agents
+    assert chain.anonymous_only and not chain.own_voice
+    assert [label for _, label in chain.outlets] == [label for _, label in line[-2].agents]
+
+
+def test_claims_without_an_upstream_statement_are_the_articles_own_voice(kb: KnowledgeBase) -> None:
+    rows = kb.query(f"""SELECT ?c WHERE {{ ?c a <{CKB.Report}> FILTER NOT EXISTS {{
+        ?c <{PROV}wasDerivedFrom>|<{PROV}wasQuotedFrom>|<{PROV}hadPrimarySource> ?x }} }}""").rows
+    assert rows
+    claims = [str(r["c"]) for r in rows]
+    chains = source_chains(kb, claims)
+    assert all(chains[c].own_voice and not chains[c].lines for c in claims)
+
+
+def test_source_page_finds_claims_resting_on_the_anonymous_official_upstream(kb: KnowledgeBase) -> None:
+    official = str(CKBR.AnonymousSyrianOfficial)
+    found, truncated = downstream_claims(kb, official)
+    assert not truncated
+    assert claim_with_quote(kb, "blew up") in found
+    assert claim_with_quote(kb, "the first time the Russians attacked") in found
+    # every claim found really has the official in its chain
+    chains = source_chains(kb, list(found))
+    for claim in found:
+        agents = {a for line in chains[claim].lines for hop in line for a, _ in hop.agents}
+        assert official in agents, claim
+
+
+def test_key_facts_of_hezbollah_say_who_backs_it_and_according_to_whom(kb: KnowledgeBase) -> None:
+    facts = key_facts(kb, str(CKBR.Hezbollah))
+    groups = {key: items for key, _heading, items in facts.groups}
+    backers = {str(r["b"]) for r in kb.query(f"""SELECT ?b WHERE {{ ?r <{CKB.backedActor}>
+        <{CKBR.Hezbollah}> ; <{CKB.backer}> ?b }}""").rows}
+    assert {f.other for f in groups["backed-by"]} == backers
+    for fact in groups["backed-by"]:
+        assert fact.claims and (fact.outlets or fact.own_voice_only)
+
+
+def test_ally_and_rival_are_shown_together(kb: KnowledgeBase) -> None:
+    facts = {key: items for key, _h, items in key_facts(kb, str(CKBR.Russia)).groups}
+    both = {f.other for f in facts.get("allied", [])} & {f.other for f in facts.get("rival", [])}
+    assert both, "the article calls Russia and Iran both allies and rivals"
+    for fact in facts["allied"] + facts["rival"]:
+        assert bool(fact.tension) == (fact.other in both)
+
+
+def test_actor_edges_draw_attackers_towards_targets(kb: KnowledgeBase) -> None:
+    edges, _cut = actor_edges(kb, ["fought"])
+    strike = [e for e in edges if e.relation == str(CKBR["event-russian-strike"])]
+    assert strike and strike[0].subject == str(CKBR.RussianMilitary)
+    assert all(e.group == "fought" for e in edges)
+
+
+def test_explorer_anonymous_filter_matches_the_vocabulary(kb: KnowledgeBase) -> None:
+    _sparql, rows, truncated = run(kb, check_filters({"anonymity": "anonymous"}))
+    assert rows and not truncated
+    for row in rows:
+        agents = kb.query(f"""SELECT ?a (EXISTS {{ ?a a <{CKB.UnnamedAgent}> }} AS ?unnamed) WHERE {{
+            <{row.iri}> <{PROV}hadPrimarySource>/<{PROV}wasAttributedTo> ?a }}""").rows
+        assert agents and all(r["unnamed"].toPython() for r in agents), row.iri
+    assert claim_with_quote(kb, "blew up") in {r.iri for r in rows}
+
+
+def test_explorer_facets_add_up_and_full_text_finds_quotes(kb: KnowledgeBase) -> None:
+    facets, skipped = facet_counts(kb, check_filters({}))
+    assert not skipped
+    total = sum(n for _v, n in facets["anonymity"])
+    _s, rows, _t = run(kb, check_filters({}))
+    assert total == len(rows)
+    _s, hits, _t = run(kb, check_filters({"q": "BLEW UP"}))
+    assert hits and all("blew up" in r.quote.lower() for r in hits)
+
+
+@pytest.mark.parametrize("args", [{"kind": "rumour"}, {"anonymity": "maybe"},
+                                  {"source": "not an iri"}, {"actor": "<x>"}])
+def test_explorer_rejects_bad_filters(args: dict[str, str]) -> None:
+    with pytest.raises(KBError):
+        check_filters(args)
+
+
+class Recorder:
+    """A KnowledgeBase wrapper that records every query text (real store underneath)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb, self.queries = kb, []
+
+    def query(self, sparql: str, **kw: object) -> object:
+        self.queries.append(sparql)
+        return self.kb.query(sparql, **kw)
+
+
+UNBOUNDED_PROV = re.compile(r"prov#\w+>\)?[*+]|\)\s*[*+]")
+
+
+def test_walks_use_no_unbounded_path_over_provenance(kb: KnowledgeBase) -> None:
+    rec = Recorder(kb)
+    claim = claim_with_quote(kb, "blew up")
+    source_chains(rec, [claim])
+    downstream_claims(rec, str(CKBR.AnonymousSyrianOfficial))
+    key_facts(rec, str(CKBR.Russia))
+    assert rec.queries
+    for q in rec.queries:
+        assert not UNBOUNDED_PROV.search(q), q
+
+
+@pytest.fixture
+def long_chain(tmp_path: Path) -> Iterator[KnowledgeBase]:
+    """A synthetic store: one claim whose chain is longer than MAX_DEPTH, one with too many sources."""
+    n = MAX_DEPTH + 5
+    lines = ["@prefix prov: <http://www.w3.org/ns/prov#> .", f"@prefix ckb: <{CKB}> .",
+             "@prefix x: <https://w3id.org/conflict-kb/id/> ."]
+    lines.append("x:deep a ckb:Report ; prov:wasDerivedFrom x:s0 .")
+    for i in range(n):
+        lines.append(f"x:s{i} a ckb:SourceStatement ; prov:wasAttributedTo x:agent{i} ; "
+                     f"prov:wasDerivedFrom x:s{i + 1} .")
+    lines.append("x:wide a ckb:Report ; prov:wasDerivedFrom " + ", ".join(
+        f"x:w{i}" for i in range(MAX_WIDTH + 10)) + " .")
+    path = tmp_path / "chain.ttl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with KnowledgeBase.open(memory=True) as k:
+        k.import_file(path, name="chain")
+        yield k
+
+
+def test_walk_stops_at_depth_and_width_caps(long_chain: KnowledgeBase) -> None:
+    rec = Recorder(long_chain)
+    deep = str(CKBR.deep)
+    nodes, truncated = walk(rec, [deep])
+    assert truncated and len(rec.queries) == MAX_DEPTH + 1
+    assert str(CKBR[f"s{MAX_DEPTH + 2}"]) not in nodes
+    nodes, truncated = walk(long_chain, [str(CKBR.wide)])
+    assert truncated and len(nodes) <= 1 + MAX_WIDTH

@@ -1,0 +1,72 @@
+"""The claims explorer (/claims): facets like Datasette, full text over quotes, CSV and SPARQL."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from kb.browse import labels
+from kb.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, facet_counts, run
+from webui import get_kb
+from webui.entity import page_number
+
+bp = Blueprint("claims", __name__)
+
+PER_PAGE = 25
+FACET_TIMEOUT = 1.0  # seconds per facet; past it, this and the later facets are left out
+
+
+def _filename(active: dict[str, str]) -> str:
+    """A download name after the filters: claims-anonymity-anonymous.csv, claims.csv."""
+    words = [f"{k}-{v.rstrip('/#').rsplit('/', 1)[-1].rsplit('#', 1)[-1]}" for k, v in active.items()]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(["claims", *words]))[:80].strip("-")
+    return stem or "claims"
+
+
+@bp.get("/claims")
+def index() -> str | Response:
+    """Claims matching the filters in ?source= &speaker= &anonymity= &hedge= &kind= &event=
+    &actor= &supports= &q=, with facet counts; ?format=csv or ?format=sparql to download."""
+    kb = get_kb()
+    filters = check_filters(request.args)
+    active = filters.active()
+    fmt = request.args.get("format", "")
+    if fmt == "sparql":
+        return _download(build_query(filters).encode("utf-8"), "application/sparql-query",
+                         _filename(active) + ".rq")
+    if fmt == "csv":
+        result = kb.query(build_query(filters), inferred=False)
+        return _download(result.serialize("csv"), "text/csv; charset=utf-8",
+                         _filename(active) + ".csv")
+    if fmt:
+        return Response("format must be csv or sparql\n", status=400, mimetype="text/plain")
+    number = page_number()
+    sparql, rows, truncated = run(kb, filters, PER_PAGE, (number - 1) * PER_PAGE)
+    names = enrich(kb, rows)
+    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT)
+    total = sum(n for _v, n in facets["anonymity"]) if "anonymity" in facets else None
+    iris = {v for name in ("via", "speaker", "event", "actor")
+            for v, _n in facets.get(name, [])} | set(active.values())
+    names |= labels(kb, {i for i in iris if i.startswith(("http://", "https://"))})
+    facet_view = [(name, FACET_TITLES[name], [
+        (value, names.get(value, value), n, url_for("claims.index", **(active | {name: value})),
+         active.get(name) == value) for value, n in facets.get(name, [])]) for name in FACETS
+        if facets.get(name)]
+    removers = [(name, names.get(value, value), url_for("claims.index", **{
+        k: v for k, v in active.items() if k != name})) for name, value in active.items()]
+    return render_template(
+        "claims.html", rows=rows, names=names, facets=facet_view, removers=removers,
+        active=active, sparql=sparql, total=total, page=number,
+        pages=max(1, -(-total // PER_PAGE)) if total is not None else number + (len(rows) == PER_PAGE),
+        truncated=truncated, slow=slow,
+        base=url_for("claims.index", **active), filename=_filename(active),
+    )
+
+
+def _download(body: bytes, mimetype: str, name: str) -> Response:
+    """An attachment named after the view."""
+    response = Response(body, mimetype=mimetype.split(";")[0])
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,40 @@
+"""Source pages (/source?iri=): every claim resting on a person, outlet or unnamed agent."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+
+from kb.browse import check_iri, labels
+from kb.chains import downstream_claims, source_chains, supported
+from webui import get_kb
+from webui.entity import page_number
+
+bp = Blueprint("sources", __name__)
+
+PER_PAGE = 20
+
+
+@bp.get("/source")
+def show() -> str:
+    """The claims that rest on ?iri=, directly or anywhere upstream, with what they support."""
+    wanted = request.args.get("iri", "").strip()
+    if not wanted:
+        abort(400, description="give the source's IRI as ?iri=")
+    kb = get_kb()
+    iri = check_iri(wanted)
+    desc = kb.describe(iri)  # 404 for unknown IRIs
+    found, truncated = downstream_claims(kb, iri)
+    names = labels(kb, found)
+    order = sorted(found, key=lambda c: (found[c] > 0, names.get(c, c).lower(), c))
+    number = page_number()
+    chosen = order[(number - 1) * PER_PAGE:number * PER_PAGE]
+    chains = source_chains(kb, chosen)
+    supports = supported(kb, chosen)
+    names |= labels(kb, {x for xs in supports.values() for x in xs})
+    rows = [(c, names.get(c, c), found[c], chains.get(c), supports.get(c, [])) for c in chosen]
+    return render_template(
+        "source.html", d=desc, rows=rows, names=names, total=len(order),
+        direct=sum(1 for c in order if found[c] == 0), truncated=truncated, page=number,
+        pages=max(1, -(-len(order) // PER_PAGE)),
+        base=url_for("sources.show", iri=iri),
+    )

@@ -37,6 +37,8 @@ ASK = "ASK { ?s a ckb:ProxyForce }"
 CONSTRUCT = ("CONSTRUCT { ?s rdfs:label ?label } WHERE { ?s a ckb:ProxyForce ; rdfs:label ?label } "
              "ORDER BY ?s LIMIT 5")
 EX = "http://example.org/clients/"
+# Graphs the clients write live in the KB's graph namespace: graphs outside it are another user's.
+G = "https://w3id.org/conflict-kb/graph/clients/"
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +121,8 @@ def _ask(endpoint: str, query: str) -> bool:
 
 
 def test_sparqlwrapper_update_with_a_bearer_token(endpoint):
-    check = f"ASK {{ GRAPH <{EX}g> {{ <{EX}s> <{EX}p> 'wrapper' }} }}"
-    update = f"INSERT DATA {{ GRAPH <{EX}g> {{ <{EX}s> <{EX}p> 'wrapper' }} }}"
+    check = f"ASK {{ GRAPH <{G}g> {{ <{EX}s> <{EX}p> 'wrapper' }} }}"
+    update = f"INSERT DATA {{ GRAPH <{G}g> {{ <{EX}s> <{EX}p> 'wrapper' }} }}"
     refused = _wrapper(endpoint, update, JSON, POST)
     with pytest.raises(urllib.error.HTTPError) as err:
         refused.query()
@@ -132,7 +134,7 @@ def test_sparqlwrapper_update_with_a_bearer_token(endpoint):
     assert client.query().response.status == 204
     assert _ask(endpoint, check) is True
     # The same, sent as application/sparql-update rather than a form.
-    direct = _wrapper(endpoint, f"DELETE DATA {{ GRAPH <{EX}g> {{ <{EX}s> <{EX}p> 'wrapper' }} }}",
+    direct = _wrapper(endpoint, f"DELETE DATA {{ GRAPH <{G}g> {{ <{EX}s> <{EX}p> 'wrapper' }} }}",
                       JSON, POST)
     direct.setRequestMethod("postdirectly")
     direct.addCustomHttpHeader("Authorization", f"Bearer {TOKEN}")
@@ -154,11 +156,11 @@ def test_rdflib_sparqlstore_reads(endpoint):
 
 def test_rdflib_sparqlupdatestore_writes_with_a_bearer_token(endpoint):
     store = SPARQLUpdateStore(endpoint, endpoint, headers={"Authorization": f"Bearer {TOKEN}"})
-    graph = Graph(store, identifier=URIRef(f"{EX}rdflib"))
+    graph = Graph(store, identifier=URIRef(f"{G}rdflib"))
     triple = (URIRef(f"{EX}a"), URIRef(f"{EX}p"), Literal("from rdflib", lang="en"))
     graph.add(triple)
     assert triple in graph
-    assert _ask(endpoint, f'ASK {{ GRAPH <{EX}rdflib> {{ <{EX}a> <{EX}p> "from rdflib"@en }} }}')
+    assert _ask(endpoint, f'ASK {{ GRAPH <{G}rdflib> {{ <{EX}a> <{EX}p> "from rdflib"@en }} }}')
     graph.remove(triple)
     assert triple not in graph
     anonymous = SPARQLUpdateStore(endpoint, endpoint)

@@ -28,10 +28,8 @@ from rdflib import RDFS, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 
-ROOT = Path(__file__).resolve().parents[2]
-W3C = Path(os.environ.get("CKB_W3C", ROOT.parent / "shared" / "w3c" / "sparql11"))
-if not W3C.is_dir():  # the worktree layout: /work/wt/<name>; the suites live in /work/shared
-    W3C = Path("/work/shared/w3c/sparql11")
+from .manifests import ROOT
+
 TOKEN = "w3c-suite-token"
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

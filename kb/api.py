@@ -89,9 +89,8 @@ class KnowledgeBase:
             return cls(RemoteBackend(endpoint, update_endpoint), **options)
         if memory:
             return cls(OxigraphBackend(None, workers), **options)
+        # No mkdir here: the backend recovers a swap a crash interrupted before it creates anything.
         store = Path(path) if path is not None else default_store_path()
-        if not read_only:
-            store.mkdir(parents=True, exist_ok=True)
         return cls(OxigraphBackend(store, workers, read_only=read_only), **options)
 
     def __enter__(self) -> KnowledgeBase:
@@ -121,27 +120,16 @@ class KnowledgeBase:
             progress(f"loading {len(paths)} files")
         pairs = [(p, loader.graph_for(p)) for p in paths]
         self.backend.replace_graphs(pairs, clear_others=True, prepare=loader.attach_texts)
-        marker = self._bundle_marker()
-        if marker is not None:
-            if files:
-                marker.unlink(missing_ok=True)  # the store no longer is the bundle
-            else:
-                marker.write_text(loader.bundle_fingerprint() + "\n", encoding="utf-8")
+        set_bundle = getattr(self.backend, "set_bundle", None)
+        if set_bundle is not None:
+            # The store's metadata remembers which bundle it holds (None: other files).
+            set_bundle(None if files else loader.bundle_fingerprint())
         return self.graphs()
-
-    def _bundle_marker(self) -> Path | None:
-        # Beside the store folder (not in it): which bundle a disk store was built from.
-        path = getattr(self.backend, "path", None)
-        if path is None or getattr(self.backend, "read_only", False):
-            return None
-        return path.with_name(path.name + ".bundle")
 
     def bundle_is_stale(self) -> bool:
         """True if this store was built from the bundled files and they have changed since."""
-        marker = self._bundle_marker()
-        if marker is None or not marker.is_file():
-            return False
-        return marker.read_text(encoding="utf-8").strip() != loader.bundle_fingerprint()
+        held = getattr(self.backend, "bundle", None)
+        return held is not None and held != loader.bundle_fingerprint()
 
     def import_file(self, path: str | Path, name: str | None = None) -> str:
         """Load one file into its own graph (replacing an earlier import of it); return the graph."""

@@ -152,6 +152,9 @@ def run(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the command; exceptions propagate."""
     args = build_parser().parse_args(argv)
     kb = _open(args)
+    recovered = getattr(kb.backend, "recovered", None)
+    if recovered:
+        print(f"ckb: recovered: {recovered}", file=sys.stderr)
     try:
         if args.needs_data and not kb.graphs():
             with Progress().activity("first use: loading the bundled ontology and data"):

@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--row-limit", type=_positive_int, default=10_000, metavar="N")
     c.add_argument("--query-budget", type=_positive, default=60.0, metavar="S",
                    help="seconds of query time each client may use per minute (429 beyond)")
+    c.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                   help="a reverse proxy's address: behind it, X-Forwarded-For names the client "
+                        "(repeatable)")
+    c.add_argument("--threads", type=_positive_int, default=32, metavar="N",
+                   help="server threads; requests beyond the workers wait in their lane")
     return p
 
 

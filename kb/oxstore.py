@@ -22,8 +22,9 @@ from .errors import KBError, ParseError, StoreError
 from .lifecycle import ALL, Meta, crash_point
 from .namespaces import GRAPH_BASE
 from .results import QueryResult
+from .scheduling import LanePools
 from .terms import iri_ref
-from .worker import StoreSpec, WorkerPool, syntax_error
+from .worker import StoreSpec, syntax_error
 
 STAGING = GRAPH_BASE + "staging/"
 # Replacing graphs in place costs ~4 transactional passes per triple (load, copy, two drops);
@@ -85,7 +86,9 @@ class _RWLock:
 class OxigraphBackend:
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
-    def __init__(self, path: Path | None = None, workers: int = 2, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path | None = None, workers: int = 2, read_only: bool = False, heavy_workers: int = 1
+    ) -> None:
         self.path = path
         self.read_only = read_only and path is not None
         self._lock_fd: int | None = None
@@ -104,7 +107,8 @@ class OxigraphBackend:
             lifecycle.release_lock(self._lock_fd)
             raise StoreError(f"cannot open store at {path}: {err}") from err
         self._lock = _RWLock()
-        self._pool = WorkerPool(workers)
+        # Interactive and heavy queries run on separate workers (kb.scheduling).
+        self._pool = LanePools(workers, heavy_workers)
         self._stale = True
         self._dump: weakref.finalize | None = None
         self.meta = Meta()

@@ -40,7 +40,9 @@ def serve(
         app,
         host=host,
         port=port,
-        threads=int(config.get("THREADS", 4)),
+        # Enough threads that requests wait in webui.admission (which sees their deadline and
+        # their lane), never in waitress's own queue; a waiting thread only sleeps.
+        threads=int(config.get("THREADS", 32)),
         # Above Flask's limit, so Flask answers 413 with its own page; waitress only stops
         # bodies far beyond it before they are buffered.
         max_request_body_size=4 * int(app.config["MAX_CONTENT_LENGTH"]),

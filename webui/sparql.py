@@ -1,13 +1,15 @@
 """The /sparql endpoint: SPARQL 1.1 Protocol (query, update, service description, CORS).
 
 Status codes: 200 results; 204 update applied; 429 the client spent its query-time budget
-(QUERY_BUDGET seconds per minute, with Retry-After); 303 browsers (HTML preferred) to the query
+(QUERY_BUDGET seconds per minute, with Retry-After) or already has its share of heavy queries
+running; 303 browsers (HTML preferred) to the query
 page; 400 bad syntax (with line/column), forbidden query (SERVICE, LOAD, unknown FROM or
 default-graph-uri/named-graph-uri), bad parameters, unknown ?format=; 403 update refused
 (read-only, or missing/wrong bearer token); 405 other methods; 406 no acceptable format;
 413 body over MAX_CONTENT_LENGTH or query over MAX_QUERY_LENGTH; 415 other POST bodies;
-503 the query hit its time limit (as Fuseki does: the server declined to finish, the client
-may narrow the query). Every answer carries X-CKB-Truncated when the row cap applied.
+503 the query hit its time limit, counted from the request's arrival, or the heavy queue is
+full (as Fuseki does: the server declined to finish, the client may narrow the query or retry;
+with Retry-After). Every answer carries X-CKB-Truncated when the row cap applied.
 """
 
 from __future__ import annotations
@@ -140,15 +142,15 @@ def _query(text: str, default_graphs: list[str], named_graphs: list[str]) -> Res
     config = current_app.config
     kb = get_kb()
     timeout = float(config["QUERY_TIMEOUT"]) if config["QUERY_TIMEOUT"] else kb.timeout
-    with current_app.extensions["ckb.budget"].spend(request.remote_addr or "?", timeout):
-        result = kb.query(
-            text,
-            inferred=inferred,
-            timeout=timeout,
-            limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
-            default_graphs=default_graphs or None,
-            named_graphs=named_graphs or None,
-        )
+    # Budget, lanes and the deadline from arrival: webui.admission decides the time limit.
+    result = current_app.extensions["ckb.admission"].run_query(text, timeout, lambda limit: kb.query(
+        text,
+        inferred=inferred,
+        timeout=limit,
+        limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
+        default_graphs=default_graphs or None,
+        named_graphs=named_graphs or None,
+    ))
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
         raise _Fail(406, f"cannot send a {result.kind} result as {override or accept}; available: "

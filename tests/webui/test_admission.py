@@ -23,6 +23,7 @@ from kb import KnowledgeBase
 from tests.webui.conftest import write_mini_project
 from webui import create_app
 from webui.budget import Budget
+from webui.server import waitress_options
 
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
 CHEAP = "ASK { ?s ?p ?o }"
@@ -37,9 +38,8 @@ def lane_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]
 
 
 def serve(kb: KnowledgeBase, **config: object) -> Iterator[str]:
-    app = create_app({"KB": kb, "QUERY_TIMEOUT": 3.0, "TRUSTED_PROXIES": ("127.0.0.1",),
-                      "HEAVY_PER_CLIENT": 5, **config})
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=24)
+    app = create_app({"KB": kb, "QUERY_TIMEOUT": 3.0, "TRUSTED_PROXIES": ("127.0.0.1",), **config})
+    server = waitress.create_server(app, host="127.0.0.1", port=0, **waitress_options(app))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"

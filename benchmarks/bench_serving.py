@@ -71,28 +71,32 @@ RAW_LOAD = ("import sys, pyoxigraph as ox; s = ox.Store(sys.argv[1]); g = sys.ar
 OPEN_FIRST = """import json, sys, time
 t0 = time.monotonic()
 from kb import KnowledgeBase
-k = KnowledgeBase.open(sys.argv[1])
 t1 = time.monotonic()
+k = KnowledgeBase.open(sys.argv[1])
 k.graphs()
-rows = k.query(sys.argv[2]).rows
 t2 = time.monotonic()
+rows = k.query(sys.argv[2]).rows
+t3 = time.monotonic()
 k.close()
 import pyoxigraph as ox
 s = ox.Store.read_only(sys.argv[1])
-t3 = time.monotonic()
-list(s.query(sys.argv[3]))
 t4 = time.monotonic()
-print(json.dumps({"open_s": t1 - t0, "first_answer_s": t2 - t0, "rows": len(rows), "count_all_s": t4 - t3}))
+list(s.query(sys.argv[3]))
+t5 = time.monotonic()
+print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "first_answer_s": t3 - t1, "rows": len(rows),
+                  "count_all_s": t5 - t4}))
 """
 
 
-def load_phase(data: str, work: Path) -> dict:
+def load_phase(data: str, work: Path, first_only: bool = False) -> dict:
     """Bundle, first import, re-import; raw stores of the same file; disk footprints."""
     store = work / "store"
     res: dict = {"bundle_load": timed_child(ckb("load", "--store", str(store)))}
     res["bundle_bytes"] = du(store)
     res["import"] = timed_child(ckb("import", data, "--name", "synthetic", "--store", str(store)))
     res["import"]["store_bytes"] = du(store)
+    if first_only:
+        return res
     res["reimport"] = timed_child(ckb("import", data, "--name", "synthetic", "--store", str(store)))
     res["reimport"]["store_bytes"] = du(store)
     for name, graph in (("raw_default", "-"), ("raw_named", "https://w3id.org/conflict-kb/graph/import/x")):
@@ -108,8 +112,8 @@ def open_phase(store: Path, repeat: int) -> dict:
     """Open-to-first-answer in a fresh process, and what counting every graph would cost instead."""
     runs = [json.loads(subprocess.check_output([PY, "-c", OPEN_FIRST, str(store), FIRST, COUNT_ALL],
                                                cwd=ROOT)) for _ in range(repeat)]
-    return {k: round(statistics.median(r[k] for r in runs), 3) for k in ("open_s", "first_answer_s",
-                                                                           "count_all_s")}
+    keys = ("import_s", "open_s", "first_answer_s", "count_all_s")
+    return {k: round(statistics.median(r[k] for r in runs), 3) for k in keys}
 
 
 def query_phase(store: Path, repeat: int) -> dict:
@@ -221,6 +225,13 @@ def serve_phase(store: Path, entities: list[str], page_seconds: float, mixed_sec
                         "cheap_selects": summary([s for s in light if s.kind == "select"], run.seconds),
                         "heavy": [{"status": s.status, "seconds": round(s.seconds, 2),
                                    "retry_after": s.retry_after} for s in heavy]}
+        # The same, with the cheap clients sending small SELECTs only: the lanes without page cost.
+        run = run_clients(server.port, [(16, "cheap", lambda n: selects[n % len(selects)]),
+                                        (2, "heavy", lambda n: ("heavy", sparql_path(HEAVY)))], mixed_seconds)
+        out["mixed_selects"] = {"cheap": summary([s for s in run.samples if s.kind != "heavy"], run.seconds),
+                                "heavy": [{"status": s.status, "seconds": round(s.seconds, 2),
+                                           "retry_after": s.retry_after} for s in run.samples
+                                          if s.kind == "heavy"]}
         out["server_peak_rss_mib"] = round(server.peak_kib / 1024)
         return out
     finally:
@@ -238,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mixed-seconds", type=float, default=60.0)
     ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--phases", default="load,open,queries,serve",
+                    help="a subset of load,open,queries,serve; 'import' instead of 'load' does the first "
+                         "import only (no re-import, no raw stores)")
     args = ap.parse_args(argv)
+    phases = args.phases.split(",")
     work = ROOT / "benchmarks" / "results" / "tmp" / f"serving-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
     data = args.data
@@ -254,19 +269,22 @@ def main(argv: list[str] | None = None) -> int:
                  "load_avg_start": os.getloadavg()}
     try:
         for name, phase in (
-            ("load", lambda: load_phase(data, work)),
+            ("load", lambda: load_phase(data, work, first_only="load" not in phases)),
             ("open", lambda: open_phase(work / "store", args.repeat)),
             ("queries", lambda: query_phase(work / "store", args.repeat)),
             ("serve", lambda: serve_phase(work / "store", pick_entities(work / "store", args.seed),
                                           args.page_seconds, args.mixed_seconds, args.timeout)),
         ):
+            if name not in phases and not (name == "load" and "import" in phases):
+                continue
             t = time.monotonic()
             run[name] = phase()
             print(f"{name}: {time.monotonic() - t:.0f} s {json.dumps(run[name])[:600]}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     run["load_avg_end"] = os.getloadavg()
-    json_path, md_path = write_report(run, Path(args.out))
+    partial = "" if phases == ["load", "open", "queries", "serve"] else "-" + "-".join(phases)
+    json_path, md_path = write_report(run, Path(args.out), partial)
     print(f"wrote {json_path} and {md_path}")
     print(md_path.read_text(encoding="utf-8"))
     return 0

@@ -21,6 +21,8 @@ def _errors(e: dict) -> str:
 
 def markdown(run: dict) -> str:
     """The run as Markdown: one table per phase."""
+    if "reimport" not in run["load"] or "serve" not in run:
+        return _short(run)
     m, load, opened, serve = run["machine"], run["load"], run["open"], run["serve"]
     lines = [f"# Serving benchmark, {run['triples']:,} triples (+ the bundle)", "",
              f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
@@ -43,10 +45,10 @@ def markdown(run: dict) -> str:
               f"raw named-graph store / raw default-graph store: "
               f"**{load['raw_named']['store_bytes'] / load['raw_default']['store_bytes']:.2f}x**.", "",
               "## Open to first answer (fresh process, median)", "",
-              "| open | open + first answer | counting every graph (what opening used to do) |",
-              "|---|---|---|",
-              f"| {opened['open_s'] * 1000:.0f} ms | {opened['first_answer_s'] * 1000:.0f} ms "
-              f"| {opened['count_all_s'] * 1000:.0f} ms |", "",
+              "| import kb (Python) | open | open + first answer | counting every graph (what opening "
+              "used to do) |", "|---|---|---|---|",
+              f"| {opened.get('import_s', 0) * 1000:.0f} ms | {opened['open_s'] * 1000:.0f} ms "
+              f"| {opened['first_answer_s'] * 1000:.0f} ms | {opened['count_all_s'] * 1000:.0f} ms |", "",
               "## Queries: kb against raw pyoxigraph, same store (median)", "",
               "| query | kb | raw | kb / raw | rows |", "|---|---|---|---|---|"]
     for name, q in run["queries"].items():
@@ -67,25 +69,54 @@ def markdown(run: dict) -> str:
         c = mixed[key]
         lines.append(f"| {label} | {c['ok']} | {c['per_second']} | {_ms(c['p50_ms'])} | {_ms(c['p95_ms'])} | "
                      f"{_ms(c['p99_ms'])} | {_ms(c['max_ms'])} | {_errors(c['errors'])} |")
-    heavy = mixed["heavy"]
+    lines += ["", _heavy(mixed["heavy"], serve["timeout_s"])]
+    if "mixed_selects" in serve:
+        c = serve["mixed_selects"]["cheap"]
+        lines += ["", "Again with the 16 cheap clients sending small SELECTs only (no entity pages):", "",
+                  "| requests | answered | per s | p50 | p95 | p99 | max | errors |",
+                  "|---|---|---|---|---|---|---|---|",
+                  f"| cheap SELECTs | {c['ok']} | {c['per_second']} | {_ms(c['p50_ms'])} | "
+                  f"{_ms(c['p95_ms'])} | {_ms(c['p99_ms'])} | {_ms(c['max_ms'])} | "
+                  f"{_errors(c['errors'])} |", "",
+                  _heavy(serve["mixed_selects"]["heavy"], serve["timeout_s"])]
+    lines += ["", f"Server process tree peak RSS: {serve['server_peak_rss_mib']} MiB.", ""]
+    return "\n".join(lines)
+
+
+def _heavy(heavy: list[dict], limit: float) -> str:
     times = [h["seconds"] for h in heavy]
     statuses: dict[int, int] = {}
     for h in heavy:
         statuses[h["status"]] = statuses.get(h["status"], 0) + 1
-    late = sum(1 for t in times if t > serve["timeout_s"] + 1)
-    lines += ["", f"Heavy queries: {len(heavy)} answered ("
-              + ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items())) + "); time to answer "
-              + (f"min {min(times):.2f} s, median {statistics.median(times):.2f} s, max {max(times):.2f} s; "
-                 if times else "") + f"{late} past limit + 1 s.",
-              f"Server process tree peak RSS: {serve['server_peak_rss_mib']} MiB.", ""]
-    return "\n".join(lines)
+    late = sum(1 for t in times if t > limit + 1)
+    return (f"Heavy queries: {len(heavy)} answered ("
+            + ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items())) + "); time to answer "
+            + (f"min {min(times):.2f} s, median {statistics.median(times):.2f} s, max {max(times):.2f} s; "
+               if times else "") + f"{late} past limit + 1 s.")
 
 
-def write_report(run: dict, out: Path) -> tuple[Path, Path]:
-    """Write serving-<size>.json and serving-<size>.md into ``out``."""
+def _short(run: dict) -> str:
+    """A partial run (e.g. 10M: first import and open only)."""
+    imp = run["load"]["import"]
+    lines = [f"# Serving benchmark, {run['triples']:,} triples (+ the bundle): first import and open only",
+             "",
+             f"Started {run['started']}; load average {run['load_avg_start'][0]:.1f} at the start, "
+             f"{run['load_avg_end'][0]:.1f} at the end.", "",
+             f"- First import: {imp['seconds']:.1f} s, peak RSS {imp['peak_rss_mib']} MiB, "
+             f"store {_mb(imp['store_bytes'])}."]
+    if "open" in run:
+        o = run["open"]
+        lines.append(f"- Open {o['open_s'] * 1000:.0f} ms; open + first answer "
+                     f"{o['first_answer_s'] * 1000:.0f} ms; counting every graph (what opening used to do) "
+                     f"{o['count_all_s'] * 1000:.0f} ms.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run: dict, out: Path, suffix: str = "") -> tuple[Path, Path]:
+    """Write serving-<size><suffix>.json and .md into ``out`` (a suffix names a partial run)."""
     out.mkdir(parents=True, exist_ok=True)
-    json_path = out / f"serving-{run['size']}.json"
-    md_path = out / f"serving-{run['size']}.md"
+    json_path = out / f"serving-{run['size']}{suffix}.json"
+    md_path = out / f"serving-{run['size']}{suffix}.md"
     json_path.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
     md_path.write_text(markdown(run), encoding="utf-8")
     return json_path, md_path

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
@@ -25,7 +25,9 @@ from .namespaces import (
 from .oxstore import OxigraphBackend
 from .results import QueryResult
 from .terms import from_ox, iri_ref
-from .validate import ValidationReport, validate_graphs
+
+if TYPE_CHECKING:
+    from .validate import ValidationReport
 
 Progress = Callable[[str], None]
 
@@ -206,6 +208,8 @@ class KnowledgeBase:
     def validate(self) -> ValidationReport:
         """Validate everything but the inferences against the SHACL shapes."""
         asserted = [g for g in self.graphs() if g not in (GRAPH_SHAPES, GRAPH_INFERRED)]
+        from .validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
+
         return validate_graphs(self.rdflib_graph(asserted), self.rdflib_graph([GRAPH_SHAPES]))
 
     def reason(self, reasoner: str = "hermit", save: bool = False) -> ReasonReport:

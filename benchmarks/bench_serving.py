@@ -278,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
             if name not in phases and not (name == "load" and "import" in phases):
                 continue
             t = time.monotonic()
-            run[name] = phase()
+            try:
+                run[name] = phase()
+            except (Exception, SystemExit) as err:  # keep what the other phases measured
+                run.setdefault("failed", {})[name] = str(err)[:300]
+                print(f"{name}: failed: {err}", flush=True)
+                continue
             print(f"{name}: {time.monotonic() - t:.0f} s {json.dumps(run[name])[:600]}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

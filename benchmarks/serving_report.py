@@ -21,7 +21,7 @@ def _errors(e: dict) -> str:
 
 def markdown(run: dict) -> str:
     """The run as Markdown: one table per phase."""
-    if "reimport" not in run["load"] or "serve" not in run:
+    if "reimport" not in run.get("load", {}) or "serve" not in run or "queries" not in run:
         return _short(run)
     m, load, opened, serve = run["machine"], run["load"], run["open"], run["serve"]
     lines = [f"# Serving benchmark, {run['triples']:,} triples (+ the bundle)", "",
@@ -97,7 +97,7 @@ def _heavy(heavy: list[dict], limit: float) -> str:
 
 def _short(run: dict) -> str:
     """A partial run (e.g. 10M: first import and open only)."""
-    imp = run["load"]["import"]
+    imp = run.get("load", {}).get("import", {"seconds": 0, "peak_rss_mib": 0, "store_bytes": 0})
     lines = [f"# Serving benchmark, {run['triples']:,} triples (+ the bundle): first import and open only",
              "",
              f"Started {run['started']}; load average {run['load_avg_start'][0]:.1f} at the start, "
@@ -109,6 +109,7 @@ def _short(run: dict) -> str:
         lines.append(f"- Open {o['open_s'] * 1000:.0f} ms; open + first answer "
                      f"{o['first_answer_s'] * 1000:.0f} ms; counting every graph (what opening used to do) "
                      f"{o['count_all_s'] * 1000:.0f} ms.")
+    lines += [f"- Phase {name} failed: {why}" for name, why in run.get("failed", {}).items()]
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,19 +13,20 @@ from typing import TYPE_CHECKING, Any
 from rdflib import Graph
 
 from . import guard, loader
-from .backend import QueryRequest
-from .errors import KBError, NotFound
+from .backend import QueryRequest, UpdateRequest
+from .engine import DEFAULT_GRAPH
+from .errors import ForbiddenQuery, KBError, NotFound
 from .namespaces import (
     GRAPH_INFERRED,
     GRAPH_SHAPES,
-    GRAPH_UPDATES,
     PREFIXES,
     graph_iri,
     import_graph,
 )
-from .oxstore import OxigraphBackend
+from .oxstore import OxigraphBackend, check_file
 from .results import QueryResult
-from .terms import from_ox, iri_ref
+from .shapes import Shapes
+from .terms import check_iri, from_ox, iri_ref
 
 if TYPE_CHECKING:
     from .validate import ValidationReport
@@ -70,6 +72,7 @@ class KnowledgeBase:
         self.update_token = update_token
         self.max_query_length = max_query_length
         self.prefixes = dict(PREFIXES)
+        self.shapes = Shapes(getattr(backend, "path", None), not getattr(backend, "read_only", True))
 
     @classmethod
     def open(
@@ -81,19 +84,30 @@ class KnowledgeBase:
         update_endpoint: str | None = None,
         workers: int = 2,
         read_only: bool = False,
+        sandbox: bool = False,
         **options: Any,
     ) -> KnowledgeBase:
-        """Open a store on disk (default $CKB_STORE), in memory, or on a SPARQL server ($CKB_ENDPOINT)."""
+        """Open a store on disk (default $CKB_STORE), in memory, or on a SPARQL server ($CKB_ENDPOINT).
+
+        ``sandbox=True`` refuses to run queries in workers the kernel has not fenced off the
+        network (``ckb serve`` sets it unless --no-sandbox); otherwise the fence is used if it can be.
+        """
         endpoint = endpoint or (None if memory or path else os.environ.get("CKB_ENDPOINT"))
         if endpoint:
             from .remote import RemoteBackend
 
             return cls(RemoteBackend(endpoint, update_endpoint), **options)
         if memory:
-            return cls(OxigraphBackend(None, workers), **options)
+            return cls(OxigraphBackend(None, workers, sandbox=sandbox), **options)
         # No mkdir here: the backend recovers a swap a crash interrupted before it creates anything.
         store = Path(path) if path is not None else default_store_path()
-        return cls(OxigraphBackend(store, workers, read_only=read_only), **options)
+        return cls(OxigraphBackend(store, workers, read_only=read_only, sandbox=sandbox), **options)
+
+    def require_sandbox(self) -> None:
+        """Run no query or update outside the kernel's network fence; KBError if it cannot be set."""
+        require = getattr(self.backend, "require_fence", None)
+        if require is not None:  # a remote server fences itself, or not: nothing runs here
+            require()
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -121,7 +135,12 @@ class KnowledgeBase:
         if progress:
             progress(f"loading {len(paths)} files")
         pairs = [(p, loader.graph_for(p)) for p in paths]
-        self.backend.replace_graphs(pairs, clear_others=True, prepare=loader.attach_texts)
+        shapes = [p for p, g in pairs if g == GRAPH_SHAPES]
+        for p in shapes:
+            check_file(p)  # before anything is replaced: a bad shapes file changes nothing
+        self.backend.replace_graphs([(p, g) for p, g in pairs if g != GRAPH_SHAPES], clear_others=True,
+                                    prepare=loader.attach_texts)
+        self.shapes.replace(shapes)
         set_bundle = getattr(self.backend, "set_bundle", None)
         if set_bundle is not None:
             # The store's metadata remembers which bundle it holds (None: other files).
@@ -147,10 +166,11 @@ class KnowledgeBase:
         return self.backend.graphs()
 
     # -- querying --------------------------------------------------------
-    def default_graphs(self, inferred: bool = True) -> list[str]:
-        """Graphs a query sees by default: everything but shapes, and inferred on request."""
-        skip = {GRAPH_SHAPES} | (set() if inferred else {GRAPH_INFERRED})
-        return [g for g in self.graphs() if g not in skip]
+    def default_graphs(self, inferred: bool = True) -> list[str] | None:
+        """The default graph's parts: None is every graph (the engine's union), else a list."""
+        if inferred:
+            return None
+        return [DEFAULT_GRAPH, *(g for g in self.graphs() if g != GRAPH_INFERRED)]
 
     def query(
         self,
@@ -161,38 +181,53 @@ class KnowledgeBase:
         limit: int | None = None,
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
+        base_iri: str | None = None,
+        format: str | dict[str, str] | None = None,
     ) -> QueryResult:
-        """Run a read-only SPARQL query safely: checked, time-limited and row-capped."""
-        known = self.graphs()
-        own_dataset = guard.check_query(sparql, known, self.prefixes, self.max_query_length)
+        """Run a read-only SPARQL query safely: parsed and checked, fenced, time-limited and row-capped.
+
+        ``default_graphs``/``named_graphs`` follow the SPARQL Protocol: a list overrides the
+        query's FROM / FROM NAMED, an empty list is an empty dataset part, and a graph the
+        store lacks is an empty graph. ``format`` names the bytes the engine writes.
+        """
+        if len(sparql) > self.max_query_length:
+            raise ForbiddenQuery(f"the query is {len(sparql)} characters long; "
+                                 f"the limit is {self.max_query_length}")
         for g in (default_graphs or []) + (named_graphs or []):
-            if g not in known:
-                raise KBError(f"graph <{g}> is not in this knowledge base")
-        if not (default_graphs or named_graphs) and not own_dataset:
-            default_graphs = self.default_graphs(inferred)
+            if g != DEFAULT_GRAPH:
+                check_iri(g)
+        if default_graphs is None and not inferred:
+            default_graphs = self.default_graphs(inferred=False)
         return self.backend.query(
             QueryRequest(
                 sparql,
-                default_graphs=default_graphs or None,
+                default_graphs=default_graphs,
                 named_graphs=named_graphs,
-                limit=limit or self.row_limit,
+                limit=self.row_limit if limit is None else limit,
                 timeout=timeout or self.timeout,
                 prefixes=self.prefixes,
+                base_iri=base_iri,
+                format=format,
             )
         )
 
-    def update(self, sparql: str, token: str | None = None) -> None:
-        """Apply a SPARQL update; refused unless the KB has an update token and it matches."""
+    def update(self, sparql: str, token: str | None = None, *, base_iri: str | None = None,
+               timeout: float | None = None) -> None:
+        """Apply a SPARQL update; refused unless the KB has an update token and it matches.
+
+        Operations that name no graph work on the store's own default graph, which the
+        KB's default graph (the union of all graphs) includes.
+        """
         from .errors import UpdateRefused
 
         if not self.update_token:
             raise UpdateRefused("updates are disabled: this knowledge base is read-only")
         if not token or not hmac.compare_digest(token.encode(), self.update_token.encode()):
             raise UpdateRefused("updates need the right token (Authorization: Bearer ...)")
-        guard.check_query(sparql, self.graphs(), self.prefixes, self.max_query_length, update=True)
-        # Queries never read the store's unnamed default graph, so updates that name no graph
-        # work on the named updates graph instead.
-        self.backend.update(sparql, self.prefixes, default_as=GRAPH_UPDATES)
+        if len(sparql) > self.max_query_length:
+            raise ForbiddenQuery(f"the update is {len(sparql)} characters long; "
+                                 f"the limit is {self.max_query_length}")
+        self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
 
     # -- graphs as rdflib ------------------------------------------------
     def rdflib_graph(self, graphs: Sequence[str] | None = None) -> Graph:
@@ -207,16 +242,16 @@ class KnowledgeBase:
 
     def validate(self) -> ValidationReport:
         """Validate everything but the inferences against the SHACL shapes."""
-        asserted = [g for g in self.graphs() if g not in (GRAPH_SHAPES, GRAPH_INFERRED)]
         from .validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
 
-        return validate_graphs(self.rdflib_graph(asserted), self.rdflib_graph([GRAPH_SHAPES]))
+        asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
+        return validate_graphs(self.rdflib_graph(asserted), self.shapes.graph())
 
     def reason(self, reasoner: str = "hermit", save: bool = False) -> ReasonReport:
         """Run the OWL reasoner and replace the inferred graph with what it entails."""
         from . import reason as reasoning
 
-        asserted = [g for g in self.graphs() if g not in (GRAPH_SHAPES, GRAPH_INFERRED)]
+        asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
         outcome = reasoning.reason(self.rdflib_graph(asserted), reasoner=reasoner)
         report = ReasonReport(
             outcome.consistent, outcome.reasoner, len(outcome.inferred), outcome.seconds, outcome.explanation
@@ -273,7 +308,9 @@ class KnowledgeBase:
                 raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
             return result.serialize(format, self.prefixes)
         if graph == "all":
-            quads = self.backend.quads(None)
+            quads = itertools.chain(self.backend.quads(None), self.shapes.quads())
+        elif graph_iri(graph) == GRAPH_SHAPES:
+            quads = iter(self.shapes.quads())
         else:
             iri = graph_iri(graph)
             if iri not in self.graphs():

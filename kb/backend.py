@@ -16,7 +16,13 @@ from .results import QueryResult
 
 @dataclass
 class QueryRequest:
-    """One read-only query and the limits and dataset it runs with."""
+    """One read-only query and the limits and dataset it runs with.
+
+    ``default_graphs``: None is the KB's default graph, the merge of all its graphs (the
+    query's own FROM clauses apply if it has any); a list names the graphs to merge, and an
+    empty list is an empty default graph. ``named_graphs``: None is every graph the KB holds
+    (or the query's FROM NAMED); a list names them, and an empty list means none.
+    """
 
     query: str
     default_graphs: list[str] | None
@@ -24,6 +30,31 @@ class QueryRequest:
     limit: int
     timeout: float
     prefixes: dict[str, str] = field(default_factory=dict)
+    base_iri: str | None = None
+    # The results or RDF format the engine writes, or one per kind ("select", "ask", "graph");
+    # None: TSV for solutions, N-Triples for graphs, JSON for booleans.
+    format: str | dict[str, str] | None = None
+    check: bool = True  # False only where a test drives the worker past the parse check
+
+
+@dataclass
+class CheckRequest:
+    """Only the parse check of a query or update (for stores whose engine runs elsewhere)."""
+
+    text: str
+    update: bool
+    timeout: float
+
+
+@dataclass
+class UpdateRequest:
+    """One SPARQL update and its limits; it runs as one transaction."""
+
+    update: str
+    timeout: float
+    prefixes: dict[str, str] = field(default_factory=dict)
+    base_iri: str | None = None
+    check: bool = True
 
 
 class Backend(Protocol):
@@ -47,8 +78,8 @@ class Backend(Protocol):
         """Iterate the pyoxigraph quads of one graph, or of all graphs."""
         ...
 
-    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
-        """Apply a (checked) SPARQL update; ``default_as`` names the graph standing in for the default."""
+    def update(self, request: UpdateRequest) -> None:
+        """Apply a SPARQL update as one transaction, within its time limit."""
         ...
 
     def close(self) -> None:

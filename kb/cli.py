@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable)")
     c.add_argument("--threads", type=_positive_int, default=32, metavar="N",
                    help="server threads; requests beyond the workers wait in their lane")
+    c.add_argument("--no-sandbox", action="store_true",
+                   help="run queries even where the kernel cannot fence workers off the network")
     return p
 
 

@@ -151,6 +151,11 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     from webui.server import serve
 
     kb.update_token = args.update_token
+    if args.no_sandbox:
+        print("ckb: warning: --no-sandbox: queries and updates run without the network fence; "
+              "only the query check stands between SERVICE or LOAD and your network", file=sys.stderr)
+    else:
+        kb.require_sandbox()  # one line and exit 2 if the kernel cannot fence the workers
     if kb.bundle_is_stale():
         print("ckb: note: this store holds an older copy of the bundled ontology and data; "
               "run 'ckb load' to rebuild it", file=sys.stderr)

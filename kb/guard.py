@@ -1,91 +1,114 @@
-"""Refuse dangerous SPARQL before it reaches the engine.
+"""Know what a query does from a real parse: SERVICE, LOAD and dataset clauses.
 
-Oxigraph follows SERVICE IRIs over HTTP, so SERVICE must never reach it; LOAD
-fetches documents; FROM / FROM NAMED must only name graphs this store holds.
-The checks run on a lexical view of the query with strings, IRIs and comments
-masked, so a keyword inside a literal or an IRI is never mistaken for one.
+The check parses with rdflib's SPARQL 1.1 grammar (a maintained parser, not
+regular expressions) and walks the parse tree. It runs inside the fenced query
+worker, never in the server process: a pathological query costs a worker's
+time limit, not the server's threads or GIL. The worker's seccomp fence is the
+second line: if this parser and Oxigraph's ever disagree, a SERVICE still
+cannot open a connection.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from .errors import ForbiddenQuery
+from pyparsing import ParseBaseException
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from .errors import ForbiddenQuery, QuerySyntaxError
 
 MAX_QUERY_LENGTH = 100_000
+MAX_DEPTH = 64  # brackets open at once, counted in the raw text (an upper bound on real nesting)
 
-# Order matters: long strings before short ones, so '''a "b" c''' is one token.
-_MASKED = re.compile(
-    r"'''.*?'''|\"\"\".*?\"\"\""
-    r"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
-    r"|<[^<>\"{}|^`\\\x00-\x20]*>"
-    r"|#[^\n]*",
-    re.DOTALL,
-)
-_KEYWORD = r"(?<![\w:?$-]){}(?![\w:-])"
-_SERVICE = re.compile(_KEYWORD.format("SERVICE"), re.IGNORECASE)
-_LOAD = re.compile(_KEYWORD.format("LOAD"), re.IGNORECASE)
-_FROM = re.compile(
-    _KEYWORD.format("FROM") + r"\s+(?:NAMED\s+)?(<[^>]*>|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]*)",
-    re.IGNORECASE,
-)
-_PREFIX = re.compile(r"PREFIX\s+([\w.-]*):\s*<([^>]*)>", re.IGNORECASE)
+# What each refused construct is called in the parse tree, and why it is refused.
+_REFUSED = {
+    "ServiceGraphPattern": ("SERVICE", "this knowledge base never calls other services"),
+    "Load": ("LOAD", "this knowledge base never fetches documents"),
+}
+_DATASET = {"DatasetClause", "UsingClause"}
 
 
-def _mask(query: str) -> str:
-    """Blank out strings and comments (same length) and IRIs (keep the <...> for FROM)."""
-
-    def blank(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        if tok.startswith("<"):
-            return tok  # IRIs stay: FROM needs them, and no keyword matches inside <...>
-        return re.sub(r"[^\n]", " ", tok)
-
-    return _MASKED.sub(blank, query)
+# Letters that must occur in a query's text for it to hold SERVICE or FROM, even escaped ("\\u").
+_QUERY_SPELLINGS = ("service", "from", "\\u")
 
 
-def _position(query: str, offset: int) -> str:
-    line = query.count("\n", 0, offset) + 1
-    column = offset - (query.rfind("\n", 0, offset) + 1) + 1
-    return f"line {line}, column {column}"
+@dataclass(frozen=True)
+class Analysis:
+    """What the parse found that decides how the query runs."""
+
+    has_dataset: bool  # FROM / FROM NAMED (queries) or USING / USING NAMED / WITH (updates)
+    operations: tuple[str, ...] = ()  # the update operations, in order (Modify, InsertData, Clear, ...)
 
 
-def _refuse_keyword(query: str, masked: str, pattern: re.Pattern[str], why: str) -> None:
-    stripped = re.sub(r"<[^<>\"{}|^`\\\x00-\x20]*>", lambda m: " " * len(m.group(0)), masked)
-    m = pattern.search(stripped)
-    if m:
-        raise ForbiddenQuery(f"{m.group(0).upper()} at {_position(query, m.start())} is not allowed: {why}")
+def analyse(text: str, update: bool = False, max_length: int = MAX_QUERY_LENGTH) -> Analysis:
+    """Parse a query or update; raise QuerySyntaxError or ForbiddenQuery, else say what it does."""
+    if len(text) > max_length:
+        raise ForbiddenQuery(f"the {'update' if update else 'query'} is {len(text)} characters long; "
+                             f"the limit is {max_length}")
+    if not update and not any(w in text.lower() for w in _QUERY_SPELLINGS) and _depth(text) <= MAX_DEPTH:
+        # No parse can find SERVICE or FROM where the text cannot spell them, so the slow
+        # parse is skipped; syntax errors are then the engine's to report, with its position.
+        # Deeper text is parsed here first: Oxigraph's parser overflows its stack on deep nesting.
+        return Analysis(False)
+    try:
+        tree = parseUpdate(text) if update else parseQuery(text)
+    except ParseBaseException as err:
+        raise QuerySyntaxError(err.lineno, err.col, _short(err.msg)) from None
+    except RecursionError:
+        # Refused, not probed further: the engine's own parser would overflow its stack on it.
+        raise ForbiddenQuery(f"the {'update' if update else 'query'} is nested too deeply to check") from None
+    found: set[str] = set()
+    operations: list[str] = []
+    has_dataset = _walk(tree, found, operations if update else None)
+    for name, (keyword, why) in _REFUSED.items():
+        if name in found:
+            raise ForbiddenQuery(f"{keyword}{_where(text, keyword)} is not allowed: {why}")
+    return Analysis(has_dataset, tuple(operations))
 
 
-def check_query(
-    query: str,
-    known_graphs: Iterable[str],
-    prefixes: dict[str, str],
-    max_length: int = MAX_QUERY_LENGTH,
-    update: bool = False,
-) -> bool:
-    """Raise ForbiddenQuery unless the query is safe; return True if it has its own FROM clauses."""
-    if len(query) > max_length:
-        raise ForbiddenQuery(f"query is {len(query)} characters long; the limit is {max_length}")
-    masked = _mask(query)
-    _refuse_keyword(query, masked, _SERVICE, "this knowledge base never calls other services")
-    _refuse_keyword(query, masked, _LOAD, "this knowledge base never fetches documents")
-    if update:
-        return False
-    known = set(known_graphs)
-    declared = dict(prefixes)
-    declared.update({p: iri for p, iri in _PREFIX.findall(masked)})
-    for m in _FROM.finditer(masked):
-        target = m.group(1)
-        if target.startswith("<"):
-            iri = target[1:-1]
-        else:
-            prefix, _, local = target.partition(":")
-            iri = declared.get(prefix, "\0") + local
-        if iri not in known:
-            raise ForbiddenQuery(
-                f"FROM <{iri}> at {_position(query, m.start())} names no graph in this knowledge "
-                "base; remote or file graphs are never fetched"
-            )
-    return _FROM.search(masked) is not None
+def _walk(node: Any, found: set[str], operations: list[str] | None) -> bool:
+    """Collect the names of the parse tree's nodes; True if a dataset clause occurs."""
+    has_dataset = False
+    stack = [node]
+    while stack:  # iterative: a deep tree must not exhaust the stack a second time
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            found.add(item.name)
+            if item.name in _DATASET or (item.name == "Modify" and item.get("withClause") is not None):
+                has_dataset = True
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple) or type(item).__name__ == "ParseResults":
+            stack.extend(item)
+    if operations is not None and isinstance(node, CompValue):
+        operations.extend(op.name for op in node.get("request", []) if isinstance(op, CompValue))
+    return has_dataset
+
+
+def _depth(text: str) -> int:
+    """The most brackets open at once, strings and comments included (so never an underestimate)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "})]":
+            depth -= 1
+    return deepest
+
+
+def _where(text: str, keyword: str) -> str:
+    # Only for the message: the verdict comes from the parse tree, this just points at the word.
+    m = re.search(rf"(?i)(?<![\w:]){keyword}(?![\w:])", text)
+    if m is None:
+        return ""
+    line = text.count("\n", 0, m.start()) + 1
+    column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+    return f" at line {line}, column {column}"
+
+
+def _short(detail: str, limit: int = 200) -> str:
+    detail = " ".join(str(detail).split())
+    return detail if len(detail) <= limit else detail[: limit - 1] + "…"

@@ -26,6 +26,7 @@ from .errors import StoreError
 META_NAME = "ckb-meta.json"
 META_FORMAT = 1
 ALL = "*"  # in Meta.recount: every graph, and adopt graphs the metadata does not name
+NEW = "+"  # in Meta.recount: adopt graphs the metadata does not name (an update may create them)
 _TAG = re.compile(r"^[0-9a-f]{8}$")
 
 
@@ -166,7 +167,7 @@ def touched_graphs(sparql: str, known: Iterable[str]) -> list[str]:
     """
     if re.search(r"\bGRAPH\s*[?$]|\b(ALL|NAMED)\b", sparql, re.IGNORECASE):
         return [ALL]
-    return [g for g in known if g in sparql or re.split(r"[/#]", g)[-1] in sparql]
+    return [NEW, *(g for g in known if g in sparql or re.split(r"[/#]", g)[-1] in sparql)]
 
 
 def crash_point(name: str) -> None:

@@ -15,8 +15,6 @@ GRAPH_ONTOLOGY = GRAPH_BASE + "ontology"
 GRAPH_SHAPES = GRAPH_BASE + "shapes"
 GRAPH_DATA = GRAPH_BASE + "data"
 GRAPH_INFERRED = GRAPH_BASE + "inferred"
-# SPARQL updates that name no graph write here instead of the store's hidden default graph.
-GRAPH_UPDATES = GRAPH_BASE + "updates"
 IMPORT_BASE = GRAPH_BASE + "import/"
 
 # Short names accepted wherever a graph is chosen (CLI, web UI, export).
@@ -25,7 +23,6 @@ GRAPH_NAMES = {
     "shapes": GRAPH_SHAPES,
     "data": GRAPH_DATA,
     "inferred": GRAPH_INFERRED,
-    "updates": GRAPH_UPDATES,
 }
 
 PREFIXES: dict[str, str] = {

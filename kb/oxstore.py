@@ -10,43 +10,27 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from . import lifecycle
-from .backend import QueryRequest
-from .errors import KBError, ParseError, StoreError
+from .backend import QueryRequest, UpdateRequest
+from .engine import StoreSpec
+from .errors import StoreError
 from .lifecycle import ALL, Meta, crash_point
-from .namespaces import GRAPH_BASE
 from .results import QueryResult
 from .scheduling import LanePools
-from .terms import iri_ref
-from .worker import StoreSpec, syntax_error
+from .staging import STAGING, Prepare, check_file, count_graph, counts_of, stage, swap_update
+from .staging import rdf_format as rdf_format  # re-exported: kb.shapes and the W3C runner use it
+from .worker import run_update
 
-STAGING = GRAPH_BASE + "staging/"
 # Replacing graphs in place costs ~4 transactional passes per triple (load, copy, two drops);
 # rebuilding costs one bulk pass over the rest of the store: past this ratio, rebuild.
 IN_PLACE_RATIO = 4
 BYTES_PER_TRIPLE = 80  # a rough size of one triple in a file, to guess a file's triples
-
-# Called with the store and [(staging graph, source file)] after parsing, before the
-# swap; returns extra quads to add (e.g. source texts). Raising aborts the load.
-Prepare = Callable[[ox.Store, list[tuple[str, Path]]], list[ox.Quad]]
-
-
-def rdf_format(path: Path) -> ox.RdfFormat:
-    """Guess the RDF format from a file name, or raise a clear error."""
-    suffix = path.suffix.lstrip(".").lower()
-    fmt = ox.RdfFormat.from_extension(suffix) if suffix else None
-    if suffix in ("json", "jsonld"):
-        fmt = ox.RdfFormat.JSON_LD
-    if fmt is None:
-        raise KBError(f"{path}: unknown RDF file extension {path.suffix!r}")
-    return fmt
-
 
 class _RWLock:
     """Many readers or one writer; writers wait for running queries to end."""
@@ -87,9 +71,15 @@ class OxigraphBackend:
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
     def __init__(
-        self, path: Path | None = None, workers: int = 2, read_only: bool = False, heavy_workers: int = 1
+        self,
+        path: Path | None = None,
+        workers: int = 2,
+        read_only: bool = False,
+        sandbox: bool = False,
+        heavy_workers: int = 1,
     ) -> None:
         self.path = path
+        self.sandbox = sandbox  # True: refuse to run a job in a worker that is not fenced off the network
         self.read_only = read_only and path is not None
         self._lock_fd: int | None = None
         notes: list[str] = []
@@ -108,7 +98,7 @@ class OxigraphBackend:
             raise StoreError(f"cannot open store at {path}: {err}") from err
         self._lock = _RWLock()
         # Interactive and heavy queries run on separate workers (kb.scheduling).
-        self._pool = LanePools(workers, heavy_workers)
+        self._pool = LanePools(workers, heavy_workers, require_fence=sandbox)
         self._stale = True
         self._dump: weakref.finalize | None = None
         self.meta = Meta()
@@ -139,7 +129,7 @@ class OxigraphBackend:
         present = self._named()
         redo = [(g, t) for g, t in meta.swaps if g in present]
         if redo:
-            self.store.update(_swap_update(redo))
+            self.store.update(swap_update(redo))
             notes.append(f"finished replacing {len(redo)} graph(s) that a crash interrupted")
         # While an update was in flight, a graph the metadata does not name is one it created.
         swept = [g for g in self._named() if g not in meta.graphs and not meta.recount]
@@ -159,7 +149,7 @@ class OxigraphBackend:
 
     def _count(self, graphs: Sequence[str]) -> dict[str, int]:
         """Count the triples of each graph (a scan of each; never done on a plain open)."""
-        return {g: _count_graph(self.store, g) for g in graphs}
+        return {g: count_graph(self.store, g) for g in graphs}
 
     def _refreshed(self, meta: Meta, recount: Sequence[str]) -> Meta:
         """The metadata after a write that may have changed ``recount`` (ALL: any graph)."""
@@ -197,7 +187,7 @@ class OxigraphBackend:
             return dict(self.meta.graphs)
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Evaluate a checked read-only query in a worker, within time and row caps."""
+        """Check and evaluate a read-only query in a fenced worker, within time and row caps."""
         with self._lock.read():
             if self._stale:
                 self._refresh_workers()
@@ -205,22 +195,34 @@ class OxigraphBackend:
             answer = self._pool.run(request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
+    def require_fence(self) -> None:
+        """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
+        self.sandbox = True
+        self._pool.require_fence = True
+        self.fence_problem()  # starts a worker, which refuses to serve unfenced
+
+    def fence_problem(self) -> str | None:
+        """Why the workers are not fenced off the network, or None if they are."""
+        with self._lock.read():
+            if self._stale:
+                self._refresh_workers()
+            return self._pool.fence_problem()
+
     def _refresh_workers(self) -> None:
         # Under the read lock several threads may get here; resetting twice is harmless.
-        if self.path is not None:
-            spec = StoreSpec(path=str(self.path))
-        else:
-            # A memory store reaches its workers as a dump file: written once per change,
-            # read by each worker that starts, and never held in this process's memory.
-            fd, dump = tempfile.mkstemp(prefix="ckb-memory-", suffix=".nq")
-            os.close(fd)
-            self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
-            spec = StoreSpec(dump=dump)
-            self._drop_dump()
-            # finalize also runs at interpreter exit, for a KB nobody closed.
-            self._dump = weakref.finalize(self, _unlink, dump)
-        self._pool.reset(spec)
+        self._pool.reset(StoreSpec(path=str(self.path)) if self.path else StoreSpec(dump=self._write_dump()))
         self._stale = False
+
+    def _write_dump(self) -> str:
+        # A memory store reaches its workers as a dump file: written once per change,
+        # read by each worker that starts, and never held in this process's memory.
+        fd, dump = tempfile.mkstemp(prefix="ckb-memory-", suffix=".nq")
+        os.close(fd)
+        self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
+        self._drop_dump()
+        # finalize also runs at interpreter exit, for a KB nobody closed.
+        self._dump = weakref.finalize(self, _unlink, dump)
+        return dump
 
     def _drop_dump(self) -> None:
         if self._dump is not None:
@@ -228,7 +230,9 @@ class OxigraphBackend:
             self._dump = None
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        """Iterate the quads of one graph, or of every named graph (never staging ones)."""
+        """Iterate the quads of one graph, or of every graph (never staging ones)."""
+        if graph is None:  # the default graph holds what updates wrote without naming a graph
+            yield from self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
         for name in [graph] if graph else list(self.graphs()):
             yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
 
@@ -308,7 +312,7 @@ class OxigraphBackend:
             # Committed: from here a crash is finished by the next open (the swaps are its redo log).
             crash_point("before-swap")
             if swaps:
-                self.store.update(_swap_update(swaps))
+                self.store.update(swap_update(swaps))
                 self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
 
     def _rebuild(
@@ -324,7 +328,7 @@ class OxigraphBackend:
                 new = ox.Store()
                 stage(new, files, extra, prepare, [], set())
                 self.store = new
-                self.meta = Meta(graphs=_counts_of(new))
+                self.meta = Meta(graphs=counts_of(new))
                 return
             tag = uuid.uuid4().hex[:8]
             fresh = lifecycle.sibling(self.path, "rebuild", tag)
@@ -342,7 +346,7 @@ class OxigraphBackend:
                 crash_point("rebuild-loaded")
                 counts = {g: self.meta.graphs[g] for g in keep}
                 for graph, _ in loaded:
-                    counts[graph] = _count_graph(new, graph)
+                    counts[graph] = count_graph(new, graph)
                 new.flush()
                 del new  # closes the new RocksDB before its folder moves
                 bundle = self.meta.bundle if keep else None
@@ -362,20 +366,31 @@ class OxigraphBackend:
             self.meta = lifecycle.read_meta(self.path) or Meta()
             shutil.rmtree(old, ignore_errors=True)
 
-    def update(self, sparql: str, prefixes: dict[str, str], default_as: str | None = None) -> None:
-        """Apply a checked SPARQL update; ``default_as`` stands in for the unnamed default graph."""
-        touched = lifecycle.touched_graphs(sparql, self.meta.graphs) + ([default_as] if default_as else [])
-        with self._writing(recount=touched):
+    def update(self, request: UpdateRequest) -> None:
+        """Apply an update in a fenced one-shot worker that holds the store for writing.
+
+        The update is one Oxigraph transaction. If the engine crashes or the time limit
+        kills it, nothing was committed: this process reopens the store as it was.
+        """
+        with self._writing(recount=lifecycle.touched_graphs(request.update, self.meta.graphs)):
+            if self.path is None:
+                fd, out = tempfile.mkstemp(prefix="ckb-updated-", suffix=".nq")
+                os.close(fd)
+                try:
+                    run_update(StoreSpec(dump=self._write_dump(), write=True, dump_out=out), request,
+                               self.sandbox)
+                    fresh = ox.Store()
+                    fresh.bulk_load(path=out, format=ox.RdfFormat.N_QUADS)
+                    self.store = fresh
+                finally:
+                    _unlink(out)
+                return
+            self.store.flush()
+            self.store = None  # RocksDB allows one writer: the worker takes the store meanwhile
             try:
-                if default_as:
-                    # ADD, not MOVE: anything a crash left in the default graph is kept, not lost.
-                    self.store.update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT")
-                self.store.update(sparql, prefixes=prefixes)
-            except SyntaxError as err:
-                raise syntax_error(str(err)) from None
+                run_update(StoreSpec(path=str(self.path), write=True), request, self.sandbox)
             finally:
-                if default_as:
-                    self.store.update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}")
+                self.store = ox.Store(str(self.path))
 
     def close(self) -> None:
         """Stop the workers and release the store."""
@@ -388,82 +403,8 @@ class OxigraphBackend:
         self._lock_fd = None
 
 
-def _count_graph(store: ox.Store, graph: str) -> int:
-    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {iri_ref(graph)} {{ ?s ?p ?o }} }}")
-    return int(next(iter(rows))["n"].value)
-
-
-def _counts_of(store: ox.Store) -> dict[str, int]:
-    names = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-    return {g: n for g in names if (n := _count_graph(store, g))}
-
-
 def _unlink(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
 
 
-def stage(
-    store: ox.Store,
-    files: Sequence[tuple[Path, str]],
-    extra: Sequence[tuple[bytes, str]],
-    prepare: Prepare | None,
-    loaded: list[tuple[str, str]],
-    existing: set[str],
-    bulk: bool = False,
-) -> None:
-    """Load files and extra N-Triples, appending (graph written, target) to ``loaded``.
-
-    A target graph that does not exist yet is written directly (each load is one
-    transaction); one that exists is written to a staging graph, for a later swap.
-    """
-    run = STAGING + uuid.uuid4().hex + "/"
-    into: dict[str, str] = {}
-    for n, (_, target) in enumerate([*files, *extra]):
-        if target not in into:
-            into[target] = f"{run}{n}" if target in existing else target
-            loaded.append((into[target], target))
-    for path, target in files:
-        load_file(store, path, into[target], bulk)
-    for data, target in extra:
-        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(into[target]))
-    if prepare is not None:
-        store.extend(prepare(store, [(into[t], p) for p, t in files]))
-
-
-def check_file(path: Path) -> None:
-    """Parse a file without storing it, raising ParseError at its first error."""
-    with _parse_errors(path):
-        for _ in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri()):
-            pass
-
-
-@contextmanager
-def _parse_errors(path: Path) -> Iterator[None]:
-    """Turn parser and file errors into ParseError (file:line:column) and KBError."""
-    try:
-        yield
-    except SyntaxError as err:
-        detail = str(err.msg if hasattr(err, "msg") else err)
-        detail = detail.split(": ", 1)[1] if detail.startswith("Parser error") and ": " in detail else detail
-        raise ParseError(str(path), err.lineno, err.offset, detail) from None
-    except OSError as err:
-        raise KBError(f"{path}: {err.strerror or err}") from None
-
-
-def load_file(store: ox.Store, path: Path, graph: str, bulk: bool = False) -> None:
-    """Load one file into a graph, turning parser errors into file:line:column."""
-    fmt = rdf_format(path)
-    load = store.bulk_load if bulk else store.load
-    with _parse_errors(path):
-        load(path=str(path), format=fmt, to_graph=ox.NamedNode(graph), base_iri=path.resolve().as_uri())
-
-
-def _swap_update(swaps: list[tuple[str, str]]) -> str:
-    """Build the single update that replaces each target graph by its staging graph."""
-    ops: list[str] = []
-    for staging, target in swaps:
-        ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
-        ops.append(f"ADD SILENT GRAPH {iri_ref(staging)} TO GRAPH {iri_ref(target)}")
-        ops.append(f"DROP SILENT GRAPH {iri_ref(staging)}")
-    return " ;\n".join(ops)

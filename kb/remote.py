@@ -18,20 +18,40 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from .backend import QueryRequest
+from .backend import QueryRequest, UpdateRequest
+from .engine import DEFAULT_GRAPH, StoreSpec
 from .errors import KBError, QuerySyntaxError, QueryTimeout, StoreError
-from .namespaces import PREFIXES
+from .namespaces import GRAPH_BASE
 from .oxstore import Prepare, stage
-from .results import QueryResult
+from .results import QueryResult, capture
 from .terms import iri_ref
-from .worker import encode_result, syntax_error
+from .worker import WorkerPool, check, syntax_error
 
+UPDATES = GRAPH_BASE + "updates"  # stands in for the server's default graph during an update
 _ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9"
 _CHUNK = 1 << 16
 
 
+class _Triples:
+    """Parsed triples, with the ``serialize`` a CONSTRUCT answer has (what ``capture`` calls)."""
+
+    def __init__(self, triples: Iterator[ox.Triple]) -> None:
+        self.triples = triples
+
+    def serialize(self, output: Any = None, format: Any = None) -> bytes | None:
+        """Write the triples with the engine's serialiser."""
+        return ox.serialize(self.triples, output, format=format)
+
+
 class RemoteBackend:
     """The Backend protocol over HTTP: query and update endpoints of a SPARQL 1.1 server."""
+
+    def _checker(self) -> WorkerPool:
+        # The server runs the queries; a local fenced worker with an empty store parses them first.
+        if self._pool is None:
+            self._pool = WorkerPool(1)
+            self._pool.reset(StoreSpec())
+        return self._pool
 
     def __init__(self, endpoint: str, update_endpoint: str | None = None, write_timeout: float = 600) -> None:
         if urllib.parse.urlsplit(endpoint).scheme not in ("http", "https"):
@@ -40,6 +60,7 @@ class RemoteBackend:
         self.update_endpoint = update_endpoint or endpoint
         self.write_timeout = write_timeout
         self._counts: dict[str, int] | None = None
+        self._pool: WorkerPool | None = None
 
     # -- HTTP --------------------------------------------------------------
     def _post(self, url: str, body: str, content_type: str, timeout: float) -> tuple[str, bytes]:
@@ -72,10 +93,9 @@ class RemoteBackend:
         url = self.endpoint + ("&" if "?" in self.endpoint else "?") + params if params else self.endpoint
         ctype, body = self._post(url, sparql, "application/sparql-query", timeout)
         if ctype == "application/n-triples":
-            triples = ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
-            return encode_result(triples, limit)
-        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        return encode_result(parsed, limit)
+            # The server's triples, re-written by the local engine up to the row cap.
+            return capture(_Triples(ox.parse(body, format=ox.RdfFormat.N_TRIPLES)), limit)
+        return capture(ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON), limit)
 
     # -- Backend protocol --------------------------------------------------
     def graphs(self) -> dict[str, int]:
@@ -86,13 +106,20 @@ class RemoteBackend:
                 self.write_timeout,
                 1_000_000,
             )
-            self._counts = {row[0][1]: int(row[1][1]) for row in answer["rows"]}
+            rows = QueryResult.from_answer(answer, 0.0, 1_000_000).rows
+            self._counts = {str(row["g"]): int(row["n"]) for row in rows}
         return dict(sorted(self._counts.items()))
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Send a checked query with the protocol's dataset parameters; cap rows locally."""
-        params = [("default-graph-uri", g) for g in request.default_graphs or []]
-        params += [("named-graph-uri", g) for g in request.named_graphs or []]
+        """Parse-check the query in a fenced local worker, then send it with the dataset as protocol
+        parameters (the KB's default, all its graphs, unless the query or the caller names one)."""
+        own_dataset = check(self._checker(), request.query, False, request.timeout)
+        default, named = request.default_graphs, request.named_graphs
+        if default is None and not own_dataset:
+            default = list(self.graphs())
+        # The protocol cannot name a server's default graph: the KB's graphs are all named.
+        params = [("default-graph-uri", g) for g in default or [] if g != DEFAULT_GRAPH]
+        params += [("named-graph-uri", g) for g in named or []]
         # One prologue line: server positions are shifted back by exactly one line.
         prologue = " ".join(f"PREFIX {p}: {iri_ref(i)}" for p, i in request.prefixes.items())
         start = time.monotonic()
@@ -134,17 +161,18 @@ class RemoteBackend:
         if ops:
             self._send_update(" ;\n".join(ops), {})
 
-    def update(
-        self, sparql: str, prefixes: dict[str, str] = PREFIXES, default_as: str | None = None
-    ) -> None:
-        """Send a checked update; ``default_as`` stands in for the server's default graph."""
-        if default_as:
-            self._send_update(f"ADD SILENT GRAPH {iri_ref(default_as)} TO DEFAULT", {})
+    def update(self, request: UpdateRequest) -> None:
+        """Parse-check the update in a fenced local worker, then send it to the server.
+
+        A server's default graph is not part of the KB's default graph (that is the KB's named
+        graphs), so the updates graph stands in for it while the update runs.
+        """
+        check(self._checker(), request.update, True, request.timeout)
+        self._send_update(f"ADD SILENT GRAPH {iri_ref(UPDATES)} TO DEFAULT", {})
         try:
-            self._send_update(sparql, prefixes)
+            self._send_update(request.update, request.prefixes)
         finally:
-            if default_as:
-                self._send_update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(default_as)}", {})
+            self._send_update(f"MOVE SILENT DEFAULT TO GRAPH {iri_ref(UPDATES)}", {})
 
     def _send_update(self, sparql: str, prefixes: dict[str, str]) -> None:
         self._counts = None  # graph sizes change with every write
@@ -158,4 +186,6 @@ class RemoteBackend:
             raise QuerySyntaxError(err.line - 1, err.column, err.detail) from None
 
     def close(self) -> None:
-        """Nothing to release: each request is its own connection."""
+        """Stop the local check worker; each request is its own connection."""
+        if self._pool is not None:
+            self._pool.close()

@@ -1,179 +1,202 @@
-"""Query results: one data structure, then renderers (Datasette-style).
+"""Query results as the engine wrote them: bytes in a standard format, plus the caps that applied.
 
-Rows arrive from the worker as small encoded tuples. They become rdflib terms
-only when someone reads ``rows`` or ``triples``: building rdflib Literals is the
-slowest step of a large answer, and the JSON, CSV and TSV renderers never need it.
+The worker has pyoxigraph serialise every answer (SPARQL JSON, XML, CSV, TSV, or
+an RDF format), so what a client receives is the engine's own output, byte for
+byte. The row cap is applied on the way out: the engine writes TSV (one
+solution a line) or N-Triples (one triple a line) until the cap, and only what
+fits is converted, by the engine again, into the asked-for format. Python code
+that wants rows reads them back with the engine's parser; their terms keep their
+exact lexical form.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from dataclasses import dataclass, field
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from rdflib import Variable
-from rdflib.query import Result
+import pyoxigraph as ox
 from rdflib.term import Identifier
 
 from .errors import KBError
-from .terms import XSD_STRING, Encoded, decode
+from .terms import from_ox
 
 Triple = tuple[Identifier, Identifier, Identifier]
 
-RESULT_FORMATS = ("json", "xml", "csv", "tsv")
+RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "xml": ox.RdfFormat.RDF_XML,
+    "n3": ox.RdfFormat.N3,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+}
+_READABLE = ("tsv", "json", "xml")  # the results formats the engine can read back
+
+
+class _Full(Exception):
+    """Raised into the engine's serialiser once the cap is reached: it stops the evaluation too."""
+
+
+class _CappedLines:
+    """A byte sink that stops the writer after a number of lines."""
+
+    def __init__(self, lines: int) -> None:
+        self.lines = lines
+        self.chunks: list[bytes] = []
+        self.seen = 0
+        self.full = False
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        self.seen += data.count(b"\n")
+        if self.seen > self.lines:
+            self.full = True
+            raise _Full
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered here."""
+
+    def value(self) -> bytes:
+        data = b"".join(self.chunks)
+        if self.full:  # keep exactly the lines that fit
+            end = -1
+            for _ in range(self.lines):
+                end = data.index(b"\n", end + 1)
+            data = data[: end + 1]
+        return data
+
+
+def _capped(write: Callable[..., Any], fmt: Any, lines: int) -> tuple[bytes, bool]:
+    sink = _CappedLines(lines)
+    with contextlib.suppress(_Full):  # pyoxigraph hands the sink's exception back unchanged
+        write(output=sink, format=fmt)
+    return sink.value(), sink.full
+
+
+def capture(answer: Any, limit: int, fmt: str | dict[str, str] | None = None,
+            prefixes: dict[str, str] | None = None) -> dict:
+    """Have the engine write a pyoxigraph answer in ``fmt`` (or ``fmt[kind]``), keeping ``limit`` rows."""
+    if isinstance(fmt, dict):  # the caller negotiated one format per kind before knowing the kind
+        fmt = fmt.get(_kind(answer))
+    if isinstance(answer, ox.QueryBoolean):
+        fmt = fmt or "json"
+        body = answer.serialize(format=_results_format(fmt))
+        return {"kind": "ask", "format": fmt, "body": body, "truncated": False}
+    if isinstance(answer, ox.QuerySolutions):
+        fmt = fmt or "tsv"
+        target = _results_format(fmt)
+        tsv, truncated = _capped(answer.serialize, ox.QueryResultsFormat.TSV, limit + 1)  # + header
+        if fmt != "tsv":
+            tsv = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV).serialize(format=target)
+        return {"kind": "select", "format": fmt, "body": tsv, "truncated": truncated}
+    fmt = fmt or "nt"
+    target = _graph_format(fmt)
+    nt, truncated = _capped(answer.serialize, ox.RdfFormat.N_TRIPLES, limit)
+    if fmt != "nt":
+        nt = ox.serialize(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES), format=target, prefixes=prefixes)
+    return {"kind": "graph", "format": fmt, "body": nt, "truncated": truncated}
+
+
+def _kind(answer: Any) -> str:
+    if isinstance(answer, ox.QueryBoolean):
+        return "ask"
+    return "select" if isinstance(answer, ox.QuerySolutions) else "graph"
+
+
+def _results_format(fmt: str) -> ox.QueryResultsFormat:
+    found = RESULT_FORMATS.get(fmt)
+    if found is None:
+        raise KBError(f"unknown results format {fmt!r}; use one of {', '.join(RESULT_FORMATS)}")
+    return found
+
+
+def _graph_format(fmt: str) -> ox.RdfFormat:
+    found = GRAPH_FORMATS.get(fmt)
+    if found is None:
+        raise KBError(f"unknown RDF format {fmt!r}; use one of {', '.join(GRAPH_FORMATS)}")
+    return found
 
 
 @dataclass
 class QueryResult:
-    """What a query returned, with the caps that applied to it."""
+    """What a query returned: the engine's bytes in ``format``, with the caps that applied."""
 
     kind: str  # "select", "ask" or "graph"
-    variables: list[str] = field(default_factory=list)
-    encoded_rows: list[list[Encoded | None]] = field(default_factory=list, repr=False)
-    boolean: bool | None = None
-    encoded_triples: list[tuple[Encoded, Encoded, Encoded]] = field(default_factory=list, repr=False)
+    body: bytes
+    format: str
     truncated: bool = False
     elapsed: float = 0.0
     limit: int = 0
 
     @classmethod
     def from_answer(cls, answer: dict[str, Any], elapsed: float, limit: int) -> QueryResult:
-        """Build a result from a worker's encoded answer."""
-        kind = answer["kind"]
-        if kind == "ask":
-            return cls(kind, boolean=answer["boolean"], elapsed=elapsed, limit=limit)
-        if kind == "select":
-            return cls(kind, answer["variables"], answer["rows"], truncated=answer["truncated"],
-                       elapsed=elapsed, limit=limit)
-        return cls(kind, encoded_triples=answer["triples"], truncated=answer["truncated"],
-                   elapsed=elapsed, limit=limit)
+        """Build a result from what ``capture`` returned."""
+        return cls(answer["kind"], answer["body"], answer["format"], answer["truncated"], elapsed, limit)
+
+    @cached_property
+    def _solutions(self) -> tuple[list[str], list[list[Any]]] | bool:
+        if self.format not in _READABLE:
+            raise KBError(f"rows cannot be read back from {self.format}; query with format='tsv'")
+        parsed = ox.parse_query_results(self.body, format=RESULT_FORMATS[self.format])
+        if isinstance(parsed, ox.QueryBoolean):
+            return bool(parsed)
+        names = [v.value for v in parsed.variables]
+        return names, [[solution[n] for n in names] for solution in parsed]
+
+    @property
+    def boolean(self) -> bool | None:
+        """The answer of an ASK query."""
+        return self._solutions if self.kind == "ask" else None  # type: ignore[return-value]
+
+    @property
+    def variables(self) -> list[str]:
+        """The SELECT variables, in order."""
+        return self._solutions[0] if self.kind == "select" else []  # type: ignore[index]
 
     @cached_property
     def rows(self) -> list[dict[str, Identifier]]:
-        """SELECT rows as dicts of variable -> rdflib term (unbound variables left out)."""
-        names = self.variables
-        terms: dict[Encoded, Identifier] = {}  # rdflib terms are immutable: build each one once
+        """SELECT rows as dicts of variable -> rdflib term, lexical forms kept (unbound left out)."""
+        if self.kind != "select":
+            return []
+        names, values = self._solutions  # type: ignore[misc]
+        terms: dict[Any, Identifier] = {}  # convert each distinct term once
 
-        def term(enc: Encoded) -> Identifier:
-            found = terms.get(enc)
+        def term(value: Any) -> Identifier:
+            found = terms.get(value)
             if found is None:
-                found = terms[enc] = decode(enc)
+                found = terms[value] = from_ox(value)
             return found
 
-        return [
-            {n: term(v) for n, v in zip(names, row, strict=True) if v is not None}
-            for row in self.encoded_rows
-        ]
+        return [{n: term(v) for n, v in zip(names, row, strict=True) if v is not None} for row in values]
 
     @cached_property
     def triples(self) -> list[Triple]:
         """CONSTRUCT/DESCRIBE triples as rdflib terms."""
-        return [(decode(s), decode(p), decode(o)) for s, p, o in self.encoded_triples]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON APIs and templates: terms as SPARQL JSON bindings."""
-        return {
-            "kind": self.kind,
-            "variables": self.variables,
-            "rows": [
-                {n: _binding(v) for n, v in zip(self.variables, row, strict=True) if v is not None}
-                for row in self.encoded_rows
-            ],
-            "boolean": self.boolean,
-            "triples": [[_binding(t) for t in tr] for tr in self.encoded_triples],
-            "truncated": self.truncated,
-            "elapsed": self.elapsed,
-        }
+        if self.kind != "graph":
+            return []
+        fmt = GRAPH_FORMATS[self.format]
+        parsed = ox.parse(self.body, format=fmt)
+        return [(from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)) for t in parsed]
 
     def serialize(self, fmt: str, prefixes: dict[str, str] | None = None) -> bytes:
-        """Render in a SPARQL results format (SELECT/ASK) or an RDF format (graphs)."""
+        """The answer in another format, converted by the engine (the same bytes if ``fmt`` matches)."""
+        if fmt == self.format and not (prefixes and self.kind == "graph"):
+            return self.body
         if self.kind == "graph":
-            from .export import serialize_triples  # late: export is the graph writer
-
-            return serialize_triples(self.triples, fmt, prefixes=prefixes or {})
-        renderer = _RENDERERS.get(fmt)
-        if renderer is None:
-            raise KBError(f"unknown results format {fmt!r}; use one of {', '.join(RESULT_FORMATS)}")
-        return renderer(self)
-
-
-def _binding(enc: Encoded) -> dict[str, str]:
-    """One term in the SPARQL 1.1 JSON results form."""
-    kind = enc[0]
-    if kind == "u":
-        return {"type": "uri", "value": enc[1]}
-    if kind == "b":
-        return {"type": "bnode", "value": enc[1]}
-    d = {"type": "literal", "value": enc[1]}
-    if enc[3]:
-        d["xml:lang"] = enc[3]
-    elif enc[2] != XSD_STRING:
-        d["datatype"] = enc[2]
-    return d
-
-
-def _json(result: QueryResult) -> bytes:
-    if result.kind == "ask":
-        doc: dict[str, Any] = {"head": {}, "boolean": bool(result.boolean)}
-    else:
-        bindings = [
-            {n: _binding(v) for n, v in zip(result.variables, row, strict=True) if v is not None}
-            for row in result.encoded_rows
-        ]
-        doc = {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
-    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
-
-
-def _xml(result: QueryResult) -> bytes:
-    out = io.BytesIO()
-    rdf = Result("ASK" if result.kind == "ask" else "SELECT")
-    if result.kind == "ask":
-        rdf.askAnswer = bool(result.boolean)
-    else:
-        rdf.vars = [Variable(v) for v in result.variables]
-        rdf.bindings = [{Variable(k): v for k, v in r.items()} for r in result.rows]
-    rdf.serialize(out, encoding="utf-8", format="xml")
-    return out.getvalue()
-
-
-def _csv(result: QueryResult) -> bytes:
-    """SPARQL 1.1 CSV: plain lexical values, CRLF line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if result.kind == "ask":
-        writer.writerows([["_askResult"], ["true" if result.boolean else "false"]])
-    else:
-        writer.writerow(result.variables)
-        for row in result.encoded_rows:
-            writer.writerow(["" if v is None else ("_:" + v[1] if v[0] == "b" else v[1]) for v in row])
-    return out.getvalue().encode("utf-8")
-
-
-def _tsv(result: QueryResult) -> bytes:
-    """SPARQL 1.1 TSV: terms in N-Triples syntax, variables with '?'."""
-    if result.kind == "ask":
-        return b"?_askResult\n" + (b"true\n" if result.boolean else b"false\n")
-    lines = ["\t".join("?" + v for v in result.variables)]
-    lines += ["\t".join("" if v is None else _nt(v) for v in row) for row in result.encoded_rows]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-
-
-def _nt(enc: Encoded) -> str:
-    """One encoded term in N-Triples syntax."""
-    if enc[0] == "u":
-        return f"<{enc[1]}>"
-    if enc[0] == "b":
-        return f"_:{enc[1]}"
-    text = '"' + enc[1].translate(_ESCAPES) + '"'
-    if enc[3]:
-        return f"{text}@{enc[3]}"
-    return text if enc[2] == XSD_STRING else f"{text}^^<{enc[2]}>"
-
-
-_RENDERERS = {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv}
+            parsed = ox.parse(self.body, format=GRAPH_FORMATS[self.format])
+            return ox.serialize(parsed, format=_graph_format(fmt), prefixes=prefixes)
+        target = _results_format(fmt)
+        if self.format not in _READABLE:
+            raise KBError(f"cannot convert {self.format} results; query with the format you need")
+        return ox.parse_query_results(self.body, format=RESULT_FORMATS[self.format]).serialize(format=target)

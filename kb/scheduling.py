@@ -21,8 +21,9 @@ from dataclasses import replace
 from typing import Any
 
 from .backend import QueryRequest
+from .engine import StoreSpec
 from .errors import KBError, QueryTimeout
-from .worker import StoreSpec, WorkerPool
+from .worker import WorkerPool
 
 INTERACTIVE, HEAVY = "interactive", "heavy"
 LANE: ContextVar[str] = ContextVar("ckb_lane", default=INTERACTIVE)
@@ -102,8 +103,8 @@ class Gate:
 class _NicePool(WorkerPool):
     """A WorkerPool whose workers run at a lower CPU priority (heavy work yields to cheap work)."""
 
-    def __init__(self, size: int, nice: int) -> None:
-        super().__init__(size)
+    def __init__(self, size: int, nice: int, require_fence: bool = False) -> None:
+        super().__init__(size, require_fence=require_fence)
         self.nice = nice
 
     def _acquire(self) -> Any:
@@ -120,14 +121,30 @@ class _NicePool(WorkerPool):
 class LanePools:
     """One WorkerPool per lane behind the WorkerPool interface (reset, run, close)."""
 
-    def __init__(self, interactive: int = 2, heavy: int = 1, heavy_queue: int = 4) -> None:
+    def __init__(self, interactive: int = 2, heavy: int = 1, heavy_queue: int = 4,
+                 require_fence: bool = False) -> None:
         # One interactive worker more than the lane's slots: a spare, so the query after a kill
         # finds a started worker instead of waiting for one to start.
-        self.pools = {INTERACTIVE: WorkerPool(interactive + 1), HEAVY: _NicePool(heavy, HEAVY_NICE)}
+        self.pools = {INTERACTIVE: WorkerPool(interactive + 1, require_fence=require_fence),
+                      HEAVY: _NicePool(heavy, HEAVY_NICE, require_fence=require_fence)}
         self.gates = {INTERACTIVE: Gate(interactive), HEAVY: Gate(heavy, max_waiting=heavy_queue)}
         # A server sets this: a worker is then started ahead of need (after a change of store,
         # after a kill), so a query does not wait the ~0.5 s a worker takes to start.
         self.keep_warm = False
+
+    @property
+    def require_fence(self) -> bool:
+        """True: no lane runs a job in a worker that is not fenced off the network."""
+        return all(pool.require_fence for pool in self.pools.values())
+
+    @require_fence.setter
+    def require_fence(self, value: bool) -> None:
+        for pool in self.pools.values():
+            pool.require_fence = value
+
+    def fence_problem(self) -> str | None:
+        """Why the workers are not fenced off the network, or None if they are."""
+        return self.pools[INTERACTIVE].fence_problem()
 
     def reset(self, spec: StoreSpec) -> None:
         """Point every lane at new store contents."""

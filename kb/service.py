@@ -31,9 +31,11 @@ def describe_service(kb: Any, endpoint: str, result_formats: Sequence[str], upda
     graph.add((dataset, RDF.type, SD.Dataset))
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    # The default graph is the merge of every graph but the SHACL shapes (kb.default_graphs).
+    # The default graph is the engine's union of every graph; the SHACL shapes live outside it.
+    graph.add((service, SD.feature, SD.UnionDefaultGraph))
     graph.add((default, DCTERMS.description, Literal(
-        "merge of the named graphs " + ", ".join(kb.default_graphs(inferred=True)))))
+        "the union of every graph of the store: the named graphs listed here and the graph that "
+        "updates naming no graph write to")))
     for name, count in sorted(kb.graphs().items()):
         named, described = BNode(), BNode()
         graph.add((dataset, SD.namedGraph, named))

@@ -37,11 +37,12 @@ def decode(enc: Encoded) -> Identifier:
     if kind == "b":
         return BNode(enc[1])
     value, datatype, lang = enc[1], enc[2], enc[3]
+    # normalize=False: the engine's lexical form is kept exactly ("32100"^^xsd:double stays so).
     if lang:
-        return Literal(value, lang=lang)
+        return Literal(value, lang=lang, normalize=False)
     if datatype == XSD_STRING:
-        return Literal(value)
-    return Literal(value, datatype=URIRef(datatype))
+        return Literal(value, normalize=False)
+    return Literal(value, datatype=URIRef(datatype), normalize=False)
 
 
 def from_ox(term: Any) -> Identifier:

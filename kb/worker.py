@@ -1,9 +1,11 @@
-"""Query worker processes: the time limit kills the process doing the work.
+"""Worker processes: the time limit kills the process doing the work.
 
-Neither rdflib nor Oxigraph can interrupt a running query, so each query runs in
-a worker process that opens the store itself (read-only on disk, or from a
-dump for a memory store). When a query overruns, the worker is killed and the
-work really stops; the next query gets a fresh worker.
+Neither rdflib nor Oxigraph can interrupt a running query, so each query and
+each update runs in a worker process (``kb.engine``) that opens the store
+itself (read-only on disk, or from a dump for a memory store) and fences itself
+off the network. When a job overruns, the worker is killed and the work really
+stops; the next job gets a fresh worker. An engine crash kills a worker, never
+the server.
 
 Workers are plain ``python -c`` subprocesses talking length-prefixed
 pickles over stdin/stdout: unlike multiprocessing's spawn, they never re-import
@@ -13,137 +15,24 @@ the caller's main script, so library users need no ``if __name__`` guard.
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import select
-import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import pyoxigraph as ox
+from .backend import CheckRequest, QueryRequest, UpdateRequest
+from .engine import StoreSpec, read_frame, write_frame
+from .errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
 
-from .backend import QueryRequest
-from .errors import QuerySyntaxError, QueryTimeout, StoreError
-from .terms import encode
-
-_HEADER = struct.Struct("!Q")
-# Run through -c, not -m: "-m kb.worker" would load this module twice (as kb.worker and __main__).
-_CHILD = "import sys; from kb.worker import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
+# Run through -c, not -m: "-m kb.engine" would load that module twice (as kb.engine and __main__).
+_CHILD = "import sys; from kb.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
 _START_TIMEOUT = 60.0
-_BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
 
-
-def write_frame(stream: BinaryIO, obj: Any) -> None:
-    """Send one pickled object with its length."""
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def read_frame(stream: BinaryIO) -> Any:
-    """Receive one pickled object; EOFError if the other side is gone."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError("worker pipe closed")
-    size = _HEADER.unpack(header)[0]
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError("worker pipe closed")
-    return pickle.loads(data)  # only ever from our own worker process
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    """Where a worker finds the store: a store directory, or an N-Quads dump file."""
-
-    path: str | None = None
-    dump: str | None = None
-
-
-def _graph_terms(iris: list[str] | None) -> list[Any] | None:
-    if iris is None:
-        return None
-    return [ox.NamedNode(i) for i in iris] or [ox.DefaultGraph()]
-
-
-def _execute(store: ox.Store, job: QueryRequest) -> dict[str, Any]:
-    """Run one job on the worker's store and encode the answer."""
-    try:
-        result = store.query(
-            job.query,
-            prefixes=job.prefixes,
-            default_graph=_graph_terms(job.default_graphs),
-            named_graphs=_graph_terms(job.named_graphs),
-        )
-    except SyntaxError as err:
-        return {"error": "syntax", "message": str(err)}
-    return encode_result(result, job.limit)
-
-
-def encode_result(result: Any, limit: int) -> dict[str, Any]:
-    """Encode a pyoxigraph result (boolean, solutions or triples), keeping at most ``limit`` rows."""
-    if isinstance(result, ox.QueryBoolean | bool):
-        return {"kind": "ask", "boolean": bool(result)}
-    rows: list[Any] = []
-    truncated = False
-    seen: dict[Any, Any] = {}  # one tuple per distinct term: less encoding, and pickle memoises it
-
-    def enc(term: Any) -> Any:
-        if term is None:
-            return None
-        found = seen.get(term)
-        if found is None:
-            found = seen[term] = encode(term)
-        return found
-
-    if isinstance(result, ox.QuerySolutions):
-        names = [v.value for v in result.variables]
-        for solution in result:
-            if len(rows) == limit:
-                truncated = True
-                break
-            rows.append([enc(solution[n]) for n in names])
-        return {"kind": "select", "variables": names, "rows": rows, "truncated": truncated}
-    for triple in result:
-        if len(rows) == limit:
-            truncated = True
-            break
-        rows.append((enc(triple.subject), enc(triple.predicate), enc(triple.object)))
-    return {"kind": "graph", "triples": rows, "truncated": truncated}
-
-
-def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """Worker main loop: read the store spec, open the store, then answer jobs until EOF."""
-    spec: StoreSpec = read_frame(inp)
-    if spec.path is not None:
-        store = ox.Store.read_only(spec.path)
-    else:
-        store = ox.Store()
-        if spec.dump:
-            store.load(path=spec.dump, format=ox.RdfFormat.N_QUADS)
-    write_frame(out, {"ready": True})
-    while True:
-        try:
-            job = read_frame(inp)
-        except EOFError:
-            return
-        # If the parent dies mid-query nobody kills this process, so it arms its own alarm:
-        # SIGALRM's default action ends the process even inside Oxigraph's Rust code.
-        if job.timeout:
-            signal.setitimer(signal.ITIMER_REAL, job.timeout * _BACKSTOP + 2)
-        try:
-            answer = _execute(store, job)
-        except OSError as err:
-            answer = {"error": "store", "message": str(err)}
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        write_frame(out, answer)
+__all__ = ["StoreSpec", "WorkerPool", "check", "run_update", "syntax_error"]
 
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
@@ -163,14 +52,22 @@ def _short(detail: str, limit: int = 200) -> str:
     return detail if len(detail) <= limit else detail[: limit - 1] + "…"
 
 
-def _raise_error(answer: dict[str, Any]) -> None:
-    if answer["error"] == "syntax":
+_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError}
+
+
+def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
+    kind = answer["error"]
+    if kind == "syntax":
         raise syntax_error(answer["message"])
-    raise StoreError(f"query failed: {answer['message']}")
+    if kind == "checker":
+        raise QuerySyntaxError(answer["line"], answer["column"], answer["message"])
+    if kind in _ERRORS:
+        raise _ERRORS[kind](answer["message"])
+    raise StoreError(f"{what} failed: {answer['message']}")
 
 
 class _Worker:
-    def __init__(self, spec: StoreSpec, generation: int) -> None:
+    def __init__(self, spec: StoreSpec, generation: int, require_fence: bool) -> None:
         self.generation = generation
         env = dict(os.environ)
         # The child must import this very kb package, installed or not.
@@ -183,30 +80,66 @@ class _Worker:
         self.inp, self.out = self.proc.stdin, self.proc.stdout
         try:
             write_frame(self.inp, spec)
-            if not self.wait(_START_TIMEOUT) or not read_frame(self.out).get("ready"):
+            if not self.wait(_START_TIMEOUT):
                 raise EOFError("no answer")
+            ready = read_frame(self.out)
         except (EOFError, OSError) as err:
             self.kill()
-            raise StoreError(f"query worker failed to start: {err}") from None
+            raise StoreError(f"worker failed to start: {err}") from None
+        self.fence_problem: str | None = ready.get("fence")
+        if self.fence_problem and require_fence:
+            self.kill()
+            raise StoreError(f"{self.fence_problem}; refusing to run queries without it "
+                             "(ckb serve --no-sandbox runs them unfenced)")
 
     def wait(self, timeout: float) -> bool:
         """True once an answer is ready to read; False when ``timeout`` passes first."""
         ready, _, _ = select.select([self.out], [], [], max(timeout, 0))
         return bool(ready)
 
+    def ask(self, job: Any, timeout: float) -> dict[str, Any]:
+        """Send one job and wait for its answer; QueryTimeout (worker killed) past ``timeout``."""
+        write_frame(self.inp, job)
+        if not self.wait(timeout):
+            self.kill()
+            raise QueryTimeout(job.timeout)
+        return read_frame(self.out)
+
     def kill(self) -> None:
         """Stop the worker at once, whatever it is doing, and reap it."""
-        self.proc.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
         self.proc.wait(5)
         for stream in (self.inp, self.out):
             stream.close()
 
 
+def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False) -> None:
+    """Apply one update in a one-shot worker that holds the store for writing; it never outlives its limit."""
+    worker = _Worker(spec, 0, require_fence)
+    try:
+        answer = worker.ask(job, job.timeout)
+    except (EOFError, OSError):
+        worker.kill()
+        raise StoreError("update failed: the engine stopped without an answer; nothing was written") from None
+    except QueryTimeout:
+        raise QueryTimeout(job.timeout) from None
+    worker.kill()
+    if "error" in answer:
+        _raise_error(answer, "update")
+
+
+def check(pool: WorkerPool, text: str, update: bool, timeout: float) -> bool:
+    """Parse-check a query or update in a fenced worker; True if it names its own dataset."""
+    return pool.run(CheckRequest(text, update, timeout))["has_dataset"]
+
+
 class WorkerPool:
     """A small pool of query workers bound to one store generation."""
 
-    def __init__(self, size: int = 2) -> None:
+    def __init__(self, size: int = 2, require_fence: bool = False) -> None:
         self.size = size
+        self.require_fence = require_fence
         self._spec: StoreSpec | None = None
         self._generation = 0
         self._idle: list[_Worker] = []
@@ -232,7 +165,7 @@ class WorkerPool:
         if worker is None:
             try:
                 assert spec is not None, "WorkerPool.reset() must be called first"
-                worker = _Worker(spec, generation)
+                worker = _Worker(spec, generation, self.require_fence)
             except BaseException:
                 self._release(None)
                 raise
@@ -248,23 +181,27 @@ class WorkerPool:
         if worker is not None:
             worker.kill()
 
-    def run(self, job: QueryRequest) -> dict[str, Any]:
-        """Run a query; kill its worker and raise QueryTimeout past its time limit."""
-        timeout = job.timeout
+    def fence_problem(self) -> str | None:
+        """Start a worker and say why its network fence is missing (None: it is fenced)."""
         worker = self._acquire()
-        deadline = time.monotonic() + timeout
         try:
-            write_frame(worker.inp, job)
-            if not worker.wait(deadline - time.monotonic()):
-                worker.kill()
-                worker = None
-                raise QueryTimeout(timeout)
-            answer = read_frame(worker.out)
+            return worker.fence_problem
+        finally:
+            self._release(worker)
+
+    def run(self, job: QueryRequest | CheckRequest) -> dict[str, Any]:
+        """Run a query (or only its check); kill its worker and raise QueryTimeout past its time limit."""
+        worker: _Worker | None = self._acquire()
+        deadline = time.monotonic() + job.timeout
+        try:
+            answer = worker.ask(job, deadline - time.monotonic())
+        except QueryTimeout:
+            worker = None  # ask() killed it
+            raise
         except (EOFError, OSError) as err:
-            if worker is not None:
-                worker.kill()
+            worker.kill()
             worker = None
-            raise StoreError(f"query worker died: {err}") from err
+            raise StoreError(f"query failed: the engine stopped without an answer ({err})") from None
         finally:
             self._release(worker)
         if "error" in answer:
@@ -278,4 +215,3 @@ class WorkerPool:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.kill()
-

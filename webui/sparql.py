@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kb.namespaces import PREFIXES
 from kb.service import service_description
 from webui import get_kb
 from webui.negotiation import (
@@ -93,11 +92,13 @@ def _read_operation() -> tuple[str | None, str, list[str], list[str]]:
         params = form if ("default-graph-uri" in form or "named-graph-uri" in form) else args
         return "query", _single(form.getlist("query"), "query"), *_graphs(params)
     if mimetype in (QUERY_TYPE, UPDATE_TYPE):
+        charset = request.mimetype_params.get("charset", "utf-8")
+        if charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise _Fail(415, f"SPARQL bodies must be UTF-8; got charset={charset}")
         try:
-            text = request.get_data(cache=False).decode(request.mimetype_params.get(
-                "charset", "utf-8"))
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise _Fail(400, f"the request body is not valid text: {exc}") from None
+            text = request.get_data(cache=False).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Fail(400, f"the request body is not valid UTF-8: {exc}") from None
         if mimetype == UPDATE_TYPE:
             _refuse_update_dataset(args)
             return "update", text, [], []
@@ -142,6 +143,10 @@ def _query(text: str, default_graphs: list[str], named_graphs: list[str]) -> Res
     config = current_app.config
     kb = get_kb()
     timeout = float(config["QUERY_TIMEOUT"]) if config["QUERY_TIMEOUT"] else kb.timeout
+    # The kind is known only once the engine has parsed the query: negotiate for each kind now,
+    # and the worker has the engine write the answer in the one that applies.
+    wanted = {kind: f.name for kind in ("select", "ask", "graph")
+              if (f := negotiate(accept, kind, override)) is not None}
     # Budget, lanes and the deadline from arrival: webui.admission decides the time limit.
     result = current_app.extensions["ckb.admission"].run_query(text, timeout, lambda limit: kb.query(
         text,
@@ -150,14 +155,13 @@ def _query(text: str, default_graphs: list[str], named_graphs: list[str]) -> Res
         limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
         default_graphs=default_graphs or None,
         named_graphs=named_graphs or None,
+        format=wanted,
     ))
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
         raise _Fail(406, f"cannot send a {result.kind} result as {override or accept}; available: "
                          + ", ".join(acceptable_types(result.kind)))
-    prefixes = PREFIXES if result.kind == "graph" else None
-    response = Response(result.serialize(fmt.name, prefixes=prefixes),
-                        content_type=content_type(fmt))
+    response = Response(result.serialize(fmt.name), content_type=content_type(fmt))
     response.headers["X-CKB-Truncated"] = "true" if result.truncated else "false"
     response.headers["X-CKB-Elapsed"] = f"{float(getattr(result, 'elapsed', 0.0)):.3f}"
     response.vary.add("Accept")

@@ -131,6 +131,7 @@ class LanePools:
         # A server sets this: a worker is then started ahead of need (after a change of store,
         # after a kill), so a query does not wait the ~0.5 s a worker takes to start.
         self.keep_warm = False
+        self._warmable = False
 
     @property
     def require_fence(self) -> bool:
@@ -150,12 +151,15 @@ class LanePools:
         """Point every lane at new store contents."""
         for pool in self.pools.values():
             pool.reset(spec)
+        # A memory store reaches workers through a dump file that close() deletes: a worker
+        # started ahead of need could find it gone. Only disk stores are kept warm.
+        self._warmable = spec.path is not None
         for lane, pool in self.pools.items():
             for _ in range(pool.size):
                 self._warm(lane)
 
     def _warm(self, lane: str, release: Callable[[], None] | None = None) -> None:
-        if self.keep_warm:
+        if self.keep_warm and self._warmable:
             threading.Thread(target=self._warm_up, args=(lane, release), daemon=True,
                              name=f"ckb-warm-{lane}").start()
         elif release is not None:
@@ -191,6 +195,7 @@ class LanePools:
 
     def close(self) -> None:
         """Stop every lane's idle workers."""
+        self._warmable = False
         for pool in self.pools.values():
             pool.close()
 

@@ -55,8 +55,9 @@ class Admission:
         if isinstance(pools, LanePools):
             pools.gates[HEAVY].max_waiting = int(config["HEAVY_QUEUE"])
             pools.keep_warm = True
-            # Start the workers now, not on the first request (a cold start costs seconds).
-            threading.Thread(target=_warm, args=(kb,), daemon=True, name="ckb-warm-start").start()
+            if getattr(kb.backend, "path", None) is not None:
+                # Start the workers now, not on the first request (a cold start costs seconds).
+                threading.Thread(target=_warm, args=(kb,), daemon=True, name="ckb-warm-start").start()
 
     def client(self, req: Request) -> str:
         """The client's identity: its address, or the forwarded one behind a trusted proxy."""

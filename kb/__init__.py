@@ -1,10 +1,25 @@
 """conflict-kb: armed actors, their backers and alliances, clashes, and the claims behind them."""
 
-from .api import KnowledgeBase, ReasonReport, default_store_path
-from .errors import ForbiddenQuery, KBError, ParseError, QuerySyntaxError, QueryTimeout
-from .results import QueryResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it. Imported on first use (PEP 562), so a query
+# worker, which imports kb.worker only, starts without loading rdflib and pySHACL.
+_EXPORTS = {
+    "KnowledgeBase": "api",
+    "ReasonReport": "api",
+    "default_store_path": "api",
+    "ForbiddenQuery": "errors",
+    "KBError": "errors",
+    "ParseError": "errors",
+    "QuerySyntaxError": "errors",
+    "QueryTimeout": "errors",
+    "QueryResult": "results",
+}
 
 __all__ = [
     "ForbiddenQuery",
@@ -18,3 +33,16 @@ __all__ = [
     "__version__",
     "default_store_path",
 ]
+
+if TYPE_CHECKING:
+    from .api import KnowledgeBase, ReasonReport, default_store_path
+    from .errors import ForbiddenQuery, KBError, ParseError, QuerySyntaxError, QueryTimeout
+    from .results import QueryResult
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kb' has no attribute {name!r}")

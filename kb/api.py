@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
@@ -29,7 +29,9 @@ from .results import QueryResult
 from .shapes import Shapes
 from .terms import check_iri, from_ox, iri_ref
 from .using import with_using
-from .validate import ValidationReport, validate_graphs
+
+if TYPE_CHECKING:
+    from .validate import ValidationReport
 
 Progress = Callable[[str], None]
 
@@ -105,9 +107,8 @@ class KnowledgeBase:
         elif memory:
             backend = OxigraphBackend(None, workers, sandbox=sandbox)
         else:
+            # No mkdir here: the backend recovers a swap a crash interrupted before it creates anything.
             store = Path(path) if path is not None else default_store_path()
-            if not read_only:
-                store.mkdir(parents=True, exist_ok=True)
             backend = OxigraphBackend(store, workers, read_only=read_only, sandbox=sandbox)
         backend.graph_prefixes = prefixes
         return cls(backend, **options)
@@ -150,27 +151,16 @@ class KnowledgeBase:
         self.backend.replace_graphs([(p, g) for p, g in pairs if g != GRAPH_SHAPES], clear_others=True,
                                     prepare=loader.attach_texts)
         self.shapes.replace(shapes)
-        marker = self._bundle_marker()
-        if marker is not None:
-            if files:
-                marker.unlink(missing_ok=True)  # the store no longer is the bundle
-            else:
-                marker.write_text(loader.bundle_fingerprint() + "\n", encoding="utf-8")
+        set_bundle = getattr(self.backend, "set_bundle", None)
+        if set_bundle is not None:
+            # The store's metadata remembers which bundle it holds (None: other files).
+            set_bundle(None if files else loader.bundle_fingerprint())
         return self.graphs()
-
-    def _bundle_marker(self) -> Path | None:
-        # Beside the store folder (not in it): which bundle a disk store was built from.
-        path = getattr(self.backend, "path", None)
-        if path is None or getattr(self.backend, "read_only", False):
-            return None
-        return path.with_name(path.name + ".bundle")
 
     def bundle_is_stale(self) -> bool:
         """True if this store was built from the bundled files and they have changed since."""
-        marker = self._bundle_marker()
-        if marker is None or not marker.is_file():
-            return False
-        return marker.read_text(encoding="utf-8").strip() != loader.bundle_fingerprint()
+        held = getattr(self.backend, "bundle", None)
+        return held is not None and held != loader.bundle_fingerprint()
 
     def import_file(self, path: str | Path, name: str | None = None) -> str:
         """Load one file into its own graph (replacing an earlier import of it); return the graph."""
@@ -287,6 +277,8 @@ class KnowledgeBase:
 
     def validate(self) -> ValidationReport:
         """Validate everything but the inferences against the SHACL shapes."""
+        from .validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
+
         asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
         return validate_graphs(self.rdflib_graph(asserted), self.shapes.graph())
 

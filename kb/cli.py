@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds of query time each client may use per minute (429 beyond)")
     c.add_argument("--allow-unbounded-queries", action="store_true",
                    help="with --endpoint: serve even if the server cannot stop a query at its limit")
+    c.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                   help="a reverse proxy's address: behind it, X-Forwarded-For names the client "
+                        "(repeatable)")
+    c.add_argument("--threads", type=_positive_int, default=32, metavar="N",
+                   help="server threads; requests beyond the workers wait in their lane")
     c.add_argument("--no-sandbox", action="store_true",
                    help="run queries even where the kernel cannot fence workers off the network")
     return p
@@ -174,6 +179,9 @@ def run(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the command; exceptions propagate."""
     args = build_parser().parse_args(argv)
     kb = _open(args)
+    recovered = getattr(kb.backend, "recovered", None)
+    if recovered:
+        print(f"ckb: recovered: {recovered}", file=sys.stderr)
     try:
         if args.needs_data and not kb.graphs():
             _first_load(kb)

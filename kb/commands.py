@@ -201,7 +201,8 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
         print("ckb: note: this store holds an older copy of the bundled ontology and data; "
               "run 'ckb load' to rebuild it", file=sys.stderr)
     serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
-          QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget)
+          QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
+          TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads)
     return 0
 
 

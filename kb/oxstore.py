@@ -10,37 +10,29 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import lifecycle
 from .backend import QueryRequest, UpdateRequest
 from .engine import StoreSpec
-from .errors import KBError, ParseError, StoreError
+from .errors import StoreError
+from .lifecycle import ALL, Meta, crash_point
 from .namespaces import GRAPH_BASE
 from .results import QueryResult
+from .scheduling import LanePools
+from .staging import STAGING, Prepare, check_file, count_graph, counts_of, stage, swap_update
+from .staging import rdf_format as rdf_format  # re-exported: kb.shapes and the W3C runner use it
 from .terms import iri_ref
-from .worker import WorkerPool, run_update
+from .worker import run_update
 
-STAGING = GRAPH_BASE + "staging/"
-
-# Called with the store and [(staging graph, source file)] after parsing, before the
-# swap; returns extra quads to add (e.g. source texts). Raising aborts the load.
-Prepare = Callable[[ox.Store, list[tuple[str, Path]]], list[ox.Quad]]
-
-
-def rdf_format(path: Path) -> ox.RdfFormat:
-    """Guess the RDF format from a file name, or raise a clear error."""
-    suffix = path.suffix.lstrip(".").lower()
-    fmt = ox.RdfFormat.from_extension(suffix) if suffix else None
-    if suffix in ("json", "jsonld"):
-        fmt = ox.RdfFormat.JSON_LD
-    if fmt is None:
-        raise KBError(f"{path}: unknown RDF file extension {path.suffix!r}")
-    return fmt
-
+# Replacing graphs in place costs ~4 transactional passes per triple (load, copy, two drops);
+# rebuilding costs one bulk pass over the rest of the store: past this ratio, rebuild.
+IN_PLACE_RATIO = 4
+BYTES_PER_TRIPLE = 80  # a rough size of one triple in a file, to guess a file's triples
 
 class _RWLock:
     """Many readers or one writer; writers wait for running queries to end."""
@@ -84,35 +76,120 @@ class OxigraphBackend:
     graph_prefixes: tuple[str, ...] = (GRAPH_BASE,)
 
     def __init__(
-        self, path: Path | None = None, workers: int = 2, read_only: bool = False, sandbox: bool = False
+        self,
+        path: Path | None = None,
+        workers: int = 2,
+        read_only: bool = False,
+        sandbox: bool = False,
+        heavy_workers: int = 1,
     ) -> None:
         self.path = path
         self.sandbox = sandbox  # True: refuse to run a job in a worker that is not fenced off the network
         self.read_only = read_only and path is not None
+        self._lock_fd: int | None = None
+        notes: list[str] = []
         try:
             if path is None:
                 self.store = ox.Store()
+            elif self.read_only:
+                self.store = ox.Store.read_only(str(path))
             else:
-                self.store = ox.Store.read_only(str(path)) if self.read_only else ox.Store(str(path))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = lifecycle.take_lock(path)
+                notes += lifecycle.recover_folders(path)  # before opening: a swap may have lost the folder
+                self.store = ox.Store(str(path))
         except OSError as err:
+            lifecycle.release_lock(self._lock_fd)
             raise StoreError(f"cannot open store at {path}: {err}") from err
         self._lock = _RWLock()
-        self._pool = WorkerPool(workers, require_fence=sandbox)
+        # Interactive and heavy queries run on separate workers (kb.scheduling).
+        self._pool = LanePools(workers, heavy_workers, require_fence=sandbox)
         self._stale = True
-        self._counts: dict[str, int] | None = None
         self._dump: weakref.finalize | None = None
+        self.meta = Meta()
+        self._open_meta(notes)
+        # One line saying what recovery on open did, for the CLI and the server to show.
+        self.recovered = "; ".join(notes) or None
+
+    # -- metadata and recovery --------------------------------------------
+    def _open_meta(self, notes: list[str]) -> None:
+        """Read the metadata (a store without any is counted this once), then recover."""
+        if self.path is None:
+            return
+        meta = lifecycle.read_meta(self.path)
+        if meta is None:
+            legacy = self.path.with_name(self.path.name + ".bundle")  # the marker's old home
+            bundle = legacy.read_text(encoding="utf-8").strip() if legacy.is_file() else None
+            graphs = self._count([g for g in self._named() if not g.startswith(STAGING)])
+            meta = Meta(graphs={g: n for g, n in graphs.items() if n}, bundle=bundle)
+            if not self.read_only:
+                lifecycle.write_meta(self.path, meta)
+                legacy.unlink(missing_ok=True)
+        self.meta = meta
+        if not self.read_only:
+            self._recover(meta, notes)
+
+    def _recover(self, meta: Meta, notes: list[str]) -> None:
+        """Redo an interrupted swap, sweep uncommitted graphs, recount what a crash left unsure."""
+        present = self._named()
+        redo = [(g, t) for g, t in meta.swaps if g in present]
+        if redo:
+            self.store.update(swap_update(redo))
+            notes.append(f"finished replacing {len(redo)} graph(s) that a crash interrupted")
+        # While an update was in flight, a graph the metadata does not name is one it created.
+        swept = [g for g in self._named() if g not in meta.graphs and not meta.recount]
+        if swept:
+            size = sum(self._count(swept).values())
+            for g in swept:
+                self.store.remove_graph(ox.NamedNode(g))
+            notes.append(f"removed {len(swept)} graph(s) ({size} triples) an interrupted write left")
+        if redo or swept or meta.recount:
+            self._commit(self._refreshed(meta, meta.recount))
+            if meta.recount:
+                notes.append("recounted the graphs an interrupted update touched")
+            self.store.flush()
+
+    def _named(self) -> list[str]:
+        return [g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
+
+    def _count(self, graphs: Sequence[str]) -> dict[str, int]:
+        """Count the triples of each graph (a scan of each; never done on a plain open)."""
+        return {g: count_graph(self.store, g) for g in graphs}
+
+    def _refreshed(self, meta: Meta, recount: Sequence[str]) -> Meta:
+        """The metadata after a write that may have changed ``recount`` (ALL: any graph)."""
+        present = set(self._named())
+        graphs = {g: n for g, n in meta.graphs.items() if g in present}
+        todo = present if ALL in recount else (set(recount) | (present - set(graphs))) & present
+        graphs.update(self._count(sorted(todo)))
+        for g in [g for g, n in graphs.items() if n == 0]:
+            self.store.remove_graph(ox.NamedNode(g))  # an emptied graph is no graph
+            del graphs[g]
+        return Meta(graphs=dict(sorted(graphs.items())), bundle=meta.bundle)
+
+    def _commit(self, meta: Meta) -> None:
+        """Make ``meta`` the store's record (on disk: atomically, after the data is flushed)."""
+        if self.path is not None:
+            self.store.flush()
+            lifecycle.write_meta(self.path, meta)
+        self.meta = meta
+
+    @property
+    def bundle(self) -> str | None:
+        """The fingerprint of the bundle this store was built from, if it was."""
+        return self.meta.bundle
+
+    def set_bundle(self, fingerprint: str | None) -> None:
+        """Record which bundle the store now holds (None: not the bundle)."""
+        if not self.read_only:
+            with self._lock.write():
+                self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
     # -- reading ---------------------------------------------------------
     def graphs(self) -> dict[str, int]:
-        """Return each named graph IRI with its number of triples."""
+        """Return each named graph IRI with its number of triples (from the metadata)."""
         with self._lock.read():
-            if self._counts is None:
-                rows = self.store.query(
-                    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-                )
-                counts = {r["g"].value: int(r["n"].value) for r in rows}
-                self._counts = {g: n for g, n in sorted(counts.items()) if not g.startswith(STAGING)}
-            return dict(self._counts)
+            return dict(self.meta.graphs)
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Check and evaluate a read-only query in a fenced worker, within time and row caps."""
@@ -166,18 +243,24 @@ class OxigraphBackend:
 
     # -- writing ---------------------------------------------------------
     @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self, recount: Sequence[str] | None = None) -> Iterator[None]:
+        """Hold the write lock with the workers stopped; with ``recount``, refresh those counts after."""
         if self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only; nothing was written")
         with self._lock.write():
             self._pool.close()  # no reader may hold the files while they change
+            if recount is not None:
+                # Written first, so a crash mid-write leaves word to recount on open.
+                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle, recount=list(recount)))
             try:
                 yield
+                crash_point("after-write")
             finally:
-                if self.path is not None:
+                if recount is not None:
+                    self._commit(self._refreshed(self.meta, recount))
+                elif self.path is not None and self.store is not None:
                     self.store.flush()
                 self._stale = True
-                self._counts = None
 
     def replace_graphs(
         self,
@@ -187,57 +270,109 @@ class OxigraphBackend:
         prepare: Prepare | None = None,
     ) -> None:
         """Load files into their graphs all-or-nothing; with clear_others, rebuild the store."""
+        targets = {t for _, t in [*files, *extra]}
         if clear_others:
-            self._rebuild(files, extra, prepare)
-            return
+            self._rebuild(files, extra, prepare, keep=[])
+        elif self.path is not None and self._rebuild_is_cheaper(files, extra, targets):
+            self._rebuild(files, extra, prepare, keep=[g for g in self.meta.graphs if g not in targets])
+        else:
+            self._replace_in_place(files, extra, prepare)
+
+    def _rebuild_is_cheaper(
+        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], targets: set[str]
+    ) -> bool:
+        old = sum(n for g, n in self.meta.graphs.items() if g in targets)
+        if not old:
+            return False  # only new graphs: bulk-loaded straight into the store
+        size = sum(p.stat().st_size for p, _ in files) + sum(len(d) for d, _ in extra)
+        new = size // BYTES_PER_TRIPLE
+        rest = sum(self.meta.graphs.values()) - old
+        return IN_PLACE_RATIO * (old + new) > rest
+
+    def _replace_in_place(
+        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], prepare: Prepare | None
+    ) -> None:
+        """New graphs are loaded directly, existing ones through staging graphs and one swap update."""
         loaded: list[tuple[str, str]] = []
         with self._writing():
-            existing = {g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)}
             try:
                 # On disk, bulk loading is ~4x faster than one big transaction. It is not atomic,
-                # so every file is parsed first (errors with positions, nothing written), and it
-                # only ever writes graphs that did not exist, which the except below drops.
+                # so every file is parsed first (errors with positions, nothing written). Until the
+                # metadata names them, the graphs written here are swept by the next open.
                 bulk = self.path is not None
                 if bulk:
                     for path, _ in files:
                         check_file(path)
-                stage(self.store, files, extra, prepare, loaded, existing, bulk=bulk)
+                stage(self.store, files, extra, prepare, loaded, set(self.meta.graphs), bulk=bulk)
+                counts = self._count([g for g, _ in loaded])
                 swaps = [(g, t) for g, t in loaded if g != t]
-                if swaps:
-                    self.store.update(_swap_update(swaps))
+                graphs = {**self.meta.graphs, **{t: counts[g] for g, t in loaded}}
+                crash_point("before-commit")
+                self._commit(Meta(graphs=dict(sorted(graphs.items())), bundle=self.meta.bundle, swaps=swaps))
             except BaseException:
                 # Every graph written so far was new (a target or a staging graph): drop them.
                 for graph, _ in loaded:
                     self.store.remove_graph(ox.NamedNode(graph))
                 raise
+            # Committed: from here a crash is finished by the next open (the swaps are its redo log).
+            crash_point("before-swap")
+            if swaps:
+                self.store.update(swap_update(swaps))
+                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
 
     def _rebuild(
-        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], prepare: Prepare | None
+        self,
+        files: Sequence[tuple[Path, str]],
+        extra: Sequence[tuple[bytes, str]],
+        prepare: Prepare | None,
+        keep: Sequence[str],
     ) -> None:
-        """Build a complete new store beside the old one, then swap it in (disk: by renaming)."""
+        """Build a complete new store beside the old one (``keep`` copied over), then swap it in."""
         with self._writing():
             if self.path is None:
                 new = ox.Store()
                 stage(new, files, extra, prepare, [], set())
                 new.extend(self._foreign_quads())
                 self.store = new
+                self.meta = Meta(graphs=counts_of(new))
                 return
             tag = uuid.uuid4().hex[:8]
-            fresh = self.path.with_name(f"{self.path.name}.rebuild-{tag}")
+            fresh = lifecycle.sibling(self.path, "rebuild", tag)
+            copy = fresh.with_name(fresh.name + ".nt")
             try:
                 new = ox.Store(str(fresh))
-                stage(new, files, extra, prepare, [], set(), bulk=True)
-                new.bulk_extend(self._foreign_quads())
+                # Other users' graphs go over too, and into the record (an unrecorded graph is swept on open).
+                foreign = [g for g in self._named()
+                           if not g.startswith(self.graph_prefixes) and g not in keep]
+                for graph in [*keep, *foreign]:
+                    # Dump and bulk-load, both in Rust: the kept graphs never pass through Python.
+                    nt, name = ox.RdfFormat.N_TRIPLES, ox.NamedNode(graph)
+                    self.store.dump(output=str(copy), format=nt, from_graph=name)
+                    new.bulk_load(path=str(copy), format=nt, to_graph=name)
+                copy.unlink(missing_ok=True)
+                loaded: list[tuple[str, str]] = []
+                stage(new, files, extra, prepare, loaded, set(), bulk=True)
+                crash_point("rebuild-loaded")
+                counts = {g: self.meta.graphs[g] for g in keep}
+                for graph in [*(g for g, _ in loaded), *foreign]:
+                    counts[graph] = count_graph(new, graph)
                 new.flush()
                 del new  # closes the new RocksDB before its folder moves
+                bundle = self.meta.bundle if keep else None
+                lifecycle.write_meta(fresh, Meta(graphs=dict(sorted(counts.items())), bundle=bundle))
             except BaseException:
                 shutil.rmtree(fresh, ignore_errors=True)
+                copy.unlink(missing_ok=True)
                 raise
-            old = self.path.with_name(f"{self.path.name}.old-{tag}")
+            crash_point("rebuild-built")
+            old = lifecycle.sibling(self.path, "old", tag)
             self.store = None
             os.rename(self.path, old)
+            crash_point("between-renames")
             os.rename(fresh, self.path)
+            crash_point("after-renames")
             self.store = ox.Store(str(self.path))
+            self.meta = lifecycle.read_meta(self.path) or Meta()
             shutil.rmtree(old, ignore_errors=True)
 
     def _foreign_quads(self) -> Iterator[ox.Quad]:
@@ -253,7 +388,7 @@ class OxigraphBackend:
         The update is one Oxigraph transaction. If the engine crashes or the time limit
         kills it, nothing was committed: this process reopens the store as it was.
         """
-        with self._writing():
+        with self._writing(recount=lifecycle.touched_graphs(request.update, self.meta.graphs)):
             if self.path is None:
                 fd, out = tempfile.mkstemp(prefix="ckb-updated-", suffix=".nq")
                 os.close(fd)
@@ -296,7 +431,8 @@ class OxigraphBackend:
         SPARQL text, so this runs in the server process with the store's own API.
         """
         target = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
-        with self._writing():
+        # The written graph is recounted into the store's record (an unrecorded graph is swept on open).
+        with self._writing(recount=[] if graph is None else [graph]):
             if not replace:
                 # extend() is one transaction; an empty named graph still comes to exist.
                 self.store.extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in triples])
@@ -319,7 +455,7 @@ class OxigraphBackend:
 
     def drop_graph(self, graph: str | None) -> None:
         """Remove a named graph, or empty the default graph (None)."""
-        with self._writing():
+        with self._writing(recount=[] if graph is None else [graph]):
             if graph is None:
                 self.store.clear_graph(ox.DefaultGraph())
             else:
@@ -329,9 +465,11 @@ class OxigraphBackend:
         """Stop the workers and release the store."""
         self._pool.close()
         self._drop_dump()
-        if self.path is not None and not self.read_only:
+        if self.path is not None and not self.read_only and self.store is not None:
             self.store.flush()
         self.store = None  # dropping the last reference closes RocksDB
+        lifecycle.release_lock(self._lock_fd)
+        self._lock_fd = None
 
 
 def _unlink(path: str) -> None:
@@ -339,67 +477,3 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def stage(
-    store: ox.Store,
-    files: Sequence[tuple[Path, str]],
-    extra: Sequence[tuple[bytes, str]],
-    prepare: Prepare | None,
-    loaded: list[tuple[str, str]],
-    existing: set[str],
-    bulk: bool = False,
-) -> None:
-    """Load files and extra N-Triples, appending (graph written, target) to ``loaded``.
-
-    A target graph that does not exist yet is written directly (each load is one
-    transaction); one that exists is written to a staging graph, for a later swap.
-    """
-    run = STAGING + uuid.uuid4().hex + "/"
-    into: dict[str, str] = {}
-    for n, (_, target) in enumerate([*files, *extra]):
-        if target not in into:
-            into[target] = f"{run}{n}" if target in existing else target
-            loaded.append((into[target], target))
-    for path, target in files:
-        load_file(store, path, into[target], bulk)
-    for data, target in extra:
-        store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(into[target]))
-    if prepare is not None:
-        store.extend(prepare(store, [(into[t], p) for p, t in files]))
-
-
-def check_file(path: Path) -> None:
-    """Parse a file without storing it, raising ParseError at its first error."""
-    with _parse_errors(path):
-        for _ in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri()):
-            pass
-
-
-@contextmanager
-def _parse_errors(path: Path) -> Iterator[None]:
-    """Turn parser and file errors into ParseError (file:line:column) and KBError."""
-    try:
-        yield
-    except SyntaxError as err:
-        detail = str(err.msg if hasattr(err, "msg") else err)
-        detail = detail.split(": ", 1)[1] if detail.startswith("Parser error") and ": " in detail else detail
-        raise ParseError(str(path), err.lineno, err.offset, detail) from None
-    except OSError as err:
-        raise KBError(f"{path}: {err.strerror or err}") from None
-
-
-def load_file(store: ox.Store, path: Path, graph: str, bulk: bool = False) -> None:
-    """Load one file into a graph, turning parser errors into file:line:column."""
-    fmt = rdf_format(path)
-    load = store.bulk_load if bulk else store.load
-    with _parse_errors(path):
-        load(path=str(path), format=fmt, to_graph=ox.NamedNode(graph), base_iri=path.resolve().as_uri())
-
-
-def _swap_update(swaps: list[tuple[str, str]]) -> str:
-    """Build the single update that replaces each target graph by its staging graph."""
-    ops: list[str] = []
-    for staging, target in swaps:
-        ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
-        ops.append(f"ADD SILENT GRAPH {iri_ref(staging)} TO GRAPH {iri_ref(target)}")
-        ops.append(f"DROP SILENT GRAPH {iri_ref(staging)}")
-    return " ;\n".join(ops)

@@ -31,6 +31,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # request body limit (413 above it)
     "MAX_QUERY_LENGTH": 100_000,  # characters per query or update (413 above it)
     "QUERY_BUDGET": 60.0,  # seconds of query time per client per minute (429 beyond it)
+    "FAST_QUERY_LIMIT": 0.5,  # a SPARQL query's slice in the interactive lane before it counts as heavy
+    "HEAVY_QUEUE": 4,  # heavy queries that may wait for a heavy worker (503 at once beyond)
+    "HEAVY_PER_CLIENT": 1,  # heavy queries one client may have at a time (429 beyond)
+    "TRUSTED_PROXIES": (),  # addresses whose X-Forwarded-For names the client
     "CSP_STYLE_UNSAFE_INLINE": False,  # True: allow inline styles on every page
     # Endpoints whose vendored widgets write style attributes (vis-timeline): inline styles
     # allowed there only. Scripts are never loosened.
@@ -53,9 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # The kb checks the token again on update(); give it the one this app serves with.
         kb.update_token = app.config["UPDATE_TOKEN"]
     app.extensions["ckb"] = kb
-    from webui.budget import Budget
+    from webui import admission
 
-    app.extensions["ckb.budget"] = Budget(float(app.config["QUERY_BUDGET"]))
+    admission.init_app(app, kb)
 
     from webui import errors, security  # local: they import webui.get_kb indirectly
 

@@ -1,8 +1,10 @@
 """A per-client query-time budget, as WDQS has: spend too much engine time, get a 429.
 
-Each client (by remote address) may spend QUERY_BUDGET seconds of query time per
-minute; the budget refills continuously. A query is charged what it cost (its time
-limit when it timed out). Over budget, /sparql answers 429 with Retry-After.
+Each client may spend QUERY_BUDGET seconds of query time per minute; the budget refills
+continuously. A query is charged at admission (its whole time limit, or what is left of the
+budget if that is less, which then becomes its limit) and settled when it ends (the unused
+part comes back). So a burst of queries sent at once cannot overdraw the budget: each one
+takes its share before it runs. Over budget, /sparql answers 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -10,14 +12,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from werkzeug.exceptions import TooManyRequests
 
-from kb.errors import QueryTimeout
-
 _WINDOW = 60.0  # seconds over which the budget refills
+_MIN_GRANT = 0.05  # below this, a query could not do anything useful: refuse instead
 _MAX_CLIENTS = 10_000  # forget the fullest buckets first, so memory stays bounded
 
 
@@ -33,35 +32,31 @@ class Budget:
         balance, when = self._buckets.get(client, (self.capacity, now))
         return min(self.capacity, balance + (now - when) * self.capacity / _WINDOW)
 
-    def check(self, client: str) -> None:
-        """Raise 429 (with Retry-After) if the client has no query time left."""
+    def _set(self, client: str, balance: float, now: float) -> None:
+        self._buckets[client] = (balance, now)
+        if len(self._buckets) > _MAX_CLIENTS:
+            fullest = max(self._buckets, key=lambda c: self._balance(c, now))
+            del self._buckets[fullest]
+
+    def reserve(self, client: str, seconds: float) -> float:
+        """Take up to ``seconds`` from the client's bucket now and return what was granted; 429 if empty."""
         now = time.monotonic()
         with self._lock:
             balance = self._balance(client, now)
-        if balance <= 0:
-            wait = math.ceil(-balance * _WINDOW / self.capacity) + 1
-            raise TooManyRequests(
-                f"query-time budget spent ({self.capacity:g} s per minute); retry in {wait} s",
-                retry_after=wait,
-            )
+            if balance < _MIN_GRANT:
+                wait = math.ceil((_MIN_GRANT - balance) * _WINDOW / self.capacity) + 1
+                raise TooManyRequests(
+                    f"query-time budget spent ({self.capacity:g} s per minute); retry in {wait} s",
+                    retry_after=wait,
+                )
+            granted = min(seconds, balance)
+            self._set(client, balance - granted, now)
+        return granted
 
-    def charge(self, client: str, seconds: float) -> None:
-        """Take ``seconds`` of query time from the client's bucket."""
-        now = time.monotonic()
-        with self._lock:
-            self._buckets[client] = (self._balance(client, now) - seconds, now)
-            if len(self._buckets) > _MAX_CLIENTS:
-                fullest = max(self._buckets, key=lambda c: self._balance(c, now))
-                del self._buckets[fullest]
-
-    @contextmanager
-    def spend(self, client: str, timeout: float) -> Iterator[None]:
-        """Check the budget, run the block, and charge what it took (the limit on timeout)."""
-        self.check(client)
-        start = time.monotonic()
-        try:
-            yield
-        except QueryTimeout:
-            self.charge(client, timeout)
-            raise
-        self.charge(client, time.monotonic() - start)
+    def settle(self, client: str, granted: float, used: float) -> None:
+        """Give back the part of a reservation the query did not use."""
+        refund = max(0.0, granted - used)
+        if refund:
+            now = time.monotonic()
+            with self._lock:
+                self._set(client, self._balance(client, now) + refund, now)

@@ -79,7 +79,10 @@ def _kb_error(exc: KBError) -> Response:
     status = int(getattr(exc, "status", 400) or 400)
     if status >= 500:
         current_app.logger.warning("%s: %s", type(exc).__name__, exc)
-    return error_response(status, str(exc))
+    from webui.admission import retry_after
+
+    wait = retry_after(exc)
+    return error_response(status, str(exc), {"Retry-After": str(wait)} if wait else None)
 
 
 def _unexpected(exc: Exception) -> Response:

@@ -7,6 +7,8 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
+from flask import Flask
+
 from webui import create_app
 
 if TYPE_CHECKING:
@@ -36,16 +38,23 @@ def serve(
         # caller's cleanup runs: query workers stopped, temporary dumps removed.
         signal.signal(signal.SIGTERM, _stop)
     print(f"conflict-kb serving on {url} (SPARQL endpoint: {url}sparql)", flush=True)
-    waitress.serve(
-        app,
-        host=host,
-        port=port,
-        threads=int(config.get("THREADS", 4)),
+    waitress.serve(app, host=host, port=port, **waitress_options(app))
+
+
+def waitress_options(app: Flask) -> dict[str, Any]:
+    """The waitress settings ``ckb serve`` runs ``app`` with."""
+    return {
+        # Enough threads that requests wait in webui.admission (which sees their deadline and
+        # their lane), never in waitress's own queue; a waiting thread only sleeps.
+        "threads": int(app.config.get("THREADS") or 32),
         # Above Flask's limit, so Flask answers 413 with its own page; waitress only stops
         # bodies far beyond it before they are buffered.
-        max_request_body_size=4 * int(app.config["MAX_CONTENT_LENGTH"]),
-        ident="conflict-kb",
-    )
+        "max_request_body_size": 4 * int(app.config["MAX_CONTENT_LENGTH"]),
+        "ident": "conflict-kb",
+        # Waitress drops X-Forwarded-For by default; webui.admission reads it itself, and only
+        # from the proxies named in TRUSTED_PROXIES.
+        "clear_untrusted_proxy_headers": not app.config.get("TRUSTED_PROXIES"),
+    }
 
 
 def _stop(signum: int, frame: object) -> None:

@@ -1,13 +1,15 @@
 """The /sparql endpoint: SPARQL 1.1 Protocol (query, update, service description, CORS).
 
 Status codes: 200 results; 204 update applied; 429 the client spent its query-time budget
-(QUERY_BUDGET seconds per minute, with Retry-After); 303 browsers (HTML preferred) to the query
+(QUERY_BUDGET seconds per minute, with Retry-After) or already has its share of heavy
+queries running; 303 browsers (HTML preferred) to the query
 page; 400 bad syntax (with line/column), forbidden query (SERVICE, LOAD, FROM naming no graph of
 this store), bad parameters or graph IRIs, an update that sets its dataset twice; 403 update
 refused (read-only, or missing/wrong bearer token); 405 other methods; 406 no acceptable format;
 413 body over MAX_CONTENT_LENGTH or query over MAX_QUERY_LENGTH; 415 other POST bodies, or a
-charset other than UTF-8; 503 the query hit its time limit (as Fuseki does: the server declined
-to finish, the client may narrow the query). Every answer carries X-CKB-Truncated when the row
+charset other than UTF-8; 503 the query hit its time limit, counted from the request's arrival, or
+the heavy queue is full (as Fuseki does: the server declined to finish, the client may narrow the
+query or retry; with Retry-After). Every answer carries X-CKB-Truncated when the row
 cap applied.
 
 Relative IRIs in queries and updates resolve against BASE_IRI, by default this endpoint's own
@@ -178,18 +180,18 @@ def _query(op: _Operation) -> Response:
     # and the worker has the engine write the answer in the one that applies.
     wanted = {kind: f.name for kind in ("select", "ask", "graph")
               if (f := negotiate(accept, kind, override)) is not None}
-    with current_app.extensions["ckb.budget"].spend(request.remote_addr or "?", timeout):
-        result = kb.query(
-            op.text,
-            inferred=inferred,
-            timeout=timeout,
-            limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
-            # The protocol's dataset replaces the query's own: both lists, even an empty one.
-            default_graphs=op.default_graphs if dataset else None,
-            named_graphs=op.named_graphs if dataset else None,
-            base_iri=_base_iri(),
-            format=wanted,
-        )
+    # Budget, lanes and the deadline from arrival: webui.admission decides the time limit.
+    result = current_app.extensions["ckb.admission"].run_query(op.text, timeout, lambda limit: kb.query(
+        op.text,
+        inferred=inferred,
+        timeout=limit,
+        limit=int(config["ROW_LIMIT"]) if config["ROW_LIMIT"] else None,
+        # The protocol's dataset replaces the query's own: both lists, even an empty one.
+        default_graphs=op.default_graphs if dataset else None,
+        named_graphs=op.named_graphs if dataset else None,
+        base_iri=_base_iri(),
+        format=wanted,
+    ))
     fmt = negotiate(accept, result.kind, override)
     if fmt is None:
         raise Fail(406, f"cannot send a {result.kind} result as {accept}; available: "

@@ -92,12 +92,12 @@ def test_open_reads_counts_from_metadata_not_the_store(base: Path) -> None:
 def test_counts_follow_imports_updates_and_loads(tmp_path: Path, base: Path) -> None:
     with KnowledgeBase.open(base, update_token="t") as k:
         k.import_file(triples(tmp_path / "small.nt", 7, "new"))
-        k.update('INSERT DATA { GRAPH <http://example.org/g> { <http://e/x> <http://e/p> "1", "2" } }',
+        k.update('INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/g> { <http://e/x> <http://e/p> "1", "2" } }',
                  token="t")
         k.update(f"DELETE WHERE {{ GRAPH <{SMALL}> {{ <http://example.org/s0> ?p ?o }} }}", token="t")
         k.update('INSERT DATA { <http://e/x> <http://e/p> "3" }', token="t")
         assert k.graphs() == actual_counts(k)
-        assert k.graphs()[SMALL] == 6 and k.graphs()["http://example.org/g"] == 2
+        assert k.graphs()[SMALL] == 6 and k.graphs()["https://w3id.org/conflict-kb/graph/g"] == 2
     with open_checked(base) as k:
         assert k.graphs()[SMALL] == 6
 
@@ -165,13 +165,13 @@ def test_update_killed_before_its_counts_are_written_is_recounted(base: Path) ->
     script = (
         "from kb import KnowledgeBase\n"
         f"k = KnowledgeBase.open({str(base)!r}, update_token='t')\n"
-        "k.update('INSERT DATA { GRAPH <http://example.org/u> { <http://e/a> <http://e/b> 1, 2, 3 } }',"
+        "k.update('INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/u> { <http://e/a> <http://e/b> 1, 2, 3 } }',"
         " token='t')\n"
     )
     env = {**os.environ, "CKB_TEST_CRASH_AT": "after-write"}
     killed(subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True))
     with open_checked(base) as k:
-        assert k.graphs()["http://example.org/u"] == 3
+        assert k.graphs()["https://w3id.org/conflict-kb/graph/u"] == 3
         assert "recounted" in k.backend.recovered
 
 

@@ -28,7 +28,9 @@ from rdflib import RDFS, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 
-from .manifests import ROOT
+from .manifests import ROOT, SUITE
+
+W3C = SUITE  # the suites folder, for the runners that import it from here
 
 TOKEN = "w3c-suite-token"
 
@@ -144,9 +146,14 @@ def free_port() -> int:
 
 @contextmanager
 def ckb_serve(*options: str) -> Iterator[str]:
-    """Run `ckb serve` (memory store, update token set) on a free loopback port; yield its URL."""
+    """Run `ckb serve` (memory store, update token set) on a free loopback port; yield its URL.
+
+    The suites write graphs with any http(s) IRI; the KB is configured to own those graphs
+    (`--graph-prefix`), as a user serving a general-purpose store would.
+    """
     port = free_port()
-    cmd = [sys.executable, "-m", "kb.cli", "--memory", "serve", "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "kb.cli", "--memory", "--graph-prefix", "http://", "--graph-prefix",
+           "https://", "serve", "--host", "127.0.0.1",
            "--port", str(port), "--update-token", TOKEN, *options]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:

@@ -92,7 +92,8 @@ def test_open_reads_counts_from_metadata_not_the_store(base: Path) -> None:
 def test_counts_follow_imports_updates_and_loads(tmp_path: Path, base: Path) -> None:
     with KnowledgeBase.open(base, update_token="t") as k:
         k.import_file(triples(tmp_path / "small.nt", 7, "new"))
-        k.update('INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/g> { <http://e/x> <http://e/p> "1", "2" } }',
+        k.update('INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/g> '
+                 '{ <http://e/x> <http://e/p> "1", "2" } }',
                  token="t")
         k.update(f"DELETE WHERE {{ GRAPH <{SMALL}> {{ <http://example.org/s0> ?p ?o }} }}", token="t")
         k.update('INSERT DATA { <http://e/x> <http://e/p> "3" }', token="t")
@@ -165,7 +166,8 @@ def test_update_killed_before_its_counts_are_written_is_recounted(base: Path) ->
     script = (
         "from kb import KnowledgeBase\n"
         f"k = KnowledgeBase.open({str(base)!r}, update_token='t')\n"
-        "k.update('INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/u> { <http://e/a> <http://e/b> 1, 2, 3 } }',"
+        "k.update('INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/u> "
+        "{ <http://e/a> <http://e/b> 1, 2, 3 } }',"
         " token='t')\n"
     )
     env = {**os.environ, "CKB_TEST_CRASH_AT": "after-write"}

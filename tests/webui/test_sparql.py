@@ -423,17 +423,17 @@ def test_relative_iris_resolve_against_the_endpoint(client, mini_kb):
 def test_update_dataset_parameters(writable_app):
     client = writable_app.test_client()
     auth = {"Authorization": "Bearer s3cret"}
-    copy = (f"INSERT {{ GRAPH <http://example.org/copy> {{ ?s ?p ?o }} }} "
+    copy = (f"INSERT {{ GRAPH <https://w3id.org/conflict-kb/graph/copy> {{ ?s ?p ?o }} }} "
             f"WHERE {{ ?s ?p ?o FILTER(?s = <{IRAN}>) }}")
     r = client.post("/sparql", data=copy.encode(), content_type="application/sparql-update",
                     query_string={"using-graph-uri": GRAPH_INFERRED}, headers=auth)
     assert r.status_code == 204
     r = client.get("/sparql", query_string={
-        "query": "SELECT ?o WHERE { GRAPH <http://example.org/copy> { ?s ?p ?o } }"})
+        "query": "SELECT ?o WHERE { GRAPH <https://w3id.org/conflict-kb/graph/copy> { ?s ?p ?o } }"})
     # Only the inferred graph was read: it says Iran is a ckb:Actor, and nothing else about Iran.
     assert [b["o"]["value"] for b in json.loads(r.data)["results"]["bindings"]] == [
         "https://w3id.org/conflict-kb/ontology#Actor"]
-    own = "WITH <http://example.org/copy> INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    own = "WITH <https://w3id.org/conflict-kb/graph/copy> INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }"
     r = client.post("/sparql", data={"update": own, "using-named-graph-uri": GRAPH_DATA}, headers=auth)
     assert r.status_code == 400
     assert "WITH" in r.data.decode()

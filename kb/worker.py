@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,12 @@ def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False)
         _raise_error(answer, "update")
 
 
+def _kill_all(workers: list[_Worker]) -> None:
+    for worker in workers[:]:
+        worker.kill()
+    workers.clear()
+
+
 def check(pool: WorkerPool, text: str, update: bool, timeout: float) -> bool:
     """Parse-check a query or update in a fenced worker; True if it names its own dataset."""
     return pool.run(CheckRequest(text, update, timeout))["has_dataset"]
@@ -145,13 +152,16 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._busy = 0
         self._cond = threading.Condition()
+        # A pool nobody closed (a KnowledgeBase dropped without close()) still stops its workers.
+        weakref.finalize(self, _kill_all, self._idle)
 
     def reset(self, spec: StoreSpec) -> None:
         """Point the pool at new store contents; idle workers are retired now, busy ones on return."""
         with self._cond:
             self._spec = spec
             self._generation += 1
-            idle, self._idle = self._idle, []
+            idle = self._idle[:]
+            self._idle.clear()  # in place: the finaliser holds this very list
         for worker in idle:
             worker.kill()
 
@@ -212,6 +222,7 @@ class WorkerPool:
         """Stop every idle worker (busy ones stop when they return)."""
         with self._cond:
             self._generation += 1
-            idle, self._idle = self._idle, []
+            idle = self._idle[:]
+            self._idle.clear()
         for worker in idle:
             worker.kill()

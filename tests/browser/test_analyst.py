@@ -95,7 +95,11 @@ def test_actor_graph_shows_evidence_when_an_edge_is_clicked(page, page_check) ->
     page.locator("#actor-graph").scroll_into_view_if_needed()
     point = page.evaluate("""() => {
         const cy = window.ckbActorGraph, box = document.getElementById('actor-graph').getBoundingClientRect();
-        const e = cy.edges()[0], p = e.renderedMidpoint();
+        // The layout is randomised: click the first edge whose midpoint no node covers.
+        const clear = (p) => !cy.nodes().some(n => { const b = n.renderedBoundingBox();
+            return p.x >= b.x1 - 4 && p.x <= b.x2 + 4 && p.y >= b.y1 - 4 && p.y <= b.y2 + 4; });
+        const e = cy.edges().filter(e => clear(e.renderedMidpoint()))[0] || cy.edges()[0];
+        const p = e.renderedMidpoint();
         return {x: box.left + p.x, y: box.top + p.y};
     }""")
     page.mouse.click(point["x"], point["y"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+
+from kb.examples import load_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "ontology" / "queries"
@@ -28,6 +31,20 @@ def test_query_files_are_documented_and_answer(kb, path: Path) -> None:
     assert "PREFIX ckb: <https://w3id.org/conflict-kb/ontology#>" in text
     assert kb.query(text).rows, f"{path.stem} has no answer"
     assert kb.query(text, inferred=False).rows, f"{path.stem} needs the reasoner"
+
+
+# What a journalist would not understand: ?variables, prefixed names (ckb:UnnamedAgent),
+# camelCase property or variable names (anonymousOnly, wasDerivedFrom) and modelling words.
+JARGON = re.compile(r"\?\w|\b[a-z]+:[A-Za-z]|\b[a-z]+[A-Z]\w*|\b(?:nodes?|reified|prov|ckb|rdfs?|IRIs?|"
+                    r"SPARQL|triples?|primary source|upstream)\b")
+
+
+@pytest.mark.parametrize("example", load_examples(QUERIES), ids=lambda e: e.name)
+def test_example_descriptions_are_in_plain_words(example) -> None:
+    """The query page shows the question and description to people who do not read SPARQL."""
+    assert example.description, example.name
+    for text in (example.question, example.description):
+        assert not JARGON.search(text), (example.name, JARGON.search(text).group(0), text)
 
 
 def test_a_pro_assad_camp_and_backers(kb) -> None:

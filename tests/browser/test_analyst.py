@@ -93,6 +93,8 @@ def test_actor_graph_shows_evidence_when_an_edge_is_clicked(page, page_check) ->
     page.goto(page.base + "/actors?relation=backs")
     page.wait_for_selector("#actor-graph[data-ready='true']")
     page.locator("#actor-graph").scroll_into_view_if_needed()
+    # Cytoscape learns where its box moved from the scroll event, a frame later: wait for it.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     point = page.evaluate("""() => {
         const cy = window.ckbActorGraph, box = document.getElementById('actor-graph').getBoundingClientRect();
         // The layout is randomised: click the first edge whose midpoint no node covers.
@@ -106,6 +108,35 @@ def test_actor_graph_shows_evidence_when_an_edge_is_clicked(page, page_check) ->
     page.wait_for_function("() => document.getElementById('edge-info').innerText.includes('claim')")
     info = page.locator("#edge-info").inner_text()
     assert "backs" in info and "claim" in info
+
+
+def test_actor_graph_is_readable_on_every_size_and_its_list_one_step_away(sized_page, page_check) -> None:
+    pg = sized_page
+    pg.goto(pg.base + "/actors")
+    pg.wait_for_selector("#actor-graph[data-ready='true']")
+    page_check(pg)
+    view = pg.viewport_size
+    box = pg.locator("#actor-graph").bounding_box()
+    # a sensible size: most of the screen's width and more than half its height, starting on the
+    # first screen (on a phone it was a 420 px box below the filters, its labels 5 px high)
+    assert box["width"] >= 0.6 * view["width"] and box["height"] >= 0.55 * view["height"], box
+    assert box["y"] < 0.65 * view["height"], box
+    sizes = pg.evaluate("""() => { const cy = window.ckbActorGraph;
+        return cy.nodes().map(n => parseFloat(n.style('font-size')) * cy.zoom()); }""")
+    assert min(sizes) >= 9, f"node labels are drawn {min(sizes):.1f} px high"
+    assert max(sizes) <= 18, f"node labels are drawn {max(sizes):.1f} px high"
+    # the text alternative: a link before the graph, reachable by keyboard, lands on the list
+    skip = pg.locator("#to-facts-list")
+    assert pg.evaluate("""() => document.getElementById('to-facts-list').compareDocumentPosition(
+        document.getElementById('actor-graph')) & Node.DOCUMENT_POSITION_FOLLOWING""")
+    skip.focus()
+    pg.keyboard.press("Enter")
+    pg.wait_for_function("() => location.hash === '#facts-list-h'")
+    heading = pg.locator("#facts-list-h").bounding_box()
+    assert -2 <= heading["y"] < view["height"], heading
+    assert pg.evaluate("document.activeElement.id") == "facts-list-h"
+    edges = pg.evaluate("window.ckbActorGraph.edges().length")
+    assert pg.locator("#actor-facts tbody tr").count() == edges > 0
 
 
 def test_every_page_fits_and_passes_axe(sized_page, page_check, shot) -> None:

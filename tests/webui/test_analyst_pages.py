@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kb import KnowledgeBase
+from kb.chains import downstream_claims
 from kb.namespaces import CKB, CKBR
 from webui import create_app
 
@@ -93,11 +94,21 @@ def test_bad_input_is_a_readable_400(web: FlaskClient, url: str) -> None:
     assert b"Traceback" not in response.data
 
 
-def test_source_page_lists_claims_resting_on_the_official(web: FlaskClient) -> None:
+def test_source_page_lists_claims_resting_on_the_official(web: FlaskClient, kb: KnowledgeBase) -> None:
     html = page(web, "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""))
     assert "blew up targets held by Iranian militias" in html
     assert "told" in html and "Bas News" in html and "Jerusalem Post" in html
     assert "carried by" in html
+    # each claim says how it rests on the source: directly, or through how many steps
+    found, _cut = downstream_claims(kb, str(CKBR.AnonymousSyrianOfficial))
+    rows = re.findall(r'<li class="claim-row">(.*?)</li>\s*(?=<li|</ol>)', html, re.S)
+    assert len(rows) == len(found) > 0
+    for row in rows:
+        text = " ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split())
+        meta = re.search(r"(attributed to anonymous Syrian official directly|rests on anonymous "
+                         r"Syrian official (\d+) steps? upstream)", text)
+        assert meta, text
+        assert " X " not in f" {text} ", text  # a stray character from a broken template
 
 
 def test_actor_graph_filters_by_relation_and_lists_the_same_facts(web: FlaskClient) -> None:

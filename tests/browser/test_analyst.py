@@ -37,6 +37,12 @@ def test_which_claims_rest_only_on_anonymous_sources(sized_page, page_check, sho
     for row, text in zip(expected[:25], texts, strict=True):
         for _iri, outlet in chains[row.iri].outlets:
             assert outlet in text, (row.label, outlet)
+    # the view downloads as CSV and as its SPARQL, named after the filter
+    for link, name in (("#csv-download", "claims-anonymity-anonymous.csv"),
+                       ("#sparql-download", "claims-anonymity-anonymous.rq")):
+        with pg.expect_download() as saved:
+            pg.click(link)
+        assert saved.value.suggested_filename == name
     if pg.size == "desktop":
         shot(pg, "claims-explorer")
 
@@ -169,9 +175,13 @@ def test_query_page_keyboard_sorting_names_and_phone_fit(sized_page, page_check,
     pg.keyboard.press("Escape")
     assert pg.evaluate("document.activeElement.id") == "run"
     assert "Escape leaves the editor" in pg.locator("#editor-hint").inner_text()
-    # downloads are named after the example
+    # downloads are named after the example: what the browser really saves, in every format
     names = pg.locator("#downloads a").evaluate_all("els => els.map(e => e.getAttribute('download'))")
     assert names and all(n.startswith(ex.name + ".") for n in names)
+    for fmt in ("csv", "json"):
+        with pg.expect_download() as saved:
+            pg.click(f"#downloads a[data-format='{fmt}']")
+        assert saved.value.suggested_filename == f"{ex.name}.{'srj' if fmt == 'json' else fmt}"
     # no badge for plain strings and integers
     badges = pg.locator("#result-table .dt").all_inner_texts()
     assert not {"string", "integer", "@en"} & {b.strip() for b in badges}
@@ -181,3 +191,11 @@ def test_query_page_keyboard_sorting_names_and_phone_fit(sized_page, page_check,
     assert pg.locator("#result-table thead th").first.get_attribute("aria-sort") == "ascending"
     header.click()
     assert pg.locator("#result-table thead th").first.get_attribute("aria-sort") == "descending"
+    # once edited, the query is not the example any more: its downloads say so
+    pg.evaluate("() => window.ckbYasqe.setValue(window.ckbYasqe.getValue() + '\\n# edited')")
+    pg.click("#run")
+    pg.wait_for_function("() => document.querySelector('#downloads a[data-format=csv]')"
+                         " && document.querySelector('#downloads a[data-format=csv]').download === 'query.csv'")
+    with pg.expect_download() as saved:
+        pg.click("#downloads a[data-format='csv']")
+    assert saved.value.suggested_filename == "query.csv"

@@ -6,8 +6,7 @@
   var RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
   var LABEL_PROPS = ["http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#prefLabel"];
   var $ = function (id) { return document.getElementById(id); };
-  var state = { result: null, page: 0, labels: {}, graph: null, seq: 0, sort: null,
-                example: new URLSearchParams(window.location.search).get("example") || "" };
+  var state = { result: null, page: 0, labels: {}, graph: null, seq: 0, sort: null };
 
   /* --- editor: prefixes and terms come from this server only (no prefix.cc, no LOV) --- */
   var Yasqe = window.Yasqe;
@@ -93,7 +92,6 @@
       a.classList.add("current");
       yasqe.setValue(ex.sparql);
       window.history.replaceState(null, "", "/query?example=" + encodeURIComponent(ex.name));
-      state.example = ex.name;
       run();
     });
   });
@@ -178,13 +176,18 @@
   }
 
   /* --- downloads: every format the server offers for this kind of result --- */
+  // Named after the example whose text was run (however it was loaded); an edited query is "query".
+  function downloadStem(query) {
+    var ex = cfg.examples.filter(function (x) { return x.sparql.trim() === query.trim(); })[0];
+    return ex ? ex.name.replace(/[^A-Za-z0-9._-]+/g, "-") : "query";
+  }
   function drawDownloads(result) {
     var box = $("downloads");
     box.textContent = "Download: ";
     (cfg.formats[result.kind] || []).forEach(function (f, i) {
       var params = new URLSearchParams({ query: result.query, format: f.ext, inferred: result.inferred ? "true" : "false" });
       if (i) { box.appendChild(document.createTextNode(" · ")); }
-      var stem = (state.example || "query").replace(/[^A-Za-z0-9._-]+/g, "-");
+      var stem = downloadStem(result.query);
       box.appendChild(ckb.el("a", { href: cfg.endpoint + "?" + params.toString(), download: stem + "." + f.ext,
                                    title: f.type, "data-format": f.name, className: "download" }, f.label));
     });

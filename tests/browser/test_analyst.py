@@ -147,13 +147,20 @@ def test_actor_graph_is_readable_on_every_size_and_its_list_one_step_away(sized_
 
 def test_every_page_fits_and_passes_axe(sized_page, page_check, shot) -> None:
     pg = sized_page
-    for url in ("/id/Russia", "/id/Hezbollah", "/id/event-infighting", "/id/claim-strike-blew-up",
+    for url in ("/", "/id/Russia", "/id/Hezbollah", "/id/event-infighting", "/id/claim-strike-blew-up",
                 "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""),
-                "/claims", "/actors", "/search?q=rep", "/export", "/ontology", "/timeline",
-                "/reader", "/query"):
+                "/source?iri=" + quote(str(CKBR.BasNews), safe=""),
+                "/claims", "/claims?anonymity=anonymous&q=Russian", "/actors", "/actors?relation=fought",
+                "/search?q=rep", "/export", "/ontology", "/timeline", "/map", "/reader", "/query",
+                "/sparql"):  # a browser asking /sparql for HTML is sent to the editor
         pg.goto(pg.base + url)
         pg.wait_for_load_state("load")
+        if url in ("/actors", "/actors?relation=fought"):
+            pg.wait_for_selector("#actor-graph[data-ready='true']")
+        if url == "/timeline":
+            pg.wait_for_selector("#timeline[data-items]")
         page_check(pg)
+    assert pg.url.endswith("/query")
     if pg.size == "desktop":
         pg.goto(pg.base + "/id/Russia")
         shot(pg.locator("#key-facts"), "key-facts")

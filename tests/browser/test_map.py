@@ -70,3 +70,13 @@ def test_timeline_fills_from_imports(page) -> None:
     page.wait_for_selector("#timeline[data-items]")
     assert int(page.get_attribute("#timeline", "data-items")) > 600
     assert "UCDP" not in page.locator("#undated").inner_text()
+
+
+def test_map_and_timeline_with_imports_fit_both_sizes(sized_page, page_check) -> None:
+    """Hundreds of imported events: still no sideways panning, no axe violation, at both sizes."""
+    pg = sized_page
+    for url, ready in (("/map", "#map[data-events]"), ("/timeline", "#timeline[data-items]"),
+                       ("/map?type=one-sided", "#map[data-events]")):
+        pg.goto(pg.base + url)
+        pg.wait_for_selector(ready)
+        page_check(pg)

@@ -7,13 +7,24 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request, url_for
 
 from kb.browse import check_iri, labels
-from kb.facts import EDGE_LABELS, Fact, actor_edges
+from kb.facts import EDGE_LABELS, EDGES, Fact, actor_edges
+from kb.terms import iri_ref
 from webui import get_kb
 from webui.entity import entity_url
 
 bp = Blueprint("actors", __name__)
 
 HEDGE_CHOICES = {"": "any", "hedged": "hedged only", "unhedged": "unhedged only"}
+# The "raw" mode: the same relations as the RDF has them, relation nodes linked to their actors by
+# role, drawn by the query page's node-link view. Built from the ontology's roles, never from input.
+_SHORT = {"https://w3id.org/conflict-kb/ontology#": "ckb:", "http://www.w3.org/ns/org#": "org:"}
+_ROLES = sorted({iri_ref(r) for _k, a, b, _l, _s in EDGES for r in (a, b)})
+for _ns, _p in _SHORT.items():
+    _ROLES = [r.replace(f"<{_ns}", _p).rstrip(">") if r.startswith(f"<{_ns}") else r for r in _ROLES]
+RAW_QUERY = ("".join(f"PREFIX {p} <{ns}>\n" for ns, p in _SHORT.items()) +
+             "\n# Every relation node (backing, alliance, rivalry, membership, ...) and its actors, by role\n"
+             "CONSTRUCT { ?relation ?role ?actor }\nWHERE {\n"
+             f"  VALUES ?role {{ {' '.join(_ROLES)} }}\n  ?relation ?role ?actor .\n}}\n")
 
 
 def _edge_json(f: Fact) -> dict[str, Any]:
@@ -58,4 +69,5 @@ def index() -> str:
         "actors.html", edges=edges, graph=graph, kinds=kinds, edge_labels=EDGE_LABELS,
         hedge=hedge, hedge_choices=HEDGE_CHOICES, source=source, names=names,
         sources=[(s, names.get(s, s)) for s in every_source], truncated=truncated,
+        raw_url=url_for("query.index", query=RAW_QUERY),
     )

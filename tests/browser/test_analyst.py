@@ -201,8 +201,43 @@ def test_query_page_keyboard_sorting_names_and_phone_fit(sized_page, page_check,
     # once edited, the query is not the example any more: its downloads say so
     pg.evaluate("() => window.ckbYasqe.setValue(window.ckbYasqe.getValue() + '\\n# edited')")
     pg.click("#run")
-    pg.wait_for_function("() => document.querySelector('#downloads a[data-format=csv]')"
-                         " && document.querySelector('#downloads a[data-format=csv]').download === 'query.csv'")
+    pg.wait_for_function("() => { const a = document.querySelector('#downloads a[data-format=csv]');"
+                         " return a && a.download === 'query.csv'; }")
     with pg.expect_download() as saved:
         pg.click("#downloads a[data-format='csv']")
     assert saved.value.suggested_filename == "query.csv"
+
+
+def test_actor_graph_keeps_the_raw_node_link_mode(page, kb: KnowledgeBase) -> None:
+    from webui.actors import RAW_QUERY
+
+    expected = len(kb.query(RAW_QUERY).triples)
+    page.goto(page.base + "/actors")
+    page.click("#raw-mode")
+    page.wait_for_function("() => document.getElementById('result-graph')"
+                           " && document.getElementById('result-graph').dataset.nodeCount > 1")
+    assert int(page.locator("#result-graph").get_attribute("data-edge-count")) == expected > 0
+    assert page.locator("#status").inner_text().startswith(f"{expected} triple")
+
+
+def test_timeline_open_range_reads_since_and_its_label_is_whole(sized_page, page_check,
+                                                                kb: KnowledgeBase) -> None:
+    from kb.timeline import timeline
+
+    pg = sized_page
+    dated, _undated = timeline(kb)
+    open_ended = [i for i in dated if i.open_end]
+    assert open_ended  # the article: "since September 2015"
+    pg.goto(pg.base + "/timeline")
+    pg.wait_for_selector("#timeline .vis-item.open-end .vis-item-content")
+    page_check(pg)
+    # one bar per fact, and each open-ended one fades out and shows its whole label inside it
+    assert pg.locator("#timeline .vis-item").count() == len(dated)
+    shown = pg.evaluate("""() => [...document.querySelectorAll('#timeline .vis-item.open-end')].map(e => {
+        const c = e.querySelector('.vis-item-content').getBoundingClientRect(), b = e.getBoundingClientRect();
+        return {text: e.innerText, inside: c.left >= b.left - 1 && c.right <= b.right + 1 &&
+                c.top >= b.top - 1 && c.bottom <= b.bottom + 1,
+                fades: getComputedStyle(e).backgroundImage.includes('gradient')}; })""")
+    assert len(shown) == len(open_ended)
+    for bar in shown:
+        assert "since" in bar["text"].lower() and bar["inside"] and bar["fades"], bar

@@ -241,3 +241,33 @@ def test_timeline_open_range_reads_since_and_its_label_is_whole(sized_page, page
     assert len(shown) == len(open_ended)
     for bar in shown:
         assert "since" in bar["text"].lower() and bar["inside"] and bar["fades"], bar
+
+
+def test_search_and_suggestions_put_actors_first_without_repeated_badges(sized_page, page_check) -> None:
+    pg = sized_page
+    pg.goto(pg.base + "/search?q=rep")
+    page_check(pg)
+    assert pg.locator("ol.hits li a").first.inner_text() == "Syrian Republican Guard"
+    for badges in pg.locator("ol.hits li .types").all_inner_texts():
+        names = [b.strip() for b in badges.split(",")]
+        assert len(names) == len(set(names)), badges
+    # the suggestions under the home page's box rank the same way
+    pg.goto(pg.base + "/")
+    pg.fill("#home-q", "rep")
+    pg.wait_for_selector("#home-suggestions li a")
+    assert pg.locator("#home-suggestions li a").first.inner_text() == "Syrian Republican Guard"
+
+
+def test_query_page_on_a_phone_folds_the_examples_above_the_editor(sized_page, page_check) -> None:
+    pg = sized_page
+    pg.goto(pg.base + "/query")
+    pg.wait_for_selector(".CodeMirror")
+    page_check(pg)
+    folded = not pg.evaluate("document.getElementById('examples-fold').open")
+    assert folded == (pg.size == "phone")
+    editor = pg.locator(".CodeMirror").bounding_box()
+    assert editor["y"] < pg.viewport_size["height"] * 0.6, editor  # was 1,700 px down on a phone
+    # Run is reachable by keyboard from the editor, and the hint says how
+    pg.click(".CodeMirror")
+    pg.keyboard.press("Escape")
+    assert pg.evaluate("document.activeElement.id") == "run"

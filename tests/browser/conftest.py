@@ -58,6 +58,16 @@ class Watch:
         self.foreign: list[str] = []
 
 
+def _message(response) -> str:
+    """The one-line message of an error answer (the error page's), for the test's failure."""
+    try:
+        text = response.text()
+    except Exception:  # the body may be gone by the time it is read
+        return "(no body)"
+    start = text.find('class="error-message">')
+    return text[start + 22:text.find("<", start + 22)].strip() if start >= 0 else text[:200]
+
+
 def _open(browser, server: str, viewport: dict[str, int]) -> Iterator[object]:
     """A fresh page whose network is confined to the test server; checked at teardown."""
     context = browser.new_context(viewport=viewport, accept_downloads=True)
@@ -77,6 +87,9 @@ def _open(browser, server: str, viewport: dict[str, int]) -> Iterator[object]:
     pg.on("console", lambda m: watch.errors.append(f"console: {m.text}") if m.type == "error"
           else None)
     pg.on("pageerror", lambda e: watch.errors.append(f"pageerror: {e}"))
+    # the console names no URL for a failed load: say which one, and what the server answered
+    pg.on("response", lambda r: watch.errors.append(f"{r.status} {r.request.method} {r.url}: "
+                                                    f"{_message(r)}") if r.status >= 400 else None)
     pg.set_default_timeout(15_000)
     pg.base = server
     yield pg

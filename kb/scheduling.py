@@ -23,12 +23,20 @@ from typing import Any
 from .backend import QueryRequest
 from .engine import StoreSpec
 from .errors import KBError, QueryTimeout
+from .forkserver import TEMPLATE
 from .worker import WorkerPool
 
 INTERACTIVE, HEAVY = "interactive", "heavy"
 LANE: ContextVar[str] = ContextVar("ckb_lane", default=INTERACTIVE)
 HEAVY_NICE = 10  # CPU weight ~1/9 of a normal process's when both want the core
 DEADLINE: ContextVar[float | None] = ContextVar("ckb_deadline", default=None)  # time.monotonic()
+
+
+# The worker template (kb.forkserver) starts as soon as the query path is imported: its own
+# imports (~0.9 s) then overlap the caller's imports and the store's open, and the first query
+# forks a worker instead of waiting for them. Idle, it only sleeps in a read.
+with contextlib.suppress(OSError):
+    TEMPLATE.start()
 
 
 class Overloaded(KBError):
@@ -107,9 +115,9 @@ class _NicePool(WorkerPool):
         super().__init__(size, require_fence=require_fence)
         self.nice = nice
 
-    def _acquire(self) -> Any:
+    def _acquire(self, deadline: float | None = None, limit: float = 0.0) -> Any:
         # Wraps the pool's own start of a worker; if WorkerPool changes, workers just run un-niced.
-        worker = super()._acquire()
+        worker = super()._acquire(deadline, limit)
         proc = getattr(worker, "proc", None)
         if proc is not None and not getattr(worker, "ckb_niced", False):
             with contextlib.suppress(OSError):
@@ -132,6 +140,10 @@ class LanePools:
         # after a kill), so a query does not wait the ~0.5 s a worker takes to start.
         self.keep_warm = False
         self._warmable = False
+        # The worker template imports in the background from now on: by the first query,
+        # a worker is a fork away (kb.forkserver), not a second of imports.
+        with contextlib.suppress(OSError):
+            TEMPLATE.start()
 
     @property
     def require_fence(self) -> bool:

@@ -7,9 +7,11 @@ off the network. When a job overruns, the worker is killed and the work really
 stops; the next job gets a fresh worker. An engine crash kills a worker, never
 the server.
 
-Workers are plain ``python -c`` subprocesses talking length-prefixed
-pickles over stdin/stdout: unlike multiprocessing's spawn, they never re-import
-the caller's main script, so library users need no ``if __name__`` guard.
+Workers talk length-prefixed pickles over a pair of pipes. They are forked from
+a template process that has done the imports (``kb.forkserver``), so one starts in
+milliseconds; where that cannot work they are plain ``python -c`` subprocesses.
+Either way they never re-import the caller's main script (unlike multiprocessing's
+spawn), so library users need no ``if __name__`` guard.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from .backend import CheckRequest, QueryRequest, UpdateRequest
 from .engine import StoreSpec, read_frame, write_frame
 from .errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
+from .forkserver import TEMPLATE
 
 # Run through -c, not -m: "-m kb.engine" would load that module twice (as kb.engine and __main__).
 _CHILD = "import sys; from kb.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
@@ -62,26 +65,28 @@ def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
         raise syntax_error(answer["message"])
     if kind == "checker":
         raise QuerySyntaxError(answer["line"], answer["column"], answer["message"])
+    if kind == "QueryTimeout":
+        raise QueryTimeout(answer["seconds"])
     if kind in _ERRORS:
         raise _ERRORS[kind](answer["message"])
     raise StoreError(f"{what} failed: {answer['message']}")
 
 
 class _Worker:
-    def __init__(self, spec: StoreSpec, generation: int, require_fence: bool) -> None:
+    def __init__(self, spec: StoreSpec, generation: int, require_fence: bool,
+                 start_timeout: float = _START_TIMEOUT) -> None:
         self.generation = generation
-        env = dict(os.environ)
-        # The child must import this very kb package, installed or not.
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.inp, self.out = self.proc.stdin, self.proc.stdout
+        self.proc: Any
+        try:
+            self.proc, self.inp, self.out = TEMPLATE.spawn()
+        except (OSError, EOFError, AttributeError):  # no template (no pidfd, or it cannot start)
+            self.proc, self.inp, self.out = _popen()
         try:
             write_frame(self.inp, spec)
-            if not self.wait(_START_TIMEOUT):
+            if not self.wait(start_timeout):
+                if start_timeout < _START_TIMEOUT:  # the job's own time ran out while it started
+                    self.kill()
+                    raise QueryTimeout(start_timeout)
                 raise EOFError("no answer")
             ready = read_frame(self.out)
         except (EOFError, OSError) as err:
@@ -113,6 +118,17 @@ class _Worker:
         self.proc.wait(5)
         for stream in (self.inp, self.out):
             stream.close()
+
+
+def _popen() -> tuple[subprocess.Popen[bytes], Any, Any]:
+    env = dict(os.environ)
+    # The child must import this very kb package, installed or not.
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc, proc.stdin, proc.stdout
 
 
 def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False) -> None:
@@ -165,17 +181,23 @@ class WorkerPool:
         for worker in idle:
             worker.kill()
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, deadline: float | None = None, limit: float = 0.0) -> _Worker:
+        # ``deadline``: the job's end (time.monotonic()); waiting and starting a worker count
+        # against it, so a job never ends later than its limit ( QueryTimeout(limit) instead).
         with self._cond:
             while not self._idle and self._busy >= self.size:
-                self._cond.wait()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise QueryTimeout(limit)
+                self._cond.wait(left)
             self._busy += 1
             worker = self._idle.pop() if self._idle else None
             spec, generation = self._spec, self._generation
         if worker is None:
             try:
                 assert spec is not None, "WorkerPool.reset() must be called first"
-                worker = _Worker(spec, generation, self.require_fence)
+                start = _START_TIMEOUT if deadline is None else deadline - time.monotonic()
+                worker = _Worker(spec, generation, self.require_fence, max(min(start, _START_TIMEOUT), 0.0))
             except BaseException:
                 self._release(None)
                 raise
@@ -201,8 +223,9 @@ class WorkerPool:
 
     def run(self, job: QueryRequest | CheckRequest) -> dict[str, Any]:
         """Run a query (or only its check); kill its worker and raise QueryTimeout past its time limit."""
-        worker: _Worker | None = self._acquire()
+        # The limit counts from here: a worker that has to start first starts on the job's time.
         deadline = time.monotonic() + job.timeout
+        worker: _Worker | None = self._acquire(deadline, job.timeout)
         try:
             answer = worker.ask(job, deadline - time.monotonic())
         except QueryTimeout:

@@ -91,6 +91,7 @@ print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "first_answer_s": t3 -
 def load_phase(data: str, work: Path, first_only: bool = False) -> dict:
     """Bundle, first import, re-import; raw stores of the same file; disk footprints."""
     store = work / "store"
+    shutil.rmtree(store, ignore_errors=True)  # a kept work folder: the first import starts from nothing
     res: dict = {"bundle_load": timed_child(ckb("load", "--store", str(store)))}
     res["bundle_bytes"] = du(store)
     res["import"] = timed_child(ckb("import", data, "--name", "synthetic", "--store", str(store)))
@@ -252,14 +253,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phases", default="load,open,queries,serve",
                     help="a subset of load,open,queries,serve; 'import' instead of 'load' does the first "
                          "import only (no re-import, no raw stores)")
+    ap.add_argument("--work", help="a work folder to keep: its store/ is reused by later runs of other "
+                                   "phases (--phases import --work W; then --phases open,queries --work W)")
     args = ap.parse_args(argv)
     phases = args.phases.split(",")
-    work = ROOT / "benchmarks" / "results" / "tmp" / f"serving-{os.getpid()}"
+    tmp = ROOT / "benchmarks" / "results" / "tmp"
+    work = Path(args.work) if args.work else tmp / f"serving-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
+    if not {"load", "import"} & set(phases) and not (work / "store").is_dir():
+        raise SystemExit(f"no store in {work}: run --phases import (or load) with --work {work} first")
     data = args.data
     if data is None:
-        data = str(work.parent / f"synth-{args.triples}-seed{args.seed}.nt")
+        data = str(ROOT / "benchmarks" / "results" / "tmp" / f"synth-{args.triples}-seed{args.seed}.nt")
         if not Path(data).exists():
+            Path(data).parent.mkdir(parents=True, exist_ok=True)
             with open(data, "w", encoding="utf-8", newline="\n") as fh:
                 generate.write(args.triples, fh, args.seed)
     with open(data, "rb") as fh:
@@ -286,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"{name}: {time.monotonic() - t:.0f} s {json.dumps(run[name])[:600]}", flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
     run["load_avg_end"] = os.getloadavg()
     partial = "" if phases == ["load", "open", "queries", "serve"] else "-" + "-".join(phases)
     json_path, md_path = write_report(run, Path(args.out), partial)

@@ -90,6 +90,7 @@ class _Analyses:
             self.cache.move_to_end(key)
             return found
         budget = min(CHECK_LIMIT, timeout / 2) if timeout else CHECK_LIMIT
+        load_checker()  # imported outside the alarm: an import cut short leaves broken modules
         # The parser is pure Python, so a Python signal handler can stop it mid-parse.
         previous = signal.signal(signal.SIGALRM, _stop_check)
         signal.setitimer(signal.ITIMER_REAL, budget)

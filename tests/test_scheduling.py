@@ -99,6 +99,37 @@ def test_a_gate_refuses_at_once_when_its_queue_is_full_and_waiters_leave_at_thei
     assert refused_at < outcome[0][1]  # the full-queue refusal did not wait for anything
 
 
+def test_a_freed_slot_goes_to_the_nearest_deadline_not_the_first_or_fastest_waiter() -> None:
+    gate = Gate(1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def hold() -> None:
+        with gate.slot(None):
+            release.wait(30)
+
+    def wait(name: str, deadline: float) -> None:
+        with gate.slot(deadline):
+            order.append(name)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    now = time.monotonic()
+    late = threading.Thread(target=wait, args=("late", now + 60))
+    late.start()
+    while gate.load()[1] < 1:
+        time.sleep(0.01)
+    soon = threading.Thread(target=wait, args=("soon", now + 30))  # arrives second, due first
+    soon.start()
+    while gate.load()[1] < 2:
+        time.sleep(0.01)
+    release.set()
+    for t in (holder, late, soon):
+        t.join(10)
+    assert order == ["soon", "late"]
+    assert gate.load() == (0, 0)
+
+
 @pytest.fixture
 def lanes(spec: StoreSpec) -> Iterator[LanePools]:
     pools = LanePools(interactive=1, heavy=1, heavy_queue=1)

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,9 @@ class _Worker:
             self.proc, self.inp, self.out = TEMPLATE.spawn()
         except (OSError, EOFError, AttributeError):  # no template (no pidfd, or it cannot start)
             self.proc, self.inp, self.out = _popen()
+        # A forked worker has the template's working directory, not ours: paths go absolute.
+        spec = replace(spec, **{k: os.path.abspath(v) for k in ("path", "dump", "dump_out")
+                                if (v := getattr(spec, k)) is not None})
         try:
             write_frame(self.inp, spec)
             if not self.wait(start_timeout):

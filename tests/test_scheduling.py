@@ -50,7 +50,15 @@ def test_a_forked_worker_is_killed_at_its_limit_and_is_gone(spec: StoreSpec) -> 
     with pytest.raises(QueryTimeout):
         worker.ask(job(HEAVY_Q, 1.0), 1.0)
     assert time.monotonic() - start < 1.0 + 5.0
-    with pytest.raises(ProcessLookupError):  # the work really stopped: no such process any more
+    # The work really stops: the process ends (reaped in the background, so poll for it).
+    gone_by = time.monotonic() + 20
+    while time.monotonic() < gone_by:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
 
@@ -177,3 +185,23 @@ def test_cheap_work_runs_while_the_heavy_lane_and_its_queue_are_full(lanes: Lane
     assert queued[0][0] in ("Overloaded", "QueryTimeout")
     assert queued[0][2] - queued[0][1] < 2.0 + 3.0
     assert queued[0][2] < running[0][2]
+
+
+def test_a_slice_starts_after_the_check_and_the_check_still_refuses(spec: StoreSpec) -> None:
+    from kb.worker import WorkerPool
+
+    pool = WorkerPool(1)
+    pool.reset(spec)
+    try:
+        # Checked first on the request's time (up to check_by), then evaluated within the slice.
+        text = "ASK { " + " UNION ".join(f"{{ ?s <http://e/p{i}> ?o }}" for i in range(400)) + " }"
+        answer = pool.run(job(text, 2.0), check_by=time.monotonic() + 30)
+        assert answer["kind"] == "ask"
+        with pytest.raises(ForbiddenQuery, match="SERVICE"):  # the check's verdict is kept
+            pool.run(job("ASK { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", 2.0),
+                     check_by=time.monotonic() + 30)
+        with pytest.raises(QueryTimeout):  # the slice still stops the evaluation
+            pool.run(job(HEAVY_Q, 0.5), check_by=time.monotonic() + 30)
+        assert pool.run(job(CHEAP_Q, 5.0))["kind"] == "ask"  # the worker was not killed
+    finally:
+        pool.close()

@@ -224,7 +224,8 @@ def serve_phase(store: Path, entities: list[str], page_seconds: float, mixed_sec
     server = Server(store, timeout)
     try:
         run_clients(server.port, [(4, "warm", lambda n: pages[n % len(pages)])], 10)  # workers and caches
-        out: dict = {"entities": len(entities), "timeout_s": timeout}
+        out: dict = {"entities": len(entities), "timeout_s": timeout, "page_seconds": page_seconds,
+                     "mixed_seconds": mixed_seconds}
         for clients in (8, 32):
             run = run_clients(server.port, [(clients, "page", lambda n: pages[n % len(pages)])], page_seconds)
             out[f"pages_{clients}"] = summary(run.samples, run.seconds)

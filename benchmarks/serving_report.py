@@ -87,14 +87,16 @@ def _queries(queries: dict) -> list[str]:
 
 
 def _serve(serve: dict) -> list[str]:
-    lines = [f"## Entity pages ({serve['entities']} entities: claims, backings, actors, events)", "",
+    lines = [f"## Entity pages ({serve['entities']} entities: claims, backings, actors, events; "
+             f"{serve.get('page_seconds', 20):g} s per run)", "",
              "| clients | pages/s | p50 | p95 | p99 | max | errors |", "|---|---|---|---|---|---|---|"]
     for clients in (8, 32):
         p = serve[f"pages_{clients}"]
         lines.append(f"| {clients} | {p['per_second']} | {_ms(p['p50_ms'])} | {_ms(p['p95_ms'])} | "
                      f"{_ms(p['p99_ms'])} | {_ms(p['max_ms'])} | {_errors(p['errors'])} |")
     mixed = serve["mixed"]
-    lines += ["", f"## Mixed load: 16 cheap clients + 2 heavy ones (limit {serve['timeout_s']:g} s)", "",
+    lines += ["", f"## Mixed load: 16 cheap clients + 2 heavy ones (limit {serve['timeout_s']:g} s, "
+              f"{serve.get('mixed_seconds', 60):g} s)", "",
               "| requests | answered | per s | p50 | p95 | p99 | max | errors |",
               "|---|---|---|---|---|---|---|---|"]
     for label, key in (("cheap, all", "cheap"), ("cheap: entity pages", "cheap_pages"),

@@ -205,3 +205,17 @@ def test_a_slice_starts_after_the_check_and_the_check_still_refuses(spec: StoreS
         assert pool.run(job(CHEAP_Q, 5.0))["kind"] == "ask"  # the worker was not killed
     finally:
         pool.close()
+
+
+def test_opening_and_querying_load_no_checker_grammar_or_reasoner(tmp_path) -> None:
+    # What keeps `import kb` + open + first answer light: the SPARQL grammar lives in workers.
+    import subprocess
+    import sys
+
+    code = ("import sys; from kb import KnowledgeBase; k = KnowledgeBase.open(sys.argv[1]); "
+            "k.query('ASK {}'); k.close(); "
+            "print(','.join(m for m in ('rdflib.plugins.sparql.parser', 'pyshacl', 'owlready2', 'kb.guard') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == ""

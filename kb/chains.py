@@ -110,8 +110,12 @@ def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
         frontier = sorted(nxt)
     else:
         truncated = truncated or bool(frontier)
-    for node in nodes.values():
+    for node in nodes.values():  # sorted: the engine's row order is no order
         node.up.sort(key=lambda pu: (UPSTREAM.index(pu[0]), pu[1]))
+        node.time_text.sort()
+        node.hedge_text.sort()
+        node.hedges.sort()
+        node.roles.sort()
     return nodes, truncated
 
 

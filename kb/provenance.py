@@ -235,8 +235,11 @@ def _label_everything(kb: Any, views: dict[str, ClaimView]) -> None:
     names = labels(kb, iris)
     for v in views.values():
         v.label = names.get(v.iri, v.iri)
-        v.supports = [(s, names.get(s, s)) for s, _ in v.supports]
-        v.hedges = [names.get(h, h) for h in v.hedges]
+        # sorted: the engine's row order is no order, and both read paths must agree
+        v.supports = sorted(((s, names.get(s, s)) for s, _ in v.supports),
+                            key=lambda sl: (sl[1].lower(), sl[0]))
+        v.hedges = sorted(names.get(h, h) for h in v.hedges)
+        v.hedge_texts.sort()
         blanks = {link.target for link in v.chain if link.is_blank}
         for link in v.chain:
             link.subject_blank = link.subject in blanks

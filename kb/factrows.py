@@ -16,6 +16,10 @@ from .lookups import RDF_TYPE, Reader, term, text
 from .namespaces import CKB
 
 Row = dict[str, Any]
+# as plain strings once: an rdflib Namespace attribute costs a lookup per use
+SUPPORTS, HEDGE, HEDGE_TEXT, HAS_QUOTE = (str(CKB.supports), str(CKB.hedge), str(CKB.hedgeText),
+                                          str(CKB.hasQuote))
+REL_DETAILS = (str(CKB.supportKind), str(CKB.timeText), str(CKB.earliestDate))
 
 
 def _opt(values: list[Any]) -> list[Any]:
@@ -38,8 +42,7 @@ def relation_rows(r: Reader, iri: str, roles: Sequence[tuple[str, str, str]],
                 isinstance(o, ox.NamedNode) and o.value == iri)]
             if not others:
                 continue
-            kinds, times, froms = (_objects(r, rel, str(p)) for p in (
-                CKB.supportKind, CKB.timeText, CKB.earliestDate))
+            kinds, times, froms = (_objects(r, rel, p) for p in REL_DETAILS)
             for other, kind, time, since in product(others, _opt(kinds), _opt(times), _opt(froms)):
                 if len(rows) >= limit:
                     return list(rows.values()), True
@@ -90,9 +93,9 @@ def support_rows(r: Reader, relations: Iterable[str]) -> list[Row]:
     """kb.facts._add_sources: the claims supporting each relation, with their hedges."""
     rows: list[Row] = []
     for rel in relations:
-        for claim in _subjects(r, str(CKB.supports), ox.NamedNode(rel)):
-            hedges = _objects(r, claim, str(CKB.hedgeText))
-            kinds = _objects(r, claim, str(CKB.hedge))
+        for claim in _subjects(r, SUPPORTS, ox.NamedNode(rel)):
+            hedges = _objects(r, claim, HEDGE_TEXT)
+            kinds = _objects(r, claim, HEDGE)
             for h, hk in product(_opt(hedges), _opt(kinds)):
                 rows.append({"rel": URIRef(rel), "claim": term(claim), "h": _t(h), "hk": _t(hk)})
     return rows
@@ -118,7 +121,7 @@ def claims_touching_rows(r: Reader, iri: str, near_limit: int) -> tuple[list[Row
                     "thing": URIRef(thing.value), "g": URIRef(text(q.graph_name))})
     things = sorted({str(row["thing"]) for row in near.values()})
     supporting = [{"claim": term(c), "thing": URIRef(t)} for t in things
-                  for c in _subjects(r, str(CKB.supports), ox.NamedNode(t), True)]
+                  for c in _subjects(r, SUPPORTS, ox.NamedNode(t), True)]
     return direct, list(near.values()), supporting
 
 
@@ -127,10 +130,10 @@ def claim_detail_rows(r: Reader, claims: Iterable[str]) -> list[Row]:
     rows: list[Row] = []
     for claim in claims:
         c = ox.NamedNode(claim)
-        for p in (CKB.supports, CKB.hedge, CKB.hedgeText, CKB.hasQuote):
-            for o in _objects(r, c, str(p), True):
-                base = {"claim": URIRef(claim), "p": URIRef(str(p)), "o": term(o)}
-                details = [] if p != CKB.hasQuote or isinstance(o, ox.Literal) else [
+        for p in (SUPPORTS, HEDGE, HEDGE_TEXT, HAS_QUOTE):
+            for o in _objects(r, c, p, True):
+                base = {"claim": URIRef(claim), "p": URIRef(p), "o": term(o)}
+                details = [] if p != HAS_QUOTE or isinstance(o, ox.Literal) else [
                     (q.predicate, q.object) for q in r.store.quads_for_pattern(o, None, None, None)
                     if r._ok(q.graph_name, True, True)]
                 if not details:

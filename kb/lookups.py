@@ -12,6 +12,7 @@ page code after a lookup is the same on both paths.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -102,9 +103,11 @@ class Reader:
 @contextmanager
 def reader(kb: Any) -> Iterator[Reader | None]:
     """A Reader on the KB's embedded store (writers wait until it is released), or None for
-    a remote engine or when ``kb.use_lookups`` is False (the benchmark's "before")."""
+    a remote engine, or when ``kb.use_lookups`` is False or CKB_PAGE_LOOKUPS=0 (the page
+    benchmark's "before": the same pages by bounded queries in the workers)."""
     reading = getattr(getattr(kb, "backend", None), "reading", None)
-    if reading is None or not getattr(kb, "use_lookups", True):
+    off = not getattr(kb, "use_lookups", True) or os.environ.get("CKB_PAGE_LOOKUPS") == "0"
+    if reading is None or off:
         yield None
         return
     with reading() as store:

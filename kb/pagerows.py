@@ -34,9 +34,17 @@ def _t(value: Any) -> Any:
 
 
 def labels_rows(r: Reader, iris: Sequence[str], props: Sequence[str]) -> list[Row]:
-    """``VALUES ?s VALUES ?p GRAPH ?g { ?s ?p ?l } FILTER(isLiteral(?l))``."""
-    return [{"s": URIRef(s), "p": URIRef(p), "l": term(q.object)} for s in iris for p in props
-            for q in r.quads(s, p, None, union=False)[0] if isinstance(q.object, ox.Literal)]
+    """``VALUES ?s VALUES ?p GRAPH ?g { ?s ?p ?l } FILTER(isLiteral(?l))``, except that a later
+    property is looked up only when the earlier ones gave no label (they would rank first)."""
+    rows: list[Row] = []
+    for s in iris:
+        for p in props:
+            found = [{"s": URIRef(s), "p": URIRef(p), "l": term(q.object)} for q in r.quads(
+                s, p, None, union=False)[0] if isinstance(q.object, ox.Literal)]
+            if found:
+                rows += found
+                break
+    return rows
 
 
 def types_rows(r: Reader, iris: Iterable[str]) -> list[Row]:
@@ -75,11 +83,14 @@ def used_as_property(r: Reader, iri: str) -> bool:
 def walk_rows(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> list[Row]:
     """kb.chains.walk's level: each node's ``props`` and its qualified attributions (asserted)."""
     rows: list[Row] = []
+    wanted = {ox.NamedNode(p) for p in props}
     for s in frontier:
         subject = URIRef(s)
-        for p in props:
-            rows += [{"s": subject, "p": URIRef(p), "o": term(o)} for o in r.objects(s, p, False)]
-        for q in r.objects(s, QUALIFIED, False):
+        # one lookup per node (a statement has a handful of triples), filtered here
+        every = r.quads(s, None, None, inferred=False)[0]
+        rows += [{"s": subject, "p": URIRef(q.predicate.value), "o": term(q.object)} for q in dict.fromkeys(
+            ox.Quad(q.subject, q.predicate, q.object) for q in every if q.predicate in wanted)]
+        for q in dict.fromkeys(q.object for q in every if q.predicate.value == QUALIFIED):
             if isinstance(q, ox.Literal):
                 continue
             roles = [o for o in _objects(r, q, ROLE)]

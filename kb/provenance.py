@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kb import factrows
@@ -181,10 +181,13 @@ def _add_chains(kb: Any, views: dict[str, ClaimView]) -> None:
     """
     walked = walk(kb, list(views))
     chains = source_chains(kb, list(views), walked)
-    nodes = walked[0]
+    by_subject: dict[str, list[Link]] = {}
+    # sorted once, most specific property first; each view gets its own copies (labelled per view)
+    for link in sorted(_links(walked[0]), key=lambda x: (CHAIN_PROPERTIES.index(x.prop), x.target)):
+        by_subject.setdefault(link.subject, []).append(link)
     for iri, view in views.items():
         view.source = chains.get(iri)
-        view.chain = _order_chain(iri, _links(nodes))
+        view.chain = _order_chain(iri, by_subject)
 
 
 def _links(nodes: dict[str, Node]) -> list[Link]:
@@ -204,7 +207,7 @@ def _links(nodes: dict[str, Node]) -> list[Link]:
     return links
 
 
-def _order_chain(root: str, links: list[Link]) -> list[Link]:
+def _order_chain(root: str, by_subject: dict[str, list[Link]]) -> list[Link]:
     """Order links breadth-first from the claim, so the chain reads claim -> ... -> origin."""
     ordered: list[Link] = []
     shown: set[tuple[str, str]] = set()  # one step per (subject, target): the most specific
@@ -212,10 +215,10 @@ def _order_chain(root: str, links: list[Link]) -> list[Link]:
     while frontier:
         nxt: list[str] = []
         for node in frontier:
-            for link in sorted(links, key=lambda x: (CHAIN_PROPERTIES.index(x.prop), x.target)):
-                if link.subject == node and (link.subject, link.target) not in shown:
+            for link in by_subject.get(node, []):
+                if (link.subject, link.target) not in shown:
                     shown.add((link.subject, link.target))
-                    ordered.append(link)
+                    ordered.append(replace(link))
                     if not link.is_literal and link.target not in seen:
                         seen.add(link.target)
                         nxt.append(link.target)

@@ -107,3 +107,14 @@ def test_pages_follow_an_update(tmp_path: Path) -> None:
             "a claim written after the load" ; <{CKB.supports}> <{CKBR.Hezbollah}> . }} }}""", token="t")
         after = unescape(_get(web, "/id/Hezbollah"))
         assert "a claim written after the load" in after
+
+
+@pytest.mark.parametrize("local", ["Russia", "actor/12", "a-b_c.d~e", "x/y/z"])
+def test_entity_url_is_what_url_for_builds(local: str) -> None:
+    from flask import url_for
+
+    from webui.entity import entity_url
+
+    app = create_app({"KB": None, "TESTING": True})
+    with app.test_request_context("/", base_url="http://h/prefix"):
+        assert entity_url(str(CKBR) + local) == url_for("entity.by_id", local=local)

@@ -127,8 +127,10 @@ def said_by(r: Reader, agent: str) -> list[str]:
 
 def downstream(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> set[str]:
     """``?d ?p ?u`` for ``?u`` in the frontier and ``?p`` in ``props``."""
-    return {text(d) for u in frontier for p in props for d in r.subjects(p, u)
-            if isinstance(d, ox.NamedNode)}
+    wanted = {ox.NamedNode(p) for p in props}
+    # one lookup per node (a statement is cited by a handful of others), filtered here
+    return {text(q.subject) for u in frontier for q in r.quads(None, None, u)[0]
+            if q.predicate in wanted and isinstance(q.subject, ox.NamedNode)}
 
 
 def claims_among(r: Reader, iris: Iterable[str]) -> set[str]:

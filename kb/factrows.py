@@ -111,7 +111,8 @@ def claims_touching_rows(r: Reader, iri: str, near_limit: int) -> tuple[list[Row
     direct += [{"claim": URIRef(iri), "g": URIRef(text(q.graph_name))}
                for q in r.quads(iri, RDF_TYPE, str(CKB.Claim), union=False)[0]]
     near: dict[tuple[str, str], Row] = {}
-    for quads in (r.quads(None, None, node, union=False)[0], r.quads(iri, None, None, union=False)[0]):
+    for quads in (r.quads(None, None, node, union=False, limit=near_limit)[0],
+                  r.quads(iri, None, None, union=False, limit=near_limit)[0]):
         for q in quads:
             thing = q.subject if q.object == node else q.object
             if isinstance(thing, ox.NamedNode):

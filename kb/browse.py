@@ -136,14 +136,12 @@ def types_of(kb: Any, iris: Iterable[str]) -> dict[str, list[str]]:
 
 
 def _statements(kb: Any, iri: str, outgoing: bool, limit: int) -> tuple[dict[tuple, set[str]], bool]:
-    """``SELECT ?a ?b ?g { GRAPH ?g { <iri> ?a ?b } }`` (or ``?b ?a <iri>``); map (a, b) to the
-    graphs holding it."""
+    """``GRAPH ?g { <iri> ?a ?b }`` (or ``?b ?a <iri>``); map (a, b) to the graphs holding it."""
     with reader(kb) as r:
         if r is not None:
             rows, cut = pagerows.statements(r, iri, outgoing, limit)
         else:
-            ref = iri_ref(iri)
-            pattern = f"{ref} ?a ?b" if outgoing else f"?b ?a {ref}"
+            pattern = f"{iri_ref(iri)} ?a ?b" if outgoing else f"?b ?a {iri_ref(iri)}"
             result = kb.query(f"SELECT ?a ?b ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}", limit=limit)
             rows, cut = result.rows, bool(result.truncated)
     held: dict[tuple, set[str]] = defaultdict(set)

@@ -75,9 +75,18 @@ def pick(store: Path, seed: int = 7) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def _cold(urls: list[tuple[str, str]]) -> Any:
+    """Request n: the n-th URL with a query parameter no page reads, so that the server's
+    page cache (webui.pagecache) never answers and every request builds its page."""
+    def make(n: int) -> tuple[str, str]:
+        kind, url = urls[n % len(urls)]
+        return kind, f"{url}{'&' if '?' in url else '?'}bench={n}"
+    return make
+
+
 def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float, lookups: bool,
-          timeout: float) -> dict[str, Any]:
-    """One server, every page type with 8 then 32 clients."""
+          timeout: float, cached: bool = False) -> dict[str, Any]:
+    """One server, every page type with 8 then 32 clients (uncached unless ``cached``)."""
     os.environ["CKB_PAGE_LOOKUPS"] = "1" if lookups else "0"
     server = Server(store, timeout)
     try:
@@ -86,8 +95,8 @@ def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float, 
         out: dict[str, Any] = {}
         for name, urls in pages.items():
             for clients in (8, 32):
-                run = run_clients(server.port, [(clients, "page", lambda n, u=urls: u[n % len(u)])],
-                                  seconds, timeout=timeout + 30)
+                maker = (lambda n, u=urls: u[n % len(u)]) if cached else _cold(urls)
+                run = run_clients(server.port, [(clients, "page", maker)], seconds, timeout=timeout + 30)
                 out[f"{name} / {clients} clients"] = summary(run.samples, run.seconds)
         out["server_peak_rss_mib"] = round(server.peak_kib / 1024)
         return out
@@ -128,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="per page type and client count")
     ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
     ap.add_argument("--skip-before", action="store_true", help="serve the new path only")
+    ap.add_argument("--cached", action="store_true",
+                    help="repeat the same URLs, so the page cache answers after the first visit")
     ap.add_argument("--out", default="benchmarks/results/")
     args = ap.parse_args(argv)
     started = time.monotonic()
@@ -139,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "timeout_s": args.timeout, "loadavg": os.getloadavg(),
                                   "machine": machine(), "build": built,
                                   "urls": {k: len(v) for k, v in pages.items()}}
-        result["after"] = serve(store, pages, args.seconds, True, args.timeout)
+        result["cached"] = args.cached
+        result["after"] = serve(store, pages, args.seconds, True, args.timeout, args.cached)
         result["before"] = {} if args.skip_before else serve(store, pages, args.seconds, False,
-                                                             args.timeout)
+                                                             args.timeout, args.cached)
         result["wall_seconds"] = round(time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)

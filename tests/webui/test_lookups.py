@@ -25,7 +25,7 @@ PAGES = ["/id/Russia", "/id/Hezbollah", "/id/Iran", "/id/AnonymousSyrianOfficial
 
 @pytest.fixture(scope="module")
 def web(kb: KnowledgeBase) -> FlaskClient:
-    return create_app({"KB": kb}).test_client()
+    return create_app({"KB": kb, "PAGE_CACHE_BYTES": 0}).test_client()
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_hezbollahs_backers_according_to_whom(kb: KnowledgeBase) -> None:
 def test_pages_follow_an_update(tmp_path: Path) -> None:
     with KnowledgeBase.open(tmp_path / "store", workers=1, update_token="t") as kb:
         kb.load()
-        web = create_app({"KB": kb}).test_client()
+        web = create_app({"KB": kb, "PAGE_CACHE_BYTES": 0}).test_client()
         before = unescape(_get(web, "/id/Hezbollah"))
         assert "a claim written after the load" not in before
         kb.update(f"""INSERT DATA {{ GRAPH <{GRAPH_BASE}data/extra> {{

@@ -202,6 +202,12 @@ class OxigraphBackend:
             answer = self._pool.run(request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
+    @contextmanager
+    def reading(self) -> Iterator[ox.Store]:
+        """The open store for pattern lookups in this process (kb.lookups); writers wait for it."""
+        with self._lock.read():
+            yield self.store
+
     def require_fence(self) -> None:
         """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
         self.sandbox = True

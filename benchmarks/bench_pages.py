@@ -5,7 +5,9 @@ python -m benchmarks.bench_pages --triples 100000 --requests 30 --out benchmarks
 
 The store is a real on-disk KnowledgeBase holding the bundle plus the generated file as an
 import graph. Requests go through the Flask app in-process, one at a time, so the figures are
-the server's own time per page (no network, no queueing).
+the server's own time per page (no network, no queueing). For the same pages through a real
+``ckb serve`` with 8 and 32 clients, before (bounded queries in the workers) and after (pattern
+lookups), at 1M triples: ``python -m benchmarks.pages_serve`` (results in pages-1M.md).
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from typing import Any
 from rdflib import BNode, URIRef
 from rdflib.term import Identifier
 
+from . import pagerows
 from .errors import KBError, NotFound
+from .lookups import reader
 from .namespaces import GRAPH_INFERRED, PREFIXES
 from .terms import IRI_PATTERN, check_iri, iri_ref
 
@@ -107,39 +109,45 @@ def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
     wanted = sorted({str(i) for i in iris if IRI_PATTERN.fullmatch(str(i))})
     best: dict[str, tuple[int, int, str]] = {}
     props = values_block(LABEL_PROPERTIES)
-    for part in _chunks(wanted):
-        result = kb.query(
-            f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} VALUES ?p {{ {props} }} "
-            f"GRAPH ?g {{ ?s ?p ?l }} FILTER(isLiteral(?l)) }}"
-        )
-        for row in result.rows:
-            s, lab = str(row["s"]), row["l"]
-            rank = (LABEL_PROPERTIES.index(str(row["p"])), _lang_rank(lab), str(lab))
-            if s not in best or rank < best[s]:
-                best[s] = rank
+    with reader(kb) as r:
+        rows = pagerows.labels_rows(r, wanted, LABEL_PROPERTIES) if r else [
+            row for part in _chunks(wanted) for row in kb.query(
+                f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} VALUES ?p {{ {props} }} "
+                f"GRAPH ?g {{ ?s ?p ?l }} FILTER(isLiteral(?l)) }}").rows]
+    for row in rows:
+        s, lab = str(row["s"]), row["l"]
+        rank = (LABEL_PROPERTIES.index(str(row["p"])), _lang_rank(lab), str(lab))
+        if s not in best or rank < best[s]:
+            best[s] = rank
     return {i: best[i][2] if i in best else local_name(i) for i in wanted}
 
 
 def types_of(kb: Any, iris: Iterable[str]) -> dict[str, list[str]]:
     """Map each IRI to its sorted rdf:type IRIs (all graphs, inferred included)."""
     found: dict[str, set[str]] = defaultdict(set)
-    for part in _chunks(sorted({str(i) for i in iris})):
-        result = kb.query(
+    wanted = sorted({str(i) for i in iris})
+    with reader(kb) as r:
+        rows = pagerows.types_rows(r, wanted) if r else [row for part in _chunks(wanted) for row in kb.query(
             f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values_block(part)} }} "
-            f"GRAPH ?g {{ ?s a ?t }} FILTER(isIRI(?t)) }}"
-        )
-        for row in result.rows:
-            found[str(row["s"])].add(str(row["t"]))
+            f"GRAPH ?g {{ ?s a ?t }} FILTER(isIRI(?t)) }}").rows]
+    for row in rows:
+        found[str(row["s"])].add(str(row["t"]))
     return {i: sorted(ts) for i, ts in found.items()}
 
 
-def _statements(kb: Any, pattern: str, limit: int) -> tuple[dict[tuple, set[str]], bool]:
-    """Run ``SELECT ?a ?b ?g { GRAPH ?g { pattern } }``; map (a, b) to the graphs holding it."""
-    result = kb.query(f"SELECT ?a ?b ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}", limit=limit)
+def _statements(kb: Any, iri: str, outgoing: bool, limit: int) -> tuple[dict[tuple, set[str]], bool]:
+    """``GRAPH ?g { <iri> ?a ?b }`` (or ``?b ?a <iri>``); map (a, b) to the graphs holding it."""
+    with reader(kb) as r:
+        if r is not None:
+            rows, cut = pagerows.statements(r, iri, outgoing, limit)
+        else:
+            pattern = f"{iri_ref(iri)} ?a ?b" if outgoing else f"?b ?a {iri_ref(iri)}"
+            result = kb.query(f"SELECT ?a ?b ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}", limit=limit)
+            rows, cut = result.rows, bool(result.truncated)
     held: dict[tuple, set[str]] = defaultdict(set)
-    for row in result.rows:
+    for row in rows:
         held[(row["a"], row["b"])].add(str(row["g"]))
-    return held, bool(result.truncated)
+    return held, cut
 
 
 def _is_inferred(graphs: set[str]) -> bool:
@@ -148,13 +156,12 @@ def _is_inferred(graphs: set[str]) -> bool:
 
 def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]:
     """The statements about blank-node values of ``iri`` (OWL restrictions, qualified nodes)."""
-    result = kb.query(
-        f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {iri_ref(iri)} ?x ?b . ?b ?p ?o }} "
-        f"FILTER(isBlank(?b)) }}",
-        limit=_MAX_STATEMENTS,
-    )
+    with reader(kb) as r:
+        rows = pagerows.blank_details(r, iri, _MAX_STATEMENTS) if r else kb.query(
+            f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {iri_ref(iri)} ?x ?b . ?b ?p ?o }} "
+            f"FILTER(isBlank(?b)) }}", limit=_MAX_STATEMENTS).rows
     out: dict[str, list[tuple[str, Identifier]]] = defaultdict(list)
-    for row in result.rows:
+    for row in rows:
         out[str(row["b"])].append((str(row["p"]), row["o"]))
     return out
 
@@ -162,13 +169,15 @@ def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]
 def describe(kb: Any, iri: str, inferred: bool = True) -> Description:
     """Describe ``iri``: labels, types, definition, statements in and out grouped by property."""
     ref = iri_ref(iri)
-    out, trunc_out = _statements(kb, f"{ref} ?a ?b", _MAX_STATEMENTS)
-    inc, trunc_in = _statements(kb, f"?b ?a {ref}", _MAX_STATEMENTS)
+    out, trunc_out = _statements(kb, iri, True, _MAX_STATEMENTS)
+    inc, trunc_in = _statements(kb, iri, False, _MAX_STATEMENTS)
     if not inferred:
         out = {k: g for k, g in out.items() if not _is_inferred(g)}
         inc = {k: g for k, g in inc.items() if not _is_inferred(g)}
     if not out and not inc:
-        used = kb.query(f"ASK {{ GRAPH ?g {{ ?s {ref} ?o }} }}").boolean
+        with reader(kb) as r:
+            used = pagerows.used_as_property(r, iri) if r else kb.query(
+                f"ASK {{ GRAPH ?g {{ ?s {ref} ?o }} }}").boolean
         if not used:
             raise NotFound(f"no entity <{iri}> in the knowledge base")
     blanks = _blank_details(kb, iri) if any(isinstance(b, BNode) for _, b in out) else {}

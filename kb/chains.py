@@ -15,7 +15,9 @@ from typing import Any
 
 from rdflib import URIRef
 
+from kb import pagerows
 from kb.browse import labels, values_block
+from kb.lookups import reader
 from kb.namespaces import CKB
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -80,12 +82,13 @@ def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
             frontier, truncated = frontier[:MAX_WIDTH], True
         for iri in frontier:
             nodes[iri] = Node(iri)
-        props = values_block((*UPSTREAM, ATTRIBUTED, str(CKB.timeText), str(CKB.hedgeText),
-                              str(CKB.hedge)))
-        rows = kb.query(f"""SELECT ?s ?p ?o ?role WHERE {{ VALUES ?s {{ {values_block(frontier)} }}
-          {{ VALUES ?p {{ {props} }} ?s ?p ?o }}
-          UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?o . BIND(<{QUALIFIED}> AS ?p)
-                   OPTIONAL {{ ?q <{PROV}hadRole> ?role }} }} }}""", inferred=False).rows
+        props = (*UPSTREAM, ATTRIBUTED, str(CKB.timeText), str(CKB.hedgeText), str(CKB.hedge))
+        with reader(kb) as r:
+            rows = pagerows.walk_rows(r, frontier, props) if r else kb.query(f"""SELECT ?s ?p ?o ?role
+              WHERE {{ VALUES ?s {{ {values_block(frontier)} }}
+              {{ VALUES ?p {{ {values_block(props)} }} ?s ?p ?o }}
+              UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?o . BIND(<{QUALIFIED}> AS ?p)
+                       OPTIONAL {{ ?q <{PROV}hadRole> ?role }} }} }}""", inferred=False).rows
         nxt: set[str] = set()
         for row in rows:
             node, prop, obj = nodes[str(row["s"])], str(row["p"]), row["o"]
@@ -107,8 +110,12 @@ def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
         frontier = sorted(nxt)
     else:
         truncated = truncated or bool(frontier)
-    for node in nodes.values():
+    for node in nodes.values():  # sorted: the engine's row order is no order
         node.up.sort(key=lambda pu: (UPSTREAM.index(pu[0]), pu[1]))
+        node.time_text.sort()
+        node.hedge_text.sort()
+        node.hedges.sort()
+        node.roles.sort()
     return nodes, truncated
 
 
@@ -198,6 +205,9 @@ def _unnamed(kb: Any, agents: set[str]) -> set[str]:
     """The agents typed ckb:UnnamedAgent (anonymous persons, unnamed outlets and groups)."""
     if not agents:
         return set()
+    with reader(kb) as r:
+        if r is not None:
+            return pagerows.typed(r, agents, str(CKB.UnnamedAgent))
     rows = kb.query(f"SELECT DISTINCT ?a WHERE {{ VALUES ?a {{ {values_block(agents)} }} "
                     f"?a a <{CKB.UnnamedAgent}> }}").rows
     return {str(r["a"]) for r in rows}
@@ -205,6 +215,9 @@ def _unnamed(kb: Any, agents: set[str]) -> set[str]:
 
 def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
     """Claims resting on ``agent`` directly or anywhere upstream: claim -> hops from the agent."""
+    with reader(kb) as look:
+        if look is not None:
+            return _downstream_by_pattern(look, agent)
     ref = values_block([agent])
     rows = kb.query(f"""SELECT DISTINCT ?s WHERE {{ VALUES ?a {{ {ref} }}
       {{ ?s <{ATTRIBUTED}> ?a }} UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?a }} }}""",
@@ -225,6 +238,20 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
     return {c: depth_of[c] for c in claims}, truncated
 
 
+def _downstream_by_pattern(look: Any, agent: str) -> tuple[dict[str, int], bool]:
+    """downstream_claims by pattern lookups, with the same caps."""
+    depth_of = dict.fromkeys(pagerows.said_by(look, agent), 0)
+    frontier, truncated = sorted(depth_of), False
+    for depth in range(1, MAX_DEPTH + 1):
+        if not frontier:
+            break
+        if len(frontier) > MAX_WIDTH:
+            frontier, truncated = frontier[:MAX_WIDTH], True
+        frontier = sorted(pagerows.downstream(look, frontier, UPSTREAM) - set(depth_of))
+        depth_of.update(dict.fromkeys(frontier, depth))
+    return {c: depth_of[c] for c in pagerows.claims_among(look, depth_of)}, truncated
+
+
 def _claims_among(kb: Any, iris: list[str]) -> set[str]:
     """Those of ``iris`` that are claims (of any subclass of ckb:Claim)."""
     found: set[str] = set()
@@ -239,6 +266,11 @@ def _claims_among(kb: Any, iris: list[str]) -> set[str]:
 def supported(kb: Any, claims: list[str]) -> dict[str, list[str]]:
     """What each claim supports (ckb:supports), by pattern."""
     out: dict[str, list[str]] = defaultdict(list)
+    with reader(kb) as r:
+        if r is not None:
+            for row in pagerows.supported_rows(r, claims):
+                out[str(row["c"])].append(str(row["x"]))
+            return out
     if claims:
         rows = kb.query(f"SELECT ?c ?x WHERE {{ VALUES ?c {{ {values_block(claims)} }} "
                         f"?c <{CKB.supports}> ?x }} ORDER BY ?c ?x").rows

@@ -12,8 +12,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb import factrows
 from kb.browse import labels, values_block
 from kb.chains import source_chains
+from kb.lookups import reader
 from kb.namespaces import CKB
 from kb.terms import iri_ref
 
@@ -77,15 +79,20 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
     """Gather the entity's relations and fights, each with time, hedge and sources."""
     ref = iri_ref(iri)
     rows_spec = " ".join(f'("{k}" {iri_ref(m)} {iri_ref(o)})' for k, m, o, _h in ROLES)
-    result = kb.query(f"""SELECT DISTINCT ?key ?rel ?other ?kind ?time ?from WHERE {{
-      VALUES (?key ?mine ?theirs) {{ {rows_spec} }}
-      ?rel ?mine {ref} . ?rel ?theirs ?other . FILTER(?other != {ref})
-      OPTIONAL {{ ?rel <{CKB.supportKind}> ?kind }}
-      OPTIONAL {{ ?rel <{CKB.timeText}> ?time }}
-      OPTIONAL {{ ?rel <{CKB.earliestDate}> ?from }} }}""", limit=MAX_FACTS, inferred=False)
+    with reader(kb) as r:
+        if r is not None:
+            rows, truncated = factrows.relation_rows(r, iri, [x[:3] for x in ROLES], MAX_FACTS)
+        else:
+            result = kb.query(f"""SELECT DISTINCT ?key ?rel ?other ?kind ?time ?from WHERE {{
+              VALUES (?key ?mine ?theirs) {{ {rows_spec} }}
+              ?rel ?mine {ref} . ?rel ?theirs ?other . FILTER(?other != {ref})
+              OPTIONAL {{ ?rel <{CKB.supportKind}> ?kind }}
+              OPTIONAL {{ ?rel <{CKB.timeText}> ?time }}
+              OPTIONAL {{ ?rel <{CKB.earliestDate}> ?from }} }}""", limit=MAX_FACTS, inferred=False)
+            rows, truncated = result.rows, bool(result.truncated)
     facts: dict[tuple[str, str, str], Fact] = {}
     kinds: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for row in result.rows:
+    for row in rows:
         key = (str(row["key"]), str(row["rel"]), str(row["other"]))
         fact = facts.setdefault(key, Fact(*key[:2], "", key[2], ""))
         if row.get("kind") is not None:
@@ -95,7 +102,6 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
         elif row.get("from") is not None and not fact.time_text:
             fact.time_text = f"since {row['from']}"
     fought = _fights(kb, iri)
-    truncated = bool(result.truncated)
     # Only PER_GROUP facts of each group are labelled and sourced: a state backing hundreds
     # of groups still costs a page a bounded number of lookups.
     grouped: dict[str, list[Fact]] = defaultdict(list)
@@ -120,7 +126,10 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
 def _fights(kb: Any, iri: str) -> list[Fact]:
     """The other sides of the violent events (ckb:ViolentEvent) the entity took part in."""
     ref = iri_ref(iri)
-    rows = kb.query(f"""SELECT DISTINCT ?ev ?other ?myRole ?theirRole ?time WHERE {{
+    with reader(kb) as r:
+        found = factrows.fight_rows(r, iri, str(CKB.ViolentEvent), MAX_FACTS)[0] if r else None
+    rows = found if found is not None else kb.query(f"""
+    SELECT DISTINCT ?ev ?other ?myRole ?theirRole ?time WHERE {{
       ?ev <{CKB.hasParticipation}> ?mp . ?mp <{CKB.participationActor}> {ref} .
       ?ev a ?t . ?t <{RDFS_SUB}>* <{CKB.ViolentEvent}> .
       ?ev <{CKB.hasParticipation}> ?op . ?op <{CKB.participationActor}> ?other .
@@ -150,10 +159,11 @@ def _add_sources(kb: Any, facts: list[Fact]) -> None:
     hedges_of: dict[str, set[str]] = defaultdict(set)
     for start in range(0, len(relations), 300):
         part = relations[start:start + 300]
-        rows = kb.query(f"""SELECT ?rel ?claim ?h ?hk WHERE {{
-          VALUES ?rel {{ {values_block(part)} }} ?claim <{CKB.supports}> ?rel .
-          OPTIONAL {{ ?claim <{CKB.hedgeText}> ?h }} OPTIONAL {{ ?claim <{CKB.hedge}> ?hk }} }}""",
-                        inferred=False).rows
+        with reader(kb) as r:
+            rows = factrows.support_rows(r, part) if r else kb.query(f"""SELECT ?rel ?claim ?h ?hk WHERE {{
+              VALUES ?rel {{ {values_block(part)} }} ?claim <{CKB.supports}> ?rel .
+              OPTIONAL {{ ?claim <{CKB.hedgeText}> ?h }} OPTIONAL {{ ?claim <{CKB.hedge}> ?hk }} }}""",
+                            inferred=False).rows
         for r in rows:
             if str(r["claim"]) not in claims_of[str(r["rel"])]:
                 claims_of[str(r["rel"])].append(str(r["claim"]))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kb import factrows
 from kb.browse import labels
 from kb.chains import ATTRIBUTED, PROV, Chain, Node, source_chains, walk
+from kb.lookups import reader
 from kb.namespaces import CKB, GRAPH_INFERRED
 from kb.terms import iri_ref
 
@@ -82,16 +84,21 @@ def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:
             claim, inferred = str(row["claim"]), str(row.get("g")) == GRAPH_INFERRED
             found[claim] = found.get(claim, True) and inferred
 
+    with reader(kb) as r:
+        if r is not None:
+            direct, near, supporting = factrows.claims_touching_rows(r, iri, _MAX_NEIGHBOURS)
+            add(direct)
+            graph_of = _graph_of(near)
+            add({"claim": row["claim"], "g": GRAPH_INFERRED if graph_of[str(row["thing"])] else ""}
+                for row in supporting)
+            return found
     add(kb.query(f"""SELECT DISTINCT ?claim ?g WHERE {{
       {{ GRAPH ?g {{ ?claim <{CKB.supports}>|<{CKB.about}>|<{CKB.mentions}> {node} }} }}
       UNION {{ GRAPH ?g {{ {node} a <{CKB.Claim}> }} BIND({node} AS ?claim) }} }}""").rows)
     near = kb.query(f"""SELECT DISTINCT ?thing ?g WHERE {{
       {{ GRAPH ?g {{ ?thing ?p {node} }} }} UNION {{ GRAPH ?g {{ {node} ?p ?thing }} }}
       FILTER(isIRI(?thing)) }}""", limit=_MAX_NEIGHBOURS).rows
-    graph_of: dict[str, bool] = {}
-    for row in near:
-        thing = str(row["thing"])
-        graph_of[thing] = graph_of.get(thing, True) and str(row["g"]) == GRAPH_INFERRED
+    graph_of = _graph_of(near)
     things = sorted(graph_of)
     for start in range(0, len(things), 300):
         part = things[start:start + 300]
@@ -103,21 +110,32 @@ def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:
     return found
 
 
+def _graph_of(near: Any) -> dict[str, bool]:
+    """Each thing next to the entity -> whether it is next to it only by inferred triples."""
+    graph_of: dict[str, bool] = {}
+    for row in near:
+        thing = str(row["thing"])
+        graph_of[thing] = graph_of.get(thing, True) and str(row["g"]) == GRAPH_INFERRED
+    return graph_of
+
+
 def claim_views(kb: Any, claims: dict[str, bool]) -> list[ClaimView]:
     """Build a ClaimView for each claim IRI (value: reached only through inferred triples)."""
     if not claims:
         return []
     values = " ".join(_n3(c) for c in claims)
     views = {c: ClaimView(iri=c, label="", inferred=inf) for c, inf in claims.items()}
-    details = kb.query(f"""
+    with reader(kb) as r:
+        found = factrows.claim_detail_rows(r, claims) if r else None
+    rows = found if found is not None else kb.query(f"""
     SELECT ?claim ?p ?o ?qp ?qo WHERE {{
       VALUES ?claim {{ {values} }}
       VALUES ?p {{ <{CKB.supports}> <{CKB.hedge}> <{CKB.hedgeText}> <{CKB.hasQuote}> }}
       ?claim ?p ?o .
       OPTIONAL {{ ?o ?qp ?qo . FILTER(?p = <{CKB.hasQuote}>) }}
-    }}""")
+    }}""").rows
     quotes: dict[tuple[str, str], dict[str, str]] = {}
-    for row in details.rows:
+    for row in rows:
         view, prop, obj = views[str(row["claim"])], str(row["p"]), row["o"]
         if prop == str(CKB.supports) and (str(obj), "") not in view.supports:
             view.supports.append((str(obj), ""))
@@ -163,10 +181,13 @@ def _add_chains(kb: Any, views: dict[str, ClaimView]) -> None:
     """
     walked = walk(kb, list(views))
     chains = source_chains(kb, list(views), walked)
-    nodes = walked[0]
+    by_subject: dict[str, list[Link]] = {}
+    # sorted once, most specific property first; each view gets its own copies (labelled per view)
+    for link in sorted(_links(walked[0]), key=lambda x: (CHAIN_PROPERTIES.index(x.prop), x.target)):
+        by_subject.setdefault(link.subject, []).append(link)
     for iri, view in views.items():
         view.source = chains.get(iri)
-        view.chain = _order_chain(iri, _links(nodes))
+        view.chain = _order_chain(iri, by_subject)
 
 
 def _links(nodes: dict[str, Node]) -> list[Link]:
@@ -186,7 +207,7 @@ def _links(nodes: dict[str, Node]) -> list[Link]:
     return links
 
 
-def _order_chain(root: str, links: list[Link]) -> list[Link]:
+def _order_chain(root: str, by_subject: dict[str, list[Link]]) -> list[Link]:
     """Order links breadth-first from the claim, so the chain reads claim -> ... -> origin."""
     ordered: list[Link] = []
     shown: set[tuple[str, str]] = set()  # one step per (subject, target): the most specific
@@ -194,10 +215,10 @@ def _order_chain(root: str, links: list[Link]) -> list[Link]:
     while frontier:
         nxt: list[str] = []
         for node in frontier:
-            for link in sorted(links, key=lambda x: (CHAIN_PROPERTIES.index(x.prop), x.target)):
-                if link.subject == node and (link.subject, link.target) not in shown:
+            for link in by_subject.get(node, []):
+                if (link.subject, link.target) not in shown:
                     shown.add((link.subject, link.target))
-                    ordered.append(link)
+                    ordered.append(replace(link))
                     if not link.is_literal and link.target not in seen:
                         seen.add(link.target)
                         nxt.append(link.target)
@@ -217,8 +238,11 @@ def _label_everything(kb: Any, views: dict[str, ClaimView]) -> None:
     names = labels(kb, iris)
     for v in views.values():
         v.label = names.get(v.iri, v.iri)
-        v.supports = [(s, names.get(s, s)) for s, _ in v.supports]
-        v.hedges = [names.get(h, h) for h in v.hedges]
+        # sorted: the engine's row order is no order, and both read paths must agree
+        v.supports = sorted(((s, names.get(s, s)) for s, _ in v.supports),
+                            key=lambda sl: (sl[1].lower(), sl[0]))
+        v.hedges = sorted(names.get(h, h) for h in v.hedges)
+        v.hedge_texts.sort()
         blanks = {link.target for link in v.chain if link.is_blank}
         for link in v.chain:
             link.subject_blank = link.subject in blanks

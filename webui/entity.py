@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
 
 from kb.browse import check_iri
 from kb.facts import key_facts
@@ -23,6 +23,8 @@ def entity_url(iri: str) -> str:
     iri = str(iri)
     local = iri[len(str(CKBR)):] if iri.startswith(str(CKBR)) else ""
     if local and set(local) <= _LOCAL_OK and not local.startswith("/"):
+        if has_request_context():  # what url_for builds for these characters, without its cost
+            return f"{request.script_root}/id/{local}"
         return url_for("entity.by_id", local=local)
     return url_for("entity.show", iri=iri)
 

@@ -12,6 +12,7 @@ from webui.entity import page_number
 bp = Blueprint("sources", __name__)
 
 PER_PAGE = 20
+SORT_BY_LABEL = 300  # claims of one source sorted by label; more are sorted by IRI
 
 
 @bp.get("/source")
@@ -24,10 +25,12 @@ def show() -> str:
     iri = check_iri(wanted)
     desc = kb.describe(iri)  # 404 for unknown IRIs
     found, truncated = downstream_claims(kb, iri)
-    names = labels(kb, found)
+    # Sorted by label when there are few enough to label cheaply; else by IRI (as entity pages).
+    names = labels(kb, found) if len(found) <= SORT_BY_LABEL else {}
     order = sorted(found, key=lambda c: (found[c] > 0, names.get(c, c).lower(), c))
     number = page_number()
     chosen = order[(number - 1) * PER_PAGE:number * PER_PAGE]
+    names |= labels(kb, chosen)
     chains = source_chains(kb, chosen)
     supports = supported(kb, chosen)
     names |= labels(kb, {x for xs in supports.values() for x in xs})

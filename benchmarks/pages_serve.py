@@ -1,0 +1,170 @@
+"""Entity, source and claims-explorer pages through a real ``ckb serve``, before and after.
+
+python -m benchmarks.pages_serve --triples 1000000 --seconds 20 --out benchmarks/results/
+
+One generated file is imported beside the bundle by the CLI (as a real store holds it). The
+same store is then served twice: "before" with CKB_PAGE_LOOKUPS=0 (every page by its bounded
+SPARQL queries in the fenced workers, the code path main has) and "after" (pattern lookups on
+the open store in the server process). Each page type runs with 8 and 32 closed-loop clients
+for ``--seconds``. Writes pages-<size>.json and pages-<size>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from benchmarks import generate
+from benchmarks.bench_serving import Server, ckb, du, timed_child
+from benchmarks.load_clients import run_clients, summary
+from benchmarks.report import machine, size_label
+
+CKB = "https://w3id.org/conflict-kb/ontology#"
+CKBR = "https://w3id.org/conflict-kb/id/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+def build(triples: int, work: Path) -> tuple[Path, dict[str, Any]]:
+    """Generate the file, load the bundle, import the file: times and peak memory."""
+    data = work / f"synth-{triples}.nt"
+    with data.open("w", encoding="utf-8") as fh:
+        written = generate.write(triples, fh, seed=7)
+    store = work / "store"
+    out: dict[str, Any] = {"triples_written": written,
+                           "bundle_load": timed_child(ckb("load", "--store", str(store))),
+                           "import": timed_child(ckb("import", str(data), "--name", "synthetic",
+                                                     "--store", str(store)))}
+    out["store_bytes"] = du(store)
+    data.unlink()
+    return store, out
+
+
+def _typed(s: ox.Store, cls: str) -> list[str]:
+    return sorted({q.subject.value for q in s.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(CKB + cls))
+                   if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(CKBR)})
+
+
+def pick(store: Path, seed: int = 7) -> dict[str, list[tuple[str, str]]]:
+    """The pages to visit: actors (states, fighters), sources (outlets, anonymous, people)."""
+    s = ox.Store.read_only(str(store))
+    rng = random.Random(seed)
+    fighters = sorted({q.object.value for q in s.quads_for_pattern(
+        None, ox.NamedNode(CKB + "participationActor"), None) if q.object.value.startswith(CKBR)})
+    actors = _typed(s, "State")[:5] + rng.sample(fighters, min(35, len(fighters)))
+    sources = (_typed(s, "MediaOutlet")[:10] + rng.sample(_typed(s, "UnnamedAgent"), 20)
+               + _typed(s, "Analyst")[:10])
+    anonymous = _typed(s, "UnnamedAgent")[:3]
+    del s
+    claims = ["/claims", "/claims?anonymity=anonymous", "/claims?q=reportedly",
+              "/claims?kind=report"] + [f"/claims?speaker={quote(a, safe='')}" for a in anonymous]
+    return {
+        "entity page": [("page", "/id/" + a[len(CKBR):]) for a in actors],
+        "source page": [("page", "/source?iri=" + quote(a, safe="")) for a in sources],
+        "claims explorer": [("page", c) for c in claims],
+    }
+
+
+def _cold(urls: list[tuple[str, str]]) -> Any:
+    """Request n: the n-th URL with a query parameter no page reads, so that the server's
+    page cache (webui.pagecache) never answers and every request builds its page."""
+    def make(n: int) -> tuple[str, str]:
+        kind, url = urls[n % len(urls)]
+        return kind, f"{url}{'&' if '?' in url else '?'}bench={n}"
+    return make
+
+
+def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float, lookups: bool,
+          timeout: float, cached: bool = False) -> dict[str, Any]:
+    """One server, every page type with 8 then 32 clients (uncached unless ``cached``)."""
+    os.environ["CKB_PAGE_LOOKUPS"] = "1" if lookups else "0"
+    server = Server(store, timeout)
+    try:
+        warm = [p for ps in pages.values() for p in ps]
+        run_clients(server.port, [(4, "warm", lambda n: warm[n % len(warm)])], min(seconds, 10))
+        out: dict[str, Any] = {}
+        for name, urls in pages.items():
+            for clients in (8, 32):
+                maker = (lambda n, u=urls: u[n % len(u)]) if cached else _cold(urls)
+                run = run_clients(server.port, [(clients, "page", maker)], seconds, timeout=timeout + 30)
+                out[f"{name} / {clients} clients"] = summary(run.samples, run.seconds)
+        out["server_peak_rss_mib"] = round(server.peak_kib / 1024)
+        return out
+    finally:
+        server.stop()
+        os.environ.pop("CKB_PAGE_LOOKUPS", None)
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The figures side by side as Markdown."""
+    b = result["build"]
+    lines = [f"## Pages through `ckb serve` at {result['size']} generated triples "
+             f"(store {b['store_bytes'] / 2**20:.0f} MiB; bundle load {b['bundle_load']['seconds']} s, "
+             f"import {b['import']['seconds']} s, peak {b['import']['peak_rss_mib']} MiB; "
+             f"load average at start {result['loadavg']})", "",
+             f"{result['seconds']} s per row, closed-loop clients on 127.0.0.1, time limit "
+             f"{result['timeout_s']} s. *before*: bounded SPARQL in the fenced workers (main's "
+             "path, CKB_PAGE_LOOKUPS=0); *after*: pattern lookups in the server process.", "",
+             "| page / clients | path | pages/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key in result["after"]:
+        if key == "server_peak_rss_mib":
+            continue
+        for path in ("before", "after"):
+            r = result[path].get(key)
+            if r:
+                lines.append(f"| {key} | {path} | {r['per_second']} | {r['p50_ms']} | {r['p95_ms']} | "
+                             f"{r['p99_ms']} | {r['max_ms']} | {sum(r['errors'].values())} |")
+    rss = {k: result[k].get("server_peak_rss_mib") for k in ("before", "after")}
+    lines += ["", f"Server peak RSS (process tree): before {rss['before']} MiB, after {rss['after']} MiB."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.pages_serve", description=__doc__)
+    ap.add_argument("--triples", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=float, default=20.0, help="per page type and client count")
+    ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
+    ap.add_argument("--skip-before", action="store_true", help="serve the new path only")
+    ap.add_argument("--cached", action="store_true",
+                    help="repeat the same URLs, so the page cache answers after the first visit")
+    ap.add_argument("--out", default="benchmarks/results/")
+    args = ap.parse_args(argv)
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="ckb-pages-serve-"))
+    try:
+        store, built = build(args.triples, work)
+        pages = pick(store)
+        result: dict[str, Any] = {"size": size_label(args.triples), "seconds": args.seconds,
+                                  "timeout_s": args.timeout, "loadavg": os.getloadavg(),
+                                  "machine": machine(), "build": built,
+                                  "urls": {k: len(v) for k, v in pages.items()}}
+        result["cached"] = args.cached
+        result["after"] = serve(store, pages, args.seconds, True, args.timeout, args.cached)
+        result["before"] = {} if args.skip_before else serve(store, pages, args.seconds, False,
+                                                             args.timeout, args.cached)
+        result["wall_seconds"] = round(time.monotonic() - started)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"pages-{size_label(args.triples)}"
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -91,9 +91,12 @@ class _Analyses:
             return found
         budget = min(CHECK_LIMIT, timeout / 2) if timeout else CHECK_LIMIT
         load_checker()  # imported outside the alarm: an import cut short leaves broken modules
-        # The parser is pure Python, so a Python signal handler can stop it mid-parse.
-        previous = signal.signal(signal.SIGALRM, _stop_check)
-        signal.setitimer(signal.ITIMER_REAL, budget)
+        # The parser is pure Python, so a Python signal handler can stop it mid-parse. The
+        # budget is CPU time (ITIMER_VIRTUAL): a busy machine slows the parse's wall clock, not
+        # its cost, and must not turn a good query into a 400. Wall time stays bounded by the
+        # parent, which kills the worker at the job's deadline.
+        previous = signal.signal(signal.SIGVTALRM, _stop_check)
+        signal.setitimer(signal.ITIMER_VIRTUAL, budget)
         try:
             found = _analyse(text, update)
         except _CheckTooSlow:
@@ -101,11 +104,12 @@ class _Analyses:
                 # The job's own time limit cut the check short (a request that waited for a
                 # worker has little left): it ran out of time, which is a 503, not a bad query.
                 raise QueryTimeout(timeout) from None
-            raise ForbiddenQuery(f"the {'update' if update else 'query'} took longer than {budget:g} s to "
-                                 "check; shorten or simplify it") from None
+            kind = "update" if update else "query"
+            raise ForbiddenQuery(f"the {kind} took longer than {budget:g} s of CPU time to check; "
+                                 "shorten or simplify it") from None
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            signal.signal(signal.SIGVTALRM, previous)
         self.cache[key] = found
         if len(self.cache) > self.size:
             self.cache.popitem(last=False)

@@ -24,7 +24,8 @@ from .lifecycle import ALL, Meta, crash_point
 from .namespaces import GRAPH_BASE
 from .results import QueryResult
 from .scheduling import LanePools
-from .staging import STAGING, Prepare, check_file, count_graph, counts_of, stage, swap_update
+from .staging import STAGING, Prepare, count_graph, counts_of, stage, swap_update
+from .staging import check_file as check_file  # re-exported: kb.api checks shapes files with it
 from .staging import rdf_format as rdf_format  # re-exported: kb.shapes and the W3C runner use it
 from .terms import iri_ref
 from .worker import run_update
@@ -297,12 +298,11 @@ class OxigraphBackend:
         with self._writing():
             try:
                 # On disk, bulk loading is ~4x faster than one big transaction. It is not atomic,
-                # so every file is parsed first (errors with positions, nothing written). Until the
-                # metadata names them, the graphs written here are swept by the next open.
+                # but every graph it writes here is new (a target or a staging graph) and named by
+                # no metadata until the commit below: a parse error drops them (except: below), a
+                # crash leaves them to the next open's sweep. So each file is read once, by Rust
+                # (no parse-only pass first), and may be a pipe (kb.imports streams into one).
                 bulk = self.path is not None
-                if bulk:
-                    for path, _ in files:
-                        check_file(path)
                 stage(self.store, files, extra, prepare, loaded, set(self.meta.graphs), bulk=bulk)
                 counts = self._count([g for g, _ in loaded])
                 swaps = [(g, t) for g, t in loaded if g != t]

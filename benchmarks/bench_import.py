@@ -2,7 +2,7 @@
 
 Each measurement runs in its own process so that peak memory (ru_maxrss) is that step's alone:
 - import: kb.imports.run_import into a fresh on-disk store (CSV -> N-Triples -> the store's import path);
-- convert only: the same conversion, to an N-Triples file, without loading;
+- convert only: the same conversion (rows -> N-Triples text), to a file, without loading;
 - bulk load: raw pyoxigraph Store.bulk_load of that N-Triples file into a fresh on-disk store.
 """
 
@@ -14,12 +14,43 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 
-def _child(kind: str, csv_path: str, work: str) -> dict[str, float]:
+class _Sampler(threading.Thread):
+    """Samples this process's resident memory every second, to show whether it stays flat."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, int]] = []
+        self.start_time = time.perf_counter()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.samples.append((round(time.perf_counter() - self.start_time, 1), _rss_mib()))
+
+
+def _rss_mib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _child(kind: str, csv_path: str, work: str) -> dict[str, object]:
     """One measurement, in this (child) process."""
+    sampler = _Sampler()
+    sampler.start()
+    out = _step(kind, csv_path, work)
+    sampler.stop.set()
+    out["rss_mib_over_time"] = sampler.samples
+    return out
+
+
+def _step(kind: str, csv_path: str, work: str) -> dict[str, object]:
     import pyoxigraph as ox
 
     from kb import KnowledgeBase
@@ -41,9 +72,9 @@ def _child(kind: str, csv_path: str, work: str) -> dict[str, float]:
     if kind == "convert":
         matcher = Matcher({}, [])
         t = time.perf_counter()
-        with open(work_dir / "events.nt", "wb") as out:
-            ox.serialize((tr for _, row in read_rows(Path(csv_path), ucdp.REQUIRED)
-                          for tr in ucdp.convert(row, matcher)), out, ox.RdfFormat.N_TRIPLES)
+        with open(work_dir / "events.nt", "w", encoding="utf-8") as out:
+            for _, row in read_rows(Path(csv_path), ucdp.REQUIRED):
+                out.write("".join(ucdp.convert(row, matcher)))
         return {"seconds": time.perf_counter() - t,
                 "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     if kind == "bulk":
@@ -57,7 +88,7 @@ def _child(kind: str, csv_path: str, work: str) -> dict[str, float]:
     raise SystemExit(f"unknown step {kind}")
 
 
-def measure(kind: str, csv_path: Path, work: Path) -> dict[str, float]:
+def measure(kind: str, csv_path: Path, work: Path) -> dict[str, object]:
     """Run one step in a fresh interpreter and return its figures."""
     cmd = [sys.executable, "-m", "benchmarks.bench_import", "--child", kind, str(csv_path), str(work)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)

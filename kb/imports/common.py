@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 
 from ..errors import KBError
@@ -25,6 +25,8 @@ IMPORTER = "conflict-kb-importer"
 # IRI or literal stops the load). Building Python term objects cost ~1 ms a row; text costs a tenth.
 # IRIREF as N-Triples defines it: no spaces, controls or <>"{}|^`\ (so row data cannot break out).
 _IRI = re.compile(r'[^\x00-\x20<>"{}|^`\\]+')
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+DIGITS = re.compile(r"\d+", re.ASCII)
 
 
 class BadRow(Exception):
@@ -72,7 +74,7 @@ def ns(value: str) -> str:
 
 def text(value: str) -> str:
     """A plain string literal; JSON's string escapes are a subset of N-Triples' (ECHAR, UCHAR)."""
-    return json.dumps(value, ensure_ascii=False)
+    return encode_basestring(value)  # json's C escaper, as json.dumps(ensure_ascii=False) uses
 
 
 def integer(value: int) -> str:
@@ -95,15 +97,17 @@ def triple(s: str, p: str, o: str) -> str:
     return f"{s} {p} {o} .\n"
 
 
+@lru_cache(maxsize=65536)  # names repeat across rows: actors, places, outlets
 def slug(value: str) -> str:
     """A stable IRI-safe key for a name: ASCII, lower case, dashes."""
     ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    out = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    out = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
     if not out:  # names in other scripts: key them by their hash
         out = "h" + hashlib.sha1(value.encode()).hexdigest()[:12]
     return out[:80]
 
 
+@lru_cache(maxsize=65536)
 def name_key(value: str) -> str:
     """A key for a name that keeps names differing only in case or accents apart (one label per IRI)."""
     return f"{slug(value)}-{hashlib.sha1(value.encode()).hexdigest()[:6]}"
@@ -116,7 +120,7 @@ def count(row: dict[str, str], column: str, required: bool = True) -> int | None
         if required:
             raise BadRow(f"{column} is empty")
         return None
-    if not re.fullmatch(r"\d+", raw):
+    if not DIGITS.fullmatch(raw):
         raise BadRow(f"{column} {raw!r} is not a non-negative integer")
     return int(raw)
 

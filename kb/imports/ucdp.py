@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from .common import (
+    DIGITS,
     RDF_TYPE,
     RDFS_LABEL,
     BadRow,
@@ -74,7 +74,7 @@ def _actor(matcher: Any, name: str, actor_id: str, out: list[str]) -> str:
 def convert(row: dict[str, str], matcher: Any) -> list[str]:
     """All triples for one GED row; raises BadRow with the reason."""
     gid = (row.get("id") or "").strip()
-    if not re.fullmatch(r"\d+", gid):
+    if not DIGITS.fullmatch(gid):
         raise BadRow(f"id {gid!r} is not a UCDP event id")
     kind = _code(row, "type_of_violence", EVENT_CLASS)
     start, end = _date(row, "date_start"), _date(row, "date_end")

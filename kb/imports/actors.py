@@ -108,6 +108,7 @@ class Matcher:
         else:
             m = Match(dataset, name, str(CKBR) + (fallback or f"{dataset}-actor-{slug(name)}"),
                       "unmatched", IMPORTER)
+        iri(m.actor)  # a BadRow for a name or id that cannot make an IRI, before it is remembered
         self.matches[key] = m
         return m.actor, m.method == "unmatched"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -104,9 +105,11 @@ def run(events: list[int], out: Path) -> dict[str, object]:
         with tempfile.TemporaryDirectory(prefix="ckb-bench-import-") as tmp:
             work = Path(tmp)
             csv_path = write(work / "ged.csv", n)
-            row = {"csv_mib": round(csv_path.stat().st_size / 2**20, 1)}
+            row: dict = {"csv_mib": round(csv_path.stat().st_size / 2**20, 1)}
+            load = os.getloadavg()[0]
             for kind in ("import", "convert", "bulk"):
                 row[kind] = measure(kind, csv_path, work)
+            row["load_average"] = f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
             results[str(n)] = row
             _write(results, out)  # after each size, so a long run keeps what it measured
             imp, bulk = row["import"], row["bulk"]
@@ -132,7 +135,22 @@ def _write(results: dict[str, dict], out: Path) -> None:
                      f"{i['rss_before_kib'] / 1024:.0f} | "
                      f"{c['seconds']:.1f} | {c['peak_rss_kib'] / 1024:.0f} | {b['seconds']:.1f} | "
                      f"{b['peak_rss_kib'] / 1024:.0f} | {i['seconds'] / b['seconds']:.1f}x |")
+    lines += ["", "Resident memory over each run (MiB, sampled every second; at 10%, 25%, 50%, 75%, 90% "
+              "and the end of the run): flat means bounded by the loader's batches, not the file.", ""]
+    for n, r in results.items():
+        for kind in ("import", "bulk"):
+            lines.append(f"- {int(n):,} events, {kind}: {_profile(r[kind].get('rss_mib_over_time', []))}")
+        if "load_average" in r:
+            lines.append(f"- {int(n):,} events: load average {r['load_average']}")
     (out / "bench-import.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _profile(samples: list[list[float]]) -> str:
+    """A few points of an RSS time series."""
+    if not samples:
+        return "no samples"
+    picks = [samples[min(len(samples) - 1, int(len(samples) * f))] for f in (0.1, 0.25, 0.5, 0.75, 0.9)]
+    return ", ".join(f"{int(v)} ({t:.0f} s)" for t, v in [*picks, samples[-1]])
 
 
 def main() -> None:
@@ -143,7 +161,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--events", default="30000,300000", help="comma-separated sizes")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    p.add_argument("--rewrite", action="store_true", help="only rewrite the .md from the .json in --out")
     a = p.parse_args()
+    if a.rewrite:
+        _write(json.loads((a.out / "bench-import.json").read_text(encoding="utf-8")), a.out)
+        return
     run([int(x) for x in a.events.split(",")], a.out)
 
 

@@ -100,17 +100,19 @@ def run(events: list[int], out: Path) -> dict[str, object]:
     """Measure each size; write bench-import.json/.md into out."""
     from benchmarks.generate_ged import write
 
-    results = {}
+    results: dict[str, dict] = {}
+    out.mkdir(parents=True, exist_ok=True)
     for n in events:
         with tempfile.TemporaryDirectory(prefix="ckb-bench-import-") as tmp:
             work = Path(tmp)
             csv_path = write(work / "ged.csv", n)
             row: dict = {"csv_mib": round(csv_path.stat().st_size / 2**20, 1)}
             load = os.getloadavg()[0]
+            results[str(n)] = row
             for kind in ("import", "convert", "bulk"):
                 row[kind] = measure(kind, csv_path, work)
-            row["load_average"] = f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-            results[str(n)] = row
+                row["load_average"] = f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+                (out / "bench-import.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
             _write(results, out)  # after each size, so a long run keeps what it measured
             imp, bulk = row["import"], row["bulk"]
             print(f"{n} events: import {imp['seconds']:.1f} s ({n / imp['seconds']:.0f} events/s, "

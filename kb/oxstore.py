@@ -307,7 +307,8 @@ class OxigraphBackend:
                     for path, _ in files:
                         if path.is_file():
                             check_file(path)
-                stage(self.store, files, extra, prepare, loaded, set(self.meta.graphs), bulk=bulk)
+                stage(self.store, files, extra, prepare, loaded, set(self.meta.graphs), bulk=bulk,
+                      checked=bulk)
                 counts = self._count([g for g, _ in loaded])
                 swaps = [(g, t) for g, t in loaded if g != t]
                 graphs = {**self.meta.graphs, **{t: counts[g] for g, t in loaded}}

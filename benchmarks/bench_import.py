@@ -48,6 +48,8 @@ def _child(kind: str, csv_path: str, work: str) -> dict[str, object]:
     out = _step(kind, csv_path, work)
     sampler.stop.set()
     out["rss_mib_over_time"] = sampler.samples
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread's CPU: a figure load does not inflate
+    out["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
     return out
 
 
@@ -142,6 +144,10 @@ def _write(results: dict[str, dict], out: Path) -> None:
     for n, r in results.items():
         for kind in ("import", "bulk"):
             lines.append(f"- {int(n):,} events, {kind}: {_profile(r[kind].get('rss_mib_over_time', []))}")
+        cpu = {k: r[k]["cpu_seconds"] for k in ("import", "convert", "bulk") if "cpu_seconds" in r.get(k, {})}
+        if cpu:
+            lines.append(f"- {int(n):,} events, CPU seconds (user + system, all threads): "
+                         + ", ".join(f"{k} {v}" for k, v in cpu.items()))
         if "load_average" in r:
             lines.append(f"- {int(n):,} events: load average {r['load_average']}")
     (out / "bench-import.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -43,7 +43,7 @@ def _run(cmd: list[str]) -> dict[str, object]:
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
     return {"seconds": round(seconds, 1), "peak_rss_mib": usage.ru_maxrss // 1024,
-            "rss_mib_over_time": samples}
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1), "rss_mib_over_time": samples}
 
 
 def _du(path: Path) -> int:
@@ -80,11 +80,12 @@ def _write(res: dict[str, object], out: Path, tag: str, load: str) -> None:
     (out / f"import-rdf-{tag}.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
     lines = [f"# Plain RDF import, {res['file']} ({res['file_mib']} MiB)", "",
              f"Load average: {load}.", "",
-             "| step | seconds | peak RSS MiB | store MB |", "|---|---|---|---|"]
+             "| step | seconds | CPU seconds | peak RSS MiB | store MB |", "|---|---|---|---|---|"]
     for step in ("bundle_load", "import", "reimport", "raw_bulk_load"):
         r = res[step]
         size = f"{r['store_bytes'] / 1e6:.0f}" if "store_bytes" in r else ""
-        lines.append(f"| {step} | {r['seconds']} | {r['peak_rss_mib']} | {size} |")
+        cpu = r.get('cpu_seconds', '')
+        lines.append(f"| {step} | {r['seconds']} | {cpu} | {r['peak_rss_mib']} | {size} |")
     imp, re_, raw = res["import"], res["reimport"], res["raw_bulk_load"]
     lines += ["", f"- re-import / import: {re_['seconds'] / imp['seconds']:.2f}x time, "
               f"{re_['peak_rss_mib'] / max(1, imp['peak_rss_mib']):.2f}x peak memory",

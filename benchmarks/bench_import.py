@@ -133,18 +133,24 @@ def _write(results: dict[str, dict], out: Path) -> None:
              "| bulk peak MiB | import / bulk |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for n, r in results.items():
-        i, c, b = r["import"], r["convert"], r["bulk"]
+        i, c, b = r["import"], r.get("convert"), r.get("bulk")  # a long run may stop after a step
+
+        def fig(step: dict | None, key: str, scale: float = 1.0) -> str:
+            return f"{step[key] / scale:.1f}" if step else "not run"
+
+        ratio = f"{i['seconds'] / b['seconds']:.1f}x" if b else "-"
         lines.append(f"| {int(n):,} | {r['csv_mib']} | {i['triples']:,} | {i['seconds']:.1f} | "
                      f"{int(n) / i['seconds']:.0f} | {i['peak_rss_kib'] / 1024:.0f} | "
                      f"{i['rss_before_kib'] / 1024:.0f} | "
-                     f"{c['seconds']:.1f} | {c['peak_rss_kib'] / 1024:.0f} | {b['seconds']:.1f} | "
-                     f"{b['peak_rss_kib'] / 1024:.0f} | {i['seconds'] / b['seconds']:.1f}x |")
+                     f"{fig(c, 'seconds')} | {fig(c, 'peak_rss_kib', 1024)} | "
+                     f"{fig(b, 'seconds')} | {fig(b, 'peak_rss_kib', 1024)} | {ratio} |")
     lines += ["", "Resident memory over each run (MiB, sampled every second; at 10%, 25%, 50%, 75%, 90% "
               "and the end of the run): flat means bounded by the loader's batches, not the file.", ""]
     for n, r in results.items():
-        for kind in ("import", "bulk"):
+        for kind in [k for k in ("import", "bulk") if k in r]:
             lines.append(f"- {int(n):,} events, {kind}: {_profile(r[kind].get('rss_mib_over_time', []))}")
-        cpu = {k: r[k]["cpu_seconds"] for k in ("import", "convert", "bulk") if "cpu_seconds" in r.get(k, {})}
+        steps = ("import", "convert", "bulk")
+        cpu = {k: r[k]["cpu_seconds"] for k in steps if "cpu_seconds" in (r.get(k) or {})}
         if cpu:
             lines.append(f"- {int(n):,} events, CPU seconds (user + system, all threads): "
                          + ", ".join(f"{k} {v}" for k, v in cpu.items()))

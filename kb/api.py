@@ -175,6 +175,10 @@ class KnowledgeBase:
         """Return each of the KB's own named graphs with its triple count (never a foreign one)."""
         return {g: n for g, n in self.backend.graphs().items() if g.startswith(self._own_prefixes())}
 
+    def generation(self) -> int | None:
+        """A number that changes with every write to the store; None if others may write to it."""
+        return getattr(self.backend, "generation", None)
+
     def _own_prefixes(self) -> tuple[str, ...]:
         return tuple(getattr(self.backend, "graph_prefixes", (GRAPH_BASE,)))
 

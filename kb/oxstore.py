@@ -105,6 +105,8 @@ class OxigraphBackend:
         # Interactive and heavy queries run on separate workers (kb.scheduling).
         self._pool = LanePools(workers, heavy_workers, require_fence=sandbox)
         self._stale = True
+        # Counts every write (kept or failed): pages cached for an older generation are stale.
+        self.generation = 0
         self._dump: weakref.finalize | None = None
         self.meta = Meta()
         self._open_meta(notes)
@@ -261,6 +263,7 @@ class OxigraphBackend:
                 elif self.path is not None and self.store is not None:
                     self.store.flush()
                 self._stale = True
+                self.generation += 1
 
     def replace_graphs(
         self,

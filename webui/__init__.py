@@ -35,6 +35,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HEAVY_QUEUE": 4,  # heavy queries that may wait for a heavy worker (503 at once beyond)
     "HEAVY_PER_CLIENT": 1,  # heavy queries one client may have at a time (429 beyond)
     "TRUSTED_PROXIES": (),  # addresses whose X-Forwarded-For names the client
+    "PAGE_CACHE_BYTES": 64 * 1024 * 1024,  # rendered browsing pages kept per store generation (0: off)
     "CSP_STYLE_UNSAFE_INLINE": False,  # True: allow inline styles on every page
     # Endpoints whose vendored widgets write style attributes (vis-timeline): inline styles
     # allowed there only. Scripts are never loosened.
@@ -60,6 +61,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from webui import admission
 
     admission.init_app(app, kb)
+    from webui import pagecache
+
+    pagecache.init_app(app, kb)
 
     from webui import errors, security  # local: they import webui.get_kb indirectly
 

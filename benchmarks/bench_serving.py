@@ -91,6 +91,7 @@ print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "first_answer_s": t3 -
 def load_phase(data: str, work: Path, first_only: bool = False) -> dict:
     """Bundle, first import, re-import; raw stores of the same file; disk footprints."""
     store = work / "store"
+    shutil.rmtree(store, ignore_errors=True)  # a kept work folder: the first import starts from nothing
     res: dict = {"bundle_load": timed_child(ckb("load", "--store", str(store)))}
     res["bundle_bytes"] = du(store)
     res["import"] = timed_child(ckb("import", data, "--name", "synthetic", "--store", str(store)))
@@ -117,7 +118,12 @@ def open_phase(store: Path, repeat: int) -> dict:
 
 
 def query_phase(store: Path, repeat: int) -> dict:
-    """The query set through kb and through raw pyoxigraph (union default graph), same store."""
+    """The query set through kb and through raw pyoxigraph (union default graph), same store.
+
+    Both sides end with every row as pyoxigraph terms (kb: ``QueryResult.values``; raw: the
+    solutions iterated), runs interleaved; ``rdflib_s`` is what kb's ``.rows`` adds on top to
+    turn those terms into rdflib ones.
+    """
     import pyoxigraph as ox
 
     from kb import KnowledgeBase
@@ -128,18 +134,24 @@ def query_phase(store: Path, repeat: int) -> dict:
         k.query(FIRST)  # the worker is started before timing, as a server's is
         for name in QUERY_ORDER:
             sparql = QUERIES[name][1]
-            kb_t, raw_t, rows = [], [], set()
+            kb_t, raw_t, conv_t, rows = [], [], [], set()
             for _ in range(repeat):
                 t = time.monotonic()
-                rows.add(len(k.query(sparql, limit=10**9).rows))
+                answer = k.query(sparql, limit=10**9)
+                rows.add(len(answer.values))
                 kb_t.append(time.monotonic() - t)
+                t = time.monotonic()
+                rows.add(len(answer.rows))
+                conv_t.append(time.monotonic() - t)
                 t = time.monotonic()
                 solutions = raw.query(sparql, use_default_graph_as_union=True)
                 rows.add(sum(1 for _ in (tuple(s) for s in solutions)))
                 raw_t.append(time.monotonic() - t)
             kb_s, raw_s = statistics.median(kb_t), statistics.median(raw_t)
             out[name] = {"kb_s": round(kb_s, 3), "raw_s": round(raw_s, 3), "ratio": round(kb_s / raw_s, 2),
-                         "rows": sorted(rows)}
+                         "kb_best_s": round(min(kb_t), 3), "raw_best_s": round(min(raw_t), 3),
+                         "best_ratio": round(min(kb_t) / min(raw_t), 2),
+                         "rdflib_s": round(statistics.median(conv_t), 3), "rows": sorted(rows)}
         del raw
     return out
 
@@ -212,7 +224,8 @@ def serve_phase(store: Path, entities: list[str], page_seconds: float, mixed_sec
     server = Server(store, timeout)
     try:
         run_clients(server.port, [(4, "warm", lambda n: pages[n % len(pages)])], 10)  # workers and caches
-        out: dict = {"entities": len(entities), "timeout_s": timeout}
+        out: dict = {"entities": len(entities), "timeout_s": timeout, "page_seconds": page_seconds,
+                     "mixed_seconds": mixed_seconds}
         for clients in (8, 32):
             run = run_clients(server.port, [(clients, "page", lambda n: pages[n % len(pages)])], page_seconds)
             out[f"pages_{clients}"] = summary(run.samples, run.seconds)
@@ -252,14 +265,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phases", default="load,open,queries,serve",
                     help="a subset of load,open,queries,serve; 'import' instead of 'load' does the first "
                          "import only (no re-import, no raw stores)")
+    ap.add_argument("--work", help="a work folder to keep: its store/ is reused by later runs of other "
+                                   "phases (--phases import --work W; then --phases open,queries --work W)")
     args = ap.parse_args(argv)
     phases = args.phases.split(",")
-    work = ROOT / "benchmarks" / "results" / "tmp" / f"serving-{os.getpid()}"
+    tmp = ROOT / "benchmarks" / "results" / "tmp"
+    work = Path(args.work) if args.work else tmp / f"serving-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
+    if not {"load", "import"} & set(phases) and not (work / "store").is_dir():
+        raise SystemExit(f"no store in {work}: run --phases import (or load) with --work {work} first")
     data = args.data
     if data is None:
-        data = str(work.parent / f"synth-{args.triples}-seed{args.seed}.nt")
+        data = str(ROOT / "benchmarks" / "results" / "tmp" / f"synth-{args.triples}-seed{args.seed}.nt")
         if not Path(data).exists():
+            Path(data).parent.mkdir(parents=True, exist_ok=True)
             with open(data, "w", encoding="utf-8", newline="\n") as fh:
                 generate.write(args.triples, fh, args.seed)
     with open(data, "rb") as fh:
@@ -267,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     run: dict = {"triples": triples, "size": size_label(args.triples), "seed": args.seed,
                  "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                  "load_avg_start": os.getloadavg()}
+    kept = work / "run.json"
+    if args.work and kept.exists() and "load" not in phases and "import" not in phases:
+        # Phases run separately on one kept store make one report: earlier phases are kept.
+        earlier = json.loads(kept.read_text(encoding="utf-8"))
+        run = {**{k: v for k, v in earlier.items() if k != "failed"}, **run,
+               "started_first": earlier.get("started_first", earlier["started"])}
+    run.setdefault("durations_s", {})
     try:
         for name, phase in (
             ("load", lambda: load_phase(data, work, first_only="load" not in phases)),
@@ -284,11 +310,16 @@ def main(argv: list[str] | None = None) -> int:
                 run.setdefault("failed", {})[name] = str(err)[:300]
                 print(f"{name}: failed: {err}", flush=True)
                 continue
+            run["durations_s"][name] = round(time.monotonic() - t)
             print(f"{name}: {time.monotonic() - t:.0f} s {json.dumps(run[name])[:600]}", flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
     run["load_avg_end"] = os.getloadavg()
-    partial = "" if phases == ["load", "open", "queries", "serve"] else "-" + "-".join(phases)
+    if args.work:
+        kept.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
+    done = [p for p in ("load", "open", "queries", "serve") if p in run]
+    partial = "" if done == ["load", "open", "queries", "serve"] else "-" + "-".join(done or phases)
     json_path, md_path = write_report(run, Path(args.out), partial)
     print(f"wrote {json_path} and {md_path}")
     print(md_path.read_text(encoding="utf-8"))

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
-from . import guard, loader
-from .backend import QueryRequest, UpdateRequest
+from . import loader
+from .backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
 from .engine import DEFAULT_GRAPH
 from .errors import ForbiddenQuery, KBError, NotFound
 from .namespaces import (
@@ -28,7 +28,6 @@ from .oxstore import OxigraphBackend, check_file
 from .results import QueryResult
 from .shapes import Shapes
 from .terms import check_iri, from_ox, iri_ref
-from .using import with_using
 
 if TYPE_CHECKING:
     from .validate import ValidationReport
@@ -66,7 +65,7 @@ class KnowledgeBase:
         timeout: float = 10.0,
         row_limit: int = 10_000,
         update_token: str | None = None,
-        max_query_length: int = guard.MAX_QUERY_LENGTH,
+        max_query_length: int = MAX_QUERY_LENGTH,
     ) -> None:
         self.backend = backend
         self.timeout = timeout
@@ -265,6 +264,8 @@ class KnowledgeBase:
             raise ForbiddenQuery(f"the update is {len(sparql)} characters long; "
                                  f"the limit is {self.max_query_length}")
         # The protocol's update dataset, as USING clauses where a full parse finds each WHERE.
+        from .using import with_using  # rdflib's SPARQL grammar: loaded only when an update comes
+
         sparql = with_using(sparql, using_graphs, using_named_graphs)
         self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
 

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from .results import QueryResult
 
+MAX_QUERY_LENGTH = 100_000  # characters per query or update (kb.guard refuses longer ones)
+
 
 @dataclass
 class QueryRequest:

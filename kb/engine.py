@@ -13,15 +13,17 @@ import signal
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
 
-from . import guard
 from .backend import CheckRequest, QueryRequest, UpdateRequest
-from .errors import ForbiddenQuery, KBError, QuerySyntaxError
+from .errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
 from .results import capture
 from .sandbox import install_fence
+
+if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
+    from . import guard
 
 _HEADER = struct.Struct("!Q")
 _BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
@@ -88,12 +90,17 @@ class _Analyses:
             self.cache.move_to_end(key)
             return found
         budget = min(CHECK_LIMIT, timeout / 2) if timeout else CHECK_LIMIT
+        load_checker()  # imported outside the alarm: an import cut short leaves broken modules
         # The parser is pure Python, so a Python signal handler can stop it mid-parse.
         previous = signal.signal(signal.SIGALRM, _stop_check)
         signal.setitimer(signal.ITIMER_REAL, budget)
         try:
             found = _analyse(text, update)
         except _CheckTooSlow:
+            if budget < CHECK_LIMIT:
+                # The job's own time limit cut the check short (a request that waited for a
+                # worker has little left): it ran out of time, which is a 503, not a bad query.
+                raise QueryTimeout(timeout) from None
             raise ForbiddenQuery(f"the {'update' if update else 'query'} took longer than {budget:g} s to "
                                  "check; shorten or simplify it") from None
         finally:
@@ -105,9 +112,16 @@ class _Analyses:
         return found
 
 
+def load_checker() -> Any:
+    """The query checker module; importing it costs ~0.5 s, so the server process never does."""
+    from . import guard
+
+    return guard
+
+
 def _analyse(text: str, update: bool) -> guard.Analysis:
     try:
-        return guard.analyse(text, update)
+        return load_checker().analyse(text, update)
     except QuerySyntaxError:
         # Oxigraph is the authority on syntax and points at the error more precisely: if it
         # refuses too, its SyntaxError is the answer. The probe store is empty and thrown
@@ -129,7 +143,7 @@ def _backstop(timeout: float) -> None:
 
 def run_query(store: ox.Store, job: QueryRequest, analyses: _Analyses) -> dict[str, Any]:
     """Check and evaluate one query; the answer as the engine wrote it."""
-    analysis = analyses.get(job.query, False, job.timeout) if job.check else guard.Analysis(False)
+    analysis = analyses.get(job.query, False, job.timeout) if job.check else load_checker().Analysis(False)
     _backstop(job.timeout)
     options: dict[str, Any] = {}
     if job.default_graphs is not None:
@@ -184,6 +198,8 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -
         return {"error": "syntax", "message": str(err)}
     except QuerySyntaxError as err:
         return {"error": "checker", "line": err.line, "column": err.column, "message": err.detail}
+    except QueryTimeout as err:
+        return {"error": "QueryTimeout", "seconds": err.seconds}
     except KBError as err:
         return {"error": type(err).__name__, "message": str(err)}
     except OSError as err:
@@ -193,6 +209,7 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
     """Worker main loop: fence, open the store, then answer jobs until EOF."""
     fence_problem = install_fence()
+    load_checker()  # before the first job, so its time limit is not spent importing
     spec: StoreSpec = read_frame(inp)
     store = _open(spec)
     write_frame(out, {"ready": True, "fence": fence_problem})

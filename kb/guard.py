@@ -18,9 +18,10 @@ from pyparsing import ParseBaseException
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from .backend import MAX_QUERY_LENGTH
 from .errors import ForbiddenQuery, QuerySyntaxError
 
-MAX_QUERY_LENGTH = 100_000
+__all__ = ["MAX_QUERY_LENGTH", "Analysis", "analyse"]
 MAX_DEPTH = 64  # brackets open at once, counted in the raw text (an upper bound on real nesting)
 
 # What each refused construct is called in the parse tree, and why it is refused.

@@ -145,14 +145,16 @@ class QueryResult:
         return cls(answer["kind"], answer["body"], answer["format"], answer["truncated"], elapsed, limit)
 
     @cached_property
-    def _solutions(self) -> tuple[list[str], list[list[Any]]] | bool:
+    def _solutions(self) -> tuple[list[str], list[tuple[Any, ...]]] | bool:
         if self.format not in _READABLE:
             raise KBError(f"rows cannot be read back from {self.format}; query with format='tsv'")
         parsed = ox.parse_query_results(self.body, format=RESULT_FORMATS[self.format])
         if isinstance(parsed, ox.QueryBoolean):
             return bool(parsed)
         names = [v.value for v in parsed.variables]
-        return names, [[solution[n] for n in names] for solution in parsed]
+        # A solution iterates its values in the variables' order (None where unbound): 3-5x
+        # faster than looking each one up by name, which was most of kb's cost over raw.
+        return names, [tuple(solution) for solution in parsed]
 
     @property
     def boolean(self) -> bool | None:
@@ -163,6 +165,11 @@ class QueryResult:
     def variables(self) -> list[str]:
         """The SELECT variables, in order."""
         return self._solutions[0] if self.kind == "select" else []  # type: ignore[index]
+
+    @property
+    def values(self) -> list[tuple[Any, ...]]:
+        """SELECT rows as tuples of pyoxigraph terms in ``variables`` order (None: unbound), unconverted."""
+        return self._solutions[1] if self.kind == "select" else []  # type: ignore[index]
 
     @cached_property
     def rows(self) -> list[dict[str, Identifier]]:

@@ -10,6 +10,8 @@ in the interactive lane with its own time limit, as before.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import math
 import os
 import threading
@@ -23,12 +25,20 @@ from typing import Any
 from .backend import QueryRequest
 from .engine import StoreSpec
 from .errors import KBError, QueryTimeout
+from .forkserver import TEMPLATE
 from .worker import WorkerPool
 
 INTERACTIVE, HEAVY = "interactive", "heavy"
 LANE: ContextVar[str] = ContextVar("ckb_lane", default=INTERACTIVE)
 HEAVY_NICE = 10  # CPU weight ~1/9 of a normal process's when both want the core
 DEADLINE: ContextVar[float | None] = ContextVar("ckb_deadline", default=None)  # time.monotonic()
+
+
+# The worker template (kb.forkserver) starts as soon as the query path is imported: its own
+# imports (~0.9 s) then overlap the caller's imports and the store's open, and the first query
+# forks a worker instead of waiting for them. Idle, it only sleeps in a read.
+with contextlib.suppress(OSError):
+    TEMPLATE.start()
 
 
 class Overloaded(KBError):
@@ -54,34 +64,50 @@ class _Held:
         return self._release
 
 
+class _Waiter:
+    __slots__ = ("event", "granted")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.granted = False
+
+
 class Gate:
-    """A counting semaphore whose waiters give up at a deadline, with an optional bound on waiters."""
+    """A counting semaphore that hands a freed slot to the waiter whose deadline is nearest.
+
+    Waiters give up at their deadline, and ``max_waiting`` bounds how many may wait. Earliest
+    deadline first, with the slot handed over (no barging): a page whose request came first
+    gets its next query in first, so pages finish instead of all of them ageing together.
+    """
 
     def __init__(self, slots: int, max_waiting: int | None = None) -> None:
         self.slots = slots
         self.max_waiting = max_waiting
         self._busy = 0
-        self._waiting = 0
-        self._cond = threading.Condition()
+        self._waiters: list[tuple[float, int, _Waiter]] = []  # a heap
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
 
     @contextmanager
     def slot(self, deadline: float | None, retry_after: float = 1.0) -> Iterator[_Held]:
         """Hold one slot; Overloaded if the queue is full or the deadline passes first."""
-        with self._cond:
-            if self._busy >= self.slots:
-                if self.max_waiting is not None and self._waiting >= self.max_waiting:
-                    raise Overloaded("the server is busy with heavy queries; try again shortly", retry_after)
-                self._waiting += 1
-                try:
-                    while self._busy >= self.slots:
-                        left = None if deadline is None else deadline - time.monotonic()
-                        if left is not None and left <= 0:
-                            raise Overloaded("no worker came free before the request's time limit",
-                                             retry_after)
-                        self._cond.wait(left)
-                finally:
-                    self._waiting -= 1
-            self._busy += 1
+        with self._lock:
+            waiter = None
+            if self._busy < self.slots and not self._waiters:
+                self._busy += 1
+            elif self.max_waiting is not None and len(self._waiters) >= self.max_waiting:
+                raise Overloaded("the server is busy with heavy queries; try again shortly", retry_after)
+            else:
+                waiter = _Waiter()
+                entry = (math.inf if deadline is None else deadline, next(self._seq), waiter)
+                heapq.heappush(self._waiters, entry)
+        if waiter is not None:
+            waiter.event.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                if not waiter.granted:  # its deadline came first: leave the queue
+                    self._waiters.remove(entry)
+                    heapq.heapify(self._waiters)
+                    raise Overloaded("no worker came free before the request's time limit", retry_after)
         held = _Held(self._release)
         try:
             yield held
@@ -90,14 +116,18 @@ class Gate:
                 self._release()
 
     def _release(self) -> None:
-        with self._cond:
-            self._busy -= 1
-            self._cond.notify()
+        with self._lock:
+            if self._waiters:  # hand the slot straight over: busy stays the same
+                waiter = heapq.heappop(self._waiters)[2]
+                waiter.granted = True
+                waiter.event.set()
+            else:
+                self._busy -= 1
 
     def load(self) -> tuple[int, int]:
         """(running, waiting) now."""
-        with self._cond:
-            return self._busy, self._waiting
+        with self._lock:
+            return self._busy, len(self._waiters)
 
 
 class _NicePool(WorkerPool):
@@ -107,9 +137,9 @@ class _NicePool(WorkerPool):
         super().__init__(size, require_fence=require_fence)
         self.nice = nice
 
-    def _acquire(self) -> Any:
+    def _acquire(self, deadline: float | None = None, limit: float = 0.0) -> Any:
         # Wraps the pool's own start of a worker; if WorkerPool changes, workers just run un-niced.
-        worker = super()._acquire()
+        worker = super()._acquire(deadline, limit)
         proc = getattr(worker, "proc", None)
         if proc is not None and not getattr(worker, "ckb_niced", False):
             with contextlib.suppress(OSError):
@@ -132,6 +162,10 @@ class LanePools:
         # after a kill), so a query does not wait the ~0.5 s a worker takes to start.
         self.keep_warm = False
         self._warmable = False
+        # The worker template imports in the background from now on: by the first query,
+        # a worker is a fork away (kb.forkserver), not a second of imports.
+        with contextlib.suppress(OSError):
+            TEMPLATE.start()
 
     @property
     def require_fence(self) -> bool:
@@ -178,14 +212,20 @@ class LanePools:
         """Run ``job`` in the caller's lane, within what is left of the caller's deadline."""
         lane, deadline = LANE.get(), DEADLINE.get()
         with self.gates[lane].slot(deadline, retry_after=job.timeout) as held:
+            check_by = None
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise QueryTimeout(job.timeout)
                 if left < job.timeout:
                     job = replace(job, timeout=left)
+                elif left > job.timeout + 0.05:
+                    # A slice shorter than the request's time: the parse check runs first on the
+                    # request's time, so a slow parse (a loaded machine) does not make a cheap
+                    # query look heavy.
+                    check_by = deadline
             try:
-                return self.pools[lane].run(job)
+                return self.pools[lane].run(job, check_by)
             except QueryTimeout:
                 # Its worker was killed: start the next one now. In the heavy lane the slot goes
                 # with it, so the query queued next waits (within its deadline) for a started

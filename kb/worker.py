@@ -7,9 +7,11 @@ off the network. When a job overruns, the worker is killed and the work really
 stops; the next job gets a fresh worker. An engine crash kills a worker, never
 the server.
 
-Workers are plain ``python -c`` subprocesses talking length-prefixed
-pickles over stdin/stdout: unlike multiprocessing's spawn, they never re-import
-the caller's main script, so library users need no ``if __name__`` guard.
+Workers talk length-prefixed pickles over a pair of pipes. They are forked from
+a template process that has done the imports (``kb.forkserver``), so one starts in
+milliseconds; where that cannot work they are plain ``python -c`` subprocesses.
+Either way they never re-import the caller's main script (unlike multiprocessing's
+spawn), so library users need no ``if __name__`` guard.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import sys
 import threading
 import time
 import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .backend import CheckRequest, QueryRequest, UpdateRequest
 from .engine import StoreSpec, read_frame, write_frame
 from .errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
+from .forkserver import TEMPLATE
 
 # Run through -c, not -m: "-m kb.engine" would load that module twice (as kb.engine and __main__).
 _CHILD = "import sys; from kb.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
@@ -62,26 +66,31 @@ def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
         raise syntax_error(answer["message"])
     if kind == "checker":
         raise QuerySyntaxError(answer["line"], answer["column"], answer["message"])
+    if kind == "QueryTimeout":
+        raise QueryTimeout(answer["seconds"])
     if kind in _ERRORS:
         raise _ERRORS[kind](answer["message"])
     raise StoreError(f"{what} failed: {answer['message']}")
 
 
 class _Worker:
-    def __init__(self, spec: StoreSpec, generation: int, require_fence: bool) -> None:
+    def __init__(self, spec: StoreSpec, generation: int, require_fence: bool,
+                 start_timeout: float = _START_TIMEOUT) -> None:
         self.generation = generation
-        env = dict(os.environ)
-        # The child must import this very kb package, installed or not.
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.inp, self.out = self.proc.stdin, self.proc.stdout
+        self.proc: Any
+        try:
+            self.proc, self.inp, self.out = TEMPLATE.spawn()
+        except (OSError, EOFError, AttributeError):  # no template (no pidfd, or it cannot start)
+            self.proc, self.inp, self.out = _popen()
+        # A forked worker has the template's working directory, not ours: paths go absolute.
+        spec = replace(spec, **{k: os.path.abspath(v) for k in ("path", "dump", "dump_out")
+                                if (v := getattr(spec, k)) is not None})
         try:
             write_frame(self.inp, spec)
-            if not self.wait(_START_TIMEOUT):
+            if not self.wait(start_timeout):
+                if start_timeout < _START_TIMEOUT:  # the job's own time ran out while it started
+                    self.kill()
+                    raise QueryTimeout(start_timeout)
                 raise EOFError("no answer")
             ready = read_frame(self.out)
         except (EOFError, OSError) as err:
@@ -102,17 +111,33 @@ class _Worker:
         """Send one job and wait for its answer; QueryTimeout (worker killed) past ``timeout``."""
         write_frame(self.inp, job)
         if not self.wait(timeout):
-            self.kill()
+            self.kill(wait=False)
             raise QueryTimeout(job.timeout)
         return read_frame(self.out)
 
-    def kill(self) -> None:
-        """Stop the worker at once, whatever it is doing, and reap it."""
+    def kill(self, wait: bool = True) -> None:
+        """Stop the worker at once, whatever it is doing, and reap it (``wait=False``: in the background)."""
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.wait(5)
         for stream in (self.inp, self.out):
             stream.close()
+        if wait:
+            self.proc.wait(5)
+        else:
+            # A dying worker frees its memory at its own CPU priority (a heavy one is niced): on a
+            # busy machine that takes seconds, which the request that timed out must not wait for.
+            threading.Thread(target=self.proc.wait, daemon=True, name="ckb-reap").start()
+
+
+def _popen() -> tuple[subprocess.Popen[bytes], Any, Any]:
+    env = dict(os.environ)
+    # The child must import this very kb package, installed or not.
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc, proc.stdin, proc.stdout
 
 
 def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False) -> None:
@@ -165,17 +190,23 @@ class WorkerPool:
         for worker in idle:
             worker.kill()
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, deadline: float | None = None, limit: float = 0.0) -> _Worker:
+        # ``deadline``: the job's end (time.monotonic()); waiting and starting a worker count
+        # against it, so a job never ends later than its limit ( QueryTimeout(limit) instead).
         with self._cond:
             while not self._idle and self._busy >= self.size:
-                self._cond.wait()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise QueryTimeout(limit)
+                self._cond.wait(left)
             self._busy += 1
             worker = self._idle.pop() if self._idle else None
             spec, generation = self._spec, self._generation
         if worker is None:
             try:
                 assert spec is not None, "WorkerPool.reset() must be called first"
-                worker = _Worker(spec, generation, self.require_fence)
+                start = _START_TIMEOUT if deadline is None else deadline - time.monotonic()
+                worker = _Worker(spec, generation, self.require_fence, max(min(start, _START_TIMEOUT), 0.0))
             except BaseException:
                 self._release(None)
                 raise
@@ -199,14 +230,25 @@ class WorkerPool:
         finally:
             self._release(worker)
 
-    def run(self, job: QueryRequest | CheckRequest) -> dict[str, Any]:
-        """Run a query (or only its check); kill its worker and raise QueryTimeout past its time limit."""
-        worker: _Worker | None = self._acquire()
+    def run(self, job: QueryRequest | CheckRequest, check_by: float | None = None) -> dict[str, Any]:
+        """Run a query (or only its check); kill its worker and raise QueryTimeout past its time limit.
+
+        ``check_by`` (time.monotonic()): check the query first, by then, and start its limit only
+        once it is checked (a short slice is then the engine's time, not the parser's).
+        """
+        first = check_by is not None and isinstance(job, QueryRequest) and job.check
+        # The limit counts from here: a worker that has to start first starts on the job's time.
         deadline = time.monotonic() + job.timeout
+        worker: _Worker | None = self._acquire(check_by if first else deadline, job.timeout)
         try:
-            answer = worker.ask(job, deadline - time.monotonic())
+            if first:
+                assert check_by is not None and isinstance(job, QueryRequest)
+                answer = self._check_first(worker, job, check_by)
+            else:
+                answer = worker.ask(job, deadline - time.monotonic())
         except QueryTimeout:
-            worker = None  # ask() killed it
+            if worker.inp.closed or worker.proc.poll() is not None:
+                worker = None  # ask() killed it
             raise
         except (EOFError, OSError) as err:
             worker.kill()
@@ -217,6 +259,19 @@ class WorkerPool:
         if "error" in answer:
             _raise_error(answer)
         return answer
+
+    @staticmethod
+    def _check_first(worker: _Worker, job: QueryRequest, check_by: float) -> dict[str, Any]:
+        left = check_by - time.monotonic()
+        if left <= 0:
+            raise QueryTimeout(job.timeout)
+        checked = worker.ask(CheckRequest(job.query, False, left), left)  # cached in this worker
+        if "error" in checked:
+            return checked
+        limit = min(job.timeout, check_by - time.monotonic())
+        if limit <= 0:
+            raise QueryTimeout(job.timeout)
+        return worker.ask(job, limit)
 
     def close(self) -> None:
         """Stop every idle worker (busy ones stop when they return)."""

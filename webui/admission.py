@@ -51,9 +51,13 @@ class Admission:
         self._heavy: Counter[str] = Counter()
         self._known: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
+        # Server threads heavy queries can hold at once (running or queued); the rest of
+        # waitress's threads stay free for cheap work (webui.server sizes the pool by it).
+        self.heavy_threads = 0
         pools = getattr(getattr(kb, "backend", None), "_pool", None)
         if isinstance(pools, LanePools):
             pools.gates[HEAVY].max_waiting = int(config["HEAVY_QUEUE"])
+            self.heavy_threads = pools.gates[HEAVY].slots + int(config["HEAVY_QUEUE"])
             pools.keep_warm = True
             if getattr(kb.backend, "path", None) is not None:
                 # Start the workers now, not on the first request (a cold start costs seconds).

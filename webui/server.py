@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from kb import KnowledgeBase
 
 log = logging.getLogger("ckb.server")
+_CHEAP_THREADS = 8  # waitress threads heavy queries can never take
 
 
 def serve(
@@ -43,10 +44,14 @@ def serve(
 
 def waitress_options(app: Flask) -> dict[str, Any]:
     """The waitress settings ``ckb serve`` runs ``app`` with."""
+    admission = app.extensions.get("ckb.admission")
+    heavy = getattr(admission, "heavy_threads", 0)
     return {
         # Enough threads that requests wait in webui.admission (which sees their deadline and
-        # their lane), never in waitress's own queue; a waiting thread only sleeps.
-        "threads": int(app.config.get("THREADS") or 32),
+        # their lane), never in waitress's own queue; a waiting thread only sleeps. Heavy
+        # queries hold at most ``heavy`` of them (running or queued; beyond: 503 at once), so
+        # at least _CHEAP_THREADS always remain for cheap work, whatever THREADS says.
+        "threads": max(int(app.config.get("THREADS") or 32), heavy + _CHEAP_THREADS),
         # Above Flask's limit, so Flask answers 413 with its own page; waitress only stops
         # bodies far beyond it before they are buffered.
         "max_request_body_size": 4 * int(app.config["MAX_CONTENT_LENGTH"]),

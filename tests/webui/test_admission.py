@@ -156,3 +156,25 @@ def test_client_is_the_remote_address_unless_a_trusted_proxy_forwards(lane_kb: K
     assert get("10.9.9.9", "1.2.3.4") == 429
     assert get("10.9.9.9", "5.6.7.8, 1.2.3.4") == 429  # the last untrusted hop is the client
     assert get("10.9.9.9", "1.2.3.4, 5.6.7.8") == 503
+
+
+def test_heavy_queries_cannot_take_every_server_thread(lane_kb: KnowledgeBase) -> None:
+    # THREADS=2 asks for fewer threads than heavy queries may hold (1 running + 1 queued):
+    # the server keeps threads for cheap work anyway, so a cheap query is not stuck behind them.
+    for base in serve(lane_kb, THREADS=2, HEAVY_QUEUE=1):
+        running: list = []
+        first = background(base, HEAVY, "10.0.5.1", running)
+        time.sleep(1.0)  # demoted to the heavy lane, its text known as heavy
+        heavy: list = []
+        others = [background(base, HEAVY, f"10.0.5.{i}", heavy) for i in range(2, 6)]
+        time.sleep(0.5)
+        cheap: list = []
+        for i in range(3):
+            ask(base, CHEAP, f"10.0.6.{i}", cheap)
+        for t in [first, *others]:
+            t.join()
+        assert [c[0] for c in cheap] == [200] * 3
+        assert max(c[3] for c in cheap) < running[0][3]  # answered while the heavy query ran
+        # One queued (503 at its deadline), the rest refused at once (queue full); the running one
+        # is stopped at its limit.
+        assert running[0][0] == 503 and sorted(h[0] for h in heavy) == [503] * 4

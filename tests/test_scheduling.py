@@ -1,0 +1,221 @@
+"""Lanes, deadlines and killable workers, below the web layer: real workers on a real store.
+
+Bounds are generous (a loaded 2-core machine); the assertions are about order, status and
+whether the work really stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+
+from kb import engine, scheduling
+from kb.backend import QueryRequest
+from kb.engine import StoreSpec
+from kb.errors import ForbiddenQuery, QueryTimeout
+from kb.forkserver import Forked
+from kb.scheduling import HEAVY, INTERACTIVE, Gate, LanePools, Overloaded
+from kb.worker import _Worker
+
+HEAVY_Q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
+CHEAP_Q = "ASK { ?s ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> StoreSpec:
+    path = tmp_path_factory.mktemp("lanes") / "s"
+    store = ox.Store(str(path))
+    ex = "http://example.org/"
+    store.extend([ox.Quad(ox.NamedNode(f"{ex}s{i}"), ox.NamedNode(f"{ex}p"), ox.Literal(str(i)),
+                          ox.NamedNode(f"{ex}g")) for i in range(200)])
+    store.flush()
+    del store  # closed: workers open it read-only
+    return StoreSpec(path=str(path))
+
+
+def job(text: str, timeout: float) -> QueryRequest:
+    return QueryRequest(text, None, None, limit=10, timeout=timeout)
+
+
+def test_a_forked_worker_is_killed_at_its_limit_and_is_gone(spec: StoreSpec) -> None:
+    worker = _Worker(spec, 0, require_fence=False)
+    assert isinstance(worker.proc, Forked)  # forked from the template, not started from scratch
+    pid = worker.proc.pid
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        worker.ask(job(HEAVY_Q, 1.0), 1.0)
+    assert time.monotonic() - start < 1.0 + 5.0
+    # The work really stops: the process ends (reaped in the background, so poll for it).
+    gone_by = time.monotonic() + 20
+    while time.monotonic() < gone_by:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_check_cut_short_by_the_jobs_limit_is_a_timeout_not_a_bad_query(monkeypatch) -> None:
+    text = "SELECT * WHERE { " + " UNION ".join(f"{{ ?s <http://e/p{i}> ?o }}" for i in range(300)) + " }"
+    with pytest.raises(QueryTimeout):
+        engine._Analyses().get(text, False, timeout=0.0004)  # its share of a nearly spent limit
+    monkeypatch.setattr(engine, "CHECK_LIMIT", 0.0002)
+    with pytest.raises(ForbiddenQuery, match="took longer than"):  # the check's own cap: a 400
+        engine._Analyses().get(text, False, timeout=10.0)
+
+
+def test_a_gate_refuses_at_once_when_its_queue_is_full_and_waiters_leave_at_their_deadline() -> None:
+    gate = Gate(1, max_waiting=1)
+    held, release = threading.Event(), threading.Event()
+    outcome: list[tuple[str, float]] = []
+
+    def hold() -> None:
+        with gate.slot(None):
+            held.set()
+            release.wait(30)
+
+    def wait_for_slot() -> None:
+        try:
+            with gate.slot(time.monotonic() + 1.0):
+                outcome.append(("slot", time.monotonic()))
+        except Overloaded:
+            outcome.append(("overloaded", time.monotonic()))
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    waiter = threading.Thread(target=wait_for_slot)
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while gate.load()[1] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(Overloaded) as refused, gate.slot(time.monotonic() + 30):  # queue (1) full: no wait
+        pass
+    refused_at = time.monotonic()
+    assert refused.value.retry_after >= 1
+    waiter.join(10)
+    release.set()
+    holder.join(10)
+    assert outcome and outcome[0][0] == "overloaded"  # its deadline passed while the slot was held
+    assert refused_at < outcome[0][1]  # the full-queue refusal did not wait for anything
+
+
+def test_a_freed_slot_goes_to_the_nearest_deadline_not_the_first_or_fastest_waiter() -> None:
+    gate = Gate(1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def hold() -> None:
+        with gate.slot(None):
+            release.wait(30)
+
+    def wait(name: str, deadline: float) -> None:
+        with gate.slot(deadline):
+            order.append(name)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    now = time.monotonic()
+    late = threading.Thread(target=wait, args=("late", now + 60))
+    late.start()
+    while gate.load()[1] < 1:
+        time.sleep(0.01)
+    soon = threading.Thread(target=wait, args=("soon", now + 30))  # arrives second, due first
+    soon.start()
+    while gate.load()[1] < 2:
+        time.sleep(0.01)
+    release.set()
+    for t in (holder, late, soon):
+        t.join(10)
+    assert order == ["soon", "late"]
+    assert gate.load() == (0, 0)
+
+
+@pytest.fixture
+def lanes(spec: StoreSpec) -> Iterator[LanePools]:
+    pools = LanePools(interactive=1, heavy=1, heavy_queue=1)
+    pools.keep_warm = True
+    pools.reset(spec)
+    yield pools
+    pools.close()
+
+
+def _in_lane(pools: LanePools, name: str, text: str, limit: float, out: list) -> None:
+    arrival = time.monotonic()
+    try:
+        with scheduling.lane(name, arrival + limit):
+            pools.run(job(text, limit))
+        out.append(("ok", arrival, time.monotonic()))
+    except (QueryTimeout, Overloaded) as err:
+        out.append((type(err).__name__, arrival, time.monotonic()))
+
+
+def test_cheap_work_runs_while_the_heavy_lane_and_its_queue_are_full(lanes: LanePools) -> None:
+    running: list = []
+    queued: list = []
+    first = threading.Thread(target=_in_lane, args=(lanes, HEAVY, HEAVY_Q, 4.0, running))
+    first.start()
+    deadline = time.monotonic() + 10
+    while lanes.gates[HEAVY].load()[0] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = threading.Thread(target=_in_lane, args=(lanes, HEAVY, HEAVY_Q, 2.0, queued))
+    second.start()
+    while lanes.gates[HEAVY].load()[1] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    refused: list = []
+    _in_lane(lanes, HEAVY, HEAVY_Q, 4.0, refused)
+    cheap: list = []
+    for _ in range(3):
+        _in_lane(lanes, INTERACTIVE, CHEAP_Q, 10.0, cheap)
+    first.join(30)
+    second.join(30)
+    assert refused[0][0] == "Overloaded" and refused[0][2] < running[0][2]  # 503 at once, queue full
+    assert [c[0] for c in cheap] == ["ok"] * 3
+    assert max(c[2] for c in cheap) < running[0][2]  # no cheap answer waited for the heavy one
+    assert running[0][0] == "QueryTimeout" and running[0][2] - running[0][1] < 4.0 + 3.0
+    # Queued behind it, with a shorter limit than the running one has left: it ends at its own
+    # deadline, counted from its arrival, without ever getting a worker.
+    assert queued[0][0] in ("Overloaded", "QueryTimeout")
+    assert queued[0][2] - queued[0][1] < 2.0 + 3.0
+    assert queued[0][2] < running[0][2]
+
+
+def test_a_slice_starts_after_the_check_and_the_check_still_refuses(spec: StoreSpec) -> None:
+    from kb.worker import WorkerPool
+
+    pool = WorkerPool(1)
+    pool.reset(spec)
+    try:
+        # Checked first on the request's time (up to check_by), then evaluated within the slice.
+        text = "ASK { " + " UNION ".join(f"{{ ?s <http://e/p{i}> ?o }}" for i in range(400)) + " }"
+        answer = pool.run(job(text, 2.0), check_by=time.monotonic() + 30)
+        assert answer["kind"] == "ask"
+        with pytest.raises(ForbiddenQuery, match="SERVICE"):  # the check's verdict is kept
+            pool.run(job("ASK { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", 2.0),
+                     check_by=time.monotonic() + 30)
+        with pytest.raises(QueryTimeout):  # the slice still stops the evaluation
+            pool.run(job(HEAVY_Q, 0.5), check_by=time.monotonic() + 30)
+        assert pool.run(job(CHEAP_Q, 5.0))["kind"] == "ask"  # the worker was not killed
+    finally:
+        pool.close()
+
+
+def test_opening_and_querying_load_no_checker_grammar_or_reasoner(tmp_path) -> None:
+    # What keeps `import kb` + open + first answer light: the SPARQL grammar lives in workers.
+    import subprocess
+    import sys
+
+    code = ("import sys; from kb import KnowledgeBase; k = KnowledgeBase.open(sys.argv[1]); "
+            "k.query('ASK {}'); k.close(); "
+            "print(','.join(m for m in ('rdflib.plugins.sparql.parser', 'pyshacl', 'owlready2', 'kb.guard') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == ""

@@ -51,11 +51,13 @@ def stage(
     loaded: list[tuple[str, str]],
     existing: set[str],
     bulk: bool = False,
+    checked: bool = False,
 ) -> None:
     """Load files and extra N-Triples, appending (graph written, target) to ``loaded``.
 
     A target graph that does not exist yet is written directly (each load is one
-    transaction); one that exists is written to a staging graph, for a later swap.
+    transaction); one that exists is written to a staging graph, for a later swap. ``checked``:
+    every regular file was parsed by check_file already, so the bulk loader need not check again.
     """
     run = STAGING + uuid.uuid4().hex + "/"
     into: dict[str, str] = {}
@@ -64,7 +66,7 @@ def stage(
             into[target] = f"{run}{n}" if target in existing else target
             loaded.append((into[target], target))
     for path, target in files:
-        load_file(store, path, into[target], bulk)
+        load_file(store, path, into[target], bulk, lenient=checked and path.is_file())
     for data, target in extra:
         store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(into[target]))
     if prepare is not None:
@@ -91,12 +93,17 @@ def _parse_errors(path: Path) -> Iterator[None]:
         raise KBError(f"{path}: {err.strerror or err}") from None
 
 
-def load_file(store: ox.Store, path: Path, graph: str, bulk: bool = False) -> None:
-    """Load one file into a graph, turning parser errors into file:line:column."""
-    fmt = rdf_format(path)
-    load = store.bulk_load if bulk else store.load
+def load_file(store: ox.Store, path: Path, graph: str, bulk: bool = False, lenient: bool = False) -> None:
+    """Load one file into a graph, turning parser errors into file:line:column.
+
+    ``lenient`` (bulk only) skips the loader's own IRI checks: only for a file check_file passed.
+    """
+    fmt, base, to = rdf_format(path), path.resolve().as_uri(), ox.NamedNode(graph)
     with _parse_errors(path):
-        load(path=str(path), format=fmt, to_graph=ox.NamedNode(graph), base_iri=path.resolve().as_uri())
+        if bulk:
+            store.bulk_load(path=str(path), format=fmt, to_graph=to, base_iri=base, lenient=lenient)
+        else:
+            store.load(path=str(path), format=fmt, to_graph=to, base_iri=base)
 
 
 def swap_update(swaps: list[tuple[str, str]]) -> str:

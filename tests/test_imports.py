@@ -227,3 +227,70 @@ def test_shapes_flag_only_the_coders_own_inconsistency(ged_kb) -> None:
     # GED 19.1 event 84006 has low 0, best 3, high 0: kept as coded, flagged for a person
     assert [(str(r.focus).removeprefix(CKBR), r.constraint.rsplit("#", 1)[-1]) for r in report.results] == [
         ("ucdp-ged-84006", "LessThanOrEqualsConstraintComponent")]
+
+
+def _named_graphs(kb: KnowledgeBase) -> set[str]:
+    """Every named graph the engine holds, committed or not (what a half-written import would leave)."""
+    return {g.value for g in kb.backend.store.named_graphs()}
+
+
+@needs_ged
+def test_a_bad_last_row_on_disk_leaves_no_graph_behind(tmp_path: Path) -> None:
+    """The rows stream into the bulk loader as they convert: a late bad row must still undo them all."""
+    rows = ged_rows()
+    bad = dict(rows[-1], id="not-a-number")
+    path = tmp_path / "late.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows([*rows, bad])
+    last = path.read_bytes().count(b"\n")  # the bad row's line (some GED fields hold line breaks)
+    with KnowledgeBase.open(tmp_path / "store") as kb:
+        kb.ensure_loaded()
+        graphs, named = kb.graphs(), _named_graphs(kb)
+        with pytest.raises(KBError, match=rf"late\.csv:{last}: id 'not-a-number'"):
+            run_import(kb, path, "ucdp-ged")
+        assert kb.graphs() == graphs and _named_graphs(kb) == named
+        result = run_import(kb, path, "ucdp-ged", skip_bad=True, report=tmp_path / "r.csv")
+        assert result.rows == len(rows) and [line for line, _ in result.skipped] == [last]
+        assert kb.graphs()[result.graph] > 0
+
+
+@needs_ged
+def test_row_data_cannot_break_out_of_an_iri(tmp_path: Path) -> None:
+    """Rows become N-Triples text: an id made to close the IRI and add a triple is a bad row.
+
+    (The field holds a newline, so the row ends on line 4: the csv module counts physical lines.)
+    """
+    rows = ged_rows()[:3]
+    rows[1]["side_a_new_id"] = '1> <https://w3id.org/conflict-kb/id/x> "injected" .\n<https://e.org/y'
+    path = tmp_path / "inject.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with KnowledgeBase.open(memory=True) as kb:
+        kb.ensure_loaded()
+        with pytest.raises(KBError, match=r"inject\.csv:4: .* cannot be part of an IRI"):
+            run_import(kb, path, "ucdp-ged")
+        result = run_import(kb, path, "ucdp-ged", skip_bad=True)
+        assert result.rows == 2
+        assert not kb.query('ASK { ?s ?p "injected" }').boolean
+
+
+def test_a_plain_rdf_file_with_a_late_error_leaves_nothing_on_disk(tmp_path: Path) -> None:
+    """Plain RDF imports are read once, by the bulk loader: a parse error drops what it loaded."""
+    from kb.errors import ParseError
+
+    data = tmp_path / "late.nt"
+    good = "".join(f"<https://e.org/s{i}> <https://e.org/p> \"{i}\" .\n" for i in range(20_000))
+    data.write_text(good + "<https://e.org/broken> <https://e.org/p> .\n", encoding="utf-8")
+    with KnowledgeBase.open(tmp_path / "store") as kb:
+        kb.ensure_loaded()
+        graphs, named = kb.graphs(), _named_graphs(kb)
+        with pytest.raises(ParseError, match=r"late\.nt:20001"):
+            kb.import_file(data)
+        assert kb.graphs() == graphs and _named_graphs(kb) == named
+        data.write_text(good, encoding="utf-8")
+        kb.import_file(data)
+        assert kb.graphs()[next(g for g in kb.graphs() if g.endswith("/late"))] == 20_000

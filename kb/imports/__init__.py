@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .common import ImportResult, run_import
+from .common import ImportResult
+from .pipeline import run_import
 
 FORMATS = ("ucdp-ged", "acled")
 

@@ -7,8 +7,6 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pyoxigraph as ox
-
 from .common import (
     RDF_TYPE,
     RDFS_LABEL,
@@ -23,6 +21,10 @@ from .common import (
     res,
     slug,
     text,
+    triple,
+)
+from .common import (
+    iri as iri_term,
 )
 from .places import place_triples
 
@@ -76,18 +78,18 @@ def bounds(when: date, precision: str) -> tuple[date, date, str]:
     raise BadRow(f"time_precision {precision!r} is not 1, 2 or 3")
 
 
-def _actor(matcher: Any, name: str, inter: str, out: list[ox.Triple]) -> ox.NamedNode:
+def _actor(matcher: Any, name: str, inter: str, out: list[str]) -> str:
     iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{name_key(name)}")
-    node = ox.NamedNode(iri)
+    node = iri_term(iri)
     if new:
-        out.append(ox.Triple(node, RDF_TYPE, ckb(INTER_KIND.get(inter, "Actor"))))
-        out.append(ox.Triple(node, RDFS_LABEL, text(name)))
+        out.append(triple(node, RDF_TYPE, ckb(INTER_KIND.get(inter, "Actor"))))
+        out.append(triple(node, RDFS_LABEL, text(name)))
         if inter in INTER_KIND:
-            out.append(ox.Triple(node, ckb("codedAs"), res(f"acled-inter-{inter}")))
+            out.append(triple(node, ckb("codedAs"), res(f"acled-inter-{inter}")))
     return node
 
 
-def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
+def convert(row: dict[str, str], matcher: Any) -> list[str]:
     """All triples for one ACLED row; raises BadRow with the reason."""
     eid = (row.get("event_id_cnty") or "").strip()
     if not re.fullmatch(r"[A-Z]{2,4}\d+", eid):
@@ -109,25 +111,27 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
     if not notes:
         raise BadRow("notes is empty: the claim needs its words")
 
-    out: list[ox.Triple] = []
-    T = out.append
+    out: list[str] = []
+
+    def T(s: str, p: str, o: str) -> None:
+        out.append(f"{s} {p} {o} .\n")
     ev, claim = res(f"acled-{eid}"), res(f"acled-{eid}-claim")
-    T(ox.Triple(ev, RDF_TYPE, ckb(EVENT_TYPES[etype])))
-    T(ox.Triple(ev, RDFS_LABEL, text(f"{sub}: {row['location'] or row['country']}, {earliest.isoformat()}")))
-    T(ox.Triple(ev, ckb("codedAs"), res(f"acled-{slug(etype)}")))
-    T(ox.Triple(ev, ckb("codedAs"), res(f"acled-{slug(sub)}")))
-    T(ox.Triple(ev, ckb("acledId"), text(eid)))
-    T(ox.Triple(ev, ckb("eventStatus"), ckb("Occurred")))
-    T(ox.Triple(ev, ckb("earliestDate"), day(earliest.isoformat())))
-    T(ox.Triple(ev, ckb("latestDate"), day(latest.isoformat())))
-    T(ox.Triple(ev, ckb("datePrecision"), ckb(unit)))
+    T(ev, RDF_TYPE, ckb(EVENT_TYPES[etype]))
+    T(ev, RDFS_LABEL, text(f"{sub}: {row['location'] or row['country']}, {earliest.isoformat()}"))
+    T(ev, ckb("codedAs"), res(f"acled-{slug(etype)}"))
+    T(ev, ckb("codedAs"), res(f"acled-{slug(sub)}"))
+    T(ev, ckb("acledId"), text(eid))
+    T(ev, ckb("eventStatus"), ckb("Occurred"))
+    T(ev, ckb("earliestDate"), day(earliest.isoformat()))
+    T(ev, ckb("latestDate"), day(latest.isoformat()))
+    T(ev, ckb("datePrecision"), ckb(unit))
     if fatalities is not None:  # ACLED's single, conservative figure
-        T(ox.Triple(ev, ckb("fatalitiesBest"), integer(fatalities)))
+        T(ev, ckb("fatalitiesBest"), integer(fatalities))
     place = place_triples(row["country"].strip(), row["admin1"].strip(), row["admin2"].strip(),
                           row["location"].strip(), lat, lon, out, matcher.once)
     if place is not None:
-        T(ox.Triple(ev, ckb("place"), place))
-    T(ox.Triple(ev, ckb("locationPrecision"), ckb(GEO_PREC[geo])))
+        T(ev, ckb("place"), place)
+    T(ev, ckb("locationPrecision"), ckb(GEO_PREC[geo]))
 
     parts = [("1", row["actor1"].strip(), row["inter1"].strip(), "Actor1"),
              ("2", row["actor2"].strip(), row["inter2"].strip(), "Actor2")]
@@ -140,43 +144,40 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
             continue
         actor = _actor(matcher, name, inter, out)
         part = res(f"acled-{eid}-actor-{key}")
-        T(ox.Triple(ev, ckb("participant"), actor))
-        T(ox.Triple(ev, ckb("hasParticipation"), part))
-        T(ox.Triple(part, RDF_TYPE, ckb("Participation")))
-        T(ox.Triple(part, RDFS_LABEL, text(f"{name} ({role})")))
-        T(ox.Triple(part, ckb("participationActor"), actor))
-        T(ox.Triple(part, ckb("participantRole"), ckb(role)))
-        T(ox.Triple(part, ckb("asDescribed"), text(name)))
+        T(ev, ckb("participant"), actor)
+        T(ev, ckb("hasParticipation"), part)
+        T(part, RDF_TYPE, ckb("Participation"))
+        T(part, ckb("participationActor"), actor)
+        T(part, ckb("participantRole"), ckb(role))
+        T(part, ckb("asDescribed"), text(name))
 
     # the claim: ACLED's coding; its notes are the words the claim rests on
     doc, quote = res(f"acled-{eid}-notes"), res(f"acled-{eid}-quote")
-    T(ox.Triple(claim, RDF_TYPE, ckb("Report")))
-    T(ox.Triple(claim, RDFS_LABEL, text(f"ACLED event {eid} as coded by ACLED")))
-    T(ox.Triple(claim, ckb("codesRecord"), ev))
-    T(ox.Triple(claim, ckb("supports"), ev))
-    T(ox.Triple(claim, ns(PROV + "wasAttributedTo"), res("ACLED")))
+    T(claim, RDF_TYPE, ckb("Report"))
+    T(claim, RDFS_LABEL, text(f"ACLED event {eid} as coded by ACLED"))
+    T(claim, ckb("codesRecord"), ev)
+    T(claim, ckb("supports"), ev)
+    T(claim, ns(PROV + "wasAttributedTo"), res("ACLED"))
     if row["source_scale"].strip():
-        T(ox.Triple(claim, ckb("sourceScale"), text(row["source_scale"].strip())))
-    T(ox.Triple(doc, RDF_TYPE, ckb("Document")))
-    T(ox.Triple(doc, RDFS_LABEL, text(f"ACLED notes of event {eid}")))
-    T(ox.Triple(doc, ckb("fullText"), text(notes)))
-    T(ox.Triple(claim, ckb("hasQuote"), quote))
-    T(ox.Triple(quote, RDF_TYPE, ckb("Quote")))
-    T(ox.Triple(quote, ckb("exact"), text(notes)))
-    T(ox.Triple(quote, ckb("startOffset"), integer(0)))
-    T(ox.Triple(quote, ckb("endOffset"), integer(len(notes))))
-    T(ox.Triple(quote, ckb("inDocument"), doc))
+        T(claim, ckb("sourceScale"), text(row["source_scale"].strip()))
+    T(doc, RDF_TYPE, ckb("Document"))
+    T(doc, RDFS_LABEL, text(f"ACLED notes of event {eid}"))
+    T(doc, ckb("fullText"), text(notes))
+    T(claim, ckb("hasQuote"), quote)
+    T(quote, RDF_TYPE, ckb("Quote"))
+    T(quote, ckb("exact"), text(notes))
+    T(quote, ckb("startOffset"), integer(0))
+    T(quote, ckb("endOffset"), integer(len(notes)))
+    T(quote, ckb("inDocument"), doc)
     sources = [s.strip() for s in row["source"].split(";") if s.strip()] or ["unnamed source"]
     for n, source in enumerate(dict.fromkeys(sources)):
         stmt, outlet = res(f"acled-{eid}-report-{n}"), res(f"outlet-{name_key(source)}")
-        T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
-        T(ox.Triple(stmt, RDFS_LABEL, text(f"{source} report cited by ACLED for event {eid}")))
-        T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))
-        if matcher.once(outlet.value):
+        T(stmt, RDF_TYPE, ckb("SourceStatement"))
+        T(stmt, ns(PROV + "wasAttributedTo"), outlet)
+        if matcher.once(outlet):
             kind = "MediaOutlet" if source != "unnamed source" else "UnnamedAgent"
-            T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
-            T(ox.Triple(outlet, RDFS_LABEL, text(source)))
-        T(ox.Triple(doc, ckb("namesOutlet"), outlet))
-        T(ox.Triple(claim, ns(PROV + "wasDerivedFrom"), stmt))
-        T(ox.Triple(claim, ns(PROV + "hadPrimarySource"), stmt))
+            T(outlet, RDF_TYPE, ckb(kind))
+            T(outlet, RDFS_LABEL, text(source))
+        T(claim, ns(PROV + "wasDerivedFrom"), stmt)
+        T(claim, ns(PROV + "hadPrimarySource"), stmt)
     return out

@@ -9,16 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
-
 from ..errors import KBError
 from ..loader import project_root
 from ..namespaces import CKB, CKBR
-from .common import IMPORTER, RDF_TYPE, RDFS_LABEL, ckb, res, slug, text
+from .common import IMPORTER, RDF_TYPE, RDFS_LABEL, ckb, iri, res, slug, text, triple
 
 ALIAS_COLUMNS = ("dataset", "source_id", "name", "actor", "matched_by", "reviewed_by", "note")
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
-PROV_ATTRIBUTED = ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo")
 
 
 def default_alias_table() -> Path:
@@ -111,21 +108,22 @@ class Matcher:
         else:
             m = Match(dataset, name, str(CKBR) + (fallback or f"{dataset}-actor-{slug(name)}"),
                       "unmatched", IMPORTER)
+        iri(m.actor)  # a BadRow for a name or id that cannot make an IRI, before it is remembered
         self.matches[key] = m
         return m.actor, m.method == "unmatched"
 
-    def record_triples(self) -> Iterator[ox.Triple]:
+    def record_triples(self) -> Iterator[str]:
         """One ckb:NameMatch per resolved name: the name, the actor, the method and who made it."""
         for m in self.matches.values():
             node = res(f"match-{m.dataset}-{slug(m.name)}")
-            yield ox.Triple(node, RDF_TYPE, ckb("NameMatch"))
-            yield ox.Triple(node, RDFS_LABEL, text(f"{m.dataset} name {m.name!r}: {m.method}"))
-            yield ox.Triple(node, ckb("matchedName"), text(m.name))
-            yield ox.Triple(node, ckb("matchedActor"), ox.NamedNode(m.actor))
-            yield ox.Triple(node, ckb("matchMethod"), text(m.method))
-            yield ox.Triple(node, ckb("matchedBy"), text(m.made_by))
-            yield ox.Triple(node, ckb("matchDataset"), text(m.dataset))
-            yield ox.Triple(ox.NamedNode(m.actor), ckb("sourceName"), text(m.name))
+            yield triple(node, RDF_TYPE, ckb("NameMatch"))
+            yield triple(node, RDFS_LABEL, text(f"{m.dataset} name {m.name!r}: {m.method}"))
+            yield triple(node, ckb("matchedName"), text(m.name))
+            yield triple(node, ckb("matchedActor"), iri(m.actor))
+            yield triple(node, ckb("matchMethod"), text(m.method))
+            yield triple(node, ckb("matchedBy"), text(m.made_by))
+            yield triple(node, ckb("matchDataset"), text(m.dataset))
+            yield triple(iri(m.actor), ckb("sourceName"), text(m.name))
 
     def unmatched_names(self) -> list[str]:
         """Names that found no actor and got a new one."""

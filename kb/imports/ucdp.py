@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-import pyoxigraph as ox
-
 from .common import (
+    DIGITS,
     RDF_TYPE,
     RDFS_LABEL,
     BadRow,
@@ -21,6 +19,10 @@ from .common import (
     ns,
     res,
     text,
+    triple,
+)
+from .common import (
+    iri as iri_term,
 )
 from .places import place_triples
 
@@ -55,24 +57,24 @@ def _code(row: dict[str, str], column: str, table: dict[str, str]) -> str:
     return table[raw]
 
 
-def _actor(matcher: Any, name: str, actor_id: str, out: list[ox.Triple]) -> ox.NamedNode:
+def _actor(matcher: Any, name: str, actor_id: str, out: list[str]) -> str:
     """Resolve a side; a new actor is typed from its name the way UCDP writes it."""
     iri, new = matcher.resolve("ucdp", name, actor_id, fallback=f"ucdp-actor-{actor_id or name_key(name)}")
-    node = ox.NamedNode(iri)
+    node = iri_term(iri)
     if new:
         kind = "Government" if name.startswith("Government of") else (
             "PersonGroup" if name == "Civilians" else "ArmedGroup")
-        out.append(ox.Triple(node, RDF_TYPE, ckb(kind)))
-        out.append(ox.Triple(node, RDFS_LABEL, text(name)))
+        out.append(triple(node, RDF_TYPE, ckb(kind)))
+        out.append(triple(node, RDFS_LABEL, text(name)))
     if actor_id and matcher.once(f"ucdp-id-{iri}-{actor_id}"):
-        out.append(ox.Triple(node, ckb("ucdpId"), text(actor_id)))
+        out.append(triple(node, ckb("ucdpId"), text(actor_id)))
     return node
 
 
-def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
+def convert(row: dict[str, str], matcher: Any) -> list[str]:
     """All triples for one GED row; raises BadRow with the reason."""
     gid = (row.get("id") or "").strip()
-    if not re.fullmatch(r"\d+", gid):
+    if not DIGITS.fullmatch(gid):
         raise BadRow(f"id {gid!r} is not a UCDP event id")
     kind = _code(row, "type_of_violence", EVENT_CLASS)
     start, end = _date(row, "date_start"), _date(row, "date_end")
@@ -88,105 +90,105 @@ def convert(row: dict[str, str], matcher: Any) -> list[ox.Triple]:
     if not row["side_a"].strip() or not row["side_b"].strip():
         raise BadRow("side_a and side_b must both be given")
 
-    out: list[ox.Triple] = []
-    T = out.append
+    out: list[str] = []
+
+    def T(s: str, p: str, o: str) -> None:
+        out.append(f"{s} {p} {o} .\n")
     ev, claim = res(f"ucdp-ged-{gid}"), res(f"ucdp-ged-{gid}-claim")
-    T(ox.Triple(ev, RDF_TYPE, ckb(kind)))
+    T(ev, RDF_TYPE, ckb(kind))
     where_name = row["where_coordinates"] or row["country"]
-    T(ox.Triple(ev, RDFS_LABEL, text(f"{row['dyad_name']}: {where_name}, {start}")))
-    T(ox.Triple(ev, ckb("codedAs"), res(f"ucdp-violence-{row['type_of_violence'].strip()}")))
-    T(ox.Triple(ev, ckb("ucdpId"), text(gid)))
-    T(ox.Triple(ev, ckb("ucdpDyadId"), text(row["dyad_new_id"].strip())))
-    T(ox.Triple(ev, ckb("ucdpConflictId"), text(row["conflict_new_id"].strip())))
-    T(ox.Triple(ev, ckb("eventStatus"), ckb("Occurred")))
-    T(ox.Triple(ev, ckb("earliestDate"), day(start)))
-    T(ox.Triple(ev, ckb("latestDate"), day(end)))
+    T(ev, RDFS_LABEL, text(f"{row['dyad_name']}: {where_name}, {start}"))
+    T(ev, ckb("codedAs"), res(f"ucdp-violence-{row['type_of_violence'].strip()}"))
+    T(ev, ckb("ucdpId"), text(gid))
+    T(ev, ckb("ucdpDyadId"), text(row["dyad_new_id"].strip()))
+    T(ev, ckb("ucdpConflictId"), text(row["conflict_new_id"].strip()))
+    T(ev, ckb("eventStatus"), ckb("Occurred"))
+    T(ev, ckb("earliestDate"), day(start))
+    T(ev, ckb("latestDate"), day(end))
     # the bounds are days; UCDP's date_prec (1 exact ... 5 within the year) is the width of [start, end]
-    T(ox.Triple(ev, ckb("datePrecision"), ckb("DayPrecision")))
+    T(ev, ckb("datePrecision"), ckb("DayPrecision"))
     for prop, value in (("fatalitiesLow", low), ("fatalitiesBest", best), ("fatalitiesHigh", high)):
-        T(ox.Triple(ev, ckb(prop), integer(value)))
+        T(ev, ckb(prop), integer(value))
     for prop, column in (("deathsSideA", "deaths_a"), ("deathsSideB", "deaths_b"),
                          ("deathsCivilians", "deaths_civilians"), ("deathsUnknown", "deaths_unknown")):
         value = count(row, column, required=False)
         if value is not None:
-            T(ox.Triple(ev, ckb(prop), integer(value)))
+            T(ev, ckb(prop), integer(value))
     place = place_triples(row["country"].strip(), row["adm_1"].strip(), row["adm_2"].strip(),
                           row["where_coordinates"].strip(), lat, lon, out, matcher.once)
     if place is not None:
-        T(ox.Triple(ev, ckb("place"), place))
-    T(ox.Triple(ev, ckb("locationPrecision"), ckb(where)))
+        T(ev, ckb("place"), place)
+    T(ev, ckb("locationPrecision"), ckb(where))
 
     one_sided = kind == "OneSidedViolence"
     roles = (("a", "Attacker"), ("b", "TargetedParty")) if one_sided else (("a", "SideA"), ("b", "SideB"))
     for side, role in roles:
         actor = _actor(matcher, row[f"side_{side}"].strip(), row[f"side_{side}_new_id"].strip(), out)
         part = res(f"ucdp-ged-{gid}-{side}")
-        T(ox.Triple(ev, ckb("participant"), actor))
-        T(ox.Triple(ev, ckb("hasParticipation"), part))
-        T(ox.Triple(part, RDF_TYPE, ckb("Participation")))
-        T(ox.Triple(part, RDFS_LABEL, text(f"{row[f'side_{side}']} (side {side.upper()})")))
-        T(ox.Triple(part, ckb("participationActor"), actor))
-        T(ox.Triple(part, ckb("participantRole"), ckb(role)))
-        T(ox.Triple(part, ckb("asDescribed"), text(row[f"side_{side}"])))
+        T(ev, ckb("participant"), actor)
+        T(ev, ckb("hasParticipation"), part)
+        T(part, RDF_TYPE, ckb("Participation"))
+        T(part, ckb("participationActor"), actor)
+        T(part, ckb("participantRole"), ckb(role))
+        T(part, ckb("asDescribed"), text(row[f"side_{side}"]))
 
     # the claim: UCDP codes the event from the reports it cites
-    T(ox.Triple(claim, RDF_TYPE, ckb("Report")))
-    T(ox.Triple(claim, RDFS_LABEL, text(f"UCDP GED event {gid} as coded by UCDP")))
-    T(ox.Triple(claim, ckb("codesRecord"), ev))
-    T(ox.Triple(claim, ckb("supports"), ev))
-    T(ox.Triple(claim, ns(PROV + "wasAttributedTo"), UCDP))
-    T(ox.Triple(claim, ckb("hedge"), ckb(clarity)))
-    T(ox.Triple(claim, ckb("hedgeText"), text(f"event_clarity {row['event_clarity'].strip()}")))
+    T(claim, RDF_TYPE, ckb("Report"))
+    T(claim, RDFS_LABEL, text(f"UCDP GED event {gid} as coded by UCDP"))
+    T(claim, ckb("codesRecord"), ev)
+    T(claim, ckb("supports"), ev)
+    T(claim, ns(PROV + "wasAttributedTo"), UCDP)
+    T(claim, ckb("hedge"), ckb(clarity))
+    T(claim, ckb("hedgeText"), text(f"event_clarity {row['event_clarity'].strip()}"))
     _sources(row, gid, claim, out, matcher)
     return out
 
 
-def _sources(row: dict[str, str], gid: str, claim: ox.NamedNode, out: list[ox.Triple], matcher: Any) -> None:
+def _sources(row: dict[str, str], gid: str, claim: str, out: list[str], matcher: Any) -> None:
     """The cited report as a document, its outlets' statements, and the original source behind them."""
-    T = out.append
+
+    def T(s: str, p: str, o: str) -> None:
+        out.append(f"{s} {p} {o} .\n")
     article, headline = row["source_article"].strip(), row["source_headline"].strip()
     doc, quote = res(f"ucdp-ged-{gid}-source"), res(f"ucdp-ged-{gid}-quote")
     body = article or headline or row["dyad_name"]
     exact = headline if headline and headline in body else body
     startpos = body.index(exact)
-    T(ox.Triple(doc, RDF_TYPE, ckb("Document")))
-    T(ox.Triple(doc, RDFS_LABEL, text(f"source of UCDP GED event {gid}")))
+    T(doc, RDF_TYPE, ckb("Document"))
+    T(doc, RDFS_LABEL, text(f"source of UCDP GED event {gid}"))
     # UCDP gives the citation (and sometimes the headline), not the report's text: that is the text we have
-    T(ox.Triple(doc, ckb("fullText"), text(body)))
+    T(doc, ckb("fullText"), text(body))
     if headline:
-        T(ox.Triple(doc, ckb("headline"), text(headline)))
+        T(doc, ckb("headline"), text(headline))
     if row["source_date"].strip():
-        T(ox.Triple(doc, ckb("sourceDate"), text(row["source_date"].strip())))
-    T(ox.Triple(claim, ckb("hasQuote"), quote))
-    T(ox.Triple(quote, RDF_TYPE, ckb("Quote")))
-    T(ox.Triple(quote, ckb("exact"), text(exact)))
-    T(ox.Triple(quote, ckb("startOffset"), integer(startpos)))
-    T(ox.Triple(quote, ckb("endOffset"), integer(startpos + len(exact))))
-    T(ox.Triple(quote, ckb("inDocument"), doc))
+        T(doc, ckb("sourceDate"), text(row["source_date"].strip()))
+    T(claim, ckb("hasQuote"), quote)
+    T(quote, RDF_TYPE, ckb("Quote"))
+    T(quote, ckb("exact"), text(exact))
+    T(quote, ckb("startOffset"), integer(startpos))
+    T(quote, ckb("endOffset"), integer(startpos + len(exact)))
+    T(quote, ckb("inDocument"), doc)
     offices = [o.strip() for o in row["source_office"].split(";") if o.strip()] or ["unnamed outlet"]
     original = row["source_original"].strip()
     first = None
     if original:
         first = res(f"ucdp-ged-{gid}-original")
         who = res(f"ucdp-original-{name_key(original)}")
-        T(ox.Triple(first, RDF_TYPE, ckb("SourceStatement")))
-        T(ox.Triple(first, RDFS_LABEL, text(f"{original}, as UCDP records the original source")))
-        T(ox.Triple(first, ns(PROV + "wasAttributedTo"), who))
-        if matcher.once(who.value):
-            T(ox.Triple(who, RDF_TYPE, ckb("UnnamedAgent")))
-            T(ox.Triple(who, RDFS_LABEL, text(f"{original} (original source in UCDP)")))
+        T(first, RDF_TYPE, ckb("SourceStatement"))
+        T(first, ns(PROV + "wasAttributedTo"), who)
+        if matcher.once(who):
+            T(who, RDF_TYPE, ckb("UnnamedAgent"))
+            T(who, RDFS_LABEL, text(f"{original} (original source in UCDP)"))
     for n, office in enumerate(dict.fromkeys(offices)):
         stmt, outlet = res(f"ucdp-ged-{gid}-report-{n}"), res(f"outlet-{name_key(office)}")
-        T(ox.Triple(stmt, RDF_TYPE, ckb("SourceStatement")))
-        T(ox.Triple(stmt, RDFS_LABEL, text(f"{office} report cited by UCDP for event {gid}")))
-        T(ox.Triple(stmt, ns(PROV + "wasAttributedTo"), outlet))
-        T(ox.Triple(stmt, ckb("reportedIn"), doc))
-        if matcher.once(outlet.value):
+        T(stmt, RDF_TYPE, ckb("SourceStatement"))
+        T(stmt, ns(PROV + "wasAttributedTo"), outlet)
+        T(stmt, ckb("reportedIn"), doc)
+        if matcher.once(outlet):
             kind = "MediaOutlet" if office != "unnamed outlet" else "UnnamedAgent"
-            T(ox.Triple(outlet, RDF_TYPE, ckb(kind)))
-            T(ox.Triple(outlet, RDFS_LABEL, text(office)))
-        T(ox.Triple(doc, ckb("namesOutlet"), outlet))
-        T(ox.Triple(claim, ns(PROV + "wasDerivedFrom"), stmt))
+            T(outlet, RDF_TYPE, ckb(kind))
+            T(outlet, RDFS_LABEL, text(office))
+        T(claim, ns(PROV + "wasDerivedFrom"), stmt)
         if first is not None:
-            T(ox.Triple(stmt, ns(PROV + "wasDerivedFrom"), first))
-    T(ox.Triple(claim, ns(PROV + "hadPrimarySource"), first or res(f"ucdp-ged-{gid}-report-0")))
+            T(stmt, ns(PROV + "wasDerivedFrom"), first)
+    T(claim, ns(PROV + "hadPrimarySource"), first or res(f"ucdp-ged-{gid}-report-0"))

@@ -46,7 +46,7 @@ def percentiles(times: list[float]) -> dict[str, float]:
 
 
 def old_provenance() -> Any:
-    """main's kb/provenance.py before this change (the unbounded property-path walk)."""
+    """main's kb/views/provenance.py before this change (the unbounded property-path walk)."""
     text = subprocess.run(["git", "-C", str(ROOT), "show", "46235df:kb/provenance.py"],
                           capture_output=True, text=True, check=True).stdout
     spec = importlib.util.spec_from_loader("old_provenance", loader=None)
@@ -78,8 +78,8 @@ def samples(kb: Any, n: int) -> dict[str, list[str]]:
 def run(triples: int, requests: int, workdir: Path, old_limit: int) -> dict[str, Any]:
     """Generate, load, and time each page type; return the figures."""
     from kb import KnowledgeBase
-    from kb.facts import key_facts
-    from kb.provenance import claims_page
+    from kb.views.facts import key_facts
+    from kb.views.provenance import claims_page
     from webui import create_app
 
     data = workdir / f"synth-{triples}.nt"

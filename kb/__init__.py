@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 # Public name -> the module that defines it. Imported on first use (PEP 562), so a query
-# worker, which imports kb.worker only, starts without loading rdflib and pySHACL.
+# worker, which imports kb.query.worker only, starts without loading rdflib and pySHACL.
 _EXPORTS = {
     "KnowledgeBase": "api",
     "ReasonReport": "api",
@@ -18,7 +18,7 @@ _EXPORTS = {
     "ParseError": "errors",
     "QuerySyntaxError": "errors",
     "QueryTimeout": "errors",
-    "QueryResult": "results",
+    "QueryResult": "query.results",
 }
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .api import KnowledgeBase, ReasonReport, default_store_path
     from .errors import ForbiddenQuery, KBError, ParseError, QuerySyntaxError, QueryTimeout
-    from .results import QueryResult
+    from .query.results import QueryResult
 
 
 def __getattr__(name: str) -> Any:

@@ -12,11 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
-from . import loader
-from .backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
-from .engine import DEFAULT_GRAPH
-from .errors import ForbiddenQuery, KBError, NotFound
-from .namespaces import (
+from kb.errors import ForbiddenQuery, KBError, NotFound
+from kb.namespaces import (
     GRAPH_BASE,
     GRAPH_INFERRED,
     GRAPH_SHAPES,
@@ -24,13 +21,16 @@ from .namespaces import (
     graph_iri,
     import_graph,
 )
-from .oxstore import OxigraphBackend, check_file
-from .results import QueryResult
-from .shapes import Shapes
-from .terms import check_iri, from_ox, iri_ref
+from kb.query.engine import DEFAULT_GRAPH
+from kb.query.results import QueryResult
+from kb.store import loader
+from kb.store.backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
+from kb.store.oxstore import OxigraphBackend, check_file
+from kb.store.shapes import Shapes
+from kb.terms import check_iri, from_ox, iri_ref
 
 if TYPE_CHECKING:
-    from .validate import ValidationReport
+    from kb.reasoning.validate import ValidationReport
 
 Progress = Callable[[str], None]
 
@@ -100,7 +100,7 @@ class KnowledgeBase:
         prefixes = (GRAPH_BASE, *graph_prefixes)
         endpoint = endpoint or (None if memory or path else os.environ.get("CKB_ENDPOINT"))
         if endpoint:
-            from .remote import RemoteBackend
+            from kb.store.remote import RemoteBackend
 
             backend: Any = RemoteBackend(endpoint, update_endpoint, graph_prefixes=prefixes, engine=engine)
         elif memory:
@@ -225,7 +225,7 @@ class KnowledgeBase:
             default_graphs = self.default_graphs(inferred=False)
         if default_graphs is None and named_graphs is None and self._foreign_graphs():
             # A shared store: the engine's union would read other users' graphs too.
-            from .protocol import own_dataset
+            from kb.store.protocol import own_dataset
 
             default_graphs, named_graphs, from_query = own_dataset(sparql, self.prefixes, list(self.graphs()))
             if not from_query:
@@ -254,7 +254,7 @@ class KnowledgeBase:
         KB's default graph (the union of all graphs) includes. ``using_graphs`` and
         ``using_named_graphs`` are the SPARQL Protocol's using-graph-uri / using-named-graph-uri.
         """
-        from .errors import UpdateRefused
+        from kb.errors import UpdateRefused
 
         if not self.update_token:
             raise UpdateRefused("updates are disabled: this knowledge base is read-only")
@@ -264,7 +264,7 @@ class KnowledgeBase:
             raise ForbiddenQuery(f"the update is {len(sparql)} characters long; "
                                  f"the limit is {self.max_query_length}")
         # The protocol's update dataset, as USING clauses where a full parse finds each WHERE.
-        from .using import with_using  # rdflib's SPARQL grammar: loaded only when an update comes
+        from kb.store.using import with_using  # rdflib's SPARQL grammar: loaded only when an update comes
 
         sparql = with_using(sparql, using_graphs, using_named_graphs)
         self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
@@ -282,14 +282,14 @@ class KnowledgeBase:
 
     def validate(self) -> ValidationReport:
         """Validate everything but the inferences against the SHACL shapes."""
-        from .validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
+        from kb.reasoning.validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
 
         asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
         return validate_graphs(self.rdflib_graph(asserted), self.shapes.graph())
 
     def reason(self, reasoner: str = "hermit", save: bool = False) -> ReasonReport:
         """Run the OWL reasoner and replace the inferred graph with what it entails."""
-        from . import reason as reasoning
+        from kb.reasoning import reason as reasoning
 
         asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
         outcome = reasoning.reason(self.rdflib_graph(asserted), reasoner=reasoner)
@@ -308,25 +308,25 @@ class KnowledgeBase:
     # -- browsing and export ---------------------------------------------
     def describe(self, iri: str, inferred: bool = True) -> Any:
         """Describe an entity: label, types, outgoing and incoming statements."""
-        from . import browse
+        from kb.views import browse
 
         return browse.describe(self, iri, inferred=inferred)
 
     def neighbourhood(self, iri: str, depth: int = 1, limit: int = 200) -> dict[str, Any]:
         """Return the entity's neighbourhood as Cytoscape-ready nodes and edges."""
-        from . import browse
+        from kb.views import browse
 
         return browse.neighbourhood(self, iri, depth=depth, limit=limit)
 
     def search(self, text: str, limit: int = 20) -> list[Any]:
         """Find entities by label and alias, best match first."""
-        from . import search
+        from kb.views import search
 
         return search.search(self, text, limit=limit)
 
     def resolve(self, iri_or_label: str) -> str:
         """Turn an IRI, a prefixed name or a label into an IRI."""
-        from . import search
+        from kb.views import search
 
         return search.resolve(self, iri_or_label)
 
@@ -334,7 +334,7 @@ class KnowledgeBase:
         self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None
     ) -> bytes:
         """Serialise the whole KB, one graph, one entity or a CONSTRUCT/DESCRIBE result."""
-        from .export import serialize_quads
+        from kb.export.rdf import serialize_quads
 
         if query is not None or entity is not None:
             if entity is not None:

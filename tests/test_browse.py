@@ -1,4 +1,4 @@
-"""kb.browse: describe, neighbourhood, search and resolve on real stores (no mocks)."""
+"""kb.views.browse: describe, neighbourhood, search and resolve on real stores (no mocks)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from kb import KBError, KnowledgeBase
-from kb.browse import check_iri, local_name
 from kb.errors import NotFound
+from kb.views.browse import check_iri, local_name
 
 ID = "https://w3id.org/conflict-kb/id/"
 CKB = "https://w3id.org/conflict-kb/ontology#"

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from kb import KnowledgeBase
-from kb.chains import MAX_DEPTH, MAX_WIDTH, downstream_claims, source_chains, walk
-from kb.claims import check_filters, facet_counts, run
 from kb.errors import KBError
-from kb.facts import actor_edges, key_facts
-from kb.loader import project_root
 from kb.namespaces import CKB, CKBR
+from kb.store.loader import project_root
+from kb.views.chains import MAX_DEPTH, MAX_WIDTH, downstream_claims, source_chains, walk
+from kb.views.claims import check_filters, facet_counts, run
+from kb.views.facts import actor_edges, key_facts
 
 PROV = "http://www.w3.org/ns/prov#"
 TEXT = (project_root() / "data" / "sources" / "russia-iran-infighting-syria.txt").read_text(encoding="utf-8")

@@ -461,8 +461,8 @@ def test_validate_lists_each_violation_and_exits_1(own_store, tmp_path):
 def test_table_rendering_aligns_wide_text_and_neutralises_control_characters():
     from rdflib import Literal, URIRef
 
+    from kb.cli.table import cell, compact, table, width
     from kb.namespaces import PREFIXES
-    from kb.table import cell, compact, table, width
 
     assert compact(PREFIXES["ckbr"] + "hts", PREFIXES) == "ckbr:hts"
     assert compact("https://example.org/x", PREFIXES) == "<https://example.org/x>"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.examples import load_examples
+from kb.query.examples import load_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "ontology" / "queries"

@@ -8,8 +8,8 @@ import pyoxigraph as ox
 import pytest
 
 from kb import KnowledgeBase
-from kb.engine import DEFAULT_GRAPH
 from kb.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kb.query.engine import DEFAULT_GRAPH
 
 G1, G2 = "http://example.org/g1", "http://example.org/g2"
 TRIPLES = """\

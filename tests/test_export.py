@@ -13,7 +13,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from kb.errors import KBError
-from kb.export import (
+from kb.export.rdf import (
     FORMATS,
     format_for_media_type,
     format_name,
@@ -357,9 +357,9 @@ def _from(term):
 
 @pytest.mark.parametrize("fmt", ["turtle", "trig"])
 def test_very_large_turtle_uses_the_fast_writer_and_still_round_trips(monkeypatch, fmt):
-    import kb.export
+    import kb.export.rdf
 
-    monkeypatch.setattr(kb.export, "PRETTY_LIMIT", 5)  # the threshold, lowered for the test
+    monkeypatch.setattr(kb.export.rdf, "PRETTY_LIMIT", 5)  # the threshold, lowered for the test
     quads = list(_store().quads_for_pattern(None, None, None, None))
     fast = serialize_quads(quads, fmt, prefixes=PREFIXES)
     assert b"_:b0" in fast  # pyoxigraph labels blank nodes
@@ -393,7 +393,7 @@ def _as_stored(term):
 
 def _bundle() -> dict[str, Graph]:
     """Each graph of the bundle, parsed from the files by rdflib (the independent oracle)."""
-    from kb import loader
+    from kb.store import loader
 
     graphs: dict[str, Graph] = {}
     for path in loader.bundled_files():
@@ -490,7 +490,8 @@ def test_kb_export_is_byte_stable_across_stores(tmp_path):
     """Two stores, loaded from the same files in opposite orders, export the same bytes."""
     import shutil
 
-    from kb import KnowledgeBase, loader
+    from kb import KnowledgeBase
+    from kb.store import loader
 
     root = tmp_path / "bundle"  # a snapshot, so edits to the bundle mid-test cannot interfere
     for sub in ("ontology", "data", "data/inferred", "data/sources"):

@@ -206,7 +206,7 @@ def test_acled_bad_date_is_reported(tmp_path: Path) -> None:
 
 
 def test_cli_import_and_unmatched(tmp_path: Path, capsys) -> None:
-    from kb.cli import main
+    from kb.cli.main import main
 
     store = tmp_path / "store"
     src = tmp_path / "acled.csv"

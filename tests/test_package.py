@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.examples import load_examples
+from kb.query.examples import load_examples
 from tests.engines import ROOT, free_port
 
 # What a wheel is built from: the sources and the one copy of ontology/ and data/.
@@ -66,7 +66,7 @@ def test_the_wheel_carries_the_bundle_and_reads_it_from_the_install(
 ) -> None:
     bin_dir, env = installed
     where = subprocess.run(
-        [str(bin_dir / "python"), "-c", "import kb.loader as l, kb.examples as e; "
+        [str(bin_dir / "python"), "-c", "import kb.store.loader as l, kb.query.examples as e; "
          "print(l.project_root()); print(len(e.load_examples()))"],
         cwd=bin_dir.parent.parent, env=env, capture_output=True, text=True, check=True,
     ).stdout.split()

@@ -17,7 +17,7 @@ from rdflib import BNode, Graph, Literal
 from rdflib.compare import isomorphic
 
 from kb import KnowledgeBase
-from kb.cli import main
+from kb.cli.main import main
 from tests.engines import ROOT, Server
 from webui import create_app
 

@@ -1,4 +1,4 @@
-"""OWL reasoning (kb.reason): fixture entailments, both reasoners, Java-missing, the real KB."""
+"""OWL reasoning (kb.reasoning.reason): fixture entailments, both reasoners, Java-missing, the real KB."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
-from kb import reason as R
+from kb.reasoning import reason as R
 
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +167,7 @@ def test_java_missing_is_one_line_error(tmp_path: Path, java_exe: str) -> None:
         import owlready2
         owlready2.JAVA_EXE = {java_exe!r}
         from rdflib import Graph
-        from kb import reason as R
+        from kb.reasoning import reason as R
         from kb.errors import KBError
         print("available", R.java_available())
         for which in ("hermit", "pellet"):
@@ -189,7 +189,7 @@ def test_reasoning_is_quiet() -> None:
     """owlready2's '* Owlready2 * Running HermiT...' chatter must not reach the terminal."""
     code = f"""
         from rdflib import Graph
-        from kb import reason as R
+        from kb.reasoning import reason as R
         out = R.reason(Graph().parse({str(FIX / "reason_small.ttl")!r}))
         assert out.consistent
     """
@@ -277,7 +277,7 @@ def test_shipped_inferred_graph_is_up_to_date(real: R.ReasonOutcome) -> None:
     """data/inferred/inferred.ttl is served when Java is missing: it must match a fresh run."""
     shipped = Graph().parse(SHIPPED, format="turtle")
     assert isomorphic(shipped, real.inferred), (
-        "data/inferred/inferred.ttl is stale: regenerate with `python -m kb.reason --write`"
+        "data/inferred/inferred.ttl is stale: regenerate with `python -m kb.reasoning.reason --write`"
     )
 
 
@@ -287,7 +287,7 @@ def test_timeout_kills_reasoner_and_nothing_is_left(tmp_path: Path) -> None:
     code = f"""
         import time
         from rdflib import Graph
-        from kb import reason as R
+        from kb.reasoning import reason as R
         small = Graph().parse({str(FIX / "reason_small.ttl")!r})
         bad = Graph().parse({str(FIX / "reason_inconsistent.ttl")!r}) + small
         print(R.reason(bad).consistent)  # owlready2 alone would leave its temp file here

@@ -1,7 +1,7 @@
 """Crash recovery on open, with real ``kill -9``s: nothing half-written is ever seen, no debris stays.
 
 Each scenario runs ``ckb`` (or a small kb script) in a child process and kills it with SIGKILL,
-either at a named step (CKB_TEST_CRASH_AT, a test-only hook in kb.lifecycle.crash_point) or
+either at a named step (CKB_TEST_CRASH_AT, a test-only hook in kb.store.lifecycle.crash_point) or
 after a delay, then opens the store again and checks what it holds.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from kb import KnowledgeBase
-from kb.lifecycle import META_NAME, read_meta
 from kb.namespaces import import_graph
+from kb.store.lifecycle import META_NAME, read_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kb import KnowledgeBase, ParseError, QuerySyntaxError, QueryTimeout
-from kb.cli import main
+from kb.cli.main import main
 from kb.errors import ForbiddenQuery
 from kb.namespaces import GRAPH_BASE
 from tests.engines import Server
@@ -107,9 +107,9 @@ def test_remote_load_is_all_or_nothing(remote: KnowledgeBase, tmp_path: Path) ->
 def test_remote_import_streams_in_chunks_with_blank_nodes(
     remote: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kb.remote
+    import kb.store.remote
 
-    monkeypatch.setattr(kb.remote, "CHUNK_TRIPLES", 3)  # many requests for one small file
+    monkeypatch.setattr(kb.store.remote, "CHUNK_TRIPLES", 3)  # many requests for one small file
     src = tmp_path / "chunky.ttl"
     src.write_text("".join(f"<http://x/s{n}> <http://x/p> [ <http://x/q> {n} ; <http://x/r> [ "
                            f"<http://x/q> {n} ] ] .\n" for n in range(10)), encoding="utf-8")

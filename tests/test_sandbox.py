@@ -12,11 +12,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kb.backend import QueryRequest, UpdateRequest
-from kb.engine import StoreSpec
 from kb.errors import ForbiddenQuery, StoreError
-from kb.sandbox import fenced
-from kb.worker import WorkerPool, run_update
+from kb.query.engine import StoreSpec
+from kb.query.sandbox import fenced
+from kb.query.worker import WorkerPool, run_update
+from kb.store.backend import QueryRequest, UpdateRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 
-from kb import engine, scheduling
-from kb.backend import QueryRequest
-from kb.engine import StoreSpec
 from kb.errors import ForbiddenQuery, QueryTimeout
-from kb.forkserver import Forked
-from kb.scheduling import HEAVY, INTERACTIVE, Gate, LanePools, Overloaded
-from kb.worker import _Worker
+from kb.query import engine, scheduling
+from kb.query.engine import StoreSpec
+from kb.query.forkserver import Forked
+from kb.query.scheduling import HEAVY, INTERACTIVE, Gate, LanePools, Overloaded
+from kb.query.worker import _Worker
+from kb.store.backend import QueryRequest
 
 HEAVY_Q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
 CHEAP_Q = "ASK { ?s ?p ?o }"
@@ -190,7 +190,7 @@ def test_cheap_work_runs_while_the_heavy_lane_and_its_queue_are_full(lanes: Lane
 
 
 def test_a_slice_starts_after_the_check_and_the_check_still_refuses(spec: StoreSpec) -> None:
-    from kb.worker import WorkerPool
+    from kb.query.worker import WorkerPool
 
     pool = WorkerPool(1)
     pool.reset(spec)
@@ -216,7 +216,8 @@ def test_opening_and_querying_load_no_checker_grammar_or_reasoner(tmp_path) -> N
 
     code = ("import sys; from kb import KnowledgeBase; k = KnowledgeBase.open(sys.argv[1]); "
             "k.query('ASK {}'); k.close(); "
-            "print(','.join(m for m in ('rdflib.plugins.sparql.parser', 'pyshacl', 'owlready2', 'kb.guard') "
+            "print(','.join(m for m in ('rdflib.plugins.sparql.parser', 'pyshacl', 'owlready2', "
+            "'kb.query.guard') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], capture_output=True, text=True,
                          check=True, timeout=120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kb import KnowledgeBase
 from kb.namespaces import CKB
-from kb.search import _category
+from kb.views.search import _category
 
 
 def test_search_ranks_by_kind_of_entity(kb: KnowledgeBase) -> None:

@@ -1,4 +1,4 @@
-"""kb.using: the protocol's update dataset becomes USING clauses at the places a real parse finds."""
+"""kb.store.using: the protocol's update dataset becomes USING clauses at the places a real parse finds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pyoxigraph as ox
 import pytest
 
 from kb.errors import KBError, QuerySyntaxError
-from kb.using import DatasetConflict, with_using
+from kb.store.using import DatasetConflict, with_using
 
 FOAF = "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from kb.browse import check_iri, labels
-from kb.facts import EDGE_LABELS, EDGES, Fact, actor_edges
 from kb.terms import iri_ref
+from kb.views.browse import check_iri, labels
+from kb.views.facts import EDGE_LABELS, EDGES, Fact, actor_edges
 from webui import get_kb
 from webui.entity import entity_url
 

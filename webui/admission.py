@@ -27,9 +27,9 @@ from typing import Any
 from flask import Flask, Request, g, request
 from werkzeug.exceptions import TooManyRequests
 
-from kb import scheduling
 from kb.errors import ForbiddenQuery, QueryTimeout
-from kb.scheduling import HEAVY, INTERACTIVE, LanePools, Overloaded
+from kb.query import scheduling
+from kb.query.scheduling import HEAVY, INTERACTIVE, LanePools, Overloaded
 from webui.budget import Budget
 
 _KNOWN_HEAVY = 4096  # query texts remembered as heavy

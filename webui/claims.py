@@ -6,8 +6,8 @@ import re
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from kb.browse import labels
-from kb.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, facet_counts, run
+from kb.views.browse import labels
+from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, facet_counts, run
 from webui import get_kb
 from webui.entity import page_number
 

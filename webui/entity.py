@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
 
-from kb.browse import check_iri
-from kb.facts import key_facts
 from kb.namespaces import CKB, CKBR, PREFIXES
-from kb.provenance import claims_page
+from kb.views.browse import check_iri
+from kb.views.facts import key_facts
+from kb.views.provenance import claims_page
 from webui import get_kb
 from webui.negotiation import by_name, content_type, formats_for, negotiate, prefers_html
 

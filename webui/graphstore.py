@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from kb import graphstore
+from kb.store import graphstore
 from kb.terms import check_iri
 from webui import get_kb
 from webui.negotiation import acceptable_types, content_type, negotiate

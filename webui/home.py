@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from kb.browse import labels
-from kb.examples import load_examples
 from kb.namespaces import CKB, GRAPH_DATA, GRAPH_NAMES
+from kb.query.examples import load_examples
+from kb.views.browse import labels
 from webui import get_kb
 from webui.entity import entity_url
 
@@ -35,7 +35,7 @@ def hit_json(hit: Any) -> dict[str, Any]:
 
 
 def _search(q: str, limit: int) -> list[dict[str, Any]]:
-    """Run kb.search on a trimmed query; an empty query finds nothing."""
+    """Run kb.views.search on a trimmed query; an empty query finds nothing."""
     q = q.strip()[:MAX_Q]
     return [hit_json(h) for h in get_kb().search(q, limit=limit)] if q else []
 

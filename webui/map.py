@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import BadRequest
 
 from kb.errors import KBError
-from kb.mapview import VIOLENCE, MapEvent, map_events
+from kb.views.mapview import VIOLENCE, MapEvent, map_events
 from webui import get_kb
 from webui.entity import entity_url
 
@@ -14,7 +14,7 @@ bp = Blueprint("map", __name__)
 
 
 def _filters() -> dict[str, str | None]:
-    """The filters from the query string (checked by kb.mapview)."""
+    """The filters from the query string (checked by kb.views.mapview)."""
     return {k: (request.args.get(k) or None) for k in ("from", "to", "actor", "type")}
 
 

@@ -14,7 +14,7 @@ GRAPH = frozenset({"graph", "dataset"})
 class Format:
     """One serialisation: the name kb understands, its media type and file extension."""
 
-    name: str  # passed to QueryResult.serialize / kb.export
+    name: str  # passed to QueryResult.serialize / kb.export.rdf
     media_type: str
     ext: str
     kinds: frozenset[str]

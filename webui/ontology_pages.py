@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, render_template
 
-from kb.browse import labels
 from kb.namespaces import CKB, GRAPH_ONTOLOGY
+from kb.views.browse import labels
 from webui import get_kb
 
 bp = Blueprint("ontology", __name__)

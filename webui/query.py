@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from kb.browse import labels
-from kb.examples import load_examples
 from kb.namespaces import PREFIXES
+from kb.query.examples import load_examples
+from kb.views.browse import labels
 from webui import get_kb
 from webui.negotiation import formats_for
 

@@ -6,8 +6,8 @@ import hashlib
 
 from flask import Blueprint, render_template, request
 
-from kb.browse import check_iri
-from kb.sourcetext import document_view, documents
+from kb.views.browse import check_iri
+from kb.views.sourcetext import document_view, documents
 from webui import get_kb
 
 bp = Blueprint("reader", __name__)

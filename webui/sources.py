@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from kb.browse import check_iri, labels
-from kb.chains import downstream_claims, source_chains, supported
+from kb.views.browse import check_iri, labels
+from kb.views.chains import downstream_claims, source_chains, supported
 from webui import get_kb
 from webui.entity import page_number
 

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kb.service import service_description
+from kb.query.service import service_description
 from webui import get_kb
 from webui.negotiation import (
     FORMATS,

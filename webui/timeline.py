@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from kb.timeline import TimelineItem, timeline
+from kb.views.timeline import TimelineItem, timeline
 from webui import get_kb
 from webui.entity import entity_url
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import KBError
-from ..loader import project_root
-from ..namespaces import CKB, CKBR
+from kb.errors import KBError
+from kb.namespaces import CKB, CKBR
+from kb.store.loader import project_root
+
 from .common import IMPORTER, RDF_TYPE, RDFS_LABEL, ckb, iri, res, slug, text, triple
 
 ALIAS_COLUMNS = ("dataset", "source_id", "name", "actor", "matched_by", "reviewed_by", "note")

@@ -12,8 +12,8 @@ from functools import cache, lru_cache
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 
-from ..errors import KBError
-from ..namespaces import CKB, CKBR
+from kb.errors import KBError
+from kb.namespaces import CKB, CKBR
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PROV = "http://www.w3.org/ns/prov#"

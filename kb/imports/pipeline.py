@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import KBError, ParseError
-from ..loader import attach_texts
-from ..namespaces import CKB, import_graph
+from kb.errors import KBError, ParseError
+from kb.namespaces import CKB, import_graph
+from kb.store.loader import attach_texts
+
 from .common import (
     IMPORTER,
     PROV,

@@ -11,10 +11,10 @@ from urllib.parse import quote
 import pytest
 
 from kb import KnowledgeBase
-from kb.chains import source_chains
-from kb.claims import check_filters, run
-from kb.facts import actor_edges
 from kb.namespaces import CKBR
+from kb.views.chains import source_chains
+from kb.views.claims import check_filters, run
+from kb.views.facts import actor_edges
 
 pytestmark = pytest.mark.browser
 
@@ -169,7 +169,7 @@ def test_every_page_fits_and_passes_axe(sized_page, page_check, shot) -> None:
 
 
 def test_query_page_keyboard_sorting_names_and_phone_fit(sized_page, page_check, kb: KnowledgeBase) -> None:
-    from kb.examples import load_examples
+    from kb.query.examples import load_examples
 
     pg = sized_page
     ex = next(e for e in load_examples() if kb.query(e.sparql).kind == "select"
@@ -222,7 +222,7 @@ def test_actor_graph_keeps_the_raw_node_link_mode(page, kb: KnowledgeBase) -> No
 
 def test_timeline_open_range_reads_since_and_its_label_is_whole(sized_page, page_check,
                                                                 kb: KnowledgeBase) -> None:
-    from kb.timeline import timeline
+    from kb.views.timeline import timeline
 
     pg = sized_page
     dated, _undated = timeline(kb)

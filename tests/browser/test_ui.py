@@ -8,10 +8,10 @@ import pytest
 from rdflib import RDFS, Graph, URIRef
 
 from kb import KnowledgeBase
-from kb.examples import load_examples
 from kb.namespaces import CKBR
-from kb.sourcetext import document_view, documents
-from kb.timeline import timeline
+from kb.query.examples import load_examples
+from kb.views.sourcetext import document_view, documents
+from kb.views.timeline import timeline
 
 pytestmark = pytest.mark.browser
 RUSSIA = str(CKBR) + "Russia"

@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kb import KnowledgeBase
-from kb.chains import downstream_claims
 from kb.namespaces import CKB, CKBR
+from kb.views.chains import downstream_claims
 from webui import create_app
 
 HTML = {"Accept": "text/html"}

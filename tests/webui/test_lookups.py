@@ -1,4 +1,4 @@
-"""Pages read by pattern lookups (kb.lookups) show exactly what the bounded queries show, run
+"""Pages read by pattern lookups (kb.views.lookups) show exactly what the bounded queries show, run
 no query in a worker, and follow writes at once."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from kb import KnowledgeBase
-from kb.chains import downstream_claims, source_chains
-from kb.facts import key_facts
 from kb.namespaces import CKB, CKBR, GRAPH_BASE
+from kb.views.chains import downstream_claims, source_chains
+from kb.views.facts import key_facts
 from webui import create_app
 
 HTML = {"Accept": "text/html"}

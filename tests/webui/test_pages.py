@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from rdflib import RDFS, Literal, URIRef
 
 from kb import KnowledgeBase
-from kb.examples import load_examples, parse_example
 from kb.namespaces import CKB, CKBR, GRAPH_DATA, GRAPH_INFERRED
-from kb.sourcetext import Span, document_view, documents, segment
-from kb.timeline import _interval, timeline
+from kb.query.examples import load_examples, parse_example
+from kb.views.sourcetext import Span, document_view, documents, segment
+from kb.views.timeline import _interval, timeline
 from webui import create_app
 
 HTML = {"Accept": "text/html"}

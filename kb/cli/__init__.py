@@ -1,0 +1,1 @@
+"""The ckb command line."""

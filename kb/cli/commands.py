@@ -1,0 +1,252 @@
+"""What each ``ckb`` command does, given an open KnowledgeBase and the parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kb.cli.progress import Progress
+from kb.cli.table import render_description, render_result, render_rows
+from kb.errors import KBError
+
+SELECT_FORMATS = ("table", "json", "csv", "tsv", "xml")
+GRAPH_FORMATS = ("table", "turtle", "nt", "jsonld", "xml")
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (reported as one line, exit status 2)."""
+
+
+def cmd_load(kb: Any, args: argparse.Namespace) -> int:
+    """ckb load [FILES...]"""
+    progress = Progress()
+    with progress.activity("loading"):
+        counts = kb.load(args.files or None, progress=progress)
+    _print_graphs(counts)
+    return 0
+
+
+def cmd_import(kb: Any, args: argparse.Namespace) -> int:
+    """ckb import FILE [--name N] [--format rdf|ucdp-ged|acled] [--skip-bad] [--report R]"""
+    fmt = getattr(args, "import_format", "rdf")
+    if fmt == "rdf":
+        with Progress().activity(f"importing {args.file}"):
+            graph = kb.import_file(args.file, name=args.name)
+        print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
+        return 0
+    from kb.imports import run_import
+
+    progress = Progress()
+    report = args.report or (f"{args.file}.skipped.csv" if args.skip_bad else None)
+    result = run_import(kb, args.file, fmt, name=args.name, skip_bad=args.skip_bad, report=report,
+                        progress=lambda n: progress(f"{args.file}: {n} rows") if n % 1000 == 0 else None,
+                        aliases=Path(args.aliases) if args.aliases else None)
+    progress.clear()
+    if result.unchanged:
+        print(f"{args.file} is already imported into <{result.graph}> (same SHA-256): nothing changed")
+        return 0
+    print(f"imported {result.rows} rows of {args.file} into <{result.graph}>: "
+          f"{kb.graphs().get(result.graph, 0)} triples")
+    if result.skipped:
+        print(f"skipped {len(result.skipped)} bad rows; see {report}")
+    if result.unmatched:
+        print(f"{len(result.unmatched)} actor names matched no known actor; see `ckb actors --unmatched`")
+    return 0
+
+
+def cmd_actors(kb: Any, args: argparse.Namespace) -> int:
+    """ckb actors --unmatched"""
+    from kb.imports.actors import unmatched
+
+    rows = [{"dataset": u["dataset"], "name": u["name"], "new actor": u["minted"],
+             "candidates": "; ".join(f"{label} <{iri}>" for label, iri in u["candidates"]) or "(none)"}
+            for u in unmatched(kb)]
+    if not rows:
+        print("every imported actor name matched a known actor")
+        return 0
+    print(render_rows(rows, kb.prefixes))
+    print(f"{len(rows)} unmatched; confirm a candidate by adding a row to data/actor-aliases.csv")
+    return 0
+
+
+def cmd_validate(kb: Any, args: argparse.Namespace) -> int:
+    """ckb validate"""
+    with Progress().activity("validating"):
+        report = kb.validate()
+    if report.conforms:
+        print("conforms: the data satisfies every SHACL shape")
+        return 0
+    print(f"does not conform: {len(report.results)} result(s)")
+    rows = [{"severity": v.severity, "focus": v.focus, "path": v.path or "",
+             "constraint": v.constraint, "message": v.message} for v in report.results]
+    print(render_rows(rows, kb.prefixes))
+    return 1
+
+
+def cmd_reason(kb: Any, args: argparse.Namespace) -> int:
+    """ckb reason [--reasoner hermit|pellet] [--save]"""
+    from kb.reasoning.reason import ReasonerUnavailable
+
+    try:
+        with Progress().activity(f"reasoning with {args.reasoner}"):
+            report = kb.reason(reasoner=args.reasoner, save=args.save)
+    except ReasonerUnavailable as err:
+        note = str(err)
+        if "serving" not in note:
+            note += "; serving the inferred graph already in the store"
+        print(f"ckb: {note}", file=sys.stderr)
+        return 0
+    if not report.consistent:
+        print(f"ckb: {report.explanation or 'the ontology and data are inconsistent'}",
+              file=sys.stderr)
+        return 1
+    print(report.explanation or f"consistent ({report.reasoner}): {report.inferred} inferred "
+          f"triples in {report.seconds:.1f} s")
+    if report.saved_to:
+        print(f"saved {report.saved_to}")
+    return 0
+
+
+def cmd_query(kb: Any, args: argparse.Namespace) -> int:
+    """ckb query 'SPARQL' | -f FILE"""
+    if (args.sparql is None) == (args.file is None):
+        raise UsageError("give the query text or -f FILE (one of them)")
+    if args.file == "-":
+        sparql = sys.stdin.read()
+    elif args.file:
+        sparql = Path(args.file).read_text(encoding="utf-8")
+    else:
+        sparql = args.sparql
+    result = kb.query(sparql, inferred=not args.no_inferred, timeout=args.timeout,
+                      limit=args.limit)
+    fmt = args.format or ("turtle" if result.kind == "graph" else "table")
+    allowed = GRAPH_FORMATS if result.kind == "graph" else SELECT_FORMATS
+    if fmt not in allowed:
+        what = "CONSTRUCT/DESCRIBE" if result.kind == "graph" else result.kind.upper()
+        raise KBError(f"--format {fmt} does not fit {what} results; use one of: {', '.join(allowed)}")
+    if fmt == "table":
+        _write(render_result(result, kb.prefixes).encode())
+    else:
+        _write(result.serialize(fmt, kb.prefixes))
+    if result.truncated:
+        print(f"ckb: warning: results truncated at {result.limit} rows "
+              "(raise --limit or narrow the query)", file=sys.stderr)
+    return 0
+
+
+def cmd_describe(kb: Any, args: argparse.Namespace) -> int:
+    """ckb describe IRI-OR-LABEL"""
+    iri = kb.resolve(args.entity)
+    if args.format != "text":
+        _write(kb.export(format=args.format, entity=iri))
+        return 0
+    _write(render_description(kb.describe(iri, inferred=not args.no_inferred),
+                              kb.prefixes).encode())
+    return 0
+
+
+def cmd_search(kb: Any, args: argparse.Namespace) -> int:
+    """ckb search TEXT"""
+    hits = kb.search(args.text, limit=args.limit)
+    if not hits:
+        print(f"no entity matches {args.text!r}", file=sys.stderr)
+        return 0
+    rows = [{"#": str(i), "label": h.label, "matched": f"{h.matched} ({h.field}, {h.match})",
+             "types": ", ".join(t.label for t in h.types), "iri": h.iri}
+            for i, h in enumerate(hits, 1)]
+    print(render_rows(rows, kb.prefixes))
+    return 0
+
+
+def cmd_export(kb: Any, args: argparse.Namespace) -> int:
+    """ckb export [--graph G | --entity X | --query Q] --format F -o FILE"""
+    fmt = args.format or _format_from_name(args.output) or "turtle"
+    entity = kb.resolve(args.entity) if args.entity else None
+    query = args.query
+    if query and query.startswith("@"):
+        query = Path(query[1:]).read_text(encoding="utf-8")
+    scope = "a query result" if query else args.graph if entity is None else entity
+    with Progress().activity(f"exporting {scope} as {fmt}"):
+        data = kb.export(format=fmt, graph=args.graph, entity=entity, query=query)
+        if args.output and args.output != "-":
+            write_atomic(Path(args.output), data)
+    if not args.output or args.output == "-":
+        _write(data)
+    elif Progress().enabled:  # a note for people at a terminal; scripts get silence
+        print(f"wrote {len(data)} bytes to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
+    """ckb serve"""
+    from webui.server import serve
+
+    kb.update_token = args.update_token
+    if not getattr(kb.backend, "bounds_queries", True) and not args.allow_unbounded_queries:
+        # The client would give up at the limit, but the server would go on working: a few
+        # heavy web queries could then keep a shared server busy for minutes.
+        raise KBError(f"the SPARQL server at {kb.backend.endpoint} ({kb.backend.engine.name}) cannot "
+                      "be told to stop a query at its time limit; start it with its own limit (e.g. "
+                      "'oxigraph serve --timeout-s') and pass --allow-unbounded-queries to serve anyway")
+    if args.no_sandbox:
+        print("ckb: warning: --no-sandbox: queries and updates run without the network fence; "
+              "only the query check stands between SERVICE or LOAD and your network", file=sys.stderr)
+    else:
+        kb.require_sandbox()  # one line and exit 2 if the kernel cannot fence the workers
+    if kb.bundle_is_stale():
+        print("ckb: note: this store holds an older copy of the bundled ontology and data; "
+              "run 'ckb load' to rebuild it", file=sys.stderr)
+    serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
+          QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
+          TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads)
+    return 0
+
+
+# -- helpers ----------------------------------------------------------------
+
+def _format_from_name(path: str | None) -> str | None:
+    from kb.export.rdf import FORMATS
+
+    if not path:
+        return None
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return next((name for name, spec in FORMATS.items() if spec.extension == suffix), None)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: never half-written."""
+    path = path.expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise KBError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write(data: bytes) -> None:
+    out = sys.stdout.buffer
+    out.write(data)
+    if data and not data.endswith(b"\n"):
+        out.write(b"\n")
+    out.flush()
+
+
+def _print_graphs(counts: dict[str, int]) -> None:
+    rows = [{"graph": g, "triples": str(n)} for g, n in counts.items()]
+    rows.append({"graph": "total", "triples": str(sum(counts.values()))})
+    print(render_rows(rows, {}))

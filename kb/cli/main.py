@@ -1,0 +1,244 @@
+"""The ``ckb`` command line: load, import, validate, reason, query, describe, search, export, serve."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from kb import __version__
+from kb.cli.commands import (
+    UsageError,
+    cmd_actors,
+    cmd_describe,
+    cmd_export,
+    cmd_import,
+    cmd_load,
+    cmd_query,
+    cmd_reason,
+    cmd_search,
+    cmd_serve,
+    cmd_validate,
+)
+from kb.cli.progress import Progress
+from kb.errors import KBError
+
+QUERY_FORMATS = ("table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld")
+EXPORT_FORMATS = ("turtle", "nt", "nq", "trig", "jsonld", "xml")
+READ_ONLY_COMMANDS = ("query", "describe", "search", "export", "validate")
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block; one line is easier to read and to grep.
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _store_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    # Sub-commands use SUPPRESS so they do not overwrite a value given before the command.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--store", metavar="DIR", default=default,
+                        help="store folder (default: $CKB_STORE or the per-user data folder)")
+    parser.add_argument("--memory", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="use a fresh in-memory store loaded from the bundled files")
+    parser.add_argument("--endpoint", metavar="URL", default=default,
+                        help="use a SPARQL 1.1 server's query endpoint (default: $CKB_ENDPOINT)")
+    parser.add_argument("--update-endpoint", metavar="URL", default=default,
+                        help="the server's update endpoint (default: the query endpoint)")
+    parser.add_argument("--engine", choices=("virtuoso", "oxigraph", "sparql"), default=default,
+                        help="the server's engine (default: asked from the server)")
+    parser.add_argument("--graph-prefix", metavar="IRI", action="append", default=default,
+                        help="also treat graphs under IRI as the KB's own (repeatable; every other "
+                             "graph in the store is never read, counted or dropped)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``ckb``."""
+    p = _Parser(prog="ckb", description="Query and maintain the conflict knowledge base.")
+    p.add_argument("--version", action="version", version=f"ckb {__version__}")
+    _store_options(p, top=True)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def cmd(name: str, handler: Callable[[Any, argparse.Namespace], int], text: str,
+            loaded: bool = True) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=text, description=text)
+        _store_options(c, top=False)
+        c.set_defaults(handler=handler, needs_data=loaded)
+        return c
+
+    c = cmd("load", cmd_load, "rebuild the store from FILES (default: bundled ontology and data)",
+            loaded=False)
+    c.add_argument("files", nargs="*", metavar="FILE", help="RDF files or folders")
+    c = cmd("import", cmd_import, "load one file into its own graph (replacing an earlier import)")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--name", help="graph name (default: the file name without extension)")
+    c.add_argument("--format", dest="import_format", choices=("rdf", "ucdp-ged", "acled"), default="rdf",
+                   help="rdf (default: any RDF file) or a dataset CSV: ucdp-ged, acled")
+    c.add_argument("--skip-bad", action="store_true",
+                   help="dataset CSV: skip bad rows and list them in a report instead of stopping")
+    c.add_argument("--report", metavar="FILE",
+                   help="where --skip-bad writes the skipped rows (default: FILE.skipped.csv)")
+    c.add_argument("--aliases", metavar="CSV", help="actor alias table (default: data/actor-aliases.csv)")
+    c = cmd("actors", cmd_actors, "list actor names from imports that matched no known actor")
+    c.add_argument("--unmatched", action="store_true", required=True,
+                   help="names that found no actor, with candidate suggestions to confirm")
+    cmd("validate", cmd_validate, "check the data against the SHACL shapes (exit 1 if it fails)")
+    c = cmd("reason", cmd_reason, "run the OWL reasoner and refresh the inferred graph")
+    c.add_argument("--reasoner", choices=("hermit", "pellet"), default="hermit")
+    c.add_argument("--save", action="store_true", help="also write data/inferred/inferred.ttl")
+    c = cmd("query", cmd_query, "run a read-only SPARQL query")
+    c.add_argument("sparql", nargs="?", metavar="SPARQL", help="the query text")
+    c.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")
+    c.add_argument("--format", choices=QUERY_FORMATS,
+                   help="output format (default: table; turtle for CONSTRUCT/DESCRIBE)")
+    c.add_argument("--timeout", type=_positive, metavar="S", help="time limit in seconds")
+    c.add_argument("--limit", type=_positive_int, metavar="N", help="row cap")
+    c.add_argument("--no-inferred", action="store_true", help="leave the inferred graph out")
+    c = cmd("describe", cmd_describe, "show what the KB says about an entity (IRI, ckbr:x or label)")
+    c.add_argument("entity", metavar="IRI-OR-LABEL")
+    c.add_argument("--format", choices=("text", "turtle", "nt", "jsonld", "xml"),
+                   default="text", help="text (default) or an RDF format")
+    c.add_argument("--no-inferred", action="store_true", help="leave inferred statements out")
+    c = cmd("search", cmd_search, "find entities by label or alias, best match first")
+    c.add_argument("text")
+    c.add_argument("--limit", type=_positive_int, default=20, metavar="N")
+    c = cmd("export", cmd_export, "write the KB, one graph, one entity or a CONSTRUCT result as RDF")
+    c.add_argument("--graph", default="all",
+                   help="all, ontology, data, inferred, shapes or a graph IRI (default: all)")
+    c.add_argument("--entity", metavar="IRI-OR-LABEL", help="only the statements about one entity")
+    c.add_argument("--query", metavar="SPARQL",
+                   help="the triples of a CONSTRUCT or DESCRIBE query (a file with @FILE.rq)")
+    c.add_argument("--format", choices=EXPORT_FORMATS, default=None,
+                   help="RDF format (default: from the -o extension, else turtle)")
+    c.add_argument("-o", "--output", metavar="FILE", help="write to FILE atomically (default: stdout)")
+    c = cmd("serve", cmd_serve, "serve the web UI and the SPARQL endpoint")
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--port", type=int, default=5000)
+    c.add_argument("--debug", action="store_true")
+    c.add_argument("--update-token", metavar="T", default=os.environ.get("CKB_UPDATE_TOKEN"),
+                   help="enable SPARQL Update for requests bearing this token")
+    c.add_argument("--timeout", type=_positive, default=10.0, metavar="S")
+    c.add_argument("--row-limit", type=_positive_int, default=10_000, metavar="N")
+    c.add_argument("--query-budget", type=_positive, default=60.0, metavar="S",
+                   help="seconds of query time each client may use per minute (429 beyond)")
+    c.add_argument("--allow-unbounded-queries", action="store_true",
+                   help="with --endpoint: serve even if the server cannot stop a query at its limit")
+    c.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                   help="a reverse proxy's address: behind it, X-Forwarded-For names the client "
+                        "(repeatable)")
+    c.add_argument("--threads", type=_positive_int, default=32, metavar="N",
+                   help="server threads; requests beyond the workers wait in their lane")
+    c.add_argument("--no-sandbox", action="store_true",
+                   help="run queries even where the kernel cannot fence workers off the network")
+    return p
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
+    return int(text)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from kb.api import KnowledgeBase, default_store_path
+
+    options: dict[str, Any] = {}
+    if args.command == "serve":
+        options = {"timeout": args.timeout, "row_limit": args.row_limit}
+    options["graph_prefixes"] = tuple(args.graph_prefix or ())
+    if args.memory:
+        return KnowledgeBase.open(memory=True, **options)
+    endpoint = args.endpoint or (None if args.store else os.environ.get("CKB_ENDPOINT"))
+    if endpoint:
+        return KnowledgeBase.open(endpoint=endpoint, update_endpoint=args.update_endpoint,
+                                  engine=args.engine, **options)
+    path = Path(args.store) if args.store else default_store_path()
+    try:
+        return KnowledgeBase.open(path, **options)
+    except KBError as err:
+        # Another process (usually 'ckb serve') holds the write lock: reading is still safe.
+        if "LOCK" not in str(err) or args.command not in READ_ONLY_COMMANDS:
+            raise
+        return KnowledgeBase.open(path, read_only=True, **options)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; exceptions propagate."""
+    args = build_parser().parse_args(argv)
+    kb = _open(args)
+    recovered = getattr(kb.backend, "recovered", None)
+    if recovered:
+        print(f"ckb: recovered: {recovered}", file=sys.stderr)
+    try:
+        if args.needs_data and not kb.graphs():
+            _first_load(kb)
+        return args.handler(kb, args)
+    finally:
+        kb.close()
+
+
+def _first_load(kb: Any) -> None:
+    """Fill an empty store with the bundle, saying so in plain lines (a log file sees them too)."""
+    import time
+
+    where = getattr(kb.backend, "path", None) or getattr(kb.backend, "endpoint", "memory")
+    print(f"ckb: first use: loading the bundled ontology and data into {where}", file=sys.stderr,
+          flush=True)
+    start = time.monotonic()
+    with Progress().activity("loading"):
+        kb.ensure_loaded()
+    print(f"ckb: loaded {sum(kb.graphs().values()):,} triples in {time.monotonic() - start:.1f} s",
+          file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``ckb``: errors become one line on stderr and exit status 2."""
+    try:
+        return run(argv)
+    except (UsageError, KBError) as err:
+        message = str(err)
+        if "LOCK" in message:
+            message += " (another process, e.g. 'ckb serve', has this store open; stop it or " \
+                       "use --memory)"
+        return _fail(message)
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error; silence the final flush too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        return _fail(f"{where}{err.strerror or err}")
+    except UnicodeDecodeError as err:
+        return _fail(f"input is not UTF-8 text ({err.reason} at byte {err.start})")
+    except KeyboardInterrupt:
+        print("ckb: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if os.environ.get("CKB_DEBUG"):
+            raise
+        print(f"ckb: internal error: {type(err).__name__}: {' '.join(str(err).split())} "
+              "(set CKB_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _fail(message: str) -> int:
+    line = " ".join(message.split())  # one line, whatever the message held
+    print(f"ckb: error: {line}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""RDF out: deterministic serialisation in every format, and the pretty Turtle writer."""

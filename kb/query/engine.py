@@ -1,0 +1,227 @@
+"""What runs inside a query or update worker: fence, check, evaluate, serialise.
+
+The worker is a child process (see ``kb.query.worker``). Before it reads anything it
+fences itself off the network (``kb.query.sandbox``); then it parses every query with
+a real SPARQL parser (``kb.query.guard``), lets Oxigraph evaluate it with the
+dataset the KB asks for, and has Oxigraph write the answer (``kb.query.results``).
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import pyoxigraph as ox
+
+from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
+from kb.query.results import capture
+from kb.query.sandbox import install_fence
+from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
+
+if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
+    from kb.query import guard
+
+_HEADER = struct.Struct("!Q")
+_BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
+CHECK_LIMIT = 2.0  # seconds the parse check may take (at most half the job's limit): then 400, not 503
+DEFAULT_GRAPH = ""  # in a list of graph IRIs: the store's own (unnamed) default graph
+
+
+def write_frame(stream: BinaryIO, obj: Any) -> None:
+    """Send one pickled object with its length."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """Receive one pickled object; EOFError if the other side is gone."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError("worker pipe closed")
+    size = _HEADER.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("worker pipe closed")
+    return pickle.loads(data)  # only ever between this process and its own parent or child
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Where a worker finds the store, and how it may use it."""
+
+    path: str | None = None  # a store directory
+    dump: str | None = None  # or an N-Quads dump of a memory store
+    write: bool = False  # open read-write (an update worker) instead of read-only
+    dump_out: str | None = None  # memory store: where an update worker writes the new contents
+
+
+def graph_terms(iris: list[str] | None) -> list[Any] | None:
+    """Graph IRIs as pyoxigraph terms; DEFAULT_GRAPH stands for the store's default graph."""
+    if iris is None:
+        return None
+    return [ox.DefaultGraph() if i == DEFAULT_GRAPH else ox.NamedNode(i) for i in iris]
+
+
+class _CheckTooSlow(Exception):
+    """The parse check ran out of its time budget."""
+
+
+def _stop_check(signum: int, frame: object) -> None:
+    raise _CheckTooSlow
+
+
+class _Analyses:
+    """Parse results by query text: a repeated query is checked once per worker."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.cache: OrderedDict[tuple[str, bool], guard.Analysis] = OrderedDict()
+
+    def get(self, text: str, update: bool, timeout: float) -> guard.Analysis:
+        """The analysis of ``text``, computed within its share of the job's time limit."""
+        key = (text, update)
+        found = self.cache.get(key)
+        if found is not None:
+            self.cache.move_to_end(key)
+            return found
+        budget = min(CHECK_LIMIT, timeout / 2) if timeout else CHECK_LIMIT
+        load_checker()  # imported outside the alarm: an import cut short leaves broken modules
+        # The parser is pure Python, so a Python signal handler can stop it mid-parse. The
+        # budget is CPU time (ITIMER_VIRTUAL): a busy machine slows the parse's wall clock, not
+        # its cost, and must not turn a good query into a 400. Wall time stays bounded by the
+        # parent, which kills the worker at the job's deadline.
+        previous = signal.signal(signal.SIGVTALRM, _stop_check)
+        signal.setitimer(signal.ITIMER_VIRTUAL, budget)
+        try:
+            found = _analyse(text, update)
+        except _CheckTooSlow:
+            if budget < CHECK_LIMIT:
+                # The job's own time limit cut the check short (a request that waited for a
+                # worker has little left): it ran out of time, which is a 503, not a bad query.
+                raise QueryTimeout(timeout) from None
+            kind = "update" if update else "query"
+            raise ForbiddenQuery(f"the {kind} took longer than {budget:g} s of CPU time to check; "
+                                 "shorten or simplify it") from None
+        finally:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            signal.signal(signal.SIGVTALRM, previous)
+        self.cache[key] = found
+        if len(self.cache) > self.size:
+            self.cache.popitem(last=False)
+        return found
+
+
+def load_checker() -> Any:
+    """The query checker module; importing it costs ~0.5 s, so the server process never does."""
+    from kb.query import guard
+
+    return guard
+
+
+def _analyse(text: str, update: bool) -> guard.Analysis:
+    try:
+        return load_checker().analyse(text, update)
+    except QuerySyntaxError:
+        # Oxigraph is the authority on syntax and points at the error more precisely: if it
+        # refuses too, its SyntaxError is the answer. The probe store is empty and thrown
+        # away, and this process is fenced off the network, so running it there costs nothing.
+        probe = ox.Store()
+        if update:
+            probe.update(text)
+        else:
+            probe.query(text)
+        raise
+
+
+def _backstop(timeout: float) -> None:
+    # If the parent dies mid-query nobody kills this process, so it arms its own alarm:
+    # SIGALRM's default action ends the process even inside Oxigraph's Rust code.
+    if timeout:
+        signal.setitimer(signal.ITIMER_REAL, timeout * _BACKSTOP + 2)
+
+
+def run_query(store: ox.Store, job: QueryRequest, analyses: _Analyses) -> dict[str, Any]:
+    """Check and evaluate one query; the answer as the engine wrote it."""
+    analysis = analyses.get(job.query, False, job.timeout) if job.check else load_checker().Analysis(False)
+    _backstop(job.timeout)
+    options: dict[str, Any] = {}
+    if job.default_graphs is not None:
+        options["default_graph"] = graph_terms(job.default_graphs)
+    elif not analysis.has_dataset:
+        # The KB's default graph is every graph; the engine's union does that without a list.
+        options["use_default_graph_as_union"] = True
+    if job.named_graphs is not None:
+        options["named_graphs"] = graph_terms(job.named_graphs)
+    answer = store.query(job.query, prefixes=job.prefixes, base_iri=job.base_iri, **options)
+    return capture(answer, job.limit, job.format, job.prefixes)
+
+
+def run_update(store: ox.Store, job: UpdateRequest, analyses: _Analyses) -> dict[str, Any]:
+    """Check and apply one update: one transaction, all or nothing."""
+    if job.check:
+        analyses.get(job.update, True, job.timeout)
+    _backstop(job.timeout)
+    store.update(job.update, prefixes=job.prefixes, base_iri=job.base_iri)
+    return {"done": True}
+
+
+def _open(spec: StoreSpec) -> ox.Store:
+    if spec.path is not None:
+        return ox.Store(spec.path) if spec.write else ox.Store.read_only(spec.path)
+    store = ox.Store()
+    if spec.dump:
+        store.load(path=spec.dump, format=ox.RdfFormat.N_QUADS)
+    return store
+
+
+def _answer(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -> dict[str, Any]:
+    try:
+        return _evaluate(store, job, analyses, spec)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -> dict[str, Any]:
+    try:
+        if isinstance(job, CheckRequest):
+            return {"has_dataset": analyses.get(job.text, job.update, job.timeout).has_dataset}
+        if isinstance(job, UpdateRequest):
+            done = run_update(store, job, analyses)
+            if spec.path is not None:
+                store.flush()
+            elif spec.dump_out:
+                store.dump(output=spec.dump_out, format=ox.RdfFormat.N_QUADS)
+            return done
+        return run_query(store, job, analyses)
+    except SyntaxError as err:
+        return {"error": "syntax", "message": str(err)}
+    except QuerySyntaxError as err:
+        return {"error": "checker", "line": err.line, "column": err.column, "message": err.detail}
+    except QueryTimeout as err:
+        return {"error": "QueryTimeout", "seconds": err.seconds}
+    except KBError as err:
+        return {"error": type(err).__name__, "message": str(err)}
+    except OSError as err:
+        return {"error": "store", "message": str(err)}
+
+
+def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    """Worker main loop: fence, open the store, then answer jobs until EOF."""
+    fence_problem = install_fence()
+    load_checker()  # before the first job, so its time limit is not spent importing
+    spec: StoreSpec = read_frame(inp)
+    store = _open(spec)
+    write_frame(out, {"ready": True, "fence": fence_problem})
+    analyses = _Analyses()
+    while True:
+        try:
+            job = read_frame(inp)
+        except EOFError:
+            return
+        answer = _answer(store, job, analyses, spec)
+        write_frame(out, answer)

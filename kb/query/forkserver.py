@@ -1,0 +1,182 @@
+"""A template process that forks query workers, so a worker starts in milliseconds, not a second.
+
+Before a worker can answer it must import pyoxigraph and the SPARQL checker (rdflib's
+parser: ~0.6 s, seconds on a loaded machine), and a killed worker's successor paid that
+again. The template imports them once; each worker is a fork of it that fences itself off
+the network (``kb.query.sandbox``, in ``kb.query.engine.serve``) right after the fork, exactly as a worker
+started from scratch does. The template itself reads nothing but pipe ends and never runs a
+query.
+
+The parent hands the template the worker's two pipe ends over a Unix socket (SCM_RIGHTS) and
+gets the pid back; it watches and kills the worker through a pidfd, since the worker is the
+template's child, not its own (the template lets the kernel reap it). Not multiprocessing's
+forkserver: that one re-imports the caller's main script in every child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+_PID = struct.Struct("!i")
+_TEMPLATE = "import sys; from kb.query.forkserver import template; template(int(sys.argv[1]))"
+
+
+class Forked:
+    """A forked worker, with the part of Popen's interface ``kb.query.worker`` uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd: int | None = os.pidfd_open(pid)
+
+    def poll(self) -> int | None:
+        """None while the worker runs; its (unknown, so -1) status once it has ended."""
+        if self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]:
+            self._ended()
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, through the pidfd: never another process that reused the pid."""
+        if self._pidfd is not None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until the worker has ended; subprocess.TimeoutExpired past ``timeout``."""
+        if self._pidfd is not None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("ckb worker", timeout or 0)
+            self._ended()
+        assert self.returncode is not None
+        return self.returncode
+
+    def _ended(self) -> None:
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        self.returncode = -1  # the template reaped it; its status is not ours to read
+
+    def __del__(self) -> None:
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+
+
+class Template:
+    """The parent's handle on one template process (started on first use, restarted if it died)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+
+    def start(self) -> None:
+        """Start the template now (it imports in the background), unless it runs already."""
+        with self._lock:
+            self._ensure()
+
+    def _ensure(self) -> socket.socket:
+        if self._proc is not None and self._proc.poll() is None and self._sock is not None:
+            return self._sock
+        self._stop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = dict(os.environ)
+        # The template must import this very kb package, installed or not.
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-c", _TEMPLATE, str(theirs.fileno())],
+                                          pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
+        finally:
+            theirs.close()
+        self._sock = ours
+        return ours
+
+    def spawn(self) -> tuple[Forked, BinaryIO, BinaryIO]:
+        """Fork a worker: (its process, the pipe to its stdin, the pipe from its stdout)."""
+        to_child, from_parent = os.pipe()[::-1]  # (write end, read end)
+        from_child, to_parent = os.pipe()
+        try:
+            with self._lock:
+                sock = self._ensure()
+                try:
+                    socket.send_fds(sock, [b"w"], [from_parent, to_parent])
+                    data = b""
+                    while len(data) < _PID.size:
+                        chunk = sock.recv(_PID.size - len(data))
+                        if not chunk:
+                            raise EOFError("the worker template stopped")
+                        data += chunk
+                except (OSError, EOFError):
+                    self._stop()
+                    raise
+            proc = Forked(_PID.unpack(data)[0])
+        except BaseException:
+            for fd in (to_child, from_child):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (from_parent, to_parent):  # the worker holds its own copies now
+                os.close(fd)
+        return proc, os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")
+
+    def _stop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()  # the template reads EOF and ends; its workers keep serving
+            self._sock = None
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(5)
+            self._proc = None
+
+    def close(self) -> None:
+        """Stop the template (workers already forked are not touched)."""
+        with self._lock:
+            self._stop()
+
+
+TEMPLATE = Template()  # one per process: every pool forks from it
+atexit.register(TEMPLATE.close)
+
+
+def template(fd: int) -> None:
+    """The template's main loop: receive two pipe ends, fork a worker on them, send back its pid."""
+    from kb.query import engine  # the expensive imports, once for every worker
+
+    engine.load_checker()
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers as they end
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sock = socket.socket(fileno=fd)
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 2)
+        except OSError:
+            return
+        if not msg or len(fds) != 2:
+            return  # the parent is gone (or confused): workers already forked carry on alone
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                sock.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                engine.serve(os.fdopen(fds[0], "rb"), os.fdopen(fds[1], "wb"))
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        for received in fds:
+            os.close(received)
+        sock.sendall(_PID.pack(pid))

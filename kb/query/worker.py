@@ -1,0 +1,283 @@
+"""Worker processes: the time limit kills the process doing the work.
+
+Neither rdflib nor Oxigraph can interrupt a running query, so each query and
+each update runs in a worker process (``kb.query.engine``) that opens the store
+itself (read-only on disk, or from a dump for a memory store) and fences itself
+off the network. When a job overruns, the worker is killed and the work really
+stops; the next job gets a fresh worker. An engine crash kills a worker, never
+the server.
+
+Workers talk length-prefixed pickles over a pair of pipes. They are forked from
+a template process that has done the imports (``kb.query.forkserver``), so one starts in
+milliseconds; where that cannot work they are plain ``python -c`` subprocesses.
+Either way they never re-import the caller's main script (unlike multiprocessing's
+spawn), so library users need no ``if __name__`` guard.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
+from kb.query.engine import StoreSpec, read_frame, write_frame
+from kb.query.forkserver import TEMPLATE
+from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
+
+# Run through -c, not -m: "-m kb.query.engine" would load that module twice (as kb.query.engine and __main__).
+_CHILD = "import sys; from kb.query.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
+_START_TIMEOUT = 60.0
+
+__all__ = ["StoreSpec", "WorkerPool", "check", "run_update", "syntax_error"]
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
+
+
+def syntax_error(message: str, line_shift: int = 0) -> QuerySyntaxError:
+    """Turn Oxigraph's 'error at L:C: ...' into a QuerySyntaxError with its position."""
+    m = _POSITION.search(message)
+    if m:
+        return QuerySyntaxError(int(m.group(1)) - line_shift, int(m.group(2)), _short(m.group(3)))
+    return QuerySyntaxError(None, None, _short(message))
+
+
+def _short(detail: str, limit: int = 200) -> str:
+    # Oxigraph lists every token it expected; a reader needs the start of that list.
+    detail = " ".join(detail.split())
+    return detail if len(detail) <= limit else detail[: limit - 1] + "…"
+
+
+_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError}
+
+
+def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
+    kind = answer["error"]
+    if kind == "syntax":
+        raise syntax_error(answer["message"])
+    if kind == "checker":
+        raise QuerySyntaxError(answer["line"], answer["column"], answer["message"])
+    if kind == "QueryTimeout":
+        raise QueryTimeout(answer["seconds"])
+    if kind in _ERRORS:
+        raise _ERRORS[kind](answer["message"])
+    raise StoreError(f"{what} failed: {answer['message']}")
+
+
+class _Worker:
+    def __init__(self, spec: StoreSpec, generation: int, require_fence: bool,
+                 start_timeout: float = _START_TIMEOUT) -> None:
+        self.generation = generation
+        self.proc: Any
+        try:
+            self.proc, self.inp, self.out = TEMPLATE.spawn()
+        except (OSError, EOFError, AttributeError):  # no template (no pidfd, or it cannot start)
+            self.proc, self.inp, self.out = _popen()
+        # A forked worker has the template's working directory, not ours: paths go absolute.
+        spec = replace(spec, **{k: os.path.abspath(v) for k in ("path", "dump", "dump_out")
+                                if (v := getattr(spec, k)) is not None})
+        try:
+            write_frame(self.inp, spec)
+            if not self.wait(start_timeout):
+                if start_timeout < _START_TIMEOUT:  # the job's own time ran out while it started
+                    self.kill()
+                    raise QueryTimeout(start_timeout)
+                raise EOFError("no answer")
+            ready = read_frame(self.out)
+        except (EOFError, OSError) as err:
+            self.kill()
+            raise StoreError(f"worker failed to start: {err}") from None
+        self.fence_problem: str | None = ready.get("fence")
+        if self.fence_problem and require_fence:
+            self.kill()
+            raise StoreError(f"{self.fence_problem}; refusing to run queries without it "
+                             "(ckb serve --no-sandbox runs them unfenced)")
+
+    def wait(self, timeout: float) -> bool:
+        """True once an answer is ready to read; False when ``timeout`` passes first."""
+        ready, _, _ = select.select([self.out], [], [], max(timeout, 0))
+        return bool(ready)
+
+    def ask(self, job: Any, timeout: float) -> dict[str, Any]:
+        """Send one job and wait for its answer; QueryTimeout (worker killed) past ``timeout``."""
+        write_frame(self.inp, job)
+        if not self.wait(timeout):
+            self.kill(wait=False)
+            raise QueryTimeout(job.timeout)
+        return read_frame(self.out)
+
+    def kill(self, wait: bool = True) -> None:
+        """Stop the worker at once, whatever it is doing, and reap it (``wait=False``: in the background)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        for stream in (self.inp, self.out):
+            stream.close()
+        if wait:
+            self.proc.wait(5)
+        else:
+            # A dying worker frees its memory at its own CPU priority (a heavy one is niced): on a
+            # busy machine that takes seconds, which the request that timed out must not wait for.
+            threading.Thread(target=self.proc.wait, daemon=True, name="ckb-reap").start()
+
+
+def _popen() -> tuple[subprocess.Popen[bytes], Any, Any]:
+    env = dict(os.environ)
+    # The child must import this very kb package, installed or not.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc, proc.stdin, proc.stdout
+
+
+def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False) -> None:
+    """Apply one update in a one-shot worker that holds the store for writing; it never outlives its limit."""
+    worker = _Worker(spec, 0, require_fence)
+    try:
+        answer = worker.ask(job, job.timeout)
+    except (EOFError, OSError):
+        worker.kill()
+        raise StoreError("update failed: the engine stopped without an answer; nothing was written") from None
+    except QueryTimeout:
+        raise QueryTimeout(job.timeout) from None
+    worker.kill()
+    if "error" in answer:
+        _raise_error(answer, "update")
+
+
+def _kill_all(workers: list[_Worker]) -> None:
+    for worker in workers[:]:
+        worker.kill()
+    workers.clear()
+
+
+def check(pool: WorkerPool, text: str, update: bool, timeout: float) -> bool:
+    """Parse-check a query or update in a fenced worker; True if it names its own dataset."""
+    return pool.run(CheckRequest(text, update, timeout))["has_dataset"]
+
+
+class WorkerPool:
+    """A small pool of query workers bound to one store generation."""
+
+    def __init__(self, size: int = 2, require_fence: bool = False) -> None:
+        self.size = size
+        self.require_fence = require_fence
+        self._spec: StoreSpec | None = None
+        self._generation = 0
+        self._idle: list[_Worker] = []
+        self._busy = 0
+        self._cond = threading.Condition()
+        # A pool nobody closed (a KnowledgeBase dropped without close()) still stops its workers.
+        weakref.finalize(self, _kill_all, self._idle)
+
+    def reset(self, spec: StoreSpec) -> None:
+        """Point the pool at new store contents; idle workers are retired now, busy ones on return."""
+        with self._cond:
+            self._spec = spec
+            self._generation += 1
+            idle = self._idle[:]
+            self._idle.clear()  # in place: the finaliser holds this very list
+        for worker in idle:
+            worker.kill()
+
+    def _acquire(self, deadline: float | None = None, limit: float = 0.0) -> _Worker:
+        # ``deadline``: the job's end (time.monotonic()); waiting and starting a worker count
+        # against it, so a job never ends later than its limit ( QueryTimeout(limit) instead).
+        with self._cond:
+            while not self._idle and self._busy >= self.size:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise QueryTimeout(limit)
+                self._cond.wait(left)
+            self._busy += 1
+            worker = self._idle.pop() if self._idle else None
+            spec, generation = self._spec, self._generation
+        if worker is None:
+            try:
+                assert spec is not None, "WorkerPool.reset() must be called first"
+                start = _START_TIMEOUT if deadline is None else deadline - time.monotonic()
+                worker = _Worker(spec, generation, self.require_fence, max(min(start, _START_TIMEOUT), 0.0))
+            except BaseException:
+                self._release(None)
+                raise
+        return worker
+
+    def _release(self, worker: _Worker | None) -> None:
+        with self._cond:
+            self._busy -= 1
+            if worker is not None and worker.generation == self._generation:
+                self._idle.append(worker)
+                worker = None
+            self._cond.notify()
+        if worker is not None:
+            worker.kill()
+
+    def fence_problem(self) -> str | None:
+        """Start a worker and say why its network fence is missing (None: it is fenced)."""
+        worker = self._acquire()
+        try:
+            return worker.fence_problem
+        finally:
+            self._release(worker)
+
+    def run(self, job: QueryRequest | CheckRequest, check_by: float | None = None) -> dict[str, Any]:
+        """Run a query (or only its check); kill its worker and raise QueryTimeout past its time limit.
+
+        ``check_by`` (time.monotonic()): check the query first, by then, and start its limit only
+        once it is checked (a short slice is then the engine's time, not the parser's).
+        """
+        first = check_by is not None and isinstance(job, QueryRequest) and job.check
+        # The limit counts from here: a worker that has to start first starts on the job's time.
+        deadline = time.monotonic() + job.timeout
+        worker: _Worker | None = self._acquire(check_by if first else deadline, job.timeout)
+        try:
+            if first:
+                assert check_by is not None and isinstance(job, QueryRequest)
+                answer = self._check_first(worker, job, check_by)
+            else:
+                answer = worker.ask(job, deadline - time.monotonic())
+        except QueryTimeout:
+            if worker.inp.closed or worker.proc.poll() is not None:
+                worker = None  # ask() killed it
+            raise
+        except (EOFError, OSError) as err:
+            worker.kill()
+            worker = None
+            raise StoreError(f"query failed: the engine stopped without an answer ({err})") from None
+        finally:
+            self._release(worker)
+        if "error" in answer:
+            _raise_error(answer)
+        return answer
+
+    @staticmethod
+    def _check_first(worker: _Worker, job: QueryRequest, check_by: float) -> dict[str, Any]:
+        left = check_by - time.monotonic()
+        if left <= 0:
+            raise QueryTimeout(job.timeout)
+        checked = worker.ask(CheckRequest(job.query, False, left), left)  # cached in this worker
+        if "error" in checked:
+            return checked
+        limit = min(job.timeout, check_by - time.monotonic())
+        if limit <= 0:
+            raise QueryTimeout(job.timeout)
+        return worker.ask(job, limit)
+
+    def close(self) -> None:
+        """Stop every idle worker (busy ones stop when they return)."""
+        with self._cond:
+            self._generation += 1
+            idle = self._idle[:]
+            self._idle.clear()
+        for worker in idle:
+            worker.kill()

@@ -1,0 +1,1 @@
+"""OWL reasoning with owlready2 and SHACL validation with pySHACL."""

@@ -1,0 +1,120 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol, kb side: read, replace, add to and delete one graph.
+
+A graph is a named graph IRI, or None for the store's own default graph. pyoxigraph parses
+request bodies (each request's blank nodes are fresh) and serialises answers; a body is parsed
+completely before anything is written, and each write is one all-or-nothing step of the
+backend. Writes need the KB's update token, as SPARQL Update does.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+import pyoxigraph as ox
+
+from kb.errors import KBError, NotFound, ParseError, UpdateRefused
+from kb.namespaces import PREFIXES
+from kb.store.oxstore import STAGING
+from kb.terms import check_iri
+
+# kb format names (webui.negotiation) -> pyoxigraph formats, for one graph.
+FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "xml": ox.RdfFormat.RDF_XML,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+
+
+class UnsupportedMediaType(KBError):
+    """A body in a media type this store cannot read as one graph."""
+
+    status = 415
+
+
+class NotSupported(KBError):
+    """The backend cannot do this (the Graph Store Protocol needs the embedded store)."""
+
+    status = 501
+
+
+def _backend(kb: Any) -> Any:
+    backend = kb.backend
+    if not hasattr(backend, "write_graph"):
+        raise NotSupported("the Graph Store Protocol is only served over the embedded store")
+    return backend
+
+
+def _authorise(kb: Any, token: str | None) -> None:
+    if not kb.update_token:
+        raise UpdateRefused("updates are disabled: this knowledge base is read-only")
+    if not token or not hmac.compare_digest(token.encode(), kb.update_token.encode()):
+        raise UpdateRefused("updates need the right token (Authorization: Bearer ...)")
+
+
+def _graph(graph: str | None) -> str | None:
+    if graph is not None and check_iri(graph).startswith(STAGING):
+        raise KBError(f"<{graph}> is a staging graph of the store; it cannot be read or written")
+    return graph
+
+
+def exists(kb: Any, graph: str | None) -> bool:
+    """True if ``graph`` exists (the default graph always does)."""
+    return _backend(kb).has_graph(_graph(graph))
+
+
+def read(kb: Any, graph: str | None, fmt: str) -> bytes:
+    """Serialise one graph in ``fmt`` (a key of FORMATS); NotFound if it does not exist."""
+    backend = _backend(kb)
+    if not backend.has_graph(_graph(graph)):
+        raise NotFound(f"no graph <{graph}> in this store")
+    triples = backend.graph_triples(graph)
+    return ox.serialize(triples, format=FORMATS[fmt], prefixes=_used_prefixes(triples))
+
+
+def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
+    """The KB's prefixes that some IRI of ``triples`` starts with (the writer declares each one given)."""
+    iris = {t.value for triple in triples for t in triple if isinstance(t, ox.NamedNode)}
+    return {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}
+
+
+def parse(data: bytes, media_type: str, base_iri: str | None, name: str = "request body") -> list[ox.Triple]:
+    """Parse a body of ``media_type`` into triples, or raise (415 media type, 400 with line:column)."""
+    fmt = ox.RdfFormat.from_media_type(media_type) if media_type else None
+    if fmt is None or fmt.supports_datasets:
+        raise UnsupportedMediaType(
+            f"cannot read {media_type or 'a body without a media type'} as one graph; send "
+            + ", ".join(f.media_type for f in FORMATS.values())
+        )
+    try:
+        return [q.triple for q in ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True)]
+    except SyntaxError as err:
+        detail = str(err.msg if hasattr(err, "msg") else err)
+        detail = detail.split(": ", 1)[1] if detail.startswith("Parser error") and ": " in detail else detail
+        raise ParseError(name, err.lineno, err.offset, detail) from None
+    except ValueError as err:  # e.g. bytes that are not UTF-8
+        raise ParseError(name, None, None, str(err)) from None
+
+
+def write(
+    kb: Any, graph: str | None, triples: Sequence[ox.Triple], *, replace: bool, token: str | None
+) -> bool:
+    """PUT (replace) or POST (add) triples into one graph; return True if the graph is new."""
+    backend = _backend(kb)
+    _authorise(kb, token)
+    graph = _graph(graph)
+    created = not backend.has_graph(graph)
+    backend.write_graph(graph, triples, replace=replace)
+    return created
+
+
+def delete(kb: Any, graph: str | None, token: str | None) -> None:
+    """Remove one graph (or empty the default graph); NotFound if it does not exist."""
+    backend = _backend(kb)
+    _authorise(kb, token)
+    graph = _graph(graph)
+    if not backend.has_graph(graph):
+        raise NotFound(f"no graph <{graph}> in this store")
+    backend.drop_graph(graph)

@@ -1,0 +1,495 @@
+"""The embedded store: Oxigraph on disk (default) or in memory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kb.errors import StoreError
+from kb.namespaces import GRAPH_BASE
+from kb.query.engine import StoreSpec
+from kb.query.results import QueryResult
+from kb.query.scheduling import LanePools
+from kb.query.worker import run_update
+from kb.store import lifecycle
+from kb.store.backend import QueryRequest, UpdateRequest
+from kb.store.lifecycle import ALL, Meta, crash_point
+from kb.store.staging import STAGING, Prepare, check_file, count_graph, counts_of, stage, swap_update
+from kb.store.staging import (
+    rdf_format as rdf_format,  # re-exported: kb.store.shapes and the W3C runner use it
+)
+from kb.terms import iri_ref
+
+# Replacing graphs in place costs ~4 transactional passes per triple (load, copy, two drops);
+# rebuilding costs one bulk pass over the rest of the store: past this ratio, rebuild.
+IN_PLACE_RATIO = 4
+BYTES_PER_TRIPLE = 80  # a rough size of one triple in a file, to guess a file's triples
+
+class _RWLock:
+    """Many readers or one writer; writers wait for running queries to end."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class OxigraphBackend:
+    """Oxigraph behind the Backend protocol; queries run in killable workers."""
+
+    # Graphs outside these namespaces belong to someone else: a rebuild carries them over.
+    graph_prefixes: tuple[str, ...] = (GRAPH_BASE,)
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        workers: int = 2,
+        read_only: bool = False,
+        sandbox: bool = False,
+        heavy_workers: int = 1,
+    ) -> None:
+        self.path = path
+        self.sandbox = sandbox  # True: refuse to run a job in a worker that is not fenced off the network
+        self.read_only = read_only and path is not None
+        self._lock_fd: int | None = None
+        notes: list[str] = []
+        try:
+            if path is None:
+                self.store = ox.Store()
+            elif self.read_only:
+                self.store = ox.Store.read_only(str(path))
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = lifecycle.take_lock(path)
+                notes += lifecycle.recover_folders(path)  # before opening: a swap may have lost the folder
+                self.store = ox.Store(str(path))
+        except OSError as err:
+            lifecycle.release_lock(self._lock_fd)
+            raise StoreError(f"cannot open store at {path}: {err}") from err
+        self._lock = _RWLock()
+        # Interactive and heavy queries run on separate workers (kb.query.scheduling).
+        self._pool = LanePools(workers, heavy_workers, require_fence=sandbox)
+        self._stale = True
+        # Counts every write (kept or failed): pages cached for an older generation are stale.
+        self.generation = 0
+        self._dump: weakref.finalize | None = None
+        self.meta = Meta()
+        self._open_meta(notes)
+        # One line saying what recovery on open did, for the CLI and the server to show.
+        self.recovered = "; ".join(notes) or None
+
+    # -- metadata and recovery --------------------------------------------
+    def _open_meta(self, notes: list[str]) -> None:
+        """Read the metadata (a store without any is counted this once), then recover."""
+        if self.path is None:
+            return
+        meta = lifecycle.read_meta(self.path)
+        if meta is None:
+            legacy = self.path.with_name(self.path.name + ".bundle")  # the marker's old home
+            bundle = legacy.read_text(encoding="utf-8").strip() if legacy.is_file() else None
+            graphs = self._count([g for g in self._named() if not g.startswith(STAGING)])
+            meta = Meta(graphs={g: n for g, n in graphs.items() if n}, bundle=bundle)
+            if not self.read_only:
+                lifecycle.write_meta(self.path, meta)
+                legacy.unlink(missing_ok=True)
+        self.meta = meta
+        if not self.read_only:
+            self._recover(meta, notes)
+
+    def _recover(self, meta: Meta, notes: list[str]) -> None:
+        """Redo an interrupted swap, sweep uncommitted graphs, recount what a crash left unsure."""
+        present = self._named()
+        redo = [(g, t) for g, t in meta.swaps if g in present]
+        if redo:
+            self.store.update(swap_update(redo))
+            notes.append(f"finished replacing {len(redo)} graph(s) that a crash interrupted")
+        # While an update was in flight, a graph the metadata does not name is one it created.
+        swept = [g for g in self._named() if g not in meta.graphs and not meta.recount]
+        if swept:
+            size = sum(self._count(swept).values())
+            for g in swept:
+                self.store.remove_graph(ox.NamedNode(g))
+            notes.append(f"removed {len(swept)} graph(s) ({size} triples) an interrupted write left")
+        if redo or swept or meta.recount:
+            self._commit(self._refreshed(meta, meta.recount))
+            if meta.recount:
+                notes.append("recounted the graphs an interrupted update touched")
+            self.store.flush()
+
+    def _named(self) -> list[str]:
+        return [g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
+
+    def _count(self, graphs: Sequence[str]) -> dict[str, int]:
+        """Count the triples of each graph (a scan of each; never done on a plain open)."""
+        return {g: count_graph(self.store, g) for g in graphs}
+
+    def _refreshed(self, meta: Meta, recount: Sequence[str]) -> Meta:
+        """The metadata after a write that may have changed ``recount`` (ALL: any graph)."""
+        present = set(self._named())
+        graphs = {g: n for g, n in meta.graphs.items() if g in present}
+        todo = present if ALL in recount else (set(recount) | (present - set(graphs))) & present
+        graphs.update(self._count(sorted(todo)))
+        for g in [g for g, n in graphs.items() if n == 0]:
+            self.store.remove_graph(ox.NamedNode(g))  # an emptied graph is no graph
+            del graphs[g]
+        return Meta(graphs=dict(sorted(graphs.items())), bundle=meta.bundle)
+
+    def _commit(self, meta: Meta) -> None:
+        """Make ``meta`` the store's record (on disk: atomically, after the data is flushed)."""
+        if self.path is not None:
+            self.store.flush()
+            lifecycle.write_meta(self.path, meta)
+        self.meta = meta
+
+    @property
+    def bundle(self) -> str | None:
+        """The fingerprint of the bundle this store was built from, if it was."""
+        return self.meta.bundle
+
+    def set_bundle(self, fingerprint: str | None) -> None:
+        """Record which bundle the store now holds (None: not the bundle)."""
+        if not self.read_only:
+            with self._lock.write():
+                self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
+
+    # -- reading ---------------------------------------------------------
+    def graphs(self) -> dict[str, int]:
+        """Return each named graph IRI with its number of triples (from the metadata)."""
+        with self._lock.read():
+            return dict(self.meta.graphs)
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Check and evaluate a read-only query in a fenced worker, within time and row caps."""
+        with self._lock.read():
+            if self._stale:
+                self._refresh_workers()
+            start = time.monotonic()
+            answer = self._pool.run(request)
+        return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
+
+    @contextmanager
+    def reading(self) -> Iterator[ox.Store]:
+        """The open store for pattern lookups in this process (kb.views.lookups); writers wait for it."""
+        with self._lock.read():
+            yield self.store
+
+    def require_fence(self) -> None:
+        """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
+        self.sandbox = True
+        self._pool.require_fence = True
+        self.fence_problem()  # starts a worker, which refuses to serve unfenced
+
+    def fence_problem(self) -> str | None:
+        """Why the workers are not fenced off the network, or None if they are."""
+        with self._lock.read():
+            if self._stale:
+                self._refresh_workers()
+            return self._pool.fence_problem()
+
+    def _refresh_workers(self) -> None:
+        # Under the read lock several threads may get here; resetting twice is harmless.
+        self._pool.reset(StoreSpec(path=str(self.path)) if self.path else StoreSpec(dump=self._write_dump()))
+        self._stale = False
+
+    def _write_dump(self) -> str:
+        # A memory store reaches its workers as a dump file: written once per change,
+        # read by each worker that starts, and never held in this process's memory.
+        fd, dump = tempfile.mkstemp(prefix="ckb-memory-", suffix=".nq")
+        os.close(fd)
+        self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
+        self._drop_dump()
+        # finalize also runs at interpreter exit, for a KB nobody closed.
+        self._dump = weakref.finalize(self, _unlink, dump)
+        return dump
+
+    def _drop_dump(self) -> None:
+        if self._dump is not None:
+            self._dump()
+            self._dump = None
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        """Iterate the quads of one graph, or of every graph (never staging ones)."""
+        if graph is None:  # the default graph holds what updates wrote without naming a graph
+            yield from self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        for name in [graph] if graph else list(self.graphs()):
+            yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
+
+    # -- writing ---------------------------------------------------------
+    @contextmanager
+    def _writing(self, recount: Sequence[str] | None = None) -> Iterator[None]:
+        """Hold the write lock with the workers stopped; with ``recount``, refresh those counts after."""
+        if self.read_only:
+            raise StoreError(f"the store at {self.path} is open read-only; nothing was written")
+        with self._lock.write():
+            self._pool.close()  # no reader may hold the files while they change
+            if recount is not None:
+                # Written first, so a crash mid-write leaves word to recount on open.
+                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle, recount=list(recount)))
+            try:
+                yield
+                crash_point("after-write")
+            finally:
+                if recount is not None:
+                    self._commit(self._refreshed(self.meta, recount))
+                elif self.path is not None and self.store is not None:
+                    self.store.flush()
+                self._stale = True
+                self.generation += 1
+
+    def replace_graphs(
+        self,
+        files: Sequence[tuple[Path, str]],
+        extra: Sequence[tuple[bytes, str]] = (),
+        clear_others: bool = False,
+        prepare: Prepare | None = None,
+    ) -> None:
+        """Load files into their graphs all-or-nothing; with clear_others, rebuild the store."""
+        targets = {t for _, t in [*files, *extra]}
+        if clear_others:
+            self._rebuild(files, extra, prepare, keep=[])
+        elif self.path is not None and self._rebuild_is_cheaper(files, extra, targets):
+            self._rebuild(files, extra, prepare, keep=[g for g in self.meta.graphs if g not in targets])
+        else:
+            self._replace_in_place(files, extra, prepare)
+
+    def _rebuild_is_cheaper(
+        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], targets: set[str]
+    ) -> bool:
+        old = sum(n for g, n in self.meta.graphs.items() if g in targets)
+        if not old:
+            return False  # only new graphs: bulk-loaded straight into the store
+        size = sum(p.stat().st_size for p, _ in files) + sum(len(d) for d, _ in extra)
+        new = size // BYTES_PER_TRIPLE
+        rest = sum(self.meta.graphs.values()) - old
+        return IN_PLACE_RATIO * (old + new) > rest
+
+    def _replace_in_place(
+        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], prepare: Prepare | None
+    ) -> None:
+        """New graphs are loaded directly, existing ones through staging graphs and one swap update."""
+        loaded: list[tuple[str, str]] = []
+        with self._writing():
+            try:
+                # On disk, bulk loading is ~4x faster than one big transaction. It is not atomic,
+                # but every graph it writes here is new (a target or a staging graph) and named by
+                # no metadata until the commit below: an error drops them (except: below), a crash
+                # leaves them to the next open's sweep. A file is parsed first all the same (~1 s
+                # per 1M triples, against ~36 s to drop a 1M graph a late error left). A pipe
+                # (kb.imports streams into one) can be read only once: it goes straight in.
+                bulk = self.path is not None
+                if bulk:
+                    for path, _ in files:
+                        if path.is_file():
+                            check_file(path)
+                stage(self.store, files, extra, prepare, loaded, set(self.meta.graphs), bulk=bulk,
+                      checked=bulk)
+                counts = self._count([g for g, _ in loaded])
+                swaps = [(g, t) for g, t in loaded if g != t]
+                graphs = {**self.meta.graphs, **{t: counts[g] for g, t in loaded}}
+                crash_point("before-commit")
+                self._commit(Meta(graphs=dict(sorted(graphs.items())), bundle=self.meta.bundle, swaps=swaps))
+            except BaseException:
+                # Every graph written so far was new (a target or a staging graph): drop them.
+                for graph, _ in loaded:
+                    self.store.remove_graph(ox.NamedNode(graph))
+                raise
+            # Committed: from here a crash is finished by the next open (the swaps are its redo log).
+            crash_point("before-swap")
+            if swaps:
+                self.store.update(swap_update(swaps))
+                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
+
+    def _rebuild(
+        self,
+        files: Sequence[tuple[Path, str]],
+        extra: Sequence[tuple[bytes, str]],
+        prepare: Prepare | None,
+        keep: Sequence[str],
+    ) -> None:
+        """Build a complete new store beside the old one (``keep`` copied over), then swap it in."""
+        with self._writing():
+            if self.path is None:
+                new = ox.Store()
+                stage(new, files, extra, prepare, [], set())
+                new.extend(self._foreign_quads())
+                self.store = new
+                self.meta = Meta(graphs=counts_of(new))
+                return
+            tag = uuid.uuid4().hex[:8]
+            fresh = lifecycle.sibling(self.path, "rebuild", tag)
+            copy = fresh.with_name(fresh.name + ".nt")
+            try:
+                new = ox.Store(str(fresh))
+                # Other users' graphs go over too, and into the record (an unrecorded graph is swept on open).
+                foreign = [g for g in self._named()
+                           if not g.startswith(self.graph_prefixes) and g not in keep]
+                for graph in [*keep, *foreign]:
+                    # Dump and bulk-load, both in Rust: the kept graphs never pass through Python.
+                    nt, name = ox.RdfFormat.N_TRIPLES, ox.NamedNode(graph)
+                    self.store.dump(output=str(copy), format=nt, from_graph=name)
+                    new.bulk_load(path=str(copy), format=nt, to_graph=name)
+                copy.unlink(missing_ok=True)
+                loaded: list[tuple[str, str]] = []
+                stage(new, files, extra, prepare, loaded, set(), bulk=True)
+                crash_point("rebuild-loaded")
+                counts = {g: self.meta.graphs[g] for g in keep}
+                for graph in [*(g for g, _ in loaded), *foreign]:
+                    counts[graph] = count_graph(new, graph)
+                new.flush()
+                del new  # closes the new RocksDB before its folder moves
+                bundle = self.meta.bundle if keep else None
+                lifecycle.write_meta(fresh, Meta(graphs=dict(sorted(counts.items())), bundle=bundle))
+            except BaseException:
+                shutil.rmtree(fresh, ignore_errors=True)
+                copy.unlink(missing_ok=True)
+                raise
+            crash_point("rebuild-built")
+            old = lifecycle.sibling(self.path, "old", tag)
+            self.store = None
+            os.rename(self.path, old)
+            crash_point("between-renames")
+            os.rename(fresh, self.path)
+            crash_point("after-renames")
+            self.store = ox.Store(str(self.path))
+            self.meta = lifecycle.read_meta(self.path) or Meta()
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _foreign_quads(self) -> Iterator[ox.Quad]:
+        """The quads of named graphs that are not the KB's, to keep them through a rebuild."""
+        for graph in self.store.named_graphs():
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(self.graph_prefixes):
+                continue
+            yield from self.store.quads_for_pattern(None, None, None, graph)
+
+    def update(self, request: UpdateRequest) -> None:
+        """Apply an update in a fenced one-shot worker that holds the store for writing.
+
+        The update is one Oxigraph transaction. If the engine crashes or the time limit
+        kills it, nothing was committed: this process reopens the store as it was.
+        """
+        with self._writing(recount=lifecycle.touched_graphs(request.update, self.meta.graphs)):
+            if self.path is None:
+                fd, out = tempfile.mkstemp(prefix="ckb-updated-", suffix=".nq")
+                os.close(fd)
+                try:
+                    run_update(StoreSpec(dump=self._write_dump(), write=True, dump_out=out), request,
+                               self.sandbox)
+                    fresh = ox.Store()
+                    fresh.bulk_load(path=out, format=ox.RdfFormat.N_QUADS)
+                    self.store = fresh
+                finally:
+                    _unlink(out)
+                return
+            self.store.flush()
+            self.store = None  # RocksDB allows one writer: the worker takes the store meanwhile
+            try:
+                run_update(StoreSpec(path=str(self.path), write=True), request, self.sandbox)
+            finally:
+                self.store = ox.Store(str(self.path))
+
+    # -- one graph at a time (the Graph Store Protocol, kb.store.graphstore) ----------
+    def has_graph(self, graph: str | None) -> bool:
+        """True if the named graph exists (even empty); the default graph (None) always does."""
+        if graph is None:
+            return True
+        if graph.startswith(STAGING):
+            return False
+        with self._lock.read():
+            return self.store.contains_named_graph(ox.NamedNode(graph))
+
+    def graph_triples(self, graph: str | None) -> list[ox.Triple]:
+        """Return the triples of one named graph, or of the store's own default graph (None)."""
+        name = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+        with self._lock.read():
+            return [q.triple for q in self.store.quads_for_pattern(None, None, None, name)]
+
+    def write_graph(self, graph: str | None, triples: Sequence[ox.Triple], replace: bool) -> None:
+        """Add triples to one graph (None: the default graph), or replace it; all-or-nothing.
+
+        Only parsed triples and checked graph IRIs reach the store here, never a client's
+        SPARQL text, so this runs in the server process with the store's own API.
+        """
+        target = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
+        # The written graph is recounted into the store's record (an unrecorded graph is swept on open).
+        with self._writing(recount=[] if graph is None else [graph]):
+            if not replace:
+                # extend() is one transaction; an empty named graph still comes to exist.
+                self.store.extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in triples])
+                if graph is not None:
+                    self.store.add_graph(target)
+                return
+            # Staging graph first (one transaction), then one update swaps it in (another).
+            staging = ox.NamedNode(f"{STAGING}{uuid.uuid4().hex}/gsp")
+            try:
+                self.store.extend([ox.Quad(t.subject, t.predicate, t.object, staging) for t in triples])
+                into = "DEFAULT" if graph is None else f"GRAPH {iri_ref(graph)}"
+                create = [] if graph is None else [f"CREATE SILENT GRAPH {iri_ref(graph)}"]
+                self.store.update(" ;\n".join([
+                    f"DROP SILENT {into}", *create,
+                    f"ADD SILENT GRAPH {iri_ref(staging.value)} TO {into}",
+                    f"DROP SILENT GRAPH {iri_ref(staging.value)}",
+                ]))
+            finally:
+                self.store.remove_graph(staging)
+
+    def drop_graph(self, graph: str | None) -> None:
+        """Remove a named graph, or empty the default graph (None)."""
+        with self._writing(recount=[] if graph is None else [graph]):
+            if graph is None:
+                self.store.clear_graph(ox.DefaultGraph())
+            else:
+                self.store.remove_graph(ox.NamedNode(graph))
+
+    def close(self) -> None:
+        """Stop the workers and release the store."""
+        self._pool.close()
+        self._drop_dump()
+        if self.path is not None and not self.read_only and self.store is not None:
+            self.store.flush()
+        self.store = None  # dropping the last reference closes RocksDB
+        lifecycle.release_lock(self._lock_fd)
+        self._lock_fd = None
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+

@@ -1,0 +1,247 @@
+"""A backend on a SPARQL 1.1 server: Oxigraph server and Virtuoso tested, others by the protocol.
+
+Only graphs under the KB's own prefixes are ever read, counted or dropped. Files are
+parsed locally first (so errors keep file:line:column), streamed to staging graphs in
+bounded chunks (Graph Store Protocol where the server has it, else INSERT DATA), and
+switched in with one update at the end: all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kb.namespaces import GRAPH_BASE
+from kb.query.engine import StoreSpec
+from kb.query.results import GRAPH_FORMATS, QueryResult, capture
+from kb.query.worker import WorkerPool, check, syntax_error
+from kb.store import protocol as p
+from kb.store.backend import QueryRequest, UpdateRequest
+from kb.store.oxstore import STAGING, Prepare, stage
+from kb.terms import iri_ref
+
+EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph
+
+CHUNK_TRIPLES = 20_000  # per upload request: a few MiB of N-Triples
+GRAPHS_TTL = 5.0  # seconds a graph list is trusted (other clients may write meanwhile)
+
+
+class RemoteBackend:
+    """The Backend protocol over HTTP, on the query (and update) endpoint of a SPARQL server."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        update_endpoint: str | None = None,
+        *,
+        graph_prefixes: Sequence[str] = (GRAPH_BASE,),
+        engine: str | None = None,
+        write_timeout: float = 600,
+        read_timeout: float = 60,
+    ) -> None:
+        self.endpoint = p.require_http(endpoint)
+        self.update_endpoint = p.require_http(update_endpoint or endpoint)
+        self.graph_prefixes = tuple(graph_prefixes)
+        self.write_timeout = write_timeout
+        self.read_timeout = read_timeout
+        self._engine = p.ENGINES[engine] if engine else None
+        self._counts: dict[str, int] | None = None
+        self._counted_at = 0.0
+        self._pool: WorkerPool | None = None
+
+    def _checker(self) -> WorkerPool:
+        # The server runs the queries; a local fenced worker with an empty store parses them first.
+        if self._pool is None:
+            self._pool = WorkerPool(1)
+            self._pool.reset(StoreSpec())
+        return self._pool
+
+    @property
+    def engine(self) -> p.Engine:
+        """The server's engine, asked once (its Server header)."""
+        if self._engine is None:
+            self._engine = p.detect_engine(self.endpoint, self.read_timeout)
+        return self._engine
+
+    @property
+    def bounds_queries(self) -> bool:
+        """True if the server stops a query at the limit the KB sends with it."""
+        return self.engine.bounds_queries
+
+    def own(self, graph: str) -> bool:
+        """True for graphs in the KB's namespace (never staging graphs)."""
+        return graph.startswith(self.graph_prefixes) and not graph.startswith(STAGING)
+
+    # -- reading ---------------------------------------------------------
+    def _read(self, sparql: str, kind: str, timeout: float, dataset: Sequence[tuple[str, str]] = ()) -> bytes:
+        """Send a query with its own limit; the answer as standard SPARQL JSON or N-Triples."""
+        params = [("query", sparql), *dataset]
+        if self.engine.timeout_param:
+            params.append((self.engine.timeout_param, str(max(1, int(timeout * 1000)))))
+        # The server stops at the limit; the client waits a little longer to hear it say so.
+        wait = timeout + 5 if self.engine.bounds_queries else timeout
+        body = p.send(self.endpoint, params, p.ACCEPT[kind], wait, limit=timeout)
+        return body if kind == "graph" else p.clean_json(body, kind)
+
+    def graphs(self) -> dict[str, int]:
+        """Return each of the KB's own graphs with its number of triples (cached a few seconds)."""
+        if self._counts is None or time.monotonic() - self._counted_at > GRAPHS_TTL:
+            own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
+            body = self._read(
+                f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
+                "select", self.read_timeout,
+            )
+            counts = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
+            self._counts = {g: n for g, n in sorted(counts.items()) if self.own(g)}
+            self._counted_at = time.monotonic()
+        return dict(self._counts)
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Send a query with the KB's dataset and its own time limit; cap and format locally."""
+        if request.check:
+            # SERVICE and LOAD are refused (in a fenced local worker) before anything evaluates it.
+            check(self._checker(), request.query, False, request.timeout)
+        try:
+            kind = p.query_kind(request.query, request.prefixes)
+        except SyntaxError as err:
+            raise syntax_error(str(err)) from None
+        own = list(self.graphs())
+        from_query = False
+        if request.default_graphs is None:
+            # Virtuoso lets a query's FROM win over default-graph-uri, so FROM must name own graphs.
+            default, named, from_query = p.own_dataset(request.query, request.prefixes, own,
+                                                       refuse=lambda g: not self.own(g))
+        else:
+            # The store's unnamed default graph ("") is never sent: on a server it is not the KB's.
+            default = [g for g in request.default_graphs if g in own]
+            named = own
+        if request.named_graphs is not None:
+            named = [g for g in request.named_graphs if g in own]
+        dataset = [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
+        if from_query:
+            dataset = []  # the query's own FROM / FROM NAMED, all of them the KB's graphs
+        elif not default:
+            # No default-graph-uri would mean "the server's default"; a graph nobody has is empty.
+            dataset.append(("default-graph-uri", EMPTY))
+        prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in request.prefixes.items())
+        start = time.monotonic()
+        body = self._read(prologue + "\n" + request.query, kind, request.timeout, dataset)
+        if kind == "graph":
+            answer = _graph_answer(body, request)
+        else:
+            parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            answer = capture(parsed, request.limit, request.format, request.prefixes)
+        return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        """Iterate the quads of one graph, or of every graph of the KB's own."""
+        for name in [graph] if graph else list(self.graphs()):
+            g = ox.NamedNode(name)
+            # N-Triples, not SPARQL JSON: the engine's own parser reads it, fastest of all.
+            body = self._read(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {iri_ref(name)} {{ ?s ?p ?o }} }}",
+                              "graph", self.write_timeout)
+            for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+                yield ox.Quad(t.subject, t.predicate, t.object, g)
+
+    # -- writing ---------------------------------------------------------
+    def replace_graphs(
+        self,
+        files: Sequence[tuple[Path, str]],
+        extra: Sequence[tuple[bytes, str]] = (),
+        clear_others: bool = False,
+        prepare: Prepare | None = None,
+    ) -> None:
+        """Parse locally, upload in chunks, then switch all at once; on failure nothing changes.
+
+        A graph the server does not hold yet is written in place (dropped again if anything
+        fails); one that exists is written to a staging graph and moved over it by the one
+        update at the end, as the embedded store does.
+        """
+        local = ox.Store()
+        loaded: list[tuple[str, str]] = []
+        stage(local, files, extra, prepare, loaded, set())
+        targets = list(dict.fromkeys(t for _, t in loaded))
+        existing = self.graphs()
+        run = f"{STAGING}{uuid.uuid4().hex}/"
+        into = {t: f"{run}{n}" if t in existing else t for n, t in enumerate(targets)}
+        written: list[str] = []
+        try:
+            for target, graph in into.items():
+                triples = [q.triple for q in local.quads_for_pattern(None, None, None, ox.NamedNode(target))]
+                written.append(graph)
+                for batch in p.chunks(triples, CHUNK_TRIPLES):
+                    self._upload(graph, batch)
+            drops = [g for g in existing if g not in into] if clear_others else []
+            ops = [f"DROP SILENT GRAPH {iri_ref(g)}" for g in drops]
+            for target, graph in into.items():
+                if graph != target:
+                    ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
+                    ops.append(f"MOVE SILENT GRAPH {iri_ref(graph)} TO GRAPH {iri_ref(target)}")
+            if ops:
+                self._send_update(" ;\n".join(ops))
+        except BaseException:
+            # Every graph written so far was new (a target or a staging graph): drop them.
+            if written:
+                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {iri_ref(g)}" for g in written))
+            raise
+        finally:
+            self._counts = None
+
+    def _upload(self, graph: str, triples: list[ox.Triple]) -> None:
+        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        url = p.store_url(self.update_endpoint, self.engine, graph)
+        if url is not None:
+            p.send(url, [], "*/*", self.write_timeout, body=data, content_type="application/n-triples")
+        else:
+            self._send_update(f"INSERT DATA {{ GRAPH {iri_ref(graph)} {{\n{data.decode('utf-8')}}} }}")
+
+    def update(self, request: UpdateRequest) -> None:
+        """Send an update as one request (atomic where the server makes requests atomic).
+
+        It must name the KB's own graphs: the server's default graph is not the KB's, and on
+        Virtuoso it is the union of every graph on the server.
+        """
+        from kb.store.updates import check_update
+
+        if request.check:
+            check(self._checker(), request.update, True, request.timeout)
+        check_update(request.update, request.prefixes, self.own)
+        self._send_update(request.update, request.prefixes)
+
+    def _send_update(self, sparql: str, prefixes: dict[str, str] | None = None) -> None:
+        self._counts = None  # graph sizes change with every write
+        prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in (prefixes or {}).items())
+        body = (prologue + "\n" + sparql) if prologue else sparql
+        p.send(self.update_endpoint, [], "*/*", self.write_timeout, body=urlencoded(body),
+               content_type="application/x-www-form-urlencoded")
+
+    def close(self) -> None:
+        """Stop the local check worker; each request is its own connection."""
+        if self._pool is not None:
+            self._pool.close()
+
+
+def _graph_answer(body: bytes, request: QueryRequest) -> dict:
+    """N-Triples from the server, capped at the row limit and written by the engine in the asked format."""
+    triples = list(itertools.islice(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), request.limit + 1))
+    fmt = request.format or "nt"
+    kept = triples[: request.limit]
+    prefixes = request.prefixes if fmt != "nt" else None
+    out = ox.serialize(kept, format=GRAPH_FORMATS[fmt], prefixes=prefixes) if kept else b""
+    return {"kind": "graph", "format": fmt, "body": out or b"", "truncated": len(triples) > request.limit}
+
+
+def urlencoded(update: str) -> bytes:
+    """An update as a form body (Virtuoso never answers a direct application/sparql-update POST)."""
+    import urllib.parse
+
+    return urllib.parse.urlencode([("update", update)]).encode("ascii")
+
+
+def _literal(text: str) -> str:
+    return ox.Literal(text).__str__()

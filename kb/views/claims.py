@@ -1,0 +1,264 @@
+"""The claims explorer: one row per claim with its sources, hedge and kind; facets over them.
+
+The SPARQL is built from checked filter values only (IRIs through kb.terms.iri_ref, text as
+an escaped literal); the same text is shown to the user as "the SPARQL that produced it".
+Source chains are followed with fixed-length optional steps (at most ``CHAIN_HOPS``), so
+the query never evaluates an unbounded property path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from kb.errors import KBError
+from kb.namespaces import CKB
+from kb.terms import iri_ref
+from kb.views.browse import labels
+
+PROV = "http://www.w3.org/ns/prov#"
+CHAIN_HOPS = 4  # upstream statements followed from a claim
+MAX_ROWS = 5000  # claims one explorer view reads (facets count over these)
+KINDS = {str(CKB.Report): "report", str(CKB.Assessment): "assessment",
+         str(CKB.Forecast): "forecast", str(CKB.Characterisation): "characterisation"}
+ANONYMITY = ("anonymous", "named", "own voice")
+# facet name -> (row column, whether its values are IRIs)
+FACETS = ("via", "speaker", "anonymity", "hedge", "kind", "event", "actor")
+FACET_TITLES = {"via": "According to (the outlet cited)", "speaker": "First speaker",
+                "anonymity": "Anonymity", "hedge": "Hedge", "kind": "Claim kind",
+                "event": "Event type", "actor": "Actor"}
+
+
+@dataclass
+class Filters:
+    """The explorer's filters, each already checked."""
+
+    source: str = ""  # anywhere in the chain (the source pages link here)
+    via: str = ""  # the statement the claim itself derives from
+    speaker: str = ""
+    anonymity: str = ""
+    hedge: str = ""
+    kind: str = ""
+    event: str = ""
+    actor: str = ""
+    supports: str = ""
+    q: str = ""
+
+    def active(self) -> dict[str, str]:
+        """The filters that are set, as name -> value."""
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def check_filters(args: dict[str, str]) -> Filters:
+    """Build Filters from request arguments; KBError (one line) for a bad value."""
+    f = Filters()
+    for name in ("source", "via", "speaker", "event", "actor", "supports"):
+        value = (args.get(name) or "").strip()
+        if value:
+            iri_ref(value)  # raises on anything that is not an IRI
+            setattr(f, name, value)
+    anonymity = (args.get("anonymity") or "").strip()
+    if anonymity and anonymity not in ANONYMITY:
+        raise KBError(f"anonymity must be one of {', '.join(ANONYMITY)}, not {anonymity!r}")
+    kind = (args.get("kind") or "").strip()
+    if kind and kind not in KINDS.values():
+        raise KBError(f"kind must be one of {', '.join(KINDS.values())}, not {kind!r}")
+    f.anonymity, f.kind = anonymity, kind
+    f.hedge = (args.get("hedge") or "").strip()[:100]
+    f.q = (args.get("q") or "").strip()[:200]
+    return f
+
+
+def _literal(text: str) -> str:
+    """A SPARQL string literal for any text (JSON escaping is valid SPARQL escaping)."""
+    return json.dumps(text, ensure_ascii=True)
+
+
+_SUB = "rdfs:subClassOf*"
+# How each facet binds ?v for a claim (the engine counts them with GROUP BY). Paths are spelt
+# out as joins: the engine then starts from the claim (or from a filter's IRI) it already has.
+FACET_PATTERNS = {
+    "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?vst . ?vst prov:wasAttributedTo ?v .",
+    "speaker": "?claim prov:hadPrimarySource ?sst . ?sst prov:wasAttributedTo ?v .",
+    "anonymity": "__ANONYMITY__ BIND(?anonymity AS ?v)",
+    "hedge": "?claim ckb:hedgeText ?v .",
+    "kind": "BIND(?kindClass AS ?v)",
+    "event": f"?claim ckb:supports ?ev . ?ev a ?v . ?v {_SUB} ckb:Event .",
+    # the actors a claim names, or that take a role in what it supports (by role property)
+    "actor": "{ ?claim ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v . ?v a ?at . "
+             f"?at {_SUB} ckb:Actor }} UNION {{ ?claim ckb:supports ?x . ?x ?p ?v . VALUES ?p {{ "
+             "ckb:participant ckb:backer ckb:backedActor ckb:allyParty ckb:rivalParty "
+             "<http://www.w3.org/ns/org#member> <http://www.w3.org/ns/org#organization> ckb:part "
+             "ckb:whole ckb:leader ckb:ledActor ckb:loyalActor ckb:loyalToActor ckb:controller } }",
+}
+# A claim is in the article's own voice without an upstream statement; anonymous when every
+# primary source (prov:hadPrimarySource) is attributed to a ckb:UnnamedAgent. Counted with
+# OPTIONAL + GROUP BY: the engine evaluates that per claim, where EXISTS was far slower.
+_ANONYMITY = """(IF(COUNT(DISTINCT ?up) = 0, "own voice",
+      IF(COUNT(DISTINCT ?ps) > 0 && COUNT(DISTINCT ?ps) = COUNT(DISTINCT ?unnamed),
+         "anonymous", "named")) AS ?anonymity)"""
+PREFIXES = f"""PREFIX ckb: <{CKB}>
+PREFIX prov: <{PROV}>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+"""
+
+
+def _resting_on(agent: str) -> str:
+    """The claims resting on ``agent``: from its statements downstream, 0..CHAIN_HOPS steps."""
+    ref, step = iri_ref(agent), "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
+    said = f"{{ ?s0 prov:wasAttributedTo {ref} }} UNION {{ ?s0 prov:qualifiedAttribution/prov:agent {ref} }}"
+    arms = [f"{{ {said} BIND(?s0 AS ?claim) }}"]
+    for n in range(1, CHAIN_HOPS + 1):
+        hops = [f"?s{i}" for i in range(n)] + ["?claim"]
+        arms.append(f"{{ {said} " + " ".join(f"{b} {step} {a} ." for a, b in pairwise(hops)) + " }")
+    return "{ SELECT DISTINCT ?claim WHERE { " + " UNION ".join(arms) + " } }"
+
+
+def where(f: Filters) -> str:
+    """The graph pattern shared by the listing and every facet: the claims matching ``f``,
+    each with its ?kindClass (and ?anonymity when that is filtered on)."""
+    parts = []
+    if f.source:
+        parts.append(_resting_on(f.source))
+    parts.append(f"?claim a ?kindClass . VALUES ?kindClass {{ {' '.join(iri_ref(k) for k in KINDS)} }}")
+    if f.kind:
+        kind_iri = next(k for k, v in KINDS.items() if v == f.kind)
+        parts.append(f"FILTER(?kindClass = {iri_ref(kind_iri)})")
+    if f.supports:
+        parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
+    for name in ("via", "speaker", "event", "actor"):
+        value = getattr(f, name)
+        if value:
+            # the checked IRI stands in for ?v, so the engine starts from it; variables are
+            # renamed so the filter's join does not meet the facet's own
+            pattern = FACET_PATTERNS[name].replace("?v", iri_ref(value)).replace(
+                f"FILTER(isIRI({iri_ref(value)}))", "")
+            for var in ("?vst", "?sst", "?ev", "?x", "?p", "?at"):
+                pattern = pattern.replace(var + " ", f"?f_{name}_{var[1:]} ")
+            parts.append(pattern)
+    if f.hedge:
+        parts.append("?claim ckb:hedgeText ?fh . "
+                     f"FILTER(LCASE(STR(?fh)) = LCASE({_literal(f.hedge)}))")
+    if f.q:
+        parts.append("?claim ckb:hasQuote ?fqn . ?fqn ckb:exact ?fq . "
+                     f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
+    if f.anonymity:
+        parts.append(_anonymity_of_claims() + f"\n  FILTER(?anonymity = {_literal(f.anonymity)})")
+    return "\n  ".join(parts)
+
+
+def _anonymity_of_claims() -> str:
+    """Bind ?anonymity for each ?claim (a subquery grouped by claim)."""
+    return f"""{{ SELECT ?claim {_ANONYMITY} WHERE {{
+      ?claim a ?kc2 . VALUES ?kc2 {{ {' '.join(iri_ref(k) for k in KINDS)} }}
+      OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
+      OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
+                 OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
+    }} GROUP BY ?claim }}"""
+
+
+def build_query(f: Filters, limit: int | None = None, offset: int = 0) -> str:
+    """The SELECT that lists the claims matching ``f``, one row per claim: the page of claims
+    is chosen first, and their quotes, hedges, speakers and anonymity are fetched for it only."""
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
+    return f"""{PREFIXES}SELECT ?claim (SAMPLE(?l) AS ?label) {_ANONYMITY}
+       (SAMPLE(?quoteText) AS ?quote) (SAMPLE(?qiri) AS ?quoteIri) (SAMPLE(?doc) AS ?document)
+       (GROUP_CONCAT(DISTINCT STR(?kindClass); separator=" ") AS ?kinds)
+       (GROUP_CONCAT(DISTINCT STR(?h); separator="|") AS ?hedges)
+       (GROUP_CONCAT(DISTINCT STR(?ps); separator=" ") AS ?speakers)
+WHERE {{
+  {{ SELECT DISTINCT ?claim ?kindClass ?l WHERE {{
+    {where(f)}
+    OPTIONAL {{ ?claim rdfs:label ?l }}
+  }} ORDER BY ?l ?claim{page} }}
+  OPTIONAL {{ ?claim ckb:hasQuote ?qiri . ?qiri ckb:exact ?quoteText .
+             OPTIONAL {{ ?qiri ckb:inDocument ?doc }} }}
+  OPTIONAL {{ ?claim ckb:hedgeText ?h }}
+  OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
+  OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
+             OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
+}}
+GROUP BY ?claim
+ORDER BY ?label ?claim"""
+
+
+def facet_query(f: Filters, name: str) -> str:
+    """The SELECT counting the claims matching ``f`` per value of facet ``name``."""
+    pattern = FACET_PATTERNS[name]
+    if "__ANONYMITY__" in pattern:
+        pattern = pattern.replace("__ANONYMITY__", "" if f.anonymity else _anonymity_of_claims())
+    return f"""{PREFIXES}SELECT ?v (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
+  {where(f)}
+  {pattern}
+}} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
+
+
+@dataclass
+class ClaimRow:
+    """One claim in the explorer."""
+
+    iri: str
+    label: str
+    quote: str
+    quote_iri: str
+    document: str
+    kinds: list[str]
+    hedges: list[str]
+    speakers: list[str]
+    anonymity: str
+    supports: list[str] = field(default_factory=list)
+    chain: Any = None  # kb.views.chains.Chain, filled in for the rows shown
+
+
+def _split(value: Any, sep: str = " ") -> list[str]:
+    return sorted({v for v in str(value or "").split(sep) if v})
+
+
+def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0) -> tuple[str, list[ClaimRow], bool]:
+    """Run the listing query; return its text, the rows and whether they were cut."""
+    sparql = build_query(f, limit, offset)
+    result = kb.query(sparql, limit=MAX_ROWS, inferred=False)
+    rows = [ClaimRow(
+        iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
+        quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
+        document=str(r.get("document") or ""),
+        kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
+        hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
+        anonymity=str(r.get("anonymity") or "")) for r in result.rows]
+    return sparql, rows, bool(result.truncated)
+
+
+# Facets are counted cheapest first, so a slow one costs only the facets after it.
+_COST_ORDER = ("kind", "hedge", "speaker", "anonymity", "event", "via", "actor")
+
+
+def facet_counts(kb: Any, f: Filters, timeout: float | None = None
+                 ) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
+    """Per facet, its values with the number of matching claims, most frequent first; and the
+    facets left out because one took longer than ``timeout`` (as Datasette's facet time limit)."""
+    from kb.errors import QueryTimeout
+
+    out: dict[str, list[tuple[str, int]]] = {}
+    for i, name in enumerate(_COST_ORDER):
+        try:
+            rows = kb.query(facet_query(f, name), inferred=False, timeout=timeout).rows
+        except QueryTimeout:
+            return out, list(_COST_ORDER[i:])
+        out[name] = [(KINDS.get(str(r["v"]), str(r["v"])) if name == "kind" else str(r["v"]),
+                      int(r["n"].toPython())) for r in rows if r.get("v") is not None]
+    return out, []
+
+
+def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:
+    """Add readable chains and supported things to a page of rows; return IRI labels."""
+    from kb.views.chains import source_chains, supported
+
+    iris = [r.iri for r in rows]
+    chains = source_chains(kb, iris)
+    supports = supported(kb, iris)
+    for row in rows:
+        row.chain = chains.get(row.iri)
+        row.supports = supports.get(row.iri, [])
+    return labels(kb, {v for r in rows for v in (*r.speakers, *r.supports, r.document) if v})

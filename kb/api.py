@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,22 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph
 
-from kb.errors import ForbiddenQuery, KBError, NotFound
+from kb.errors import ForbiddenQuery, KBError
 from kb.namespaces import (
     GRAPH_BASE,
     GRAPH_INFERRED,
     GRAPH_SHAPES,
     PREFIXES,
-    graph_iri,
     import_graph,
 )
 from kb.query.engine import DEFAULT_GRAPH
 from kb.query.results import QueryResult
 from kb.store import loader
 from kb.store.backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
-from kb.store.oxstore import OxigraphBackend, check_file
+from kb.store.oxstore import OxigraphBackend
 from kb.store.shapes import Shapes
-from kb.terms import check_iri, from_ox, iri_ref
+from kb.store.staging import check_file
+from kb.terms import check_iri, from_ox
 
 if TYPE_CHECKING:
     from kb.reasoning.validate import ValidationReport
@@ -334,28 +333,6 @@ class KnowledgeBase:
         self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None
     ) -> bytes:
         """Serialise the whole KB, one graph, one entity or a CONSTRUCT/DESCRIBE result."""
-        from kb.export.rdf import serialize_quads
+        from kb.export.scope import export
 
-        if query is not None or entity is not None:
-            if entity is not None:
-                ref = iri_ref(entity)
-                query = (
-                    f"CONSTRUCT {{ {ref} ?p ?o . ?s ?q {ref} }} "
-                    f"WHERE {{ {{ {ref} ?p ?o }} UNION {{ ?s ?q {ref} }} }}"
-                )
-            result = self.query(query or "")
-            if result.kind != "graph":
-                raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
-            return result.serialize(format, self.prefixes)
-        if graph == "all":
-            own = self.graphs() if self._foreign_graphs() else None  # never another user's graph
-            parts = [self.backend.quads(None)] if own is None else [self.backend.quads(g) for g in own]
-            quads = itertools.chain(*parts, self.shapes.quads())
-        elif graph_iri(graph) == GRAPH_SHAPES:
-            quads = iter(self.shapes.quads())
-        else:
-            iri = graph_iri(graph)
-            if iri not in self.graphs():
-                raise NotFound(f"no graph {graph!r}; graphs: {', '.join(self.graphs())}")
-            quads = self.backend.quads(iri)
-        return serialize_quads(quads, format, prefixes=self.prefixes)
+        return export(self, format, graph, entity, query)

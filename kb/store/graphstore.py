@@ -16,7 +16,7 @@ import pyoxigraph as ox
 
 from kb.errors import KBError, NotFound, ParseError, UpdateRefused
 from kb.namespaces import PREFIXES
-from kb.store.oxstore import STAGING
+from kb.store.staging import STAGING
 from kb.terms import check_iri
 
 # kb format names (webui.negotiation) -> pyoxigraph formats, for one graph.

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
-import threading
 import time
-import uuid
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,54 +21,14 @@ from kb.query.scheduling import LanePools
 from kb.query.worker import run_update
 from kb.store import lifecycle
 from kb.store.backend import QueryRequest, UpdateRequest
+from kb.store.graphops import OneGraphAtATime
 from kb.store.lifecycle import ALL, Meta, crash_point
-from kb.store.staging import STAGING, Prepare, check_file, count_graph, counts_of, stage, swap_update
-from kb.store.staging import (
-    rdf_format as rdf_format,  # re-exported: kb.store.shapes and the W3C runner use it
-)
-from kb.terms import iri_ref
-
-# Replacing graphs in place costs ~4 transactional passes per triple (load, copy, two drops);
-# rebuilding costs one bulk pass over the rest of the store: past this ratio, rebuild.
-IN_PLACE_RATIO = 4
-BYTES_PER_TRIPLE = 80  # a rough size of one triple in a file, to guess a file's triples
-
-class _RWLock:
-    """Many readers or one writer; writers wait for running queries to end."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
+from kb.store.replace import GraphReplacement
+from kb.store.rwlock import RWLock as _RWLock
+from kb.store.staging import STAGING, count_graph, swap_update
 
 
-class OxigraphBackend:
+class OxigraphBackend(GraphReplacement, OneGraphAtATime):
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
     # Graphs outside these namespaces belong to someone else: a rebuild carries them over.
@@ -273,131 +230,6 @@ class OxigraphBackend:
                 self._stale = True
                 self.generation += 1
 
-    def replace_graphs(
-        self,
-        files: Sequence[tuple[Path, str]],
-        extra: Sequence[tuple[bytes, str]] = (),
-        clear_others: bool = False,
-        prepare: Prepare | None = None,
-    ) -> None:
-        """Load files into their graphs all-or-nothing; with clear_others, rebuild the store."""
-        targets = {t for _, t in [*files, *extra]}
-        if clear_others:
-            self._rebuild(files, extra, prepare, keep=[])
-        elif self.path is not None and self._rebuild_is_cheaper(files, extra, targets):
-            self._rebuild(files, extra, prepare, keep=[g for g in self.meta.graphs if g not in targets])
-        else:
-            self._replace_in_place(files, extra, prepare)
-
-    def _rebuild_is_cheaper(
-        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], targets: set[str]
-    ) -> bool:
-        old = sum(n for g, n in self.meta.graphs.items() if g in targets)
-        if not old:
-            return False  # only new graphs: bulk-loaded straight into the store
-        size = sum(p.stat().st_size for p, _ in files) + sum(len(d) for d, _ in extra)
-        new = size // BYTES_PER_TRIPLE
-        rest = sum(self.meta.graphs.values()) - old
-        return IN_PLACE_RATIO * (old + new) > rest
-
-    def _replace_in_place(
-        self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], prepare: Prepare | None
-    ) -> None:
-        """New graphs are loaded directly, existing ones through staging graphs and one swap update."""
-        loaded: list[tuple[str, str]] = []
-        with self._writing():
-            try:
-                # On disk, bulk loading is ~4x faster than one big transaction. It is not atomic,
-                # but every graph it writes here is new (a target or a staging graph) and named by
-                # no metadata until the commit below: an error drops them (except: below), a crash
-                # leaves them to the next open's sweep. A file is parsed first all the same (~1 s
-                # per 1M triples, against ~36 s to drop a 1M graph a late error left). A pipe
-                # (kb.imports streams into one) can be read only once: it goes straight in.
-                bulk = self.path is not None
-                if bulk:
-                    for path, _ in files:
-                        if path.is_file():
-                            check_file(path)
-                stage(self.store, files, extra, prepare, loaded, set(self.meta.graphs), bulk=bulk,
-                      checked=bulk)
-                counts = self._count([g for g, _ in loaded])
-                swaps = [(g, t) for g, t in loaded if g != t]
-                graphs = {**self.meta.graphs, **{t: counts[g] for g, t in loaded}}
-                crash_point("before-commit")
-                self._commit(Meta(graphs=dict(sorted(graphs.items())), bundle=self.meta.bundle, swaps=swaps))
-            except BaseException:
-                # Every graph written so far was new (a target or a staging graph): drop them.
-                for graph, _ in loaded:
-                    self.store.remove_graph(ox.NamedNode(graph))
-                raise
-            # Committed: from here a crash is finished by the next open (the swaps are its redo log).
-            crash_point("before-swap")
-            if swaps:
-                self.store.update(swap_update(swaps))
-                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
-
-    def _rebuild(
-        self,
-        files: Sequence[tuple[Path, str]],
-        extra: Sequence[tuple[bytes, str]],
-        prepare: Prepare | None,
-        keep: Sequence[str],
-    ) -> None:
-        """Build a complete new store beside the old one (``keep`` copied over), then swap it in."""
-        with self._writing():
-            if self.path is None:
-                new = ox.Store()
-                stage(new, files, extra, prepare, [], set())
-                new.extend(self._foreign_quads())
-                self.store = new
-                self.meta = Meta(graphs=counts_of(new))
-                return
-            tag = uuid.uuid4().hex[:8]
-            fresh = lifecycle.sibling(self.path, "rebuild", tag)
-            copy = fresh.with_name(fresh.name + ".nt")
-            try:
-                new = ox.Store(str(fresh))
-                # Other users' graphs go over too, and into the record (an unrecorded graph is swept on open).
-                foreign = [g for g in self._named()
-                           if not g.startswith(self.graph_prefixes) and g not in keep]
-                for graph in [*keep, *foreign]:
-                    # Dump and bulk-load, both in Rust: the kept graphs never pass through Python.
-                    nt, name = ox.RdfFormat.N_TRIPLES, ox.NamedNode(graph)
-                    self.store.dump(output=str(copy), format=nt, from_graph=name)
-                    new.bulk_load(path=str(copy), format=nt, to_graph=name)
-                copy.unlink(missing_ok=True)
-                loaded: list[tuple[str, str]] = []
-                stage(new, files, extra, prepare, loaded, set(), bulk=True)
-                crash_point("rebuild-loaded")
-                counts = {g: self.meta.graphs[g] for g in keep}
-                for graph in [*(g for g, _ in loaded), *foreign]:
-                    counts[graph] = count_graph(new, graph)
-                new.flush()
-                del new  # closes the new RocksDB before its folder moves
-                bundle = self.meta.bundle if keep else None
-                lifecycle.write_meta(fresh, Meta(graphs=dict(sorted(counts.items())), bundle=bundle))
-            except BaseException:
-                shutil.rmtree(fresh, ignore_errors=True)
-                copy.unlink(missing_ok=True)
-                raise
-            crash_point("rebuild-built")
-            old = lifecycle.sibling(self.path, "old", tag)
-            self.store = None
-            os.rename(self.path, old)
-            crash_point("between-renames")
-            os.rename(fresh, self.path)
-            crash_point("after-renames")
-            self.store = ox.Store(str(self.path))
-            self.meta = lifecycle.read_meta(self.path) or Meta()
-            shutil.rmtree(old, ignore_errors=True)
-
-    def _foreign_quads(self) -> Iterator[ox.Quad]:
-        """The quads of named graphs that are not the KB's, to keep them through a rebuild."""
-        for graph in self.store.named_graphs():
-            if isinstance(graph, ox.NamedNode) and graph.value.startswith(self.graph_prefixes):
-                continue
-            yield from self.store.quads_for_pattern(None, None, None, graph)
-
     def update(self, request: UpdateRequest) -> None:
         """Apply an update in a fenced one-shot worker that holds the store for writing.
 
@@ -423,59 +255,6 @@ class OxigraphBackend:
                 run_update(StoreSpec(path=str(self.path), write=True), request, self.sandbox)
             finally:
                 self.store = ox.Store(str(self.path))
-
-    # -- one graph at a time (the Graph Store Protocol, kb.store.graphstore) ----------
-    def has_graph(self, graph: str | None) -> bool:
-        """True if the named graph exists (even empty); the default graph (None) always does."""
-        if graph is None:
-            return True
-        if graph.startswith(STAGING):
-            return False
-        with self._lock.read():
-            return self.store.contains_named_graph(ox.NamedNode(graph))
-
-    def graph_triples(self, graph: str | None) -> list[ox.Triple]:
-        """Return the triples of one named graph, or of the store's own default graph (None)."""
-        name = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
-        with self._lock.read():
-            return [q.triple for q in self.store.quads_for_pattern(None, None, None, name)]
-
-    def write_graph(self, graph: str | None, triples: Sequence[ox.Triple], replace: bool) -> None:
-        """Add triples to one graph (None: the default graph), or replace it; all-or-nothing.
-
-        Only parsed triples and checked graph IRIs reach the store here, never a client's
-        SPARQL text, so this runs in the server process with the store's own API.
-        """
-        target = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
-        # The written graph is recounted into the store's record (an unrecorded graph is swept on open).
-        with self._writing(recount=[] if graph is None else [graph]):
-            if not replace:
-                # extend() is one transaction; an empty named graph still comes to exist.
-                self.store.extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in triples])
-                if graph is not None:
-                    self.store.add_graph(target)
-                return
-            # Staging graph first (one transaction), then one update swaps it in (another).
-            staging = ox.NamedNode(f"{STAGING}{uuid.uuid4().hex}/gsp")
-            try:
-                self.store.extend([ox.Quad(t.subject, t.predicate, t.object, staging) for t in triples])
-                into = "DEFAULT" if graph is None else f"GRAPH {iri_ref(graph)}"
-                create = [] if graph is None else [f"CREATE SILENT GRAPH {iri_ref(graph)}"]
-                self.store.update(" ;\n".join([
-                    f"DROP SILENT {into}", *create,
-                    f"ADD SILENT GRAPH {iri_ref(staging.value)} TO {into}",
-                    f"DROP SILENT GRAPH {iri_ref(staging.value)}",
-                ]))
-            finally:
-                self.store.remove_graph(staging)
-
-    def drop_graph(self, graph: str | None) -> None:
-        """Remove a named graph, or empty the default graph (None)."""
-        with self._writing(recount=[] if graph is None else [graph]):
-            if graph is None:
-                self.store.clear_graph(ox.DefaultGraph())
-            else:
-                self.store.remove_graph(ox.NamedNode(graph))
 
     def close(self) -> None:
         """Stop the workers and release the store."""

@@ -22,7 +22,7 @@ from kb.query.results import GRAPH_FORMATS, QueryResult, capture
 from kb.query.worker import WorkerPool, check, syntax_error
 from kb.store import protocol as p
 from kb.store.backend import QueryRequest, UpdateRequest
-from kb.store.oxstore import STAGING, Prepare, stage
+from kb.store.staging import STAGING, Prepare, stage
 from kb.terms import iri_ref
 
 EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph

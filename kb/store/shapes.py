@@ -17,7 +17,7 @@ from rdflib import Graph
 
 from kb.namespaces import GRAPH_SHAPES
 from kb.store import loader
-from kb.store.oxstore import check_file, rdf_format
+from kb.store.staging import check_file, rdf_format
 
 
 class Shapes:

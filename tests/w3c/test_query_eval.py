@@ -22,7 +22,7 @@ from rdflib.compare import isomorphic
 from kb import KnowledgeBase
 from kb.errors import KBError
 from kb.query.results import RESULT_FORMATS
-from kb.store.oxstore import rdf_format
+from kb.store.staging import rdf_format
 from kb.terms import to_ox
 
 from .manifests import ROOT, SUITE, EvalCase, query_eval_cases

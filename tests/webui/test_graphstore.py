@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from kb.namespaces import GRAPH_DATA
-from kb.store.oxstore import STAGING
+from kb.store.staging import STAGING
 
 AUTH = {"Authorization": "Bearer s3cret"}
 G = "http://example.org/gsp/g"

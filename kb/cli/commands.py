@@ -202,7 +202,8 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
               "run 'ckb load' to rebuild it", file=sys.stderr)
     serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
           QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
-          TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads)
+          TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads,
+          PAGE_CACHE_BYTES=int(args.page_cache_mb * 1024 * 1024))
     return 0
 
 

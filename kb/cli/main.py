@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable)")
     c.add_argument("--threads", type=_positive_int, default=32, metavar="N",
                    help="server threads; requests beyond the workers wait in their lane")
+    c.add_argument("--page-cache-mb", type=_size_mb, default=64.0, metavar="MB",
+                   help="memory for rendered pages, kept until the store changes (0: build every page)")
     c.add_argument("--no-sandbox", action="store_true",
                    help="run queries even where the kernel cannot fence workers off the network")
     return p
@@ -143,6 +145,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _size_mb(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1000000 MB: {text!r}")
     return value
 
 

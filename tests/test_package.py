@@ -103,3 +103,13 @@ def test_installed_ckb_serves_the_examples(installed: tuple[Path, dict[str, str]
         proc.wait(20)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_installed_import_uses_the_reviewed_alias_table(installed: tuple[Path, dict[str, str]]) -> None:
+    # The alias table is package data: without it ACLED's "Military Forces of Syria (2000-2024)"
+    # would become a new actor instead of joining the article's Syrian military.
+    sample = ROOT / "tests" / "fixtures" / "acled-syria-sample.csv"
+    _run(installed, "import", "--format", "acled", str(sample))
+    out = _run(installed, "query", "--format", "csv",
+               "ASK { ?e ckb:acledId ?id ; ckb:participant ckbr:SyrianMilitary }")
+    assert out.strip().lower() == "true", out

@@ -10,6 +10,7 @@ same on a 1M-triple store as on the bundled article.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,34 +223,36 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
     rows = kb.query(f"""SELECT DISTINCT ?s WHERE {{ VALUES ?a {{ {ref} }}
       {{ ?s <{ATTRIBUTED}> ?a }} UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?a }} }}""",
                     inferred=False).rows
-    depth_of: dict[str, int] = {str(r["s"]): 0 for r in rows}
-    frontier, truncated = sorted(depth_of), False
-    for depth in range(1, MAX_DEPTH + 1):
-        if not frontier:
-            break
-        if len(frontier) > MAX_WIDTH:
-            frontier, truncated = frontier[:MAX_WIDTH], True
-        rows = kb.query(f"""SELECT DISTINCT ?d WHERE {{ VALUES ?u {{ {values_block(frontier)} }}
+
+    def below(frontier: list[str]) -> set[str]:
+        found = kb.query(f"""SELECT DISTINCT ?d WHERE {{ VALUES ?u {{ {values_block(frontier)} }}
           VALUES ?p {{ {values_block(UPSTREAM)} }} ?d ?p ?u }}""", inferred=False).rows
-        frontier = sorted({str(r["d"]) for r in rows} - set(depth_of))
-        for d in frontier:
-            depth_of[d] = depth
+        return {str(r["d"]) for r in found}
+
+    depth_of, truncated = _walk_down({str(r["s"]) for r in rows}, below)
     claims = _claims_among(kb, list(depth_of))
     return {c: depth_of[c] for c in claims}, truncated
 
 
 def _downstream_by_pattern(look: Any, agent: str) -> tuple[dict[str, int], bool]:
     """downstream_claims by pattern lookups, with the same caps."""
-    depth_of = dict.fromkeys(pagerows.said_by(look, agent), 0)
+    depth_of, truncated = _walk_down(pagerows.said_by(look, agent),
+                                     lambda frontier: pagerows.downstream(look, frontier, UPSTREAM))
+    return {c: depth_of[c] for c in pagerows.claims_among(look, depth_of)}, truncated
+
+
+def _walk_down(start: Iterable[str], below: Callable[[list[str]], set[str]]) -> tuple[dict[str, int], bool]:
+    """Breadth-first from ``start`` along ``below``, at most MAX_DEPTH levels of MAX_WIDTH nodes."""
+    depth_of = dict.fromkeys(start, 0)
     frontier, truncated = sorted(depth_of), False
     for depth in range(1, MAX_DEPTH + 1):
         if not frontier:
             break
         if len(frontier) > MAX_WIDTH:
             frontier, truncated = frontier[:MAX_WIDTH], True
-        frontier = sorted(pagerows.downstream(look, frontier, UPSTREAM) - set(depth_of))
+        frontier = sorted(below(frontier) - set(depth_of))
         depth_of.update(dict.fromkeys(frontier, depth))
-    return {c: depth_of[c] for c in pagerows.claims_among(look, depth_of)}, truncated
+    return depth_of, truncated
 
 
 def _claims_among(kb: Any, iris: list[str]) -> set[str]:

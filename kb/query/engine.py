@@ -11,8 +11,9 @@ from __future__ import annotations
 import pickle
 import signal
 import struct
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyoxigraph as ox
@@ -20,6 +21,7 @@ import pyoxigraph as ox
 from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
 from kb.query.results import capture
 from kb.query.sandbox import install_fence
+from kb.query.view import StoreSpec, StoreView, missing_file
 from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
 
 if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
@@ -48,16 +50,6 @@ def read_frame(stream: BinaryIO) -> Any:
     if len(data) < size:
         raise EOFError("worker pipe closed")
     return pickle.loads(data)  # only ever between this process and its own parent or child
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    """Where a worker finds the store, and how it may use it."""
-
-    path: str | None = None  # a store directory
-    dump: str | None = None  # or an N-Quads dump of a memory store
-    write: bool = False  # open read-write (an update worker) instead of read-only
-    dump_out: str | None = None  # memory store: where an update worker writes the new contents
 
 
 def graph_terms(iris: list[str] | None) -> list[Any] | None:
@@ -170,23 +162,36 @@ def run_update(store: ox.Store, job: UpdateRequest, analyses: _Analyses) -> dict
     return {"done": True}
 
 
-def _open(spec: StoreSpec) -> ox.Store:
-    if spec.path is not None:
-        return ox.Store(spec.path) if spec.write else ox.Store.read_only(spec.path)
-    store = ox.Store()
-    if spec.dump:
-        store.load(path=spec.dump, format=ox.RdfFormat.N_QUADS)
-    return store
+class _Stale(Exception):
+    """A store file the worker's view listed is gone."""
 
 
-def _answer(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -> dict[str, Any]:
+def _answer(view: StoreView, job: Any, analyses: _Analyses) -> dict[str, Any]:
+    started = time.monotonic()
     try:
-        return _evaluate(store, job, analyses, spec)
+        try:
+            return _evaluate(view.current(), job, analyses, view.spec, stale=view.reopenable)
+        except _Stale:
+            pass
+        # A file the view listed is gone (the writer compacted it away): a fresh view reads the
+        # current file list. Once, within what is left of the job's time: a second miss is
+        # reported, not chased.
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if job.timeout:
+            left = job.timeout - (time.monotonic() - started)
+            if left <= 0:
+                return {"error": "QueryTimeout", "seconds": job.timeout}
+            job = replace(job, timeout=left)
+        return _evaluate(view.reopen(), job, analyses, view.spec)
+    except (OSError, RuntimeError) as err:  # the store could not be reopened (RocksDB: "Corruption")
+        return {"error": "store", "message": str(err)}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -> dict[str, Any]:
+def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
+              stale: bool = False) -> dict[str, Any]:
+    """Run one job on ``store``; with ``stale``, raise _Stale if a store file it needs is gone."""
     try:
         if isinstance(job, CheckRequest):
             return {"has_dataset": analyses.get(job.text, job.update, job.timeout).has_dataset}
@@ -207,6 +212,8 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec) -
     except KBError as err:
         return {"error": type(err).__name__, "message": str(err)}
     except OSError as err:
+        if stale and missing_file(err):
+            raise _Stale from err
         return {"error": "store", "message": str(err)}
 
 
@@ -215,7 +222,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
     fence_problem = install_fence()
     load_checker()  # before the first job, so its time limit is not spent importing
     spec: StoreSpec = read_frame(inp)
-    store = _open(spec)
+    view = StoreView(spec)
     write_frame(out, {"ready": True, "fence": fence_problem})
     analyses = _Analyses()
     while True:
@@ -223,5 +230,5 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
             job = read_frame(inp)
         except EOFError:
             return
-        answer = _answer(store, job, analyses, spec)
+        answer = _answer(view, job, analyses)
         write_frame(out, answer)

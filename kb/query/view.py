@@ -95,7 +95,12 @@ class StoreView:
 
     def current(self) -> ox.Store:
         """The store, reopened first if files were added to or removed from its folder since it was opened."""
-        if self.reopenable and self._folder_stamp() != self._stamp:
-            return self.reopen()
+        if self.reopenable:
+            try:
+                changed = self._folder_stamp() != self._stamp
+            except OSError:  # the folder is away (a rebuild swapping it): the open view reads its own files
+                changed = False
+            if changed:
+                return self.reopen()
         assert self.store is not None
         return self.store

@@ -129,7 +129,8 @@ def query_phase(store: Path, repeat: int) -> dict:
     from kb import KnowledgeBase
 
     out: dict = {}
-    with KnowledgeBase.open(store, timeout=600, row_limit=10**9) as k:
+    # read_only: nothing here writes, so no writer compacts under the raw handle and the workers
+    with KnowledgeBase.open(store, read_only=True, timeout=600, row_limit=10**9) as k:
         raw = ox.Store.read_only(str(store))
         k.query(FIRST)  # the worker is started before timing, as a server's is
         for name in QUERY_ORDER:

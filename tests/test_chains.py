@@ -16,6 +16,7 @@ from kb import KnowledgeBase
 from kb.errors import KBError
 from kb.namespaces import CKB, CKBR
 from kb.store.loader import project_root
+from kb.views import claims as claims_view
 from kb.views.chains import MAX_DEPTH, MAX_WIDTH, downstream_claims, source_chains, walk
 from kb.views.claims import check_filters, facet_counts, run
 from kb.views.facts import actor_edges, key_facts
@@ -100,8 +101,9 @@ def test_actor_edges_draw_attackers_towards_targets(kb: KnowledgeBase) -> None:
 
 
 def test_explorer_anonymous_filter_matches_the_vocabulary(kb: KnowledgeBase) -> None:
-    _sparql, rows, truncated = run(kb, check_filters({"anonymity": "anonymous"}))
-    assert rows and not truncated
+    listing = run(kb, check_filters({"anonymity": "anonymous"}))
+    rows = listing.rows
+    assert rows and not listing.truncated and listing.total == len(rows)
     for row in rows:
         agents = kb.query(f"""SELECT ?a (EXISTS {{ ?a a <{CKB.UnnamedAgent}> }} AS ?unnamed) WHERE {{
             <{row.iri}> <{PROV}hadPrimarySource>/<{PROV}wasAttributedTo> ?a }}""").rows
@@ -113,10 +115,24 @@ def test_explorer_facets_add_up_and_full_text_finds_quotes(kb: KnowledgeBase) ->
     facets, skipped = facet_counts(kb, check_filters({}))
     assert not skipped
     total = sum(n for _v, n in facets["anonymity"])
-    _s, rows, _t = run(kb, check_filters({}))
-    assert total == len(rows)
-    _s, hits, _t = run(kb, check_filters({"q": "BLEW UP"}))
+    listing = run(kb, check_filters({}))
+    assert total == len(listing.rows) == listing.total and listing.sorted
+    hits = run(kb, check_filters({"q": "BLEW UP"})).rows
     assert hits and all("blew up" in r.quote.lower() for r in hits)
+
+
+def test_explorer_pages_past_the_sort_limit_cover_every_claim_once(
+        kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    everything = run(kb, check_filters({}))
+    monkeypatch.setattr(claims_view, "SORT_LIMIT", 3)  # as if the store held thousands of claims
+    seen: list[str] = []
+    for offset in range(0, everything.total, 4):
+        page = run(kb, check_filters({}), 4, offset)
+        assert not page.sorted and "ORDER BY ?l ?claim" not in page.sparql
+        assert page.total == everything.total
+        seen += [r.iri for r in page.rows]
+    assert len(seen) == len(set(seen)) == everything.total
+    assert set(seen) == {r.iri for r in everything.rows}
 
 
 @pytest.mark.parametrize("args", [{"kind": "rumour"}, {"anonymity": "maybe"},

@@ -14,7 +14,8 @@ from webui.entity import page_number
 bp = Blueprint("claims", __name__)
 
 PER_PAGE = 25
-FACET_TIMEOUT = 1.0  # seconds per facet; past it, this and the later facets are left out
+FACET_TIMEOUT = 1.0  # seconds per facet; past it, that facet is left out
+FACET_BUDGET = 2.0  # seconds for all facets of one view; facets past it are left out
 
 
 def _filename(active: dict[str, str]) -> str:
@@ -42,10 +43,10 @@ def index() -> str | Response:
     if fmt:
         return Response("format must be csv or sparql\n", status=400, mimetype="text/plain")
     number = page_number()
-    sparql, rows, truncated = run(kb, filters, PER_PAGE, (number - 1) * PER_PAGE)
+    listing = run(kb, filters, PER_PAGE, (number - 1) * PER_PAGE)
+    rows, total = listing.rows, listing.total
     names = enrich(kb, rows)
-    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT)
-    total = sum(n for _v, n in facets["anonymity"]) if "anonymity" in facets else None
+    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT, budget=FACET_BUDGET)
     iris = {v for name in ("via", "speaker", "event", "actor")
             for v, _n in facets.get(name, [])} | set(active.values())
     names |= labels(kb, {i for i in iris if i.startswith(("http://", "https://"))})
@@ -57,9 +58,8 @@ def index() -> str | Response:
         k: v for k, v in active.items() if k != name})) for name, value in active.items()]
     return render_template(
         "claims.html", rows=rows, names=names, facets=facet_view, removers=removers,
-        active=active, sparql=sparql, total=total, page=number,
-        pages=max(1, -(-total // PER_PAGE)) if total is not None else number + (len(rows) == PER_PAGE),
-        truncated=truncated, slow=slow,
+        active=active, sparql=listing.sparql, total=total, page=number,
+        pages=max(1, -(-total // PER_PAGE)), sorted=listing.sorted, truncated=listing.truncated, slow=slow,
         base=url_for("claims.index", **active), filename=_filename(active),
     )
 

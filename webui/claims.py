@@ -7,7 +7,8 @@ import re
 from flask import Blueprint, Response, render_template, request, url_for
 
 from kb.views.browse import labels
-from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, facet_counts, run
+from kb.views.claimfacets import facet_counts
+from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, run
 from webui import get_kb
 from webui.entity import page_number
 

@@ -9,7 +9,6 @@ the query never evaluates an unbounded property path.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -164,11 +163,11 @@ def where(f: Filters) -> str:
         parts.append("?claim ckb:hasQuote ?fqn . ?fqn ckb:exact ?fq . "
                      f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
     if f.anonymity:
-        parts.append(_anonymity_of_claims(f) + f"\n  FILTER(?anonymity = {_literal(f.anonymity)})")
+        parts.append(anonymity_of_claims(f) + f"\n  FILTER(?anonymity = {_literal(f.anonymity)})")
     return "\n  ".join(parts)
 
 
-def _anonymity_of_claims(f: Filters) -> str:
+def anonymity_of_claims(f: Filters) -> str:
     """Bind ?anonymity for each ?claim matching ``f`` but for its anonymity (grouped by claim)."""
     inner = where(Filters(**{**vars(f), "anonymity": ""})).replace("?kindClass", "?kc2")
     return f"""{{ SELECT ?claim {_ANONYMITY} WHERE {{
@@ -211,17 +210,6 @@ WHERE {{
 }}
 GROUP BY ?claim
 ORDER BY ?label ?claim"""
-
-
-def facet_query(f: Filters, name: str) -> str:
-    """The SELECT counting the claims matching ``f`` per value of facet ``name``."""
-    pattern = FACET_PATTERNS[name]
-    if "__ANONYMITY__" in pattern:
-        pattern = pattern.replace("__ANONYMITY__", "" if f.anonymity else _anonymity_of_claims(f))
-    return f"""{PREFIXES}SELECT ?v (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-  {where(f)}
-  {pattern}
-}} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
 
 
 @dataclass
@@ -275,36 +263,6 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0) -> Listi
         hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
         anonymity=str(r.get("anonymity") or "")) for r in result.rows]
     return Listing(sparql, rows, bool(result.truncated), total, total <= SORT_LIMIT)
-
-
-# Facets are counted cheapest first, so a slow one costs only the facets after it.
-_COST_ORDER = ("kind", "hedge", "speaker", "anonymity", "event", "via", "actor")
-
-
-def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: float | None = None
-                 ) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
-    """Per facet, its values with the number of matching claims, most frequent first; and the
-    facets left out, each because it took longer than ``timeout`` or the facets' ``budget`` of
-    seconds was spent (as Datasette's facet time limit)."""
-    from kb.errors import QueryTimeout
-
-    out: dict[str, list[tuple[str, int]]] = {}
-    slow: list[str] = []
-    end = None if budget is None else time.monotonic() + budget
-    for name in _COST_ORDER:
-        left = None if end is None else end - time.monotonic()
-        if left is not None and left < 0.05:
-            slow.append(name)
-            continue
-        limit = left if timeout is None else timeout if left is None else min(timeout, left)
-        try:
-            rows = kb.query(facet_query(f, name), inferred=False, timeout=limit).rows
-        except QueryTimeout:
-            slow.append(name)  # the next, cheaper-looking facets may still fit
-            continue
-        out[name] = [(KINDS.get(str(r["v"]), str(r["v"])) if name == "kind" else str(r["v"]),
-                      int(r["n"].toPython())) for r in rows if r.get("v") is not None]
-    return out, slow
 
 
 def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:

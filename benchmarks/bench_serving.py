@@ -187,7 +187,8 @@ class Server:
             self.port = sock.getsockname()[1]
         self.proc = subprocess.Popen(
             ckb("serve", "--store", str(store), "--port", str(self.port), "--timeout", str(timeout),
-                "--trusted-proxy", "127.0.0.1"),
+                # no pages built ahead: each run times the pages it asks for, not a start-up warm
+                "--trusted-proxy", "127.0.0.1", "--no-warm-pages"),
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.peak_kib = 0
         self._stop = threading.Event()

@@ -36,6 +36,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HEAVY_PER_CLIENT": 1,  # heavy queries one client may have at a time (429 beyond)
     "TRUSTED_PROXIES": (),  # addresses whose X-Forwarded-For names the client
     "PAGE_CACHE_BYTES": 64 * 1024 * 1024,  # rendered browsing pages kept per store generation (0: off)
+    "WARM_PAGES": (),  # paths rendered ahead after start and after each write (ckb serve: webui.warm.LANDING)
     "CSP_STYLE_UNSAFE_INLINE": False,  # True: allow inline styles on every page
     # Endpoints whose vendored widgets write style attributes (vis-timeline): inline styles
     # allowed there only. Scripts are never loosened.
@@ -72,6 +73,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
         app.register_blueprint(module.bp)
+    from webui import warm
+
+    warm.init_app(app, kb)  # last: it renders pages through the finished app
     return app
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
+from webui.negotiation import prefers_html
+
 # The browsing pages: built from the store alone, the same for every client.
 CACHED_BLUEPRINTS = frozenset({"entity", "sources", "claims", "actors", "timeline", "map", "reader"})
 CACHED_TYPES = frozenset({"text/html", "application/json"})
@@ -63,8 +65,14 @@ def _key(generation: int) -> tuple[Any, ...] | None:
         return None
     if request.authorization or request.cookies:
         return None  # nothing here depends on them today; never risk serving one client's page to another
-    # The answer depends on the path, the query string and (for entities) on Accept.
-    return (generation, request.full_path, request.headers.get("Accept", ""))
+    # The answer depends on the path and the query string; only entities negotiate on Accept,
+    # and every browser's Accept that prefers HTML gets the same page.
+    accept = request.headers.get("Accept", "")
+    if request.blueprint != "entity":
+        accept = ""
+    elif prefers_html(accept):
+        accept = "text/html"
+    return (generation, request.full_path, accept)
 
 
 def init_app(app: Flask, kb: Any) -> None:

@@ -184,6 +184,7 @@ def cmd_export(kb: Any, args: argparse.Namespace) -> int:
 def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     """ckb serve"""
     from webui.server import serve
+    from webui.warm import LANDING
 
     kb.update_token = args.update_token
     if not getattr(kb.backend, "bounds_queries", True) and not args.allow_unbounded_queries:
@@ -203,7 +204,8 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
           QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
           TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads,
-          PAGE_CACHE_BYTES=int(args.page_cache_mb * 1024 * 1024))
+          PAGE_CACHE_BYTES=int(args.page_cache_mb * 1024 * 1024),
+          WARM_PAGES=() if args.no_warm_pages else LANDING)
     return 0
 
 

@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="server threads; requests beyond the workers wait in their lane")
     c.add_argument("--page-cache-mb", type=_size_mb, default=64.0, metavar="MB",
                    help="memory for rendered pages, kept until the store changes (0: build every page)")
+    c.add_argument("--no-warm-pages", action="store_true",
+                   help="do not build the pages the home page links to ahead, after start and after writes")
     c.add_argument("--no-sandbox", action="store_true",
                    help="run queries even where the kernel cannot fence workers off the network")
     return p

@@ -135,4 +135,4 @@ def downstream(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> set[
 
 def claims_among(r: Reader, iris: Iterable[str]) -> set[str]:
     """Those of ``iris`` typed with a subclass of ckb:Claim."""
-    return {i for i in iris if r.is_a(i, str(CKB.Claim))}
+    return r.of_class(iris, str(CKB.Claim))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from kb.query import scheduling
 from kb.views.browse import labels
 from kb.views.claimfacets import facet_counts
-from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, run
+from kb.views.claims import EXPLORER_INFERRED, FACET_TITLES, FACETS, build_query, check_filters, enrich, run
 from webui import get_kb
 from webui.entity import page_number
 
@@ -17,6 +19,7 @@ bp = Blueprint("claims", __name__)
 PER_PAGE = 25
 FACET_TIMEOUT = 1.0  # seconds per facet; past it, that facet is left out
 FACET_BUDGET = 2.0  # seconds for all facets of one view; facets past it are left out
+PAGE_MARGIN = 1.0  # seconds kept before the request's limit to enrich and render the page
 
 
 def _filename(active: dict[str, str]) -> str:
@@ -38,7 +41,7 @@ def index() -> str | Response:
         return _download(build_query(filters).encode("utf-8"), "application/sparql-query",
                          _filename(active) + ".rq")
     if fmt == "csv":
-        result = kb.query(build_query(filters), inferred=False)
+        result = kb.query(build_query(filters), inferred=EXPLORER_INFERRED)
         return _download(result.serialize("csv"), "text/csv; charset=utf-8",
                          _filename(active) + ".csv")
     if fmt:
@@ -47,7 +50,7 @@ def index() -> str | Response:
     listing = run(kb, filters, PER_PAGE, (number - 1) * PER_PAGE)
     rows, total = listing.rows, listing.total
     names = enrich(kb, rows)
-    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT, budget=FACET_BUDGET)
+    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT, budget=_facet_budget())
     iris = {v for name in ("via", "speaker", "event", "actor")
             for v, _n in facets.get(name, [])} | set(active.values())
     names |= labels(kb, {i for i in iris if i.startswith(("http://", "https://"))})
@@ -63,6 +66,15 @@ def index() -> str | Response:
         pages=max(1, -(-total // PER_PAGE)), sorted=listing.sorted, truncated=listing.truncated, slow=slow,
         base=url_for("claims.index", **active), filename=_filename(active),
     )
+
+
+def _facet_budget() -> float:
+    """FACET_BUDGET, or less when the listing has used the request's time: a slow list (a broad
+    filter over a big store) gets its page back with the facets left out, not a 503."""
+    deadline = scheduling.DEADLINE.get()
+    if deadline is None:
+        return FACET_BUDGET
+    return max(0.0, min(FACET_BUDGET, deadline - time.monotonic() - PAGE_MARGIN))
 
 
 def _download(body: bytes, mimetype: str, name: str) -> Response:

@@ -6,7 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kb.views.claims import FACET_PATTERNS, KINDS, PREFIXES, Filters, anonymity_of_claims, where
+from kb.views.claims import (
+    EXPLORER_INFERRED,
+    FACET_PATTERNS,
+    KINDS,
+    PREFIXES,
+    Filters,
+    anonymity_of_claims,
+    where,
+)
 
 
 def facet_query(f: Filters, name: str) -> str:
@@ -41,7 +49,7 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
             continue
         limit = left if timeout is None else timeout if left is None else min(timeout, left)
         try:
-            rows = kb.query(facet_query(f, name), inferred=False, timeout=limit).rows
+            rows = kb.query(facet_query(f, name), inferred=EXPLORER_INFERRED, timeout=limit).rows
         except QueryTimeout:
             slow.append(name)  # the next, cheaper-looking facets may still fit
             continue

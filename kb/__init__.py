@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 # worker, which imports kb.query.worker only, starts without loading rdflib and pySHACL.
 _EXPORTS = {
     "KnowledgeBase": "api",
-    "ReasonReport": "api",
+    "ReasonReport": "reasoning.facade",
     "default_store_path": "api",
     "ForbiddenQuery": "errors",
     "KBError": "errors",
@@ -35,9 +35,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import KnowledgeBase, ReasonReport, default_store_path
+    from .api import KnowledgeBase, default_store_path
     from .errors import ForbiddenQuery, KBError, ParseError, QuerySyntaxError, QueryTimeout
     from .query.results import QueryResult
+    from .reasoning.facade import ReasonReport
 
 
 def __getattr__(name: str) -> Any:

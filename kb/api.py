@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +20,17 @@ from kb.namespaces import (
 )
 from kb.query.engine import DEFAULT_GRAPH
 from kb.query.results import QueryResult
+from kb.reasoning.facade import Reasoning
 from kb.store import loader
 from kb.store.backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
 from kb.store.oxstore import OxigraphBackend
 from kb.store.shapes import Shapes
 from kb.store.staging import check_file
 from kb.terms import check_iri, from_ox
+from kb.views.facade import Browsing
 
 if TYPE_CHECKING:
-    from kb.reasoning.validate import ValidationReport
+    pass
 
 Progress = Callable[[str], None]
 
@@ -42,19 +43,7 @@ def default_store_path() -> Path:
     return Path(base) / "conflict-kb" / "store"
 
 
-@dataclass
-class ReasonReport:
-    """What a reasoning run found and wrote."""
-
-    consistent: bool
-    reasoner: str
-    inferred: int
-    seconds: float
-    explanation: str = ""
-    saved_to: Path | None = None
-
-
-class KnowledgeBase:
+class KnowledgeBase(Reasoning, Browsing):
     """Load, validate, reason over, query and export the conflict knowledge base."""
 
     def __init__(
@@ -279,56 +268,7 @@ class KnowledgeBase:
             g.bind(prefix, iri)
         return g
 
-    def validate(self) -> ValidationReport:
-        """Validate everything but the inferences against the SHACL shapes."""
-        from kb.reasoning.validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
-
-        asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
-        return validate_graphs(self.rdflib_graph(asserted), self.shapes.graph())
-
-    def reason(self, reasoner: str = "hermit", save: bool = False) -> ReasonReport:
-        """Run the OWL reasoner and replace the inferred graph with what it entails."""
-        from kb.reasoning import reason as reasoning
-
-        asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
-        outcome = reasoning.reason(self.rdflib_graph(asserted), reasoner=reasoner)
-        report = ReasonReport(
-            outcome.consistent, outcome.reasoner, len(outcome.inferred), outcome.seconds, outcome.explanation
-        )
-        if not outcome.consistent:
-            return report
-        data = outcome.inferred.serialize(format="nt", encoding="utf-8")
-        self.backend.replace_graphs([], extra=[(data, GRAPH_INFERRED)])
-        if save:
-            report.saved_to = loader.project_root() / "data" / "inferred" / "inferred.ttl"
-            reasoning.write_inferred(outcome.inferred, report.saved_to, reasoner=outcome.reasoner)
-        return report
-
-    # -- browsing and export ---------------------------------------------
-    def describe(self, iri: str, inferred: bool = True) -> Any:
-        """Describe an entity: label, types, outgoing and incoming statements."""
-        from kb.views import browse
-
-        return browse.describe(self, iri, inferred=inferred)
-
-    def neighbourhood(self, iri: str, depth: int = 1, limit: int = 200) -> dict[str, Any]:
-        """Return the entity's neighbourhood as Cytoscape-ready nodes and edges."""
-        from kb.views import browse
-
-        return browse.neighbourhood(self, iri, depth=depth, limit=limit)
-
-    def search(self, text: str, limit: int = 20) -> list[Any]:
-        """Find entities by label and alias, best match first."""
-        from kb.views import search
-
-        return search.search(self, text, limit=limit)
-
-    def resolve(self, iri_or_label: str) -> str:
-        """Turn an IRI, a prefixed name or a label into an IRI."""
-        from kb.views import search
-
-        return search.resolve(self, iri_or_label)
-
+    # -- export ----------------------------------------------------------
     def export(
         self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None
     ) -> bytes:

@@ -27,6 +27,16 @@ def serve(
 ) -> None:
     """Serve ``kb`` over HTTP until interrupted; ``config`` keys go to create_app."""
     app = create_app({"KB": kb, **config})
+    try:
+        _run(app, host, port, debug)
+    finally:
+        warmer = app.extensions.get("ckb.warmer")
+        if warmer is not None:
+            # Let the page being built finish before the caller closes the store under it.
+            warmer.stop(wait=float(app.config.get("QUERY_TIMEOUT") or getattr(kb, "timeout", 10.0)) + 5)
+
+
+def _run(app: Flask, host: str, port: int, debug: bool) -> None:
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     if debug:
         # The reloader would start a second process with a second store: keep it off.

@@ -49,9 +49,11 @@ class Warmer:
                 self.warm_once()
             self._stop.wait(POLL_SECONDS)
 
-    def stop(self) -> None:
-        """Stop after the page being built."""
+    def stop(self, wait: float = 0.0) -> None:
+        """Stop after the page being built, waiting up to ``wait`` seconds for it."""
         self._stop.set()
+        if wait and self.thread.is_alive():
+            self.thread.join(wait)
 
 
 def init_app(app: Flask, kb: Any) -> Warmer | None:

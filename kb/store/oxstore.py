@@ -165,6 +165,8 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
     def reading(self) -> Iterator[ox.Store]:
         """The open store for pattern lookups in this process (kb.views.lookups); writers wait for it."""
         with self._lock.read():
+            if self.store is None:
+                raise StoreError("the store is closed")
             yield self.store
 
     def require_fence(self) -> None:

@@ -27,8 +27,8 @@ def warm_app(tmp_path: Path) -> Iterator[Flask]:
             yield app
         finally:
             warmer = app.extensions["ckb.warmer"]
-            warmer.stop()
-            warmer.thread.join(30)
+            warmer.stop(wait=30)
+            assert not warmer.thread.is_alive()
 
 
 def _warmed(app: Flask, generation: int) -> None:
@@ -73,3 +73,13 @@ def test_browsers_accept_headers_share_one_cached_entity_page(writable_app: Flas
     hits = cache.hits
     assert web.get("/id/hezbollah", headers=BROWSER).status_code == 200
     assert cache.hits == hits + 1
+
+
+def test_lookups_on_a_closed_store_are_a_clean_error(tmp_path: Path) -> None:
+    from kb.errors import StoreError
+
+    kb = KnowledgeBase.open(memory=True, workers=1)
+    kb.load(write_mini_project(tmp_path))
+    kb.close()
+    with pytest.raises(StoreError, match="closed"), kb.backend.reading():
+        pass

@@ -6,7 +6,7 @@ import hmac
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rdflib import Graph
 
@@ -28,9 +28,6 @@ from kb.store.shapes import Shapes
 from kb.store.staging import check_file
 from kb.terms import check_iri, from_ox
 from kb.views.facade import Browsing
-
-if TYPE_CHECKING:
-    pass
 
 Progress = Callable[[str], None]
 

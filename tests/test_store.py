@@ -121,3 +121,12 @@ def test_a_store_knows_when_the_bundle_changed(tmp_path: Path) -> None:
         assert not k.bundle_is_stale()
         k.load([write(tmp_path, "other.ttl", GOOD)])  # no longer the bundle: nothing to compare
         assert not k.bundle_is_stale()
+
+
+def test_lookups_on_a_closed_store_are_a_clean_error() -> None:
+    from kb.errors import StoreError
+
+    kb = KnowledgeBase.open(memory=True, workers=1)
+    kb.close()
+    with pytest.raises(StoreError, match="closed"), kb.backend.reading():
+        pass

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from kb.query import scheduling
 from kb.views.browse import labels
 from kb.views.claimfacets import facet_counts
-from kb.views.claims import EXPLORER_INFERRED, FACET_TITLES, FACETS, build_query, check_filters, enrich, run
+from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters, enrich, run
 from webui import get_kb
 from webui.entity import page_number
 
@@ -41,7 +41,7 @@ def index() -> str | Response:
         return _download(build_query(filters).encode("utf-8"), "application/sparql-query",
                          _filename(active) + ".rq")
     if fmt == "csv":
-        result = kb.query(build_query(filters), inferred=EXPLORER_INFERRED)
+        result = kb.query(build_query(filters))
         return _download(result.serialize("csv"), "text/csv; charset=utf-8",
                          _filename(active) + ".csv")
     if fmt:

@@ -27,7 +27,6 @@ class Warmer:
     def __init__(self, app: Flask, generation: Any, paths: Sequence[str]) -> None:
         self.app, self.generation, self.paths = app, generation, tuple(paths)
         self.warmed: int | None = None  # the generation last warmed
-        self.rounds = 0
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="ckb-warm-pages")
 
@@ -41,7 +40,6 @@ class Warmer:
             with contextlib.suppress(Exception):  # a page that fails is built on its first visit
                 client.get(path, headers={"Accept": "text/html"})
         self.warmed = now
-        self.rounds += 1
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from kb.views.claims import (
-    EXPLORER_INFERRED,
     FACET_PATTERNS,
     KINDS,
     PREFIXES,
@@ -28,7 +27,7 @@ def facet_query(f: Filters, name: str) -> str:
 }} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
 
 
-# Facets are counted cheapest first, so a slow one costs only the facets after it.
+# Facets are counted cheapest first, so the budget goes to the ones most likely to finish.
 _COST_ORDER = ("kind", "hedge", "speaker", "anonymity", "event", "via", "actor")
 
 
@@ -49,7 +48,7 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
             continue
         limit = left if timeout is None else timeout if left is None else min(timeout, left)
         try:
-            rows = kb.query(facet_query(f, name), inferred=EXPLORER_INFERRED, timeout=limit).rows
+            rows = kb.query(facet_query(f, name), timeout=limit).rows
         except QueryTimeout:
             slow.append(name)  # the next, cheaper-looking facets may still fit
             continue

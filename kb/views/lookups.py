@@ -102,12 +102,6 @@ class Reader:
             and self._ok(q.graph_name, True, inferred)
             for q in self.store.quads_for_pattern(ox.NamedNode(i), typ, None, None))}
 
-    def is_a(self, s: str, cls: str, inferred: bool = True) -> bool:
-        """Whether ``s a/rdfs:subClassOf* cls`` holds."""
-        classes = self.subclasses(cls, inferred)
-        return any(isinstance(t, ox.NamedNode) and t.value in classes
-                   for t in self.objects(s, RDF_TYPE, inferred))
-
 
 @contextmanager
 def reader(kb: Any) -> Iterator[Reader | None]:

@@ -74,12 +74,3 @@ def test_browsers_accept_headers_share_one_cached_entity_page(writable_app: Flas
     assert web.get("/id/hezbollah", headers=BROWSER).status_code == 200
     assert cache.hits == hits + 1
 
-
-def test_lookups_on_a_closed_store_are_a_clean_error(tmp_path: Path) -> None:
-    from kb.errors import StoreError
-
-    kb = KnowledgeBase.open(memory=True, workers=1)
-    kb.load(write_mini_project(tmp_path))
-    kb.close()
-    with pytest.raises(StoreError, match="closed"), kb.backend.reading():
-        pass

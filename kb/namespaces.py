@@ -15,6 +15,8 @@ GRAPH_ONTOLOGY = GRAPH_BASE + "ontology"
 GRAPH_SHAPES = GRAPH_BASE + "shapes"
 GRAPH_DATA = GRAPH_BASE + "data"
 GRAPH_INFERRED = GRAPH_BASE + "inferred"
+# Derived from the others by kb.store.claimindex; current only while the store's metadata says so.
+GRAPH_CLAIM_INDEX = GRAPH_BASE + "claim-index"
 IMPORT_BASE = GRAPH_BASE + "import/"
 
 # Short names accepted wherever a graph is chosen (CLI, web UI, export).

@@ -19,7 +19,8 @@ from kb.store.loader import project_root
 from kb.views import claims as claims_view
 from kb.views.chains import MAX_DEPTH, MAX_WIDTH, downstream_claims, source_chains, walk
 from kb.views.claimfacets import facet_counts
-from kb.views.claims import check_filters, run
+from kb.views.claimlist import run
+from kb.views.claims import check_filters
 from kb.views.facts import actor_edges, key_facts
 
 PROV = "http://www.w3.org/ns/prov#"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from kb.store import claimindex
 from webui import create_app
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ def serve(
 ) -> None:
     """Serve ``kb`` over HTTP until interrupted; ``config`` keys go to create_app."""
     app = create_app({"KB": kb, **config})
+    keeper = None
+    if app.config.get("CLAIM_INDEX") and claimindex.supported(kb):
+        keeper = claimindex.Keeper(kb).start()  # after writes, pages are quick again once it is rebuilt
     try:
         _run(app, host, port, debug)
     finally:
@@ -34,6 +38,8 @@ def serve(
         if warmer is not None:
             # Let the page being built finish before the caller closes the store under it.
             warmer.stop(wait=float(app.config.get("QUERY_TIMEOUT") or getattr(kb, "timeout", 10.0)) + 5)
+        if keeper is not None:
+            keeper.stop()  # a build under way ends when the store closes (its write waits for none)
 
 
 def _run(app: Flask, host: str, port: int, debug: bool) -> None:

@@ -27,6 +27,7 @@ def cmd_load(kb: Any, args: argparse.Namespace) -> int:
     with progress.activity("loading"):
         counts = kb.load(args.files or None, progress=progress)
     _print_graphs(counts)
+    index_claims(kb, args)
     return 0
 
 
@@ -37,6 +38,7 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
         with Progress().activity(f"importing {args.file}"):
             graph = kb.import_file(args.file, name=args.name)
         print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
+        index_claims(kb, args)
         return 0
     from kb.imports import run_import
 
@@ -55,6 +57,7 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
         print(f"skipped {len(result.skipped)} bad rows; see {report}")
     if result.unmatched:
         print(f"{len(result.unmatched)} actor names matched no known actor; see `ckb actors --unmatched`")
+    index_claims(kb, args)
     return 0
 
 
@@ -108,7 +111,31 @@ def cmd_reason(kb: Any, args: argparse.Namespace) -> int:
           f"triples in {report.seconds:.1f} s")
     if report.saved_to:
         print(f"saved {report.saved_to}")
+    index_claims(kb, args)
     return 0
+
+
+def cmd_index(kb: Any, args: argparse.Namespace) -> int:
+    """ckb index"""
+    from kb.store import claimindex
+
+    if not claimindex.supported(kb):
+        raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
+    index_claims(kb, args, force=True)
+    return 0
+
+
+def index_claims(kb: Any, args: argparse.Namespace, force: bool = False) -> None:
+    """Rebuild the claim index after a write (kb.store.claimindex), unless --no-index."""
+    from kb.store import claimindex
+
+    if getattr(args, "no_index", False) or not claimindex.supported(kb):
+        return
+    if not force and claimindex.current(kb):
+        return  # nothing changed (an import of an unchanged file)
+    with Progress().activity("indexing claims"):
+        report = claimindex.build(kb)
+    print(f"claim index: {report.triples} triples in {report.seconds:.1f} s")
 
 
 def cmd_query(kb: Any, args: argparse.Namespace) -> int:
@@ -205,7 +232,7 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
           QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
           TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads,
           PAGE_CACHE_BYTES=int(args.page_cache_mb * 1024 * 1024),
-          WARM_PAGES=() if args.no_warm_pages else LANDING)
+          WARM_PAGES=() if args.no_warm_pages else LANDING, CLAIM_INDEX=not args.no_index)
     return 0
 
 

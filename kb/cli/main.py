@@ -16,6 +16,7 @@ from kb.cli.commands import (
     cmd_describe,
     cmd_export,
     cmd_import,
+    cmd_index,
     cmd_load,
     cmd_query,
     cmd_reason,
@@ -54,6 +55,12 @@ def _store_options(parser: argparse.ArgumentParser, top: bool) -> None:
                              "graph in the store is never read, counted or dropped)")
 
 
+def _no_index(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--no-index", action="store_true",
+                   help="leave the claim index stale (pages then follow the chains of sources "
+                        "themselves); 'ckb index' or 'ckb serve' rebuilds it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``ckb``."""
     p = _Parser(prog="ckb", description="Query and maintain the conflict knowledge base.")
@@ -71,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = cmd("load", cmd_load, "rebuild the store from FILES (default: bundled ontology and data)",
             loaded=False)
+    _no_index(c)
     c.add_argument("files", nargs="*", metavar="FILE", help="RDF files or folders")
     c = cmd("import", cmd_import, "load one file into its own graph (replacing an earlier import)")
     c.add_argument("file", metavar="FILE")
@@ -82,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--report", metavar="FILE",
                    help="where --skip-bad writes the skipped rows (default: FILE.skipped.csv)")
     c.add_argument("--aliases", metavar="CSV", help="actor alias table (default: data/actor-aliases.csv)")
+    _no_index(c)
     c = cmd("actors", cmd_actors, "list actor names from imports that matched no known actor")
     c.add_argument("--unmatched", action="store_true", required=True,
                    help="names that found no actor, with candidate suggestions to confirm")
@@ -89,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = cmd("reason", cmd_reason, "run the OWL reasoner and refresh the inferred graph")
     c.add_argument("--reasoner", choices=("hermit", "pellet"), default="hermit")
     c.add_argument("--save", action="store_true", help="also write data/inferred/inferred.ttl")
+    _no_index(c)
+    cmd("index", cmd_index, "rebuild the claim index (one summary per claim; loads and imports "
+        "rebuild it themselves)")
     c = cmd("query", cmd_query, "run a read-only SPARQL query")
     c.add_argument("sparql", nargs="?", metavar="SPARQL", help="the query text")
     c.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")
@@ -133,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="server threads; requests beyond the workers wait in their lane")
     c.add_argument("--page-cache-mb", type=_size_mb, default=64.0, metavar="MB",
                    help="memory for rendered pages, kept until the store changes (0: build every page)")
+    c.add_argument("--no-index", action="store_true",
+                   help="do not rebuild a stale claim index in the background (pages then follow "
+                        "the chains of sources themselves)")
     c.add_argument("--no-warm-pages", action="store_true",
                    help="do not build the pages the home page links to ahead, after start and after writes")
     c.add_argument("--no-sandbox", action="store_true",

@@ -41,6 +41,9 @@ class Meta:
     swaps: list[tuple[str, str]] = field(default_factory=list)
     # Graphs whose counts a write in flight may have changed ([ALL]: any, new ones included).
     recount: list[str] = field(default_factory=list)
+    # True only while the claim index graph was built from the store as it is: every write
+    # commits a new Meta without it, so a write (or a crash during one) makes the index stale.
+    claim_index: bool = False
 
     @classmethod
     def from_json(cls, text: str) -> Meta:
@@ -53,6 +56,7 @@ class Meta:
             bundle=data.get("bundle"),
             swaps=[(str(s), str(t)) for s, t in data.get("swaps", [])],
             recount=[str(g) for g in data.get("recount", [])],
+            claim_index=bool(data.get("claim_index", False)),
         )
 
     def to_json(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kb.errors import StoreError
-from kb.namespaces import GRAPH_BASE
+from kb.namespaces import GRAPH_BASE, GRAPH_CLAIM_INDEX
 from kb.query.engine import StoreSpec
 from kb.query.results import QueryResult
 from kb.query.scheduling import LanePools
@@ -146,6 +147,16 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
             with self._lock.write():
                 self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
+    def mark_claim_index(self, generation: int) -> bool:
+        """Record the claim index graph as current, if its own write is the only one since
+        ``generation`` (kb.store.claimindex read the store at that generation)."""
+        with self._lock.write():
+            if (self.store is None or self.generation != generation + 1
+                    or GRAPH_CLAIM_INDEX not in self.meta.graphs):
+                return False
+            self._commit(dataclasses.replace(self.meta, claim_index=True))
+            return True
+
     # -- reading ---------------------------------------------------------
     def graphs(self) -> dict[str, int]:
         """Return each named graph IRI with its number of triples (from the metadata)."""
@@ -217,10 +228,15 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
         if self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only; nothing was written")
         with self._lock.write():
+            if self.store is None:
+                raise StoreError("the store is closed; nothing was written")
             self._pool.close()  # no reader may hold the files while they change
             if recount is not None:
                 # Written first, so a crash mid-write leaves word to recount on open.
                 self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle, recount=list(recount)))
+            elif self.meta.claim_index:
+                # Written first, so a crash mid-write leaves the claim index marked stale.
+                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
             try:
                 yield
                 crash_point("after-write")
@@ -259,14 +275,15 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
                 self.store = ox.Store(str(self.path))
 
     def close(self) -> None:
-        """Stop the workers and release the store."""
-        self._pool.close()
-        self._drop_dump()
-        if self.path is not None and not self.read_only and self.store is not None:
-            self.store.flush()
-        self.store = None  # dropping the last reference closes RocksDB
-        lifecycle.release_lock(self._lock_fd)
-        self._lock_fd = None
+        """Stop the workers and release the store (after the reads and writes under way)."""
+        with self._lock.write():  # a background job (the claim index) may still be reading
+            self._pool.close()
+            self._drop_dump()
+            if self.path is not None and not self.read_only and self.store is not None:
+                self.store.flush()
+            self.store = None  # dropping the last reference closes RocksDB
+            lifecycle.release_lock(self._lock_fd)
+            self._lock_fd = None
 
 
 def _unlink(path: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kb.namespaces import GRAPH_CLAIM_INDEX
 from kb.store import lifecycle
 from kb.store.lifecycle import Meta, crash_point
 from kb.store.staging import Prepare, check_file, count_graph, counts_of, stage, swap_update
@@ -35,7 +36,9 @@ class GraphReplacement:
         if clear_others:
             self._rebuild(files, extra, prepare, keep=[])
         elif self.path is not None and self._rebuild_is_cheaper(files, extra, targets):
-            self._rebuild(files, extra, prepare, keep=[g for g in self.meta.graphs if g not in targets])
+            # A stale claim index is not copied (kb.store.claimindex builds it again).
+            keep = [g for g in self.meta.graphs if g not in targets and g != GRAPH_CLAIM_INDEX]
+            self._rebuild(files, extra, prepare, keep=keep)
         else:
             self._replace_in_place(files, extra, prepare)
 

@@ -17,6 +17,7 @@ from typing import Any
 from rdflib import URIRef
 
 from kb.namespaces import CKB
+from kb.store import claimindex
 from kb.views import pagerows
 from kb.views.browse import labels, values_block
 from kb.views.lookups import reader
@@ -218,6 +219,8 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
     """Claims resting on ``agent`` directly or anywhere upstream: claim -> hops from the agent."""
     with reader(kb) as look:
         if look is not None:
+            if claimindex.current(kb):
+                return pagerows.resting_on(look, agent), False
             return _downstream_by_pattern(look, agent)
     ref = values_block([agent])
     rows = kb.query(f"""SELECT DISTINCT ?s WHERE {{ VALUES ?a {{ {ref} }}

@@ -9,14 +9,12 @@ the query never evaluates an unbounded property path.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 from kb.errors import KBError
-from kb.namespaces import CKB
+from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
 from kb.terms import iri_ref
-from kb.views.browse import labels
 
 PROV = "http://www.w3.org/ns/prov#"
 CHAIN_HOPS = 4  # upstream statements followed from a claim
@@ -88,7 +86,7 @@ _SUB = "rdfs:subClassOf*"
 # How each facet binds ?v for a claim (the engine counts them with GROUP BY). Paths are spelt
 # out as joins: the engine then starts from the claim (or from a filter's IRI) it already has.
 FACET_PATTERNS = {
-    "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?vst . ?vst prov:wasAttributedTo ?v .",
+    "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?dst . ?dst prov:wasAttributedTo ?v .",
     "speaker": "?claim prov:hadPrimarySource ?sst . ?sst prov:wasAttributedTo ?v .",
     "anonymity": "__ANONYMITY__ BIND(?anonymity AS ?v)",
     "hedge": "?claim ckb:hedgeText ?v .",
@@ -130,7 +128,7 @@ def _selective(f: Filters) -> bool:
     return any((f.source, f.via, f.speaker, f.event, f.actor, f.supports))
 
 
-def _kind_in() -> str:
+def kind_in() -> str:
     """``?claim a ?kindClass`` tested with FILTER IN: the engine starts from what it already has."""
     return f"?claim a ?kindClass . FILTER(?kindClass IN ({', '.join(_KIND_IRIS)}))"
 
@@ -140,13 +138,46 @@ def _kind_pattern(f: Filters) -> str:
     kinds (1.7 s at 1M), so when a filter names an IRI the kind is tested last with FILTER IN
     and the engine starts from that IRI instead (6 ms)."""
     if _selective(f):
-        return _kind_in()
+        return kind_in()
     return f"?claim a ?kindClass . VALUES ?kindClass {{ {' '.join(_KIND_IRIS)} }}"
 
 
-def where(f: Filters) -> str:
+# With a current claim index (kb.store.claimindex), each of these is one triple pattern in it.
+INDEXED = {"source": "ckb:restsOn", "via": "ckb:accordingTo", "speaker": "ckb:firstSpeaker",
+           "anonymity": "ckb:sourcing", "kind": "ckb:claimKind", "event": "ckb:concernsEventType",
+           "actor": "ckb:concernsActor", "hedge": "ckb:hedgedAs"}
+INDEX = iri_ref(GRAPH_CLAIM_INDEX)
+
+
+def _indexed_value(name: str, value: str) -> str:
+    """A filter's value as a term of the index: an IRI, a kind's class, or a sourcing string."""
+    if name == "anonymity":
+        return _literal(value)
+    if name == "kind":
+        return iri_ref(next(k for k, v in KINDS.items() if v == value))
+    return iri_ref(value)
+
+
+def _where_indexed(f: Filters) -> str:
+    """where() over the claim index: one pattern per filter it holds, the others as before."""
+    held = [f"?claim {INDEXED[k]} {_indexed_value(k, v)} ." for k, v in f.active().items()
+            if k in INDEXED and k != "hedge"]
+    if f.hedge:
+        held.append(f"?claim ckb:hedgedAs ?fh . FILTER(LCASE(STR(?fh)) = LCASE({_literal(f.hedge)}))")
+    if f.q:
+        held.append(f"?claim ckb:quoteText ?fq . FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
+    parts = [f"GRAPH {INDEX} {{ {' '.join(held or ['?claim ckb:claimKind ?anyKind .'])} }}"]
+    if f.supports:
+        parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
+    return "\n  ".join(parts)
+
+
+def where(f: Filters, indexed: bool = False) -> str:
     """The graph pattern shared by the listing and every facet: the claims matching ``f``,
-    each with its ?kindClass (and ?anonymity when that is filtered on)."""
+    each with its ?kindClass (and ?anonymity when that is filtered on); with ``indexed``, read
+    from the claim index, binding ?claim only."""
+    if indexed:
+        return _where_indexed(f)
     parts = []
     if f.source:
         parts.append(_resting_on(f.source))
@@ -159,7 +190,7 @@ def where(f: Filters) -> str:
             # renamed so the filter's join does not meet the facet's own
             pattern = FACET_PATTERNS[name].replace("?v", iri_ref(value)).replace(
                 f"FILTER(isIRI({iri_ref(value)}))", "")
-            for var in ("?vst", "?sst", "?ev", "?x", "?p", "?at"):
+            for var in ("?dst", "?sst", "?ev", "?x", "?p", "?at"):
                 pattern = pattern.replace(var + " ", f"?f_{name}_{var[1:]} ")
             parts.append(pattern)
     parts.append(_kind_pattern(f))
@@ -188,14 +219,15 @@ def anonymity_of_claims(f: Filters) -> str:
     }} GROUP BY ?claim }}"""
 
 
-def count_query(f: Filters) -> str:
+def count_query(f: Filters, indexed: bool = False) -> str:
     """The SELECT counting the claims matching ``f``."""
     return f"""{PREFIXES}SELECT (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-  {where(f)}
+  {where(f, indexed)}
 }}"""
 
 
-def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: bool = True) -> str:
+def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: bool = True,
+                indexed: bool = False) -> str:
     """The SELECT that lists the claims matching ``f``, one row per claim: the page of claims
     is chosen first (by label when ``sort``, else in the store's order), one row per claim
     however many kinds or labels it has, and their quotes, hedges, speakers and anonymity are
@@ -203,12 +235,12 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
     window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
     if sort:
         chosen = f"""{{ SELECT ?claim (MIN(STR(?l0)) AS ?l) WHERE {{
-    {where(f)}
+    {where(f, indexed)}
     OPTIONAL {{ ?claim rdfs:label ?l0 }}
   }} GROUP BY ?claim ORDER BY ?l ?claim{window} }}"""
     else:
         chosen = f"""{{ SELECT DISTINCT ?claim WHERE {{
-    {where(f)}
+    {where(f, indexed)}
   }}{window} }}
   OPTIONAL {{ ?claim rdfs:label ?l }}"""
     return f"""{PREFIXES}SELECT ?claim (MIN(STR(?l)) AS ?label) {_ANONYMITY}
@@ -218,7 +250,7 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
        (GROUP_CONCAT(DISTINCT STR(?ps); separator=" ") AS ?speakers)
 WHERE {{
   {chosen}
-  {_kind_in()}
+  {kind_in()}
   OPTIONAL {{ ?claim ckb:hasQuote ?qiri . ?qiri ckb:exact ?quoteText .
              OPTIONAL {{ ?qiri ckb:inDocument ?doc }} }}
   OPTIONAL {{ ?claim ckb:hedgeText ?h }}
@@ -228,69 +260,3 @@ WHERE {{
 }}
 GROUP BY ?claim
 ORDER BY ?label ?claim"""
-
-
-@dataclass
-class ClaimRow:
-    """One claim in the explorer."""
-
-    iri: str
-    label: str
-    quote: str
-    quote_iri: str
-    document: str
-    kinds: list[str]
-    hedges: list[str]
-    speakers: list[str]
-    anonymity: str
-    supports: list[str] = field(default_factory=list)
-    chain: Any = None  # kb.views.chains.Chain, filled in for the rows shown
-
-
-def _split(value: Any, sep: str = " ") -> list[str]:
-    return sorted({v for v in str(value or "").split(sep) if v})
-
-
-@dataclass
-class Listing:
-    """One page of the explorer: the query that ran, its rows, and how they were chosen."""
-
-    sparql: str
-    rows: list[ClaimRow]
-    truncated: bool
-    total: int
-    sorted: bool  # by label across all matches (False: more than SORT_LIMIT, store order)
-
-
-def count(kb: Any, f: Filters) -> int:
-    """How many claims match ``f``."""
-    rows = kb.query(count_query(f)).rows
-    return int(rows[0]["n"].toPython()) if rows else 0
-
-
-def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0) -> Listing:
-    """Count the matches, then list one page of them (sorted by label up to SORT_LIMIT)."""
-    total = count(kb, f)
-    sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT)
-    result = kb.query(sparql, limit=MAX_ROWS)
-    rows = [ClaimRow(
-        iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
-        quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
-        document=str(r.get("document") or ""),
-        kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
-        hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
-        anonymity=str(r.get("anonymity") or "")) for r in result.rows]
-    return Listing(sparql, rows, bool(result.truncated), total, total <= SORT_LIMIT)
-
-
-def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:
-    """Add readable chains and supported things to a page of rows; return IRI labels."""
-    from kb.views.chains import source_chains, supported
-
-    iris = [r.iri for r in rows]
-    chains = source_chains(kb, iris)
-    supports = supported(kb, iris)
-    for row in rows:
-        row.chain = chains.get(row.iri)
-        row.supports = supports.get(row.iri, [])
-    return labels(kb, {v for r in rows for v in (*r.speakers, *r.supports, r.document) if v})

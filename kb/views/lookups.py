@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from rdflib import BNode, URIRef
 from rdflib.term import Identifier
 
-from kb.namespaces import GRAPH_INFERRED
+from kb.namespaces import GRAPH_CLAIM_INDEX, GRAPH_INFERRED
 from kb.terms import check_iri, from_ox
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -114,7 +114,8 @@ def reader(kb: Any) -> Iterator[Reader | None]:
         yield None
         return
     with reading() as store:
-        yield Reader(store, kb.graphs())
+        # Pages show what the KB states; the claim index (kb.store.claimindex) is read by its views.
+        yield Reader(store, [g for g in kb.graphs() if g != GRAPH_CLAIM_INDEX])
 
 
 def text(value: Any) -> str:

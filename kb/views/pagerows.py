@@ -15,7 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from kb.namespaces import CKB
+from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
 from kb.views.lookups import RDF_TYPE, Reader, term, text
 
 Row = dict[str, Any]
@@ -136,3 +136,12 @@ def downstream(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> set[
 def claims_among(r: Reader, iris: Iterable[str]) -> set[str]:
     """Those of ``iris`` typed with a subclass of ckb:Claim."""
     return r.of_class(iris, str(CKB.Claim))
+
+
+def resting_on(r: Reader, agent: str) -> dict[str, int]:
+    """The claims the claim index says rest on ``agent``: 0 for those attributed to it (its
+    own claims), 1 for those resting on it further upstream (downstream_claims' order)."""
+    index, rests = ox.NamedNode(GRAPH_CLAIM_INDEX), ox.NamedNode(str(CKB.restsOn))
+    claims = {text(q.subject) for q in r.store.quads_for_pattern(None, rests, ox.NamedNode(agent), index)}
+    own = set(said_by(r, agent))
+    return {c: 0 if c in own else 1 for c in claims}

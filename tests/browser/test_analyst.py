@@ -13,7 +13,8 @@ import pytest
 from kb import KnowledgeBase
 from kb.namespaces import CKBR
 from kb.views.chains import source_chains
-from kb.views.claims import check_filters, run
+from kb.views.claimlist import run
+from kb.views.claims import check_filters
 from kb.views.facts import actor_edges
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,80 @@
+"""The claims explorer's listing: count the matches, run one page of them, enrich its rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.store import claimindex
+from kb.views.browse import labels
+from kb.views.claims import KINDS, MAX_ROWS, SORT_LIMIT, Filters, build_query, count_query
+
+
+@dataclass
+class ClaimRow:
+    """One claim in the explorer."""
+
+    iri: str
+    label: str
+    quote: str
+    quote_iri: str
+    document: str
+    kinds: list[str]
+    hedges: list[str]
+    speakers: list[str]
+    anonymity: str
+    supports: list[str] = field(default_factory=list)
+    chain: Any = None  # kb.views.chains.Chain, filled in for the rows shown
+
+
+def _split(value: Any, sep: str = " ") -> list[str]:
+    return sorted({v for v in str(value or "").split(sep) if v})
+
+
+@dataclass
+class Listing:
+    """One page of the explorer: the query that ran, its rows, and how they were chosen."""
+
+    sparql: str
+    rows: list[ClaimRow]
+    truncated: bool
+    total: int
+    sorted: bool  # by label across all matches (False: more than SORT_LIMIT, store order)
+
+
+def count(kb: Any, f: Filters, indexed: bool = False) -> int:
+    """How many claims match ``f``."""
+    rows = kb.query(count_query(f, indexed)).rows
+    return int(rows[0]["n"].toPython()) if rows else 0
+
+
+def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0,
+        indexed: bool | None = None) -> Listing:
+    """Count the matches, then list one page of them (sorted by label up to SORT_LIMIT); through
+    the claim index when it is current (``indexed`` None) or as told."""
+    if indexed is None:
+        indexed = claimindex.current(kb)
+    total = count(kb, f, indexed)
+    sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT, indexed=indexed)
+    result = kb.query(sparql, limit=MAX_ROWS)
+    rows = [ClaimRow(
+        iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
+        quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
+        document=str(r.get("document") or ""),
+        kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
+        hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
+        anonymity=str(r.get("anonymity") or "")) for r in result.rows]
+    return Listing(sparql, rows, bool(result.truncated), total, total <= SORT_LIMIT)
+
+
+def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:
+    """Add readable chains and supported things to a page of rows; return IRI labels."""
+    from kb.views.chains import source_chains, supported
+
+    iris = [r.iri for r in rows]
+    chains = source_chains(kb, iris)
+    supports = supported(kb, iris)
+    for row in rows:
+        row.chain = chains.get(row.iri)
+        row.supports = supports.get(row.iri, [])
+    return labels(kb, {v for r in rows for v in (*r.speakers, *r.supports, r.document) if v})

@@ -16,7 +16,7 @@ from kb import KnowledgeBase
 from kb.errors import KBError
 from kb.namespaces import CKB, CKBR
 from kb.store.loader import project_root
-from kb.views import claims as claims_view
+from kb.views import claimlist
 from kb.views.chains import MAX_DEPTH, MAX_WIDTH, downstream_claims, source_chains, walk
 from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import run
@@ -126,7 +126,7 @@ def test_explorer_facets_add_up_and_full_text_finds_quotes(kb: KnowledgeBase) ->
 def test_explorer_pages_past_the_sort_limit_cover_every_claim_once(
         kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     everything = run(kb, check_filters({}))
-    monkeypatch.setattr(claims_view, "SORT_LIMIT", 3)  # as if the store held thousands of claims
+    monkeypatch.setattr(claimlist, "SORT_LIMIT", 3)  # as if the store held thousands of claims
     seen: list[str] = []
     for offset in range(0, everything.total, 4):
         page = run(kb, check_filters({}), 4, offset)

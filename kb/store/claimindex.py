@@ -107,22 +107,29 @@ def build(kb: Any, threads: int = 2) -> IndexReport:
     started = time.monotonic()
     generation = backend.generation
     with tempfile.TemporaryDirectory(prefix="ckb-claim-index-") as tmp:
-        parts = [Path(tmp) / f"{name}.nt" for name in RULES]
-        with backend.reading() as store, ThreadPoolExecutor(max(1, threads)) as pool:
-            # The engine evaluates and serialises without the GIL: rules run side by side, and
-            # no triple passes through Python.
-            list(pool.map(lambda rule, part: _construct(store, rule, part), RULES.values(), parts))
-        whole = Path(tmp) / "claim-index.nt"
-        with whole.open("wb") as out:
-            out.write(b"# the claim index, derived by kb.store.claimindex\n")
-            for part in parts:
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, out)
-                part.unlink()
+        whole = _derive(backend, Path(tmp), threads)
         backend.replace_graphs([(whole, GRAPH_CLAIM_INDEX)])
     fresh = backend.mark_claim_index(generation)
     return IndexReport(triples=kb.graphs().get(GRAPH_CLAIM_INDEX, 0),
                        seconds=round(time.monotonic() - started, 2), current=fresh)
+
+
+def _derive(backend: Any, folder: Path, threads: int) -> Path:
+    """Run the rules into one N-Triples file in ``folder``. No reference to the open store
+    outlives this call: a rebuild by the write that follows must be able to close it."""
+    parts = [folder / f"{name}.nt" for name in RULES]
+    with backend.reading() as store, ThreadPoolExecutor(max(1, threads)) as pool:
+        # The engine evaluates and serialises without the GIL: rules run side by side, and
+        # no triple passes through Python.
+        list(pool.map(lambda rule, part: _construct(store, rule, part), RULES.values(), parts))
+    whole = folder / "claim-index.nt"
+    with whole.open("wb") as out:
+        out.write(b"# the claim index, derived by kb.store.claimindex\n")
+        for part in parts:
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, out)
+            part.unlink()
+    return whole
 
 
 def _construct(store: ox.Store, rule: str, path: Path) -> None:

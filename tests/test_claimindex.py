@@ -1,0 +1,154 @@
+"""The claim index (kb.store.claimindex): current only after a build, stale after any write,
+and the explorer and source pages answer the same through it as by following the chains."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks import generate
+from kb import KnowledgeBase
+from kb.namespaces import CKB, CKBR, GRAPH_CLAIM_INDEX
+from kb.store import claimindex, lifecycle
+from kb.views.chains import downstream_claims
+from kb.views.claimfacets import facet_counts
+from kb.views.claimlist import run
+from kb.views.claims import FACETS, build_query, check_filters
+from tests.test_cli import ckb
+
+PROV = "http://www.w3.org/ns/prov#"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
+    """The bundle plus a generated file (claims with chains like the article's), indexed."""
+    folder = tmp_path_factory.mktemp("claimindex")
+    data = folder / "synthetic.nt"
+    with data.open("w", encoding="utf-8") as fh:
+        generate.write(10_000, fh, seed=3)
+    with KnowledgeBase.open(folder / "store") as kb:
+        kb.load()
+        kb.import_file(data)
+        assert not claimindex.current(kb)
+        report = claimindex.build(kb)
+        assert report.current and report.triples > 1000
+        yield kb
+
+
+def _views(kb: KnowledgeBase) -> list[dict[str, str]]:
+    """Every facet's most frequent values as filters, plus searches and combinations."""
+    top = facet_counts(kb, check_filters({}), indexed=False)[0]
+    views: list[dict[str, str]] = [{}]
+    for name in FACETS:
+        views += [{name: value} for value, _n in top.get(name, [])[:3]]
+    outlet = top["via"][0][0]
+    return [*views, {"q": "reportedly"}, {"source": outlet}, {"source": str(CKBR.AnonymousSyrianOfficial)},
+            {"anonymity": "anonymous", "kind": "report"}, {"hedge": "reportedly", "source": outlet},
+            {"supports": str(CKBR["event-infighting"])}]
+
+
+def test_explorer_answers_the_same_through_the_index(indexed: KnowledgeBase) -> None:
+    views = _views(indexed)
+    assert len(views) > 15
+    for args in views:
+        f = check_filters(args)
+        chains, index = run(indexed, f, 50, 0, indexed=False), run(indexed, f, 50, 0, indexed=True)
+        assert chains.total == index.total, args
+        assert [r.iri for r in chains.rows] == [r.iri for r in index.rows], args
+        assert [(r.anonymity, r.kinds, r.speakers) for r in chains.rows] == \
+               [(r.anonymity, r.kinds, r.speakers) for r in index.rows], args
+        by_chains, _ = facet_counts(indexed, f, indexed=False)
+        through_index, left_out = facet_counts(indexed, f, indexed=True)
+        assert not left_out, args
+        # the chains may leave a slow facet out (past the store's time limit); the rest agree
+        assert {k: v for k, v in through_index.items() if k in by_chains} == by_chains, args
+
+
+def test_source_pages_find_the_same_claims_through_the_index(indexed: KnowledgeBase) -> None:
+    agents = [str(CKBR.BasNews), str(CKBR.AnonymousSyrianOfficial), str(CKBR.AhramOnline),
+              str(CKBR["outlet/0"]), str(CKBR["anonymous/1"])]
+    meta = indexed.backend.meta
+    for agent in agents:
+        through_index = downstream_claims(indexed, agent)[0]
+        meta.claim_index = False  # this process only: the pages follow the chains
+        try:
+            by_chains = downstream_claims(indexed, agent)[0]
+        finally:
+            meta.claim_index = True
+        assert through_index and set(through_index) == set(by_chains), agent
+        # attributed to the agent itself (0) or resting on it further up (> 0), as the page says
+        assert {c for c, d in through_index.items() if d == 0} == {c for c, d in by_chains.items() if d == 0}
+
+
+def test_the_explorer_shows_the_sparql_it_ran(indexed: KnowledgeBase) -> None:
+    from webui import create_app
+
+    client = create_app({"KB": indexed, "PAGE_CACHE_BYTES": 0}).test_client()
+    sparql = client.get("/claims?anonymity=anonymous&format=sparql").get_data(as_text=True)
+    assert f"GRAPH <{GRAPH_CLAIM_INDEX}>" in sparql and "ckb:sourcing" in sparql
+    by_chains = build_query(check_filters({"anonymity": "anonymous"}))
+    assert indexed.query(sparql).rows == indexed.query(by_chains).rows
+
+
+def test_any_write_leaves_the_index_stale_on_disk_too(fresh_kb: KnowledgeBase, tmp_path: Path) -> None:
+    fresh_kb.load()
+    claimindex.build(fresh_kb)
+    assert claimindex.current(fresh_kb) and lifecycle.read_meta(tmp_path / "store").claim_index
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(f"<{CKBR.x}> <{CKB.hedgeText}> \"perhaps\" .\n", encoding="utf-8")
+    fresh_kb.import_file(extra)
+    assert not claimindex.current(fresh_kb)
+    assert not lifecycle.read_meta(tmp_path / "store").claim_index
+    assert GRAPH_CLAIM_INDEX in fresh_kb.graphs()  # still there (stale) until rebuilt
+    # an index read before the import (load, index, import: generations 1-3) is not marked current
+    assert not fresh_kb.backend.mark_claim_index(fresh_kb.generation() - 2)
+    assert claimindex.build(fresh_kb).current
+
+
+def test_pages_and_exports_leave_the_index_out(indexed: KnowledgeBase) -> None:
+    claim = next(iter(downstream_claims(indexed, str(CKBR.BasNews))[0]))
+    described = indexed.describe(claim)
+    shown = {g.iri for g in described.outgoing}
+    assert str(CKB.hasQuote) in shown and str(CKB.restsOn) not in shown
+    assert GRAPH_CLAIM_INDEX not in indexed.exportable_graphs()
+    assert GRAPH_CLAIM_INDEX not in (indexed.default_graphs(inferred=False) or [])
+    # ... while SPARQL users can read it
+    rows = indexed.query(f"SELECT ?a WHERE {{ <{claim}> <{CKB.restsOn}> ?a }}").rows
+    assert str(CKBR.BasNews) in {str(r["a"]) for r in rows}
+
+
+def test_the_keeper_rebuilds_after_a_write(fresh_kb: KnowledgeBase, tmp_path: Path) -> None:
+    fresh_kb.load()
+    keeper = claimindex.Keeper(fresh_kb, poll=0.05).start()
+    try:
+        deadline = time.monotonic() + 30
+        while not claimindex.current(fresh_kb) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert claimindex.current(fresh_kb)
+        extra = tmp_path / "extra.ttl"
+        extra.write_text(f"<{CKBR.y}> <{CKB.hedgeText}> \"allegedly\" .\n", encoding="utf-8")
+        fresh_kb.import_file(extra)
+        deadline = time.monotonic() + 30
+        while not claimindex.current(fresh_kb) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert claimindex.current(fresh_kb) and keeper.last is not None
+    finally:
+        keeper.stop(wait=30)
+    assert not keeper.thread.is_alive()
+
+
+def test_cli_loads_and_imports_rebuild_the_index_unless_told(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    loaded = ckb("load", store=store)
+    assert loaded.returncode == 0 and "claim index:" in loaded.stdout, loaded.stderr
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(f"<{CKBR.z}> <{CKB.hedgeText}> \"likely\" .\n", encoding="utf-8")
+    skipped = ckb("import", str(extra), "--no-index", store=store)
+    assert skipped.returncode == 0 and "claim index" not in skipped.stdout
+    assert not lifecycle.read_meta(store).claim_index
+    rebuilt = ckb("index", store=store)
+    assert rebuilt.returncode == 0 and "claim index:" in rebuilt.stdout, rebuilt.stderr
+    assert lifecycle.read_meta(store).claim_index

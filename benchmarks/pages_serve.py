@@ -2,11 +2,12 @@
 
 python -m benchmarks.pages_serve --triples 1000000 --seconds 20 --out benchmarks/results/
 
-One generated file is imported beside the bundle by the CLI (as a real store holds it). The
-same store is then served twice: "before" with CKB_PAGE_LOOKUPS=0 (every page by its bounded
-SPARQL queries in the fenced workers, the code path main has) and "after" (pattern lookups on
-the open store in the server process). Each page type runs with 8 and 32 closed-loop clients
-for ``--seconds``. Writes pages-<size>.json and pages-<size>.md.
+One generated file is imported beside the bundle by the CLI (as a real store holds it), with
+``--no-index``. The same store is then served twice: "before" without a current claim index
+(pages follow each claim's chain of sources, as they do after a write until the index is
+rebuilt) and "after" ``ckb index`` built it (kb.store.claimindex). Each page type runs with 1,
+8 and 32 closed-loop clients for ``--seconds``; every request builds its page (the page cache
+is bypassed). Writes pages-<size>.json and pages-<size>.md.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def build(triples: int, work: Path) -> tuple[Path, dict[str, Any]]:
     out: dict[str, Any] = {"triples_written": written,
                            "bundle_load": timed_child(ckb("load", "--store", str(store))),
                            "import": timed_child(ckb("import", str(data), "--name", "synthetic",
-                                                     "--store", str(store)))}
+                                                     "--no-index", "--store", str(store)))}
     out["store_bytes"] = du(store)
     data.unlink()
     return store, out
@@ -84,17 +85,16 @@ def _cold(urls: list[tuple[str, str]]) -> Any:
     return make
 
 
-def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float, lookups: bool,
+def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float,
           timeout: float, cached: bool = False) -> dict[str, Any]:
-    """One server, every page type with 8 then 32 clients (uncached unless ``cached``)."""
-    os.environ["CKB_PAGE_LOOKUPS"] = "1" if lookups else "0"
+    """One server, every page type with 1, 8 then 32 clients (uncached unless ``cached``)."""
     server = Server(store, timeout)
     try:
         warm = [p for ps in pages.values() for p in ps]
         run_clients(server.port, [(4, "warm", lambda n: warm[n % len(warm)])], min(seconds, 10))
         out: dict[str, Any] = {}
         for name, urls in pages.items():
-            for clients in (8, 32):
+            for clients in (1, 8, 32):
                 maker = (lambda n, u=urls: u[n % len(u)]) if cached else _cold(urls)
                 run = run_clients(server.port, [(clients, "page", maker)], seconds, timeout=timeout + 30)
                 out[f"{name} / {clients} clients"] = summary(run.samples, run.seconds)
@@ -102,7 +102,6 @@ def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float, 
         return out
     finally:
         server.stop()
-        os.environ.pop("CKB_PAGE_LOOKUPS", None)
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -113,8 +112,9 @@ def markdown(result: dict[str, Any]) -> str:
              f"import {b['import']['seconds']} s, peak {b['import']['peak_rss_mib']} MiB; "
              f"load average at start {result['loadavg']})", "",
              f"{result['seconds']} s per row, closed-loop clients on 127.0.0.1, time limit "
-             f"{result['timeout_s']} s. *before*: bounded SPARQL in the fenced workers (main's "
-             "path, CKB_PAGE_LOOKUPS=0); *after*: pattern lookups in the server process.", "",
+             f"{result['timeout_s']} s, every page built afresh. *before*: no current claim index "
+             "(pages follow the chains of sources); *after*: `ckb index` built it in "
+             f"{b['index']['seconds']} s (peak {b['index']['peak_rss_mib']} MiB).", "",
              "| page / clients | path | pages/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
              "|---|---|---|---|---|---|---|---|"]
     for key in result["after"]:
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--triples", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=float, default=20.0, help="per page type and client count")
     ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
-    ap.add_argument("--skip-before", action="store_true", help="serve the new path only")
+    ap.add_argument("--skip-before", action="store_true", help="serve with the claim index only")
     ap.add_argument("--cached", action="store_true",
                     help="repeat the same URLs, so the page cache answers after the first visit")
     ap.add_argument("--out", default="benchmarks/results/")
@@ -151,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "machine": machine(), "build": built,
                                   "urls": {k: len(v) for k, v in pages.items()}}
         result["cached"] = args.cached
-        result["after"] = serve(store, pages, args.seconds, True, args.timeout, args.cached)
-        result["before"] = {} if args.skip_before else serve(store, pages, args.seconds, False,
-                                                             args.timeout, args.cached)
+        result["before"] = {} if args.skip_before else serve(store, pages, args.seconds, args.timeout,
+                                                             args.cached)
+        built["index"] = timed_child(ckb("index", "--store", str(store)))
+        result["after"] = serve(store, pages, args.seconds, args.timeout, args.cached)
         result["wall_seconds"] = round(time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -178,6 +178,14 @@ class KnowledgeBase(Reasoning, Browsing):
         graphs = {g: n for g, n in self.graphs().items() if g != GRAPH_CLAIM_INDEX}
         return {**graphs, GRAPH_SHAPES: self.shapes.count()}
 
+    def stated_graphs(self) -> list[str] | None:
+        """The default graph of what the KB states (inferences too) without the claim index's
+        summaries: None (the engine's union) when there is no index."""
+        graphs = self.graphs()
+        if GRAPH_CLAIM_INDEX not in graphs:
+            return None
+        return [DEFAULT_GRAPH, *(g for g in graphs if g != GRAPH_CLAIM_INDEX)]
+
     # -- querying --------------------------------------------------------
     def default_graphs(self, inferred: bool = True) -> list[str] | None:
         """The default graph's parts: None is every graph (the engine's union), else a list."""

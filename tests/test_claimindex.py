@@ -114,6 +114,8 @@ def test_pages_and_exports_leave_the_index_out(indexed: KnowledgeBase) -> None:
     shown = {g.iri for g in described.outgoing}
     assert str(CKB.hasQuote) in shown and str(CKB.restsOn) not in shown
     assert GRAPH_CLAIM_INDEX not in indexed.exportable_graphs()
+    assert str(CKB.restsOn) not in indexed.export(format="nt", entity=claim).decode()
+    assert GRAPH_CLAIM_INDEX not in indexed.export(format="nq").decode()
     assert GRAPH_CLAIM_INDEX not in (indexed.default_graphs(inferred=False) or [])
     # ... while SPARQL users can read it
     rows = indexed.query(f"SELECT ?a WHERE {{ <{claim}> <{CKB.restsOn}> ?a }}").rows

@@ -23,7 +23,7 @@ def show() -> str:
         abort(400, description="give the source's IRI as ?iri=")
     kb = get_kb()
     iri = check_iri(wanted)
-    desc = kb.describe(iri)  # 404 for unknown IRIs
+    desc = kb.describe(iri, incoming=False)  # 404 for unknown IRIs; the page names and types it
     found, truncated = downstream_claims(kb, iri)
     # Sorted by label when there are few enough to label cheaply; else by IRI (as entity pages).
     names = labels(kb, found) if len(found) <= SORT_BY_LABEL else {}

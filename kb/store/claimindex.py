@@ -15,7 +15,6 @@ following the chains themselves. Only the embedded store keeps an index.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 import threading
 import time
@@ -94,9 +93,10 @@ def supported(kb: Any) -> bool:
 
 
 def current(kb: Any) -> bool:
-    """Whether ``kb`` holds a claim index built from its present contents."""
+    """Whether ``kb`` holds a claim index built from its present contents (a store without
+    claims has an empty one: no graph)."""
     meta = getattr(getattr(kb, "backend", None), "meta", None)
-    return bool(getattr(meta, "claim_index", False)) and GRAPH_CLAIM_INDEX in meta.graphs
+    return bool(getattr(meta, "claim_index", False))
 
 
 def build(kb: Any, threads: int = 2) -> IndexReport:
@@ -107,29 +107,35 @@ def build(kb: Any, threads: int = 2) -> IndexReport:
     started = time.monotonic()
     generation = backend.generation
     with tempfile.TemporaryDirectory(prefix="ckb-claim-index-") as tmp:
-        whole = _derive(backend, Path(tmp), threads)
-        backend.replace_graphs([(whole, GRAPH_CLAIM_INDEX)])
-    fresh = backend.mark_claim_index(generation)
+        whole, triples = _derive(backend, Path(tmp), threads)
+        # A store without claims keeps no index graph (an empty one would be counted as a graph).
+        wrote = bool(triples) or GRAPH_CLAIM_INDEX in kb.graphs()
+        if wrote:
+            backend.replace_graphs([(whole, GRAPH_CLAIM_INDEX)])
+    fresh = backend.mark_claim_index(generation, wrote)
     return IndexReport(triples=kb.graphs().get(GRAPH_CLAIM_INDEX, 0),
                        seconds=round(time.monotonic() - started, 2), current=fresh)
 
 
-def _derive(backend: Any, folder: Path, threads: int) -> Path:
-    """Run the rules into one N-Triples file in ``folder``. No reference to the open store
-    outlives this call: a rebuild by the write that follows must be able to close it."""
+def _derive(backend: Any, folder: Path, threads: int) -> tuple[Path, int]:
+    """Run the rules into one N-Triples file in ``folder``; with its number of triples. No
+    reference to the open store outlives this call: a rebuild by the write that follows must
+    be able to close it."""
     parts = [folder / f"{name}.nt" for name in RULES]
     with backend.reading() as store, ThreadPoolExecutor(max(1, threads)) as pool:
         # The engine evaluates and serialises without the GIL: rules run side by side, and
         # no triple passes through Python.
         list(pool.map(lambda rule, part: _construct(store, rule, part), RULES.values(), parts))
-    whole = folder / "claim-index.nt"
+    whole, triples = folder / "claim-index.nt", 0
     with whole.open("wb") as out:
         out.write(b"# the claim index, derived by kb.store.claimindex\n")
         for part in parts:
             with part.open("rb") as src:
-                shutil.copyfileobj(src, out)
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    out.write(block)
+                    triples += block.count(b"\n")  # N-Triples: one line per triple
             part.unlink()
-    return whole
+    return whole, triples
 
 
 def _construct(store: ox.Store, rule: str, path: Path) -> None:

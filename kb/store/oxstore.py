@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kb.errors import StoreError
-from kb.namespaces import GRAPH_BASE, GRAPH_CLAIM_INDEX
+from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
 from kb.query.results import QueryResult
 from kb.query.scheduling import LanePools
@@ -147,12 +147,11 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
             with self._lock.write():
                 self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
-    def mark_claim_index(self, generation: int) -> bool:
-        """Record the claim index graph as current, if its own write is the only one since
-        ``generation`` (kb.store.claimindex read the store at that generation)."""
+    def mark_claim_index(self, generation: int, wrote: bool = True) -> bool:
+        """Record the claim index graph as current, if its own write (when it ``wrote`` one) is
+        the only one since ``generation`` (kb.store.claimindex read the store at that generation)."""
         with self._lock.write():
-            if (self.store is None or self.generation != generation + 1
-                    or GRAPH_CLAIM_INDEX not in self.meta.graphs):
+            if self.store is None or self.generation != generation + int(wrote):
                 return False
             self._commit(dataclasses.replace(self.meta, claim_index=True))
             return True

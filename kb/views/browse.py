@@ -166,11 +166,14 @@ def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]
     return out
 
 
-def describe(kb: Any, iri: str, inferred: bool = True) -> Description:
-    """Describe ``iri``: labels, types, definition, statements in and out grouped by property."""
+def describe(kb: Any, iri: str, inferred: bool = True, incoming: bool = True) -> Description:
+    """Describe ``iri``: labels, types, definition, statements in and out grouped by property
+    (without ``incoming``, the statements pointing to it are left out: an outlet has thousands)."""
     ref = iri_ref(iri)
     out, trunc_out = _statements(kb, iri, True, _MAX_STATEMENTS)
-    inc, trunc_in = _statements(kb, iri, False, _MAX_STATEMENTS)
+    inc, trunc_in = _statements(kb, iri, False, _MAX_STATEMENTS if incoming else 1)
+    if not incoming:
+        inc, trunc_in = ({} if out else inc), False  # one is enough to know the IRI is there
     if not inferred:
         out = {k: g for k, g in out.items() if not _is_inferred(g)}
         inc = {k: g for k, g in inc.items() if not _is_inferred(g)}
@@ -220,7 +223,7 @@ def describe(kb: Any, iri: str, inferred: bool = True) -> Description:
         types=types,
         definition=str(definitions[0].term) if definitions else None,
         outgoing=outgoing,
-        incoming=groups(inc),
+        incoming=groups(inc) if incoming else [],
         truncated=trunc_out or trunc_in,
     )
 

@@ -8,11 +8,11 @@ from typing import Any
 class Browsing:
     """describe, neighbourhood, search and resolve, each delegating to its view module."""
 
-    def describe(self, iri: str, inferred: bool = True) -> Any:
-        """Describe an entity: label, types, outgoing and incoming statements."""
+    def describe(self, iri: str, inferred: bool = True, incoming: bool = True) -> Any:
+        """Describe an entity: label, types, outgoing and (unless told) incoming statements."""
         from kb.views import browse
 
-        return browse.describe(self, iri, inferred=inferred)
+        return browse.describe(self, iri, inferred=inferred, incoming=incoming)
 
     def neighbourhood(self, iri: str, depth: int = 1, limit: int = 200) -> dict[str, Any]:
         """Return the entity's neighbourhood as Cytoscape-ready nodes and edges."""

@@ -99,14 +99,14 @@ def test_source_page_lists_claims_resting_on_the_official(web: FlaskClient, kb: 
     assert "blew up targets held by Iranian militias" in html
     assert "told" in html and "Bas News" in html and "Jerusalem Post" in html
     assert "carried by" in html
-    # each claim says how it rests on the source: directly, or through how many steps
+    # each claim says how it rests on the source: directly, or further upstream (its chain shows how)
     found, _cut = downstream_claims(kb, str(CKBR.AnonymousSyrianOfficial))
     rows = re.findall(r'<li class="claim-row">(.*?)</li>\s*(?=<li|</ol>)', html, re.S)
     assert len(rows) == len(found) > 0
     for row in rows:
         text = " ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split())
         meta = re.search(r"(attributed to anonymous Syrian official directly|rests on anonymous "
-                         r"Syrian official (\d+) steps? upstream)", text)
+                         r"Syrian official further upstream)", text)
         assert meta, text
         assert " X " not in f" {text} ", text  # a stray character from a broken template
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import pyoxigraph as ox
@@ -46,9 +47,12 @@ class Reader:
     """Bounded pattern lookups over the KB's dataset: its own named graphs, plus the default
     graph where a query would read the union (the engine's default dataset)."""
 
-    def __init__(self, store: ox.Store, named: Iterable[str]) -> None:
+    def __init__(self, store: ox.Store, named: Iterable[str], per_graph: bool = False) -> None:
         self.store = store
         self.named = frozenset(named)
+        # Look in each graph of the dataset in turn, rather than in all and filter: set when a
+        # big graph outside the dataset (the claim index) holds many of the quads an IRI has.
+        self.per_graph = per_graph
         self._classes: dict[tuple[str, bool], frozenset[str]] = {}
 
     def _ok(self, graph: Any, union: bool, inferred: bool) -> bool:
@@ -62,7 +66,14 @@ class Reader:
         whether ``limit`` cut them."""
         obj = _node(o) if isinstance(o, str) else o
         out: list[ox.Quad] = []
-        for quad in self.store.quads_for_pattern(_node(s), _node(p), obj, None):
+        if self.per_graph and s is None and o is not None:  # incoming: where the index is big
+            graphs: list[Any] = [ox.NamedNode(g) for g in sorted(self.named)
+                                 if inferred or g != GRAPH_INFERRED]
+            found = chain.from_iterable(self.store.quads_for_pattern(_node(s), _node(p), obj, g)
+                                        for g in [*graphs, *([ox.DefaultGraph()] if union else [])])
+        else:
+            found = self.store.quads_for_pattern(_node(s), _node(p), obj, None)
+        for quad in found:
             if self._ok(quad.graph_name, union, inferred):
                 if limit is not None and len(out) >= limit:
                     return out, True
@@ -115,7 +126,9 @@ def reader(kb: Any) -> Iterator[Reader | None]:
         return
     with reading() as store:
         # Pages show what the KB states; the claim index (kb.store.claimindex) is read by its views.
-        yield Reader(store, [g for g in kb.graphs() if g != GRAPH_CLAIM_INDEX])
+        graphs = kb.graphs()
+        yield Reader(store, [g for g in graphs if g != GRAPH_CLAIM_INDEX],
+                     per_graph=GRAPH_CLAIM_INDEX in graphs)
 
 
 def text(value: Any) -> str:

@@ -66,7 +66,7 @@ class Reader:
         whether ``limit`` cut them."""
         obj = _node(o) if isinstance(o, str) else o
         out: list[ox.Quad] = []
-        if self.per_graph and s is None and o is not None:  # incoming: where the index is big
+        if self.per_graph and s is None and p is None and o is not None:  # all incoming: index is big
             graphs: list[Any] = [ox.NamedNode(g) for g in sorted(self.named)
                                  if inferred or g != GRAPH_INFERRED]
             found = chain.from_iterable(self.store.quads_for_pattern(_node(s), _node(p), obj, g)

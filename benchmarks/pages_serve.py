@@ -2,10 +2,10 @@
 
 python -m benchmarks.pages_serve --triples 1000000 --seconds 20 --out benchmarks/results/
 
-One generated file is imported beside the bundle by the CLI (as a real store holds it), with
-``--no-index``. The same store is then served twice: "before" without a current claim index
-(pages follow each claim's chain of sources, as they do after a write until the index is
-rebuilt) and "after" ``ckb index`` built it (kb.store.claimindex). Each page type runs with 1,
+One generated file is imported beside the bundle by the CLI (as a real store holds it; an
+import leaves the claim index stale). The same store is then served twice: "before" without a
+current claim index (pages follow each claim's chain of sources, as they do after a write until
+the index is rebuilt) and "after" ``ckb index`` built it (kb.store.claimindex). Each page type runs with 1,
 8 and 32 closed-loop clients for ``--seconds``; every request builds its page (the page cache
 is bypassed). Writes pages-<size>.json and pages-<size>.md.
 """
@@ -45,7 +45,7 @@ def build(triples: int, work: Path) -> tuple[Path, dict[str, Any]]:
     out: dict[str, Any] = {"triples_written": written,
                            "bundle_load": timed_child(ckb("load", "--store", str(store))),
                            "import": timed_child(ckb("import", str(data), "--name", "synthetic",
-                                                     "--no-index", "--store", str(store)))}
+                                                     "--store", str(store)))}
     out["store_bytes"] = du(store)
     data.unlink()
     return store, out

@@ -40,9 +40,9 @@ def _load(load: dict) -> list[str]:
     lines = ["## Load, re-import, disk", "",
              "| step | time | peak RSS | store on disk |", "|---|---|---|---|"]
     imp = load["import"]
-    for label, key in (("first import (`ckb import --no-index`)", "import"),
+    for label, key in (("first import (`ckb import`)", "import"),
                        ("claim index (`ckb index`, after the import)", "index"),
-                       ("re-import, same file (`--no-index`)", "reimport"),
+                       ("re-import, same file", "reimport"),
                        ("raw `bulk_load`, default graph", "raw_default"),
                        ("raw `bulk_load`, one named graph", "raw_named")):
         if key in load:

@@ -142,15 +142,17 @@ def test_the_keeper_rebuilds_after_a_write(fresh_kb: KnowledgeBase, tmp_path: Pa
     assert not keeper.thread.is_alive()
 
 
-def test_cli_loads_and_imports_rebuild_the_index_unless_told(tmp_path: Path) -> None:
+def test_cli_load_rebuilds_the_index_and_import_when_told(tmp_path: Path) -> None:
     store = tmp_path / "store"
     loaded = ckb("load", store=store)
     assert loaded.returncode == 0 and "claim index:" in loaded.stdout, loaded.stderr
     extra = tmp_path / "extra.ttl"
     extra.write_text(f"<{CKBR.z}> <{CKB.hedgeText}> \"likely\" .\n", encoding="utf-8")
-    skipped = ckb("import", str(extra), "--no-index", store=store)
-    assert skipped.returncode == 0 and "claim index" not in skipped.stdout
+    skipped = ckb("import", str(extra), store=store)
+    assert skipped.returncode == 0 and "claim index: stale" in skipped.stdout, skipped.stderr
     assert not lifecycle.read_meta(store).claim_index
     rebuilt = ckb("index", store=store)
     assert rebuilt.returncode == 0 and "claim index:" in rebuilt.stdout, rebuilt.stderr
     assert lifecycle.read_meta(store).claim_index
+    again = ckb("import", str(extra), "--name", "again", "--index", store=store)
+    assert again.returncode == 0 and "claim index:" in again.stdout and lifecycle.read_meta(store).claim_index

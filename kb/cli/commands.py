@@ -38,7 +38,7 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
         with Progress().activity(f"importing {args.file}"):
             graph = kb.import_file(args.file, name=args.name)
         print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
-        index_claims(kb, args)
+        _index_after_import(kb, args)
         return 0
     from kb.imports import run_import
 
@@ -57,7 +57,7 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
         print(f"skipped {len(result.skipped)} bad rows; see {report}")
     if result.unmatched:
         print(f"{len(result.unmatched)} actor names matched no known actor; see `ckb actors --unmatched`")
-    index_claims(kb, args)
+    _index_after_import(kb, args)
     return 0
 
 
@@ -123,6 +123,16 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
         raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
     index_claims(kb, args, force=True)
     return 0
+
+
+def _index_after_import(kb: Any, args: argparse.Namespace) -> None:
+    """With --index, rebuild the claim index; else say that it is stale (if it is)."""
+    from kb.store import claimindex
+
+    if getattr(args, "index", False):
+        index_claims(kb, args)
+    elif claimindex.supported(kb) and not claimindex.current(kb):
+        print("claim index: stale until 'ckb index' (or a running 'ckb serve') rebuilds it")
 
 
 def index_claims(kb: Any, args: argparse.Namespace, force: bool = False) -> None:

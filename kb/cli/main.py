@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--report", metavar="FILE",
                    help="where --skip-bad writes the skipped rows (default: FILE.skipped.csv)")
     c.add_argument("--aliases", metavar="CSV", help="actor alias table (default: data/actor-aliases.csv)")
-    _no_index(c)
+    c.add_argument("--index", action="store_true",
+                   help="rebuild the claim index now (by default 'ckb index' or 'ckb serve' does it later: "
+                        "an import stays as quick as the engine's bulk load)")
     c = cmd("actors", cmd_actors, "list actor names from imports that matched no known actor")
     c.add_argument("--unmatched", action="store_true", required=True,
                    help="names that found no actor, with candidate suggestions to confirm")

@@ -79,10 +79,11 @@ def test_entity_graph_grows_on_click(page, shot) -> None:
     page.locator("#entity-graph").scroll_into_view_if_needed()
     target = page.evaluate("""async () => {
         const cy = window.ckbEntityGraph.cy;
-        const box = document.getElementById('entity-graph').getBoundingClientRect();
         for (const n of cy.nodes().filter(n => !n.data('expanded'))) {
             const d = await ckbGraph.fetchNeighbourhood(n.id());
             if (d.nodes.some(m => cy.getElementById(m.id).empty())) {
+                // where the graph is now: the page may have moved while the fetches ran
+                const box = document.getElementById('entity-graph').getBoundingClientRect();
                 const p = n.renderedPosition();
                 return {x: box.left + p.x, y: box.top + p.y, id: n.id()};
             }

@@ -6,9 +6,11 @@ whether the work really stopped.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -71,6 +73,52 @@ def test_a_check_cut_short_by_the_jobs_limit_is_a_timeout_not_a_bad_query(monkey
     monkeypatch.setattr(engine, "CHECK_LIMIT", 0.0002)
     with pytest.raises(ForbiddenQuery, match="took longer than"):  # the check's own cap: a 400
         engine._Analyses().get(text, False, timeout=10.0)
+
+
+class _Garbage:
+    """A stream of cyclic garbage: each finalizer burns CPU, then leaves the next one."""
+
+    def __init__(self) -> None:
+        self.on = True
+
+    def leave(self) -> None:
+        """One more cycle for the collector to find, unless the stream was stopped."""
+        if self.on:
+            cycle: list[object] = []
+            cycle.append(cycle)
+            weakref.finalize(_Cycle(cycle), self.burn)
+
+    def burn(self) -> None:
+        """Where the check's alarm lands: it is swallowed if raised here."""
+        end = time.process_time() + 0.0002
+        while time.process_time() < end:
+            pass
+        self.leave()
+
+
+class _Cycle:
+    def __init__(self, cycle: list[object]) -> None:
+        self.cycle = cycle
+        cycle.append(self)
+
+
+def test_a_check_stops_even_when_the_collector_runs_finalizers(monkeypatch) -> None:
+    # An alarm raised inside a finalizer is swallowed; the check must stop all the same.
+    text = "SELECT * FROM <http://e/g> WHERE { " + " UNION ".join(
+        f"{{ ?s <http://e/q{i}> ?o }}" for i in range(300)) + " }"
+    monkeypatch.setattr(engine, "CHECK_LIMIT", 0.01)
+    thresholds = gc.get_threshold()
+    garbage = _Garbage()
+    for _ in range(5):
+        garbage.leave()
+    gc.set_threshold(50, 1, 1)  # collected often, so while the check runs too
+    try:
+        with pytest.raises(ForbiddenQuery, match="took longer than"):
+            engine._Analyses().get(text, False, timeout=10.0)
+    finally:
+        garbage.on = False
+        gc.set_threshold(*thresholds)
+        gc.collect()
 
 
 def test_a_gate_refuses_at_once_when_its_queue_is_full_and_waiters_leave_at_their_deadline() -> None:

@@ -8,6 +8,7 @@ dataset the KB asks for, and has Oxigraph write the answer (``kb.query.results``
 
 from __future__ import annotations
 
+import gc
 import pickle
 import signal
 import struct
@@ -87,10 +88,18 @@ class _Analyses:
         # budget is CPU time (ITIMER_VIRTUAL): a busy machine slows the parse's wall clock, not
         # its cost, and must not turn a good query into a 400. Wall time stays bounded by the
         # parent, which kills the worker at the job's deadline.
+        # An exception raised by a signal handler while the collector runs a finalizer is
+        # swallowed ("Exception ignored in ..."), and the parse would run on unbounded: the
+        # collector pauses while the alarm is armed, and the alarm repeats until disarmed.
+        collecting = gc.isenabled()
+        gc.disable()
         previous = signal.signal(signal.SIGVTALRM, _stop_check)
-        signal.setitimer(signal.ITIMER_VIRTUAL, budget)
+        signal.setitimer(signal.ITIMER_VIRTUAL, budget, min(budget, 0.05))
         try:
-            found = _analyse(text, update)
+            try:
+                found = _analyse(text, update)
+            finally:
+                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         except _CheckTooSlow:
             if budget < CHECK_LIMIT:
                 # The job's own time limit cut the check short (a request that waited for a
@@ -100,8 +109,9 @@ class _Analyses:
             raise ForbiddenQuery(f"the {kind} took longer than {budget:g} s of CPU time to check; "
                                  "shorten or simplify it") from None
         finally:
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
             signal.signal(signal.SIGVTALRM, previous)
+            if collecting:
+                gc.enable()
         self.cache[key] = found
         if len(self.cache) > self.size:
             self.cache.popitem(last=False)

@@ -91,7 +91,8 @@ def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float,
     server = Server(store, timeout)
     try:
         warm = [p for ps in pages.values() for p in ps]
-        run_clients(server.port, [(4, "warm", lambda n: warm[n % len(warm)])], min(seconds, 10))
+        # 20 s: time for the server to read a current claim index into bitmaps (7 s at 1M alone)
+        run_clients(server.port, [(4, "warm", lambda n: warm[n % len(warm)])], 20.0)
         out: dict[str, Any] = {}
         for name, urls in pages.items():
             for clients in (1, 8, 32):

@@ -13,6 +13,7 @@ from benchmarks import generate
 from kb import KnowledgeBase
 from kb.namespaces import CKB, CKBR, GRAPH_CLAIM_INDEX
 from kb.store import claimindex, lifecycle
+from kb.views import claimbitmaps
 from kb.views.chains import downstream_claims
 from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import run
@@ -55,16 +56,53 @@ def test_explorer_answers_the_same_through_the_index(indexed: KnowledgeBase) -> 
     assert len(views) > 15
     for args in views:
         f = check_filters(args)
-        chains, index = run(indexed, f, 50, 0, indexed=False), run(indexed, f, 50, 0, indexed=True)
+        chains = run(indexed, f, 50, 0, indexed=False)
+        index = run(indexed, f, 50, 0, indexed=True, bitmaps=False)
         assert chains.total == index.total, args
         assert [r.iri for r in chains.rows] == [r.iri for r in index.rows], args
         assert [(r.anonymity, r.kinds, r.speakers) for r in chains.rows] == \
                [(r.anonymity, r.kinds, r.speakers) for r in index.rows], args
         by_chains, _ = facet_counts(indexed, f, indexed=False)
-        through_index, left_out = facet_counts(indexed, f, indexed=True)
+        through_index, left_out = facet_counts(indexed, f, indexed=True, bitmaps=False)
         assert not left_out, args
         # the chains may leave a slow facet out (past the store's time limit); the rest agree
         assert {k: v for k, v in through_index.items() if k in by_chains} == by_chains, args
+
+
+def test_the_bitmaps_answer_as_the_engine_does_over_the_index(indexed: KnowledgeBase) -> None:
+    held = claimbitmaps.ready(indexed, wait=True)
+    assert held is not None and len(held.claims) > 100
+    for args in _views(indexed):
+        f = check_filters(args)
+        engine = run(indexed, f, 40, 10, indexed=True, bitmaps=False)
+        bitmaps = run(indexed, f, 40, 10, indexed=True)
+        assert engine.sorted and bitmaps.total == engine.total, args
+        assert [vars(r) for r in bitmaps.rows] == [vars(r) for r in engine.rows], args
+        counted, left_out = facet_counts(indexed, f, indexed=True, bitmaps=False)
+        assert not left_out and facet_counts(indexed, f, indexed=True) == (counted, []), args
+    for agent in (str(CKBR.BasNews), str(CKBR.AnonymousSyrianOfficial), str(CKBR["outlet/0"])):
+        found = downstream_claims(indexed, agent)[0]
+        page, total, own = held.resting_on(agent, 10_000)
+        assert page == found and total == len(found) and own == sum(1 for d in found.values() if d == 0)
+        # its own claims first, each part by label: pages of any size add up to the whole
+        assert list(page) == [c for c in held.claims if found.get(c) == 0] + \
+            [c for c in held.claims if found.get(c) == 1]
+        pages = [held.resting_on(agent, 7, n)[0] for n in range(0, total, 7)]
+        assert [c for p in pages for c in p] == list(page)
+
+
+def test_the_bitmaps_are_dropped_by_a_write(fresh_kb: KnowledgeBase, tmp_path: Path) -> None:
+    fresh_kb.load()
+    claimindex.build(fresh_kb)
+    before = claimbitmaps.ready(fresh_kb, wait=True)
+    assert before is not None and claimbitmaps.ready(fresh_kb) is before
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(f"<{CKBR.z}> <{CKB.hedgeText}> \"perhaps\" .\n", encoding="utf-8")
+    fresh_kb.import_file(extra)
+    assert claimbitmaps.ready(fresh_kb) is None  # stale index: the engine answers
+    claimindex.build(fresh_kb)
+    after = claimbitmaps.ready(fresh_kb, wait=True)
+    assert after is not None and after is not before and after.generation == fresh_kb.generation()
 
 
 def test_source_pages_find_the_same_claims_through_the_index(indexed: KnowledgeBase) -> None:

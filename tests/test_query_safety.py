@@ -40,6 +40,27 @@ def test_keywords_inside_literals_and_names_are_not_refused(kb: KnowledgeBase) -
     assert kb.query("PREFIX ex: <http://e/> ASK { ?s ex:web.service ?o }").boolean is False
 
 
+def test_only_texts_that_can_spell_service_or_from_are_parsed_by_the_check(monkeypatch) -> None:
+    from kb.query import guard
+
+    parsed: list[str] = []
+    real = guard.parseQuery
+    monkeypatch.setattr(guard, "parseQuery", lambda text: parsed.append(text) or real(text))
+    # a name holding the letters is a name: the engine gets it unparsed (the pages' queries)
+    for text in ("PREFIX prov: <http://www.w3.org/ns/prov#> SELECT * { ?c prov:wasDerivedFrom ?s }",
+                 "PREFIX ex: <http://e/> ASK { ?s ex:a-from ex:service_x }"):
+        assert guard.analyse(text) == guard.Analysis(False)
+    assert parsed == []
+    # the keywords however written next to other tokens, and escapes, are parsed and judged
+    assert guard.analyse("SELECT*FROM<http://e/g>{?s ?p ?o}").has_dataset
+    with pytest.raises(ForbiddenQuery, match="SERVICE"):
+        guard.analyse("SELECT * {SERVICE<http://e/s>{?s ?p ?o}}")
+    with pytest.raises(ForbiddenQuery, match="SERVICE"):
+        guard.analyse("SELECT * { serVICE <http://e/s> { ?s ?p ?o } }")
+    guard.analyse("PREFIX ex: <http://e/> ASK { ?s ex:p '\\u0046ROM' }")
+    assert len(parsed) == 4
+
+
 def test_syntax_error_has_line_and_column(kb: KnowledgeBase) -> None:
     with pytest.raises(QuerySyntaxError) as err:
         kb.query("SELECT ?s\nWHERE {\n  ?s ?p\n}")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from kb.store import claimindex
+from kb.views import claimbitmaps
 from webui import create_app
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ def serve(
     app = create_app({"KB": kb, **config})
     keeper = None
     if app.config.get("CLAIM_INDEX") and claimindex.supported(kb):
-        keeper = claimindex.Keeper(kb).start()  # after writes, pages are quick again once it is rebuilt
+        # after writes, pages are quick again once the index is rebuilt and read into bitmaps
+        keeper = claimindex.Keeper(kb, then=claimbitmaps.ready).start()
+    claimbitmaps.ready(kb)  # a current index is read into bitmaps now, not on the first request
     try:
         _run(app, host, port, debug)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 
+from kb.views import claimbitmaps
 from kb.views.browse import check_iri, labels
 from kb.views.chains import downstream_claims, source_chains, supported
 from webui import get_kb
@@ -24,20 +25,25 @@ def show() -> str:
     kb = get_kb()
     iri = check_iri(wanted)
     desc = kb.describe(iri, incoming=False)  # 404 for unknown IRIs; the page names and types it
-    found, truncated = downstream_claims(kb, iri)
-    # Sorted by label when there are few enough to label cheaply; else by IRI (as entity pages).
-    names = labels(kb, found) if len(found) <= SORT_BY_LABEL else {}
-    order = sorted(found, key=lambda c: (found[c] > 0, names.get(c, c).lower(), c))
     number = page_number()
-    chosen = order[(number - 1) * PER_PAGE:number * PER_PAGE]
+    bitmaps = claimbitmaps.ready(kb)
+    if bitmaps is not None:  # the claim index in memory: its own claims, then the rest, by label
+        found, total, direct = bitmaps.resting_on(iri, PER_PAGE, (number - 1) * PER_PAGE)
+        chosen, truncated, names = list(found), False, {}
+    else:
+        found, truncated = downstream_claims(kb, iri)
+        # Sorted by label when there are few enough to label cheaply; else by IRI (as entity pages).
+        names = labels(kb, found) if len(found) <= SORT_BY_LABEL else {}
+        order = sorted(found, key=lambda c: (found[c] > 0, names.get(c, c).lower(), c))
+        chosen = order[(number - 1) * PER_PAGE:number * PER_PAGE]
+        total, direct = len(order), sum(1 for c in order if found[c] == 0)
     names |= labels(kb, chosen)
     chains = source_chains(kb, chosen)
     supports = supported(kb, chosen)
     names |= labels(kb, {x for xs in supports.values() for x in xs})
     rows = [(c, names.get(c, c), found[c], chains.get(c), supports.get(c, [])) for c in chosen]
     return render_template(
-        "source.html", d=desc, rows=rows, names=names, total=len(order),
-        direct=sum(1 for c in order if found[c] == 0), truncated=truncated, page=number,
-        pages=max(1, -(-len(order) // PER_PAGE)),
+        "source.html", d=desc, rows=rows, names=names, total=total,
+        direct=direct, truncated=truncated, page=number, pages=max(1, -(-total // PER_PAGE)),
         base=url_for("sources.show", iri=iri),
     )

@@ -32,8 +32,10 @@ _REFUSED = {
 _DATASET = {"DatasetClause", "UsingClause"}
 
 
-# Letters that must occur in a query's text for it to hold SERVICE or FROM, even escaped ("\\u").
-_QUERY_SPELLINGS = ("service", "from", "\\u")
+# What a query's text must hold for it to have a SERVICE or FROM clause: the keyword as a word
+# of its own (inside a name such as prov:wasDerivedFrom it is part of the name: a letter, digit,
+# "_", ":" or "-" joins it to the name), or any "\\u" escape, which could spell either.
+_QUERY_SPELLINGS = re.compile(r"(?<![\w:-])(?:from|service)(?!\w)|\\u", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def analyse(text: str, update: bool = False, max_length: int = MAX_QUERY_LENGTH)
     if len(text) > max_length:
         raise ForbiddenQuery(f"the {'update' if update else 'query'} is {len(text)} characters long; "
                              f"the limit is {max_length}")
-    if not update and not any(w in text.lower() for w in _QUERY_SPELLINGS) and _depth(text) <= MAX_DEPTH:
+    if not update and not _QUERY_SPELLINGS.search(text) and _depth(text) <= MAX_DEPTH:
         # No parse can find SERVICE or FROM where the text cannot spell them, so the slow
         # parse is skipped; syntax errors are then the engine's to report, with its position.
         # Deeper text is parsed here first: Oxigraph's parser overflows its stack on deep nesting.

@@ -49,6 +49,9 @@ RULES: dict[str, str] = {
     # The claim itself (zero steps) or any statement upstream, attributed plainly or qualified.
     "restsOn": f"CONSTRUCT {{ ?c ckb:restsOn ?a }} WHERE {{ {_KINDS} ?c ({_UPSTREAM})* ?s . "
                "{ ?s prov:wasAttributedTo ?a } UNION { ?s prov:qualifiedAttribution/prov:agent ?a } }",
+    # The claim's own attribution alone (restsOn's zero steps): a source page's own claims.
+    "attributedTo": "CONSTRUCT { ?c ckb:attributedTo ?a } WHERE { { ?c prov:wasAttributedTo ?a } "
+                    f"UNION {{ ?c prov:qualifiedAttribution/prov:agent ?a }} {_KINDS} }}",
     "concernsEventType": f"CONSTRUCT {{ ?c ckb:concernsEventType ?t }} WHERE {{ "
                          f"?c ckb:supports ?ev . ?ev a ?t . ?t rdfs:subClassOf* ckb:Event . {_KINDS} }}",
     # Two rules, not one UNION: joined to the kinds test, the UNION made the engine take minutes.
@@ -149,8 +152,9 @@ class Keeper:
     long-running process such as 'ckb serve'); a failed build is logged and not retried until
     the store changes again."""
 
-    def __init__(self, kb: Any, poll: float = POLL_SECONDS) -> None:
+    def __init__(self, kb: Any, poll: float = POLL_SECONDS, then: Any = None) -> None:
         self.kb, self.poll = kb, poll
+        self.then = then  # called with the KB on each poll that finds the index current
         self.tried: int | None = None  # the store generation the last build started from
         self.last: IndexReport | None = None
         self._stop = threading.Event()
@@ -169,6 +173,8 @@ class Keeper:
                 except Exception as err:  # a daemon: say why, and serve on
                     if not self._stop.is_set():
                         log.warning("claim index not rebuilt: %s", err)
+            if self.then is not None and current(self.kb):
+                self.then(self.kb)
             seen = generation
             self._stop.wait(self.poll)
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.namespaces import CKB
 from kb.store import claimindex
+from kb.terms import iri_ref
+from kb.views import claimbitmaps
 from kb.views.browse import labels
 from kb.views.claims import KINDS, MAX_ROWS, SORT_LIMIT, Filters, build_query, count_query
+from kb.views.lookups import reader, text
 
 
 @dataclass
@@ -49,22 +53,45 @@ def count(kb: Any, f: Filters, indexed: bool = False) -> int:
 
 
 def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0,
-        indexed: bool | None = None) -> Listing:
+        indexed: bool | None = None, bitmaps: bool = True) -> Listing:
     """Count the matches, then list one page of them (sorted by label up to SORT_LIMIT); through
-    the claim index when it is current (``indexed`` None) or as told."""
+    the claim index when it is current (``indexed`` None) or as told; through its bitmaps in
+    memory (every view sorted by label) when they are ready, unless ``bitmaps`` is False."""
     if indexed is None:
         indexed = claimindex.current(kb)
+    held = claimbitmaps.ready(kb) if indexed and bitmaps else None
+    if held is not None:
+        mask = held.matching(f, supporting(kb, f))
+        chosen = held.page(mask, limit, offset)
+        result = kb.query(build_query(f, claims=chosen), limit=MAX_ROWS) if chosen else None
+        return Listing(build_query(f, limit, offset, indexed=True), _rows(result),
+                       bool(result and result.truncated), len(mask), True)
     total = count(kb, f, indexed)
     sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT, indexed=indexed)
     result = kb.query(sparql, limit=MAX_ROWS)
-    rows = [ClaimRow(
+    return Listing(sparql, _rows(result), bool(result.truncated), total, total <= SORT_LIMIT)
+
+
+def _rows(result: Any) -> list[ClaimRow]:
+    """The listing query's rows as ClaimRows."""
+    return [] if result is None else [ClaimRow(
         iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
         quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
         document=str(r.get("document") or ""),
         kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
         hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
         anonymity=str(r.get("anonymity") or "")) for r in result.rows]
-    return Listing(sparql, rows, bool(result.truncated), total, total <= SORT_LIMIT)
+
+
+def supporting(kb: Any, f: Filters) -> list[str]:
+    """The subjects of ``?s ckb:supports <f.supports>`` (none asked for: an empty list)."""
+    if not f.supports:
+        return []
+    with reader(kb) as look:
+        if look is not None:
+            return [text(s) for s in look.subjects(str(CKB.supports), f.supports)]
+    rows = kb.query(f"SELECT DISTINCT ?s WHERE {{ ?s <{CKB.supports}> {iri_ref(f.supports)} }}").rows
+    return [str(r["s"]) for r in rows]
 
 
 def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:

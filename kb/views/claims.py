@@ -227,13 +227,16 @@ def count_query(f: Filters, indexed: bool = False) -> str:
 
 
 def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: bool = True,
-                indexed: bool = False) -> str:
+                indexed: bool = False, claims: list[str] | None = None) -> str:
     """The SELECT that lists the claims matching ``f``, one row per claim: the page of claims
-    is chosen first (by label when ``sort``, else in the store's order), one row per claim
-    however many kinds or labels it has, and their quotes, hedges, speakers and anonymity are
-    fetched for that page only."""
+    is chosen first (by label when ``sort``, else in the store's order; or given as
+    ``claims``), one row per claim however many kinds or labels it has, and their quotes,
+    hedges, speakers and anonymity are fetched for that page only."""
     window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
-    if sort:
+    if claims is not None:
+        chosen = f"""VALUES ?claim {{ {' '.join(iri_ref(c) for c in claims)} }}
+  OPTIONAL {{ ?claim rdfs:label ?l }}"""
+    elif sort:
         chosen = f"""{{ SELECT ?claim (MIN(STR(?l0)) AS ?l) WHERE {{
     {where(f, indexed)}
     OPTIONAL {{ ?claim rdfs:label ?l0 }}

@@ -83,14 +83,13 @@ def used_as_property(r: Reader, iri: str) -> bool:
 def walk_rows(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> list[Row]:
     """kb.views.chains.walk's level: each node's ``props`` and its qualified attributions (asserted)."""
     rows: list[Row] = []
-    wanted = {ox.NamedNode(p) for p in props}
     for s in frontier:
         subject = URIRef(s)
-        # one lookup per node (a statement has a handful of triples), filtered here
-        every = r.quads(s, None, None, inferred=False)[0]
-        rows += [{"s": subject, "p": URIRef(q.predicate.value), "o": term(q.object)} for q in dict.fromkeys(
-            ox.Quad(q.subject, q.predicate, q.object) for q in every if q.predicate in wanted)]
-        for q in dict.fromkeys(q.object for q in every if q.predicate.value == QUALIFIED):
+        # one lookup per property: a claim's other quads (its quote, its index summary) would
+        # each be decoded only to be dropped
+        rows += [{"s": subject, "p": URIRef(p), "o": term(o)} for p in props
+                 for o in r.objects(s, p, inferred=False)]
+        for q in r.objects(s, QUALIFIED, inferred=False):
             if isinstance(q, ox.Literal):
                 continue
             roles = [o for o in _objects(r, q, ROLE)]
@@ -141,7 +140,7 @@ def claims_among(r: Reader, iris: Iterable[str]) -> set[str]:
 def resting_on(r: Reader, agent: str) -> dict[str, int]:
     """The claims the claim index says rest on ``agent``: 0 for those attributed to it (its
     own claims), 1 for those resting on it further upstream (downstream_claims' order)."""
-    index, rests = ox.NamedNode(GRAPH_CLAIM_INDEX), ox.NamedNode(str(CKB.restsOn))
-    claims = {text(q.subject) for q in r.store.quads_for_pattern(None, rests, ox.NamedNode(agent), index)}
-    own = set(said_by(r, agent))
+    index, who = ox.NamedNode(GRAPH_CLAIM_INDEX), ox.NamedNode(agent)
+    claims, own = ({text(q.subject) for q in r.store.quads_for_pattern(None, ox.NamedNode(prop), who, index)}
+                   for prop in (str(CKB.restsOn), str(CKB.attributedTo)))
     return {c: 0 if c in own else 1 for c in claims}

@@ -1,0 +1,215 @@
+"""The claim index as compressed bitmaps in memory: the explorer's counts and pages in microseconds.
+
+The engine counts a facet of the claim index by GROUP BY at about 1 us a claim, plus about
+10 us a claim for each filter it joins, and it sorts by decoding terms (a facet of 6,757
+actors took 0.6 s at 1M triples, 0.46 s of it in ORDER BY). Here every (facet, value) of the
+index is a bitmap of claim numbers (pyroaring), the claims numbered in the listing's order
+(by label, then IRI): a view is the AND of its filters' bitmaps, a facet count an
+intersection's cardinality, a page a slice. The bitmaps are read from the index graph once
+per store generation, on a background thread; until they are ready, or while the index is
+stale, the views ask the engine as before (tests hold both paths to the same answers).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+from pyroaring import BitMap
+
+from kb.errors import KBError
+from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
+from kb.store import claimindex
+from kb.views.claims import FACETS, KINDS, Filters
+
+log = logging.getLogger("ckb.claimbitmaps")
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+FACET_SIZE = 30  # values per facet, as the engine's LIMIT 30
+# facet or filter name -> the claim index property holding its values
+PROPERTIES = {"source": "restsOn", "via": "accordingTo", "speaker": "firstSpeaker",
+              "anonymity": "sourcing", "kind": "claimKind", "event": "concernsEventType",
+              "actor": "concernsActor", "hedge": "hedgedAs", "own": "attributedTo"}
+
+
+@dataclass
+class ClaimBitmaps:
+    """The claim index of one store generation, as bitmaps over claims numbered in label order."""
+
+    generation: int | None
+    claims: list[str]  # number -> IRI
+    labels: list[str]  # number -> label (the IRI when it has none)
+    values: dict[str, dict[str, BitMap]]  # name -> value (IRI or lexical form) -> claims
+    quotes: list[tuple[int, str]]  # (claim, quote lower-cased), for ?q=
+    every: BitMap = field(default_factory=BitMap)
+    ranked: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # name -> (-size, value)
+
+    def __post_init__(self) -> None:
+        self.every = BitMap(range(len(self.claims)))
+        self.number = {c: n for n, c in enumerate(self.claims)}
+        self.ranked = {name: sorted((-len(b), v) for v, b in found.items())
+                       for name, found in self.values.items()}
+
+    def of(self, name: str, value: str) -> BitMap:
+        """The claims with ``value`` for facet or filter ``name``."""
+        return self.values.get(name, {}).get(value, BitMap())
+
+    def numbered(self, iris: Any) -> BitMap:
+        """The numbers of those of ``iris`` that are claims."""
+        return BitMap(n for n in (self.number.get(str(i)) for i in iris) if n is not None)
+
+    def matching(self, f: Filters, supporting: list[str] | None = None) -> BitMap:
+        """The claims matching ``f`` (``supporting``: the claims with ckb:supports f.supports)."""
+        mask = BitMap(self.every)
+        for name, value in f.active().items():
+            if name == "kind":
+                value = next(k for k, v in KINDS.items() if v == value)
+            if name == "hedge":  # as LCASE(?h) = LCASE(value)
+                wanted = value.lower()
+                mask &= BitMap.union(BitMap(), *(b for h, b in self.values.get("hedge", {}).items()
+                                                 if h.lower() == wanted))
+            elif name == "q":  # as CONTAINS(LCASE(?quote), LCASE(value))
+                needle = value.lower()
+                mask &= BitMap(n for n, text in self.quotes if needle in text)
+            elif name == "supports":
+                mask &= self.numbered(supporting or [])
+            else:
+                mask &= self.of(name, value)
+            if not mask:
+                break
+        return mask
+
+    def facets(self, mask: BitMap) -> dict[str, list[tuple[str, int]]]:
+        """Per facet, its FACET_SIZE most frequent values among ``mask`` (by count, then value)."""
+        out: dict[str, list[tuple[str, int]]] = {}
+        kinds = KINDS
+        for name in FACETS:
+            best: list[tuple[int, str]] = []  # a heap of (count, -value order) kept to FACET_SIZE
+            found = self.values.get(name, {})
+            for negsize, value in self.ranked.get(name, []):
+                if len(best) == FACET_SIZE and -negsize < best[0][0]:
+                    break  # values come largest first: none of the rest can enter
+                n = found[value].intersection_cardinality(mask)
+                if n:
+                    item = (n, _Reversed(value))
+                    if len(best) < FACET_SIZE:
+                        heapq.heappush(best, item)
+                    elif item > best[0]:
+                        heapq.heapreplace(best, item)
+            ordered = sorted(((v.value, n) for n, v in best), key=lambda vn: (-vn[1], vn[0]))
+            out[name] = [(kinds.get(v, v) if name == "kind" else v, n) for v, n in ordered]
+        return out
+
+    def resting_on(self, agent: str, limit: int, offset: int = 0) -> tuple[dict[str, int], int, int]:
+        """A source page's claims: those attributed to ``agent`` (0) then those resting on it
+        further upstream (1), each part in label order, from ``offset``, at most ``limit``;
+        with how many there are in all and how many are its own."""
+        own = self.of("own", agent)
+        rest = self.of("source", agent) - own
+        first = self.page(own, limit, offset)
+        second = self.page(rest, limit - len(first), max(0, offset - len(own)))
+        return dict.fromkeys(first, 0) | dict.fromkeys(second, 1), len(own) + len(rest), len(own)
+
+    def page(self, mask: BitMap, limit: int | None, offset: int = 0) -> list[str]:
+        """The IRIs of ``mask``'s claims from ``offset``, at most ``limit``, in label order."""
+        end = len(mask) if limit is None else offset + limit
+        return [self.claims[n] for n in mask[offset:end]]
+
+
+class _Reversed:
+    """A value that orders backwards: the heap keeps the smallest value among equal counts."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+
+def load(kb: Any) -> ClaimBitmaps | None:
+    """Read the claim index into bitmaps, or None when the store holds no current index."""
+    backend = getattr(kb, "backend", None)
+    if getattr(backend, "reading", None) is None or not claimindex.current(kb):
+        return None
+    index = ox.NamedNode(GRAPH_CLAIM_INDEX)
+    with backend.reading() as store:  # writers wait: the index must not change under us
+        generation = kb.generation()
+        if not claimindex.current(kb):
+            return None
+        pairs = {name: [(q.subject.value, q.object.value) for q in store.quads_for_pattern(
+            None, ox.NamedNode(str(CKB) + prop), None, index)] for name, prop in PROPERTIES.items()}
+        quotes = [(q.subject.value, q.object.value) for q in store.quads_for_pattern(
+            None, ox.NamedNode(str(CKB.quoteText)), None, index)]
+        label = ox.NamedNode(LABEL)
+        keys = {}
+        for claim in {c for c, _k in pairs["kind"]}:
+            found = [q.object.value for q in store.quads_for_pattern(ox.NamedNode(claim), label, None, None)
+                     if isinstance(q.object, ox.Literal)]
+            # ORDER BY MIN(STR(?label)) ?claim: claims without a label (unbound) come first
+            keys[claim] = (1, min(found), claim) if found else (0, "", claim)
+    claims = sorted(keys, key=keys.__getitem__)
+    number = {c: n for n, c in enumerate(claims)}
+    values: dict[str, dict[str, BitMap]] = {}
+    for name, found in pairs.items():
+        by_value: dict[str, list[int]] = {}
+        for claim, value in found:
+            if claim in number:
+                by_value.setdefault(value, []).append(number[claim])
+        values[name] = {v: BitMap(ns) for v, ns in by_value.items()}
+    return ClaimBitmaps(generation, claims, [keys[c][1] or c for c in claims], values,
+                        [(number[c], t.lower()) for c, t in quotes if c in number])
+
+
+class _Holder:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bitmaps: ClaimBitmaps | None = None
+        self.building = False
+
+
+_HELD: weakref.WeakKeyDictionary[Any, _Holder] = weakref.WeakKeyDictionary()
+
+
+def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
+    """The bitmaps of the store as it is now; else None, and a background thread reads them
+    (``wait``: read them now)."""
+    backend = getattr(kb, "backend", None)
+    if backend is None or not claimindex.current(kb):
+        return None
+    with _lock:
+        holder = _HELD.setdefault(backend, _Holder())
+    with holder.lock:
+        if holder.bitmaps is not None and holder.bitmaps.generation == kb.generation():
+            return holder.bitmaps
+        if holder.building and not wait:
+            return None
+        holder.building = True
+    if wait:
+        return _build(kb, holder)
+    threading.Thread(target=_build, args=(kb, holder), daemon=True, name="ckb-claim-bitmaps").start()
+    return None
+
+
+_lock = threading.Lock()
+
+
+def _build(kb: Any, holder: _Holder) -> ClaimBitmaps | None:
+    try:
+        found = load(kb)
+    except (KBError, OSError, RuntimeError) as err:  # the store closed: the engine answers instead
+        log.info("claim bitmaps not read: %s", err)
+        found = None
+    with holder.lock:
+        holder.building = False
+        if found is not None:
+            holder.bitmaps = found
+    return found

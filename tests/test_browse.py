@@ -174,3 +174,16 @@ def test_bundled_hezbollah(kb):
     assert kb.resolve("Hezbollah") == top.iri
     with pytest.raises(KBError, match="not a valid IRI"):
         kb.describe(top.iri + '> ?p ?o . } DELETE WHERE { ?s ?p ?o } #"')
+
+
+def test_labels_are_read_again_after_a_write(fresh_kb: KnowledgeBase, tmp_path) -> None:
+    from kb.views.browse import labels
+
+    first, second = tmp_path / "a.ttl", tmp_path / "b.ttl"
+    first.write_text('<http://e/x> <http://www.w3.org/2000/01/rdf-schema#label> "Old" .\n', encoding="utf-8")
+    second.write_text('<http://e/x> <http://www.w3.org/2000/01/rdf-schema#label> "New" .\n', encoding="utf-8")
+    fresh_kb.import_file(first, name="labels")
+    assert labels(fresh_kb, ["http://e/x"]) == {"http://e/x": "Old"}
+    assert labels(fresh_kb, ["http://e/x", "http://e/y"]) == {"http://e/x": "Old", "http://e/y": "y"}
+    fresh_kb.import_file(second, name="labels")  # replaces that import: the label changes
+    assert labels(fresh_kb, ["http://e/x"]) == {"http://e/x": "New"}

@@ -35,9 +35,16 @@ PREFIXES = f"""PREFIX ckb: <{CKB}>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
+# The kinds of claim (kb.views.claims names them) and the properties by which an actor takes a
+# role in what a claim supports: shared with the explorer's queries, which must count alike.
+CLAIM_KINDS = ("Report", "Assessment", "Forecast", "Characterisation")
+ROLE_PROPERTIES = (
+    *(f"ckb:{p}" for p in ("participant", "backer", "backedActor", "allyParty", "rivalParty", "part",
+                           "whole", "leader", "ledActor", "loyalActor", "loyalToActor", "controller")),
+    "<http://www.w3.org/ns/org#member>", "<http://www.w3.org/ns/org#organization>")
 # The claims: tested after the rule's own pattern (FILTER IN; the engine plans a VALUES block
 # joined to ?c a ?k as a scan of every claim first, which made the actors rule take minutes).
-_KINDS = "?c a ?k . FILTER(?k IN (ckb:Report, ckb:Assessment, ckb:Forecast, ckb:Characterisation))"
+_KINDS = f"?c a ?k . FILTER(?k IN ({', '.join(f'ckb:{k}' for k in CLAIM_KINDS)}))"
 _UPSTREAM = "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
 # The rules, each a CONSTRUCT over the union of the store's graphs (inferred one included).
 RULES: dict[str, str] = {
@@ -59,11 +66,8 @@ RULES: dict[str, str] = {
                      "?c ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v . "
                      f"?v a ?at . ?at rdfs:subClassOf* ckb:Actor . {_KINDS} }}",
     "concernsActorByRole": "CONSTRUCT { ?c ckb:concernsActor ?v } WHERE { "
-                           "?c ckb:supports ?x . ?x ?p ?v . FILTER(?p IN (ckb:participant, ckb:backer, "
-                           "ckb:backedActor, ckb:allyParty, ckb:rivalParty, "
-                           "<http://www.w3.org/ns/org#member>, <http://www.w3.org/ns/org#organization>, "
-                           "ckb:part, ckb:whole, ckb:leader, ckb:ledActor, ckb:loyalActor, "
-                           f"ckb:loyalToActor, ckb:controller)) {_KINDS} }}",
+                           f"?c ckb:supports ?x . ?x ?p ?v . FILTER(?p IN ({', '.join(ROLE_PROPERTIES)})) "
+                           f"{_KINDS} }}",
     "hedgedAs": f"CONSTRUCT {{ ?c ckb:hedgedAs ?h }} WHERE {{ ?c ckb:hedgeText ?h . {_KINDS} }}",
     "quoteText": "CONSTRUCT { ?c ckb:quoteText ?t } WHERE { "
                  f"?c ckb:hasQuote ?q . ?q ckb:exact ?t . {_KINDS} }}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,22 +17,20 @@ from rdflib.term import Identifier
 
 from kb.errors import KBError, NotFound
 from kb.namespaces import GRAPH_INFERRED, PREFIXES
-from kb.terms import IRI_PATTERN, check_iri, iri_ref
+from kb.terms import check_iri, iri_ref
 from kb.views import pagerows
 from kb.views.lookups import reader
+from kb.views.naming import LABEL_PROPERTIES, chunks, labels, lang_rank, local_name, types_of, values_block
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
 SKOS = PREFIXES["skos"]
 SKOS_PREF, SKOS_ALT, SKOS_DEF = SKOS + "prefLabel", SKOS + "altLabel", SKOS + "definition"
-# Label sources in order of preference (the brief: rdfs:label, then skos:prefLabel).
-LABEL_PROPERTIES = (RDFS_LABEL, SKOS_PREF)
 # Properties an entity page shows in its header; they also stay in `outgoing`.
 SUMMARY_PROPERTIES = frozenset({RDF_TYPE, RDFS_LABEL, SKOS_PREF, SKOS_ALT, SKOS_DEF})
 
 PNAME_PATTERN = re.compile(r"([A-Za-z][\w.-]*)?:([^\s<>\"{}|\\^`]*)")
 _MAX_STATEMENTS = 2000  # per direction on an entity page; beyond it, `truncated`
-_CHUNK = 300  # IRIs per VALUES block
 
 
 @dataclass(frozen=True)
@@ -80,59 +77,6 @@ class Description:
     outgoing: list[PropertyGroup]
     incoming: list[PropertyGroup]
     truncated: bool = False
-
-
-def local_name(iri: str) -> str:
-    """Return the part of an IRI after its last '#' or '/' (the label of last resort)."""
-    tail = iri.rstrip("/#")
-    cut = max(tail.rfind("#"), tail.rfind("/"))
-    return tail[cut + 1 :] or iri
-
-
-def values_block(iris: Iterable[str]) -> str:
-    """Return validated IRIs as the body of a SPARQL VALUES block."""
-    return " ".join(iri_ref(i) for i in iris)
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _lang_rank(term: Identifier) -> int:
-    lang = getattr(term, "language", None) or ""
-    return 0 if lang in ("", "en") or lang.startswith("en-") else 1
-
-
-def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
-    """Map each IRI to rdfs:label, else skos:prefLabel (English first), else its local name."""
-    wanted = sorted({str(i) for i in iris if IRI_PATTERN.fullmatch(str(i))})
-    best: dict[str, tuple[int, int, str]] = {}
-    props = values_block(LABEL_PROPERTIES)
-    with reader(kb) as r:
-        rows = pagerows.labels_rows(r, wanted, LABEL_PROPERTIES) if r else [
-            row for part in _chunks(wanted) for row in kb.query(
-                f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} VALUES ?p {{ {props} }} "
-                f"GRAPH ?g {{ ?s ?p ?l }} FILTER(isLiteral(?l)) }}").rows]
-    for row in rows:
-        s, lab = str(row["s"]), row["l"]
-        rank = (LABEL_PROPERTIES.index(str(row["p"])), _lang_rank(lab), str(lab))
-        if s not in best or rank < best[s]:
-            best[s] = rank
-    return {i: best[i][2] if i in best else local_name(i) for i in wanted}
-
-
-def types_of(kb: Any, iris: Iterable[str]) -> dict[str, list[str]]:
-    """Map each IRI to its sorted rdf:type IRIs (all graphs, inferred included)."""
-    found: dict[str, set[str]] = defaultdict(set)
-    wanted = sorted({str(i) for i in iris})
-    with reader(kb) as r:
-        rows = pagerows.types_rows(r, wanted) if r else [row for part in _chunks(wanted) for row in kb.query(
-            f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values_block(part)} }} "
-            f"GRAPH ?g {{ ?s a ?t }} FILTER(isIRI(?t)) }}").rows]
-    for row in rows:
-        found[str(row["s"])].add(str(row["t"]))
-    return {i: sorted(ts) for i, ts in found.items()}
 
 
 def _statements(kb: Any, iri: str, outgoing: bool, limit: int) -> tuple[dict[tuple, set[str]], bool]:
@@ -214,7 +158,7 @@ def describe(kb: Any, iri: str, inferred: bool = True, incoming: bool = True) ->
     outgoing = groups(out)
     props = {g.iri: g for g in outgoing}
     alt = sorted({str(v.term) for v in _group_values(props, SKOS_ALT)})
-    definitions = sorted(_group_values(props, SKOS_DEF), key=lambda v: _lang_rank(v.term))
+    definitions = sorted(_group_values(props, SKOS_DEF), key=lambda v: lang_rank(v.term))
     types = [Labelled(str(v.term), v.label) for v in _group_values(props, RDF_TYPE) if v.is_iri]
     return Description(
         iri=iri,
@@ -244,7 +188,7 @@ def neighbourhood(kb: Any, iri: str, depth: int = 1, limit: int = 200) -> dict[s
     frontier, truncated = [root], False
     for distance in range(1, depth + 1):
         found: list[tuple[str, str, str, str]] = []
-        for part in _chunks(frontier):
+        for part in chunks(frontier):
             v = values_block(part)
             result = kb.query(
                 f"SELECT ?s ?p ?o ?g WHERE {{ "
@@ -298,6 +242,17 @@ def describe_exists(kb: Any, iri: str) -> None:
 
 
 __all__ = [
-    "Description", "Labelled", "PropertyGroup", "Value", "check_iri", "describe", "describe_exists",
-    "labels", "local_name", "neighbourhood", "types_of",
+    "LABEL_PROPERTIES",
+    "Description",
+    "Labelled",
+    "PropertyGroup",
+    "Value",
+    "check_iri",
+    "describe",
+    "describe_exists",
+    "labels",
+    "local_name",
+    "neighbourhood",
+    "types_of",
+    "values_block",
 ]

@@ -25,15 +25,13 @@ from pyroaring import BitMap
 from kb.errors import KBError
 from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
 from kb.store import claimindex
-from kb.views.claims import FACETS, KINDS, Filters
+from kb.views.claims import FACETS, INDEXED, KINDS, Filters
 
 log = logging.getLogger("ckb.claimbitmaps")
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 FACET_SIZE = 30  # values per facet, as the engine's LIMIT 30
-# facet or filter name -> the claim index property holding its values
-PROPERTIES = {"source": "restsOn", "via": "accordingTo", "speaker": "firstSpeaker",
-              "anonymity": "sourcing", "kind": "claimKind", "event": "concernsEventType",
-              "actor": "concernsActor", "hedge": "hedgedAs", "own": "attributedTo"}
+# facet or filter name -> the claim index property holding its values ("own": a source's own claims)
+PROPERTIES = {name: prop.removeprefix("ckb:") for name, prop in INDEXED.items()} | {"own": "attributedTo"}
 
 
 @dataclass

@@ -14,6 +14,7 @@ from itertools import pairwise
 
 from kb.errors import KBError
 from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
+from kb.store.claimindex import CLAIM_KINDS, ROLE_PROPERTIES
 from kb.terms import iri_ref
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -26,8 +27,7 @@ SORT_LIMIT = 2000
 # default): leaving it out makes the engine evaluate over a list of graphs, 2.5-3.5x slower at
 # 1M (8.9 s against 3.4 s to count the anonymous-only claims). The reasoner adds no chain
 # links; a kind it infers shows among the claim's kinds, and the listing is by claim.
-KINDS = {str(CKB.Report): "report", str(CKB.Assessment): "assessment",
-         str(CKB.Forecast): "forecast", str(CKB.Characterisation): "characterisation"}
+KINDS = {str(CKB) + kind: kind.lower() for kind in CLAIM_KINDS}
 _KIND_IRIS = tuple(iri_ref(k) for k in KINDS)
 ANONYMITY = ("anonymous", "named", "own voice")
 # facet name -> (row column, whether its values are IRIs)
@@ -95,10 +95,8 @@ FACET_PATTERNS = {
     # the actors a claim names, or that take a role in what it supports (by role property)
     # (FILTER IN, not VALUES: VALUES ?p made the engine scan every triple of those properties)
     "actor": "{ ?claim ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v . ?v a ?at . "
-             f"?at {_SUB} ckb:Actor }} UNION {{ ?claim ckb:supports ?x . ?x ?p ?v . FILTER(?p IN ( "
-             "ckb:participant, ckb:backer, ckb:backedActor, ckb:allyParty, ckb:rivalParty, "
-             "<http://www.w3.org/ns/org#member>, <http://www.w3.org/ns/org#organization>, ckb:part, "
-             "ckb:whole, ckb:leader, ckb:ledActor, ckb:loyalActor, ckb:loyalToActor, ckb:controller)) }",
+             f"?at {_SUB} ckb:Actor }} UNION {{ ?claim ckb:supports ?x . ?x ?p ?v . "
+             f"FILTER(?p IN ({', '.join(ROLE_PROPERTIES)})) }}",
 }
 # A claim is in the article's own voice without an upstream statement; anonymous when every
 # primary source (prov:hadPrimarySource) is attributed to a ckb:UnnamedAgent. Counted with

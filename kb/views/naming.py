@@ -1,0 +1,108 @@
+"""The names and types of IRIs for pages: labels (cached per store until its next write),
+local names, rdf:types, and checked IRIs as VALUES blocks."""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from rdflib.term import Identifier
+
+from kb.namespaces import PREFIXES
+from kb.terms import IRI_PATTERN, iri_ref
+from kb.views import pagerows
+from kb.views.lookups import reader
+
+RDFS_LABEL = PREFIXES["rdfs"] + "label"
+# Label sources in order of preference (the brief: rdfs:label, then skos:prefLabel).
+LABEL_PROPERTIES = (RDFS_LABEL, PREFIXES["skos"] + "prefLabel")
+_CHUNK = 300  # IRIs per VALUES block
+
+
+def local_name(iri: str) -> str:
+    """Return the part of an IRI after its last '#' or '/' (the label of last resort)."""
+    tail = iri.rstrip("/#")
+    cut = max(tail.rfind("#"), tail.rfind("/"))
+    return tail[cut + 1 :] or iri
+
+
+def values_block(iris: Iterable[str]) -> str:
+    """Return validated IRIs as the body of a SPARQL VALUES block."""
+    return " ".join(iri_ref(i) for i in iris)
+
+
+def chunks(items: list[str]) -> Iterable[list[str]]:
+    """``items`` in runs of at most _CHUNK (one VALUES block each)."""
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def lang_rank(term: Identifier) -> int:
+    """0 for an English or untagged literal, else 1 (English labels rank first)."""
+    lang = getattr(term, "language", None) or ""
+    return 0 if lang in ("", "en") or lang.startswith("en-") else 1
+
+
+# Labels read since the store's last write, per store: every page names actors, outlets and
+# classes that other pages named too. Past this many the cache starts afresh.
+LABEL_CACHE = 200_000
+_LABELS: weakref.WeakKeyDictionary[Any, tuple[int, dict[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
+    """Map each IRI to rdfs:label, else skos:prefLabel (English first), else its local name."""
+    wanted = {str(i) for i in iris if IRI_PATTERN.fullmatch(str(i))}
+    cache = _label_cache(kb)
+    if cache is None:
+        return _read_labels(kb, sorted(wanted))
+    found = {i: cache[i] for i in wanted if i in cache}
+    if len(found) < len(wanted):
+        read = _read_labels(kb, sorted(wanted - set(found)))
+        if len(cache) + len(read) > LABEL_CACHE:
+            cache.clear()
+        cache.update(read)
+        found |= read
+    return found
+
+
+def _label_cache(kb: Any) -> dict[str, str] | None:
+    """The labels cached for the store as it is now; None where others may write to it."""
+    backend, generation = getattr(kb, "backend", None), kb.generation() if hasattr(kb, "generation") else None
+    if backend is None or generation is None:
+        return None
+    held = _LABELS.get(backend)
+    if held is None or held[0] != generation:
+        held = _LABELS[backend] = (generation, {})
+    return held[1]
+
+
+def _read_labels(kb: Any, wanted: list[str]) -> dict[str, str]:
+    """labels() read from the store."""
+    best: dict[str, tuple[int, int, str]] = {}
+    props = values_block(LABEL_PROPERTIES)
+    with reader(kb) as r:
+        rows = pagerows.labels_rows(r, wanted, LABEL_PROPERTIES) if r else [
+            row for part in chunks(wanted) for row in kb.query(
+                f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} VALUES ?p {{ {props} }} "
+                f"GRAPH ?g {{ ?s ?p ?l }} FILTER(isLiteral(?l)) }}").rows]
+    for row in rows:
+        s, lab = str(row["s"]), row["l"]
+        rank = (LABEL_PROPERTIES.index(str(row["p"])), lang_rank(lab), str(lab))
+        if s not in best or rank < best[s]:
+            best[s] = rank
+    return {i: best[i][2] if i in best else local_name(i) for i in wanted}
+
+
+def types_of(kb: Any, iris: Iterable[str]) -> dict[str, list[str]]:
+    """Map each IRI to its sorted rdf:type IRIs (all graphs, inferred included)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    wanted = sorted({str(i) for i in iris})
+    with reader(kb) as r:
+        rows = pagerows.types_rows(r, wanted) if r else [row for part in chunks(wanted) for row in kb.query(
+            f"SELECT DISTINCT ?s ?t WHERE {{ VALUES ?s {{ {values_block(part)} }} "
+            f"GRAPH ?g {{ ?s a ?t }} FILTER(isIRI(?t)) }}").rows]
+    for row in rows:
+        found[str(row["s"])].add(str(row["t"]))
+    return {i: sorted(ts) for i, ts in found.items()}

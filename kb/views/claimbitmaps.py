@@ -16,7 +16,9 @@ import heapq
 import logging
 import threading
 import weakref
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import pyoxigraph as ox
@@ -30,6 +32,7 @@ from kb.views.claims import FACETS, INDEXED, KINDS, Filters
 log = logging.getLogger("ckb.claimbitmaps")
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 FACET_SIZE = 30  # values per facet, as the engine's LIMIT 30
+RECENT_VIEWS = 64  # views whose matching claims are kept
 # facet or filter name -> the claim index property holding its values ("own": a source's own claims)
 PROPERTIES = {name: prop.removeprefix("ckb:") for name, prop in INDEXED.items()} | {"own": "attributedTo"}
 
@@ -45,12 +48,30 @@ class ClaimBitmaps:
     quotes: list[tuple[int, str]]  # (claim, quote lower-cased), for ?q=
     every: BitMap = field(default_factory=BitMap)
     ranked: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # name -> (-size, value)
+    recent: dict[tuple, BitMap] = field(default_factory=dict)  # filters -> claims, oldest first
+    lock: Any = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.every = BitMap(range(len(self.claims)))
         self.number = {c: n for n, c in enumerate(self.claims)}
         self.ranked = {name: sorted((-len(b), v) for v, b in found.items())
                        for name, found in self.values.items()}
+        # every quote in one text, "\0" between them: str.find runs over it in C
+        self.text = "\0".join(t for _n, t in self.quotes)
+        self.starts = list(accumulate((len(t) + 1 for _n, t in self.quotes[:-1]), initial=0))
+
+    def containing(self, needle: str) -> BitMap:
+        """The claims with a (lower-cased) quote holding ``needle``."""
+        if not self.quotes:
+            return BitMap()
+        if "\0" in needle:
+            return BitMap(n for n, text in self.quotes if needle in text)
+        found, at = BitMap(), self.text.find(needle)
+        while at != -1:
+            k = bisect_right(self.starts, at) - 1
+            found.add(self.quotes[k][0])
+            at = self.text.find(needle, self.starts[k + 1]) if k + 1 < len(self.starts) else -1
+        return found
 
     def of(self, name: str, value: str) -> BitMap:
         """The claims with ``value`` for facet or filter ``name``."""
@@ -61,7 +82,19 @@ class ClaimBitmaps:
         return BitMap(n for n in (self.number.get(str(i)) for i in iris) if n is not None)
 
     def matching(self, f: Filters, supporting: list[str] | None = None) -> BitMap:
-        """The claims matching ``f`` (``supporting``: the claims with ckb:supports f.supports)."""
+        """The claims matching ``f`` (``supporting``: the claims with ckb:supports f.supports);
+        the last views' answers are kept (a page asks for its listing, then its facets)."""
+        key = tuple(sorted(f.active().items()))
+        found = self.recent.get(key)
+        if found is None:
+            found = self._matching(f, supporting)
+            with self.lock:  # server threads share it
+                if len(self.recent) >= RECENT_VIEWS:
+                    self.recent.pop(next(iter(self.recent)))
+                self.recent[key] = found
+        return found
+
+    def _matching(self, f: Filters, supporting: list[str] | None) -> BitMap:
         mask = BitMap(self.every)
         for name, value in f.active().items():
             if name == "kind":
@@ -71,8 +104,7 @@ class ClaimBitmaps:
                 mask &= BitMap.union(BitMap(), *(b for h, b in self.values.get("hedge", {}).items()
                                                  if h.lower() == wanted))
             elif name == "q":  # as CONTAINS(LCASE(?quote), LCASE(value))
-                needle = value.lower()
-                mask &= BitMap(n for n, text in self.quotes if needle in text)
+                mask &= self.containing(value.lower())
             elif name == "supports":
                 mask &= self.numbered(supporting or [])
             else:

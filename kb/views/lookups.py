@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import chain
 from typing import Any
 
@@ -40,7 +41,13 @@ def term(value: Any) -> Identifier:
 
 
 def _node(iri: str | None) -> ox.NamedNode | None:
-    return None if iri is None else ox.NamedNode(check_iri(iri))
+    return None if iri is None else _named(iri)
+
+
+@lru_cache(maxsize=1 << 16)
+def _named(iri: str) -> ox.NamedNode:
+    # a page looks the same properties and neighbours up hundreds of times: checked once each
+    return ox.NamedNode(check_iri(iri))
 
 
 class Reader:

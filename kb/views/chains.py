@@ -21,6 +21,7 @@ from kb.store import claimindex
 from kb.views import pagerows
 from kb.views.browse import labels, values_block
 from kb.views.lookups import reader
+from kb.views.memo import memo, remember
 
 PROV = "http://www.w3.org/ns/prov#"
 QUOTED, DERIVED, PRIMARY = PROV + "wasQuotedFrom", PROV + "wasDerivedFrom", PROV + "hadPrimarySource"
@@ -74,7 +75,9 @@ class Chain:
 
 
 def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
-    """Fetch the nodes reachable upstream from ``roots``, level by level, within the caps."""
+    """Fetch the nodes reachable upstream from ``roots``, level by level, within the caps.
+    Nodes read since the store's last write are reused (kb.views.memo): chains share statements."""
+    known = memo(kb, "chain-nodes")
     nodes: dict[str, Node] = {}
     frontier, truncated = sorted(set(roots)), False
     for _depth in range(MAX_DEPTH + 1):
@@ -82,43 +85,50 @@ def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
             break
         if len(frontier) > MAX_WIDTH:
             frontier, truncated = frontier[:MAX_WIDTH], True
+        fresh = [i for i in frontier if known is None or i not in known]
+        read = _read_nodes(kb, fresh) if fresh else {}
+        if known is not None:
+            remember(read, known)
         for iri in frontier:
-            nodes[iri] = Node(iri)
-        props = (*UPSTREAM, ATTRIBUTED, str(CKB.timeText), str(CKB.hedgeText), str(CKB.hedge))
-        with reader(kb) as r:
-            rows = pagerows.walk_rows(r, frontier, props) if r else kb.query(f"""SELECT ?s ?p ?o ?role
-              WHERE {{ VALUES ?s {{ {values_block(frontier)} }}
-              {{ VALUES ?p {{ {values_block(props)} }} ?s ?p ?o }}
-              UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?o . BIND(<{QUALIFIED}> AS ?p)
-                       OPTIONAL {{ ?q <{PROV}hadRole> ?role }} }} }}""", inferred=False).rows
-        nxt: set[str] = set()
-        for row in rows:
-            node, prop, obj = nodes[str(row["s"])], str(row["p"]), row["o"]
-            if prop in UPSTREAM and isinstance(obj, URIRef):
-                if (prop, str(obj)) not in node.up:
-                    node.up.append((prop, str(obj)))
-                if str(obj) not in nodes:
-                    nxt.add(str(obj))
-            elif prop == ATTRIBUTED and str(obj) not in node.agents:
-                node.agents.append(str(obj))
-            elif prop == QUALIFIED:
-                node.roles.append((str(obj), str(row.get("role") or "")))
-            elif prop == str(CKB.timeText):
-                node.time_text.append(str(obj))
-            elif prop == str(CKB.hedgeText):
-                node.hedge_text.append(str(obj))
-            elif prop == str(CKB.hedge):
-                node.hedges.append(str(obj))
-        frontier = sorted(nxt)
+            nodes[iri] = read[iri] if iri in read else known[iri]  # type: ignore[index]
+        frontier = sorted({up for iri in frontier for _p, up in nodes[iri].up if up not in nodes})
     else:
         truncated = truncated or bool(frontier)
+    return nodes, truncated
+
+
+def _read_nodes(kb: Any, frontier: list[str]) -> dict[str, Node]:
+    """One level of the walk read from the store: each node's links, attribution, time and hedge."""
+    nodes = {iri: Node(iri) for iri in frontier}
+    props = (*UPSTREAM, ATTRIBUTED, str(CKB.timeText), str(CKB.hedgeText), str(CKB.hedge))
+    with reader(kb) as r:
+        rows = pagerows.walk_rows(r, frontier, props) if r else kb.query(f"""SELECT ?s ?p ?o ?role
+          WHERE {{ VALUES ?s {{ {values_block(frontier)} }}
+          {{ VALUES ?p {{ {values_block(props)} }} ?s ?p ?o }}
+          UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?o . BIND(<{QUALIFIED}> AS ?p)
+                   OPTIONAL {{ ?q <{PROV}hadRole> ?role }} }} }}""", inferred=False).rows
+    for row in rows:
+        node, prop, obj = nodes[str(row["s"])], str(row["p"]), row["o"]
+        if prop in UPSTREAM and isinstance(obj, URIRef):
+            if (prop, str(obj)) not in node.up:
+                node.up.append((prop, str(obj)))
+        elif prop == ATTRIBUTED and str(obj) not in node.agents:
+            node.agents.append(str(obj))
+        elif prop == QUALIFIED:
+            node.roles.append((str(obj), str(row.get("role") or "")))
+        elif prop == str(CKB.timeText):
+            node.time_text.append(str(obj))
+        elif prop == str(CKB.hedgeText):
+            node.hedge_text.append(str(obj))
+        elif prop == str(CKB.hedge):
+            node.hedges.append(str(obj))
     for node in nodes.values():  # sorted: the engine's row order is no order
         node.up.sort(key=lambda pu: (UPSTREAM.index(pu[0]), pu[1]))
         node.time_text.sort()
         node.hedge_text.sort()
         node.hedges.sort()
         node.roles.sort()
-    return nodes, truncated
+    return nodes
 
 
 def _paths(nodes: dict[str, Node], claim: str) -> list[list[tuple[str, str]]]:

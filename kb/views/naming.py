@@ -3,7 +3,6 @@ local names, rdf:types, and checked IRIs as VALUES blocks."""
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -14,6 +13,7 @@ from kb.namespaces import PREFIXES
 from kb.terms import IRI_PATTERN, iri_ref
 from kb.views import pagerows
 from kb.views.lookups import reader
+from kb.views.memo import memo, remember
 
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
 # Label sources in order of preference (the brief: rdfs:label, then skos:prefLabel).
@@ -45,37 +45,19 @@ def lang_rank(term: Identifier) -> int:
     return 0 if lang in ("", "en") or lang.startswith("en-") else 1
 
 
-# Labels read since the store's last write, per store: every page names actors, outlets and
-# classes that other pages named too. Past this many the cache starts afresh.
-LABEL_CACHE = 200_000
-_LABELS: weakref.WeakKeyDictionary[Any, tuple[int, dict[str, str]]] = weakref.WeakKeyDictionary()
-
-
 def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
-    """Map each IRI to rdfs:label, else skos:prefLabel (English first), else its local name."""
+    """Map each IRI to rdfs:label, else skos:prefLabel (English first), else its local name;
+    remembered until the store's next write (kb.views.memo)."""
     wanted = {str(i) for i in iris if IRI_PATTERN.fullmatch(str(i))}
-    cache = _label_cache(kb)
-    if cache is None:
+    known = memo(kb, "labels")
+    if known is None:
         return _read_labels(kb, sorted(wanted))
-    found = {i: cache[i] for i in wanted if i in cache}
+    found = {i: known[i] for i in wanted if i in known}
     if len(found) < len(wanted):
         read = _read_labels(kb, sorted(wanted - set(found)))
-        if len(cache) + len(read) > LABEL_CACHE:
-            cache.clear()
-        cache.update(read)
+        remember(read, known)
         found |= read
     return found
-
-
-def _label_cache(kb: Any) -> dict[str, str] | None:
-    """The labels cached for the store as it is now; None where others may write to it."""
-    backend, generation = getattr(kb, "backend", None), kb.generation() if hasattr(kb, "generation") else None
-    if backend is None or generation is None:
-        return None
-    held = _LABELS.get(backend)
-    if held is None or held[0] != generation:
-        held = _LABELS[backend] = (generation, {})
-    return held[1]
 
 
 def _read_labels(kb: Any, wanted: list[str]) -> dict[str, str]:

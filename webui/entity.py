@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
+from markupsafe import Markup
 
 from kb.namespaces import CKB, CKBR, PREFIXES
 from kb.views.browse import check_iri
@@ -29,14 +30,26 @@ def entity_url(iri: str) -> str:
     return url_for("entity.show", iri=iri)
 
 
+_LONGEST_FIRST = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+
+
 @bp.app_template_global()
 def short_iri(iri: str) -> str:
     """Write an IRI as prefix:local when a known prefix fits, else in full."""
     iri = str(iri)
-    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+    for prefix, ns in _LONGEST_FIRST:
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
     return iri
+
+
+@bp.app_template_global()
+def elink(iri: str, label: str | None = None, cls: str = "") -> Markup:
+    """A link to an entity's page, shown by its label, the IRI in its tooltip (every argument
+    escaped). A function, not a Jinja macro: pages draw hundreds of them."""
+    iri = str(iri)
+    return Markup('<a class="iri {}" href="{}" title="{}">{}</a>').format(
+        cls, entity_url(iri), iri, label or short_iri(iri))
 
 
 @bp.get("/entity")

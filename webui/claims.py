@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
@@ -21,6 +22,7 @@ bp = Blueprint("claims", __name__)
 PER_PAGE = 25
 FACET_TIMEOUT = 1.0  # seconds per facet; past it, that facet is left out
 FACET_BUDGET = 2.0  # seconds for all facets of one view; facets past it are left out
+_URL_SAFE = "!$'()*,/:;?@"  # left as they are in a query string (werkzeug's choice, url_for's)
 PAGE_MARGIN = 1.0  # seconds kept before the request's limit to enrich and render the page
 
 
@@ -58,11 +60,12 @@ def index() -> str | Response:
     iris = {v for name in ("via", "speaker", "event", "actor")
             for v, _n in facets.get(name, [])} | set(active.values())
     names |= labels(kb, {i for i in iris if i.startswith(("http://", "https://"))})
+    path = url_for("claims.index")
     facet_view = [(name, FACET_TITLES[name], [
-        (value, names.get(value, value), n, url_for("claims.index", **(active | {name: value})),
+        (value, names.get(value, value), n, _view_url(path, active | {name: value}),
          active.get(name) == value) for value, n in facets.get(name, [])]) for name in FACETS
         if facets.get(name)]
-    removers = [(name, names.get(value, value), url_for("claims.index", **{
+    removers = [(name, names.get(value, value), _view_url(path, {
         k: v for k, v in active.items() if k != name})) for name, value in active.items()]
     return render_template(
         "claims.html", rows=rows, names=names, facets=facet_view, removers=removers,
@@ -70,6 +73,12 @@ def index() -> str | Response:
         pages=max(1, -(-total // PER_PAGE)), sorted=listing.sorted, truncated=listing.truncated, slow=slow,
         base=url_for("claims.index", **active), filename=_filename(active),
     )
+
+
+def _view_url(path: str, args: dict[str, str]) -> str:
+    """url_for("claims.index", **args), built as werkzeug does, without its routing per call
+    (a page links every facet value: 11 ms of 45 ms)."""
+    return f"{path}?{urlencode(args, safe=_URL_SAFE)}" if args else path
 
 
 def _facet_budget() -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
 
@@ -15,14 +14,13 @@ from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import enrich, run
 from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters
 from webui import get_kb
-from webui.entity import page_number
+from webui.entity import page_number, query_string
 
 bp = Blueprint("claims", __name__)
 
 PER_PAGE = 25
 FACET_TIMEOUT = 1.0  # seconds per facet; past it, that facet is left out
 FACET_BUDGET = 2.0  # seconds for all facets of one view; facets past it are left out
-_URL_SAFE = "!$'()*,/:;?@"  # left as they are in a query string (werkzeug's choice, url_for's)
 PAGE_MARGIN = 1.0  # seconds kept before the request's limit to enrich and render the page
 
 
@@ -78,7 +76,7 @@ def index() -> str | Response:
 def _view_url(path: str, args: dict[str, str]) -> str:
     """url_for("claims.index", **args), built as werkzeug does, without its routing per call
     (a page links every facet value: 11 ms of 45 ms)."""
-    return f"{path}?{urlencode(args, safe=_URL_SAFE)}" if args else path
+    return f"{path}?{query_string(args)}" if args else path
 
 
 def _facet_budget() -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
 from markupsafe import Markup
 
@@ -23,11 +25,21 @@ def entity_url(iri: str) -> str:
     """The page of an entity: /id/<local> for our individuals, /entity?iri= for the rest."""
     iri = str(iri)
     local = iri[len(str(CKBR)):] if iri.startswith(str(CKBR)) else ""
-    if local and set(local) <= _LOCAL_OK and not local.startswith("/"):
-        if has_request_context():  # what url_for builds for these characters, without its cost
-            return f"{request.script_root}/id/{local}"
-        return url_for("entity.by_id", local=local)
-    return url_for("entity.show", iri=iri)
+    if not has_request_context():
+        return url_for("entity.by_id", local=local) if _ours(local) else url_for("entity.show", iri=iri)
+    # what url_for builds, without its routing per call (pages draw hundreds of links)
+    if _ours(local):
+        return f"{request.script_root}/id/{local}"
+    return f"{request.script_root}/entity?{query_string({'iri': iri})}"
+
+
+def _ours(local: str) -> bool:
+    return bool(local) and set(local) <= _LOCAL_OK and not local.startswith("/")
+
+
+def query_string(args: dict[str, str]) -> str:
+    """A URL's query as url_for writes it (werkzeug leaves these characters as they are)."""
+    return urlencode(args, safe="!$'()*,/:;?@")
 
 
 _LONGEST_FIRST = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))

@@ -85,14 +85,18 @@ def _cold(urls: list[tuple[str, str]]) -> Any:
     return make
 
 
+WARM_SECONDS = 45.0
+
+
 def serve(store: Path, pages: dict[str, list[tuple[str, str]]], seconds: float,
           timeout: float, cached: bool = False) -> dict[str, Any]:
     """One server, every page type with 1, 8 then 32 clients (uncached unless ``cached``)."""
     server = Server(store, timeout)
     try:
         warm = [p for ps in pages.values() for p in ps]
-        # 20 s: time for the server to read a current claim index into bitmaps (7 s at 1M alone)
-        run_clients(server.port, [(4, "warm", lambda n: warm[n % len(warm)])], 20.0)
+        # 45 s: time for the server to read a current claim index into bitmaps (6.5 s at 1M
+        # alone; the warm-up's own requests share the GIL with it)
+        run_clients(server.port, [(4, "warm", lambda n: warm[n % len(warm)])], WARM_SECONDS)
         out: dict[str, Any] = {}
         for name, urls in pages.items():
             for clients in (1, 8, 32):

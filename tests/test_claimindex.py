@@ -198,6 +198,6 @@ def test_cli_load_rebuilds_the_index_and_import_when_told(tmp_path: Path) -> Non
 
 def test_quote_search_in_memory_matches_each_quote_alone() -> None:
     quotes = [(0, "hello world"), (1, "say hello"), (1, "hello again"), (3, "nothing"), (2, "")]
-    held = claimbitmaps.ClaimBitmaps(0, list("abcd"), list("abcd"), {}, quotes)
+    held = claimbitmaps.ClaimBitmaps(0, list("abcd"), {}, quotes)
     for needle in ("hello", "o", "ld say", "\0say", "again", "", "x"):
         assert list(held.containing(needle)) == sorted({n for n, t in quotes if needle in t}), needle

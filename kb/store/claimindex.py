@@ -18,6 +18,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +157,8 @@ class Keeper:
     long-running process such as 'ckb serve'); a failed build is logged and not retried until
     the store changes again."""
 
-    def __init__(self, kb: Any, poll: float = POLL_SECONDS, then: Any = None) -> None:
+    def __init__(self, kb: Any, poll: float = POLL_SECONDS,
+                 then: Callable[[Any], object] | None = None) -> None:
         self.kb, self.poll = kb, poll
         self.then = then  # called with the KB on each poll that finds the index current
         self.tried: int | None = None  # the store generation the last build started from

@@ -15,8 +15,8 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
-import weakref
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -28,6 +28,7 @@ from kb.errors import KBError
 from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
 from kb.store import claimindex
 from kb.views.claims import FACETS, INDEXED, KINDS, Filters
+from kb.views.memo import memo
 
 log = logging.getLogger("ckb.claimbitmaps")
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -43,7 +44,6 @@ class ClaimBitmaps:
 
     generation: int | None
     claims: list[str]  # number -> IRI
-    labels: list[str]  # number -> label (the IRI when it has none)
     values: dict[str, dict[str, BitMap]]  # name -> value (IRI or lexical form) -> claims
     quotes: list[tuple[int, str]]  # (claim, quote lower-cased), for ?q=
     every: BitMap = field(default_factory=BitMap)
@@ -81,9 +81,10 @@ class ClaimBitmaps:
         """The numbers of those of ``iris`` that are claims."""
         return BitMap(n for n in (self.number.get(str(i)) for i in iris) if n is not None)
 
-    def matching(self, f: Filters, supporting: list[str] | None = None) -> BitMap:
-        """The claims matching ``f`` (``supporting``: the claims with ckb:supports f.supports);
-        the last views' answers are kept (a page asks for its listing, then its facets)."""
+    def matching(self, f: Filters, supporting: Callable[[], list[str]] = list) -> BitMap:
+        """The claims matching ``f`` (``supporting()``: the claims with ckb:supports f.supports,
+        asked only when needed); the last views' answers are kept (a page asks for its listing,
+        then its facets)."""
         key = tuple(sorted(f.active().items()))
         found = self.recent.get(key)
         if found is None:
@@ -94,7 +95,7 @@ class ClaimBitmaps:
                 self.recent[key] = found
         return found
 
-    def _matching(self, f: Filters, supporting: list[str] | None) -> BitMap:
+    def _matching(self, f: Filters, supporting: Callable[[], list[str]]) -> BitMap:
         mask = BitMap(self.every)
         for name, value in f.active().items():
             if name == "kind":
@@ -106,7 +107,7 @@ class ClaimBitmaps:
             elif name == "q":  # as CONTAINS(LCASE(?quote), LCASE(value))
                 mask &= self.containing(value.lower())
             elif name == "supports":
-                mask &= self.numbered(supporting or [])
+                mask &= self.numbered(supporting())
             else:
                 mask &= self.of(name, value)
             if not mask:
@@ -116,7 +117,6 @@ class ClaimBitmaps:
     def facets(self, mask: BitMap) -> dict[str, list[tuple[str, int]]]:
         """Per facet, its FACET_SIZE most frequent values among ``mask`` (by count, then value)."""
         out: dict[str, list[tuple[str, int]]] = {}
-        kinds = KINDS
         for name in FACETS:
             best: list[tuple[int, str]] = []  # a heap of (count, -value order) kept to FACET_SIZE
             found = self.values.get(name, {})
@@ -131,7 +131,7 @@ class ClaimBitmaps:
                     elif item > best[0]:
                         heapq.heapreplace(best, item)
             ordered = sorted(((v.value, n) for n, v in best), key=lambda vn: (-vn[1], vn[0]))
-            out[name] = [(kinds.get(v, v) if name == "kind" else v, n) for v, n in ordered]
+            out[name] = [(KINDS.get(v, v) if name == "kind" else v, n) for v, n in ordered]
         return out
 
     def resting_on(self, agent: str, limit: int, offset: int = 0) -> tuple[dict[str, int], int, int]:
@@ -195,51 +195,40 @@ def load(kb: Any) -> ClaimBitmaps | None:
             if claim in number:
                 by_value.setdefault(value, []).append(number[claim])
         values[name] = {v: BitMap(ns) for v, ns in by_value.items()}
-    return ClaimBitmaps(generation, claims, [keys[c][1] or c for c in claims], values,
-                        [(number[c], t.lower()) for c, t in quotes if c in number])
-
-
-class _Holder:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.bitmaps: ClaimBitmaps | None = None
-        self.building = False
-
-
-_HELD: weakref.WeakKeyDictionary[Any, _Holder] = weakref.WeakKeyDictionary()
-
-
-def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
-    """The bitmaps of the store as it is now; else None, and a background thread reads them
-    (``wait``: read them now)."""
-    backend = getattr(kb, "backend", None)
-    if backend is None or not claimindex.current(kb):
-        return None
-    with _lock:
-        holder = _HELD.setdefault(backend, _Holder())
-    with holder.lock:
-        if holder.bitmaps is not None and holder.bitmaps.generation == kb.generation():
-            return holder.bitmaps
-        if holder.building and not wait:
-            return None
-        holder.building = True
-    if wait:
-        return _build(kb, holder)
-    threading.Thread(target=_build, args=(kb, holder), daemon=True, name="ckb-claim-bitmaps").start()
-    return None
+    lowered = [(number[c], t.lower()) for c, t in quotes if c in number]
+    return ClaimBitmaps(generation, claims, values, lowered)
 
 
 _lock = threading.Lock()
 
 
-def _build(kb: Any, holder: _Holder) -> ClaimBitmaps | None:
+def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
+    """The bitmaps of the store as it is now; else None, and a background thread reads them
+    (``wait``: read them now). They are held in the store generation's memo (kb.views.memo),
+    so a write leaves them behind with everything else read before it."""
+    held = memo(kb, "claim-bitmaps") if claimindex.current(kb) else None
+    if held is None:
+        return None
+    with _lock:
+        if "bitmaps" in held:
+            return held["bitmaps"]
+        if held.get("building") and not wait:
+            return None
+        held["building"] = True
+    if wait:
+        return _build(kb, held)
+    threading.Thread(target=_build, args=(kb, held), daemon=True, name="ckb-claim-bitmaps").start()
+    return None
+
+
+def _build(kb: Any, held: dict[str, Any]) -> ClaimBitmaps | None:
     try:
         found = load(kb)
     except (KBError, OSError, RuntimeError) as err:  # the store closed: the engine answers instead
         log.info("claim bitmaps not read: %s", err)
         found = None
-    with holder.lock:
-        holder.building = False
+    with _lock:
+        held.pop("building", None)
         if found is not None:
-            holder.bitmaps = found
+            held["bitmaps"] = found
     return found

@@ -66,7 +66,7 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
         indexed = claimindex.current(kb)
     held = claimbitmaps.ready(kb) if indexed and bitmaps else None
     if held is not None:
-        return held.facets(held.matching(f, supporting(kb, f))), []
+        return held.facets(held.matching(f, lambda: supporting(kb, f))), []
     out: dict[str, list[tuple[str, int]]] = {}
     slow: list[str] = []
     end = None if budget is None else time.monotonic() + budget

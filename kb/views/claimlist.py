@@ -61,7 +61,7 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0,
         indexed = claimindex.current(kb)
     held = claimbitmaps.ready(kb) if indexed and bitmaps else None
     if held is not None:
-        mask = held.matching(f, supporting(kb, f))
+        mask = held.matching(f, lambda: supporting(kb, f))
         chosen = held.page(mask, limit, offset)
         result = kb.query(build_query(f, claims=chosen), limit=MAX_ROWS) if chosen else None
         return Listing(build_query(f, limit, offset, indexed=True), _rows(result),

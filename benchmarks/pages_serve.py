@@ -115,7 +115,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"## Pages through `ckb serve` at {result['size']} generated triples "
              f"(store {b['store_bytes'] / 2**20:.0f} MiB; bundle load {b['bundle_load']['seconds']} s, "
              f"import {b['import']['seconds']} s, peak {b['import']['peak_rss_mib']} MiB; "
-             f"load average at start {result['loadavg']})", "",
+             f"load average at start {' / '.join(f'{x:.2f}' for x in result['loadavg'])})", "",
              f"{result['seconds']} s per row, closed-loop clients on 127.0.0.1, time limit "
              f"{result['timeout_s']} s, every page built afresh. *before*: no current claim index "
              "(pages follow the chains of sources); *after*: `ckb index` built it in "
@@ -131,7 +131,8 @@ def markdown(result: dict[str, Any]) -> str:
                 lines.append(f"| {key} | {path} | {r['per_second']} | {r['p50_ms']} | {r['p95_ms']} | "
                              f"{r['p99_ms']} | {r['max_ms']} | {sum(r['errors'].values())} |")
     rss = {k: result[k].get("server_peak_rss_mib") for k in ("before", "after")}
-    lines += ["", f"Server peak RSS (process tree): before {rss['before']} MiB, after {rss['after']} MiB."]
+    said = {k: "not run" if v is None else f"{v} MiB" for k, v in rss.items()}
+    lines += ["", f"Server peak RSS (process tree): before {said['before']}, after {said['after']}."]
     return "\n".join(lines) + "\n"
 
 

@@ -105,6 +105,23 @@ def test_the_bitmaps_are_dropped_by_a_write(fresh_kb: KnowledgeBase, tmp_path: P
     assert after is not None and after is not before and after.generation == fresh_kb.generation()
 
 
+def test_a_read_under_way_is_waited_for_not_repeated(fresh_kb: KnowledgeBase,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_kb.load()
+    claimindex.build(fresh_kb)
+    reads, real = [], claimbitmaps.load
+
+    def slow_load(kb: KnowledgeBase) -> claimbitmaps.ClaimBitmaps:
+        reads.append(kb)
+        time.sleep(0.5)  # long enough for the second caller to find the read under way
+        return real(kb)
+
+    monkeypatch.setattr(claimbitmaps, "load", slow_load)
+    assert claimbitmaps.ready(fresh_kb) is None  # starts the background read
+    waited = claimbitmaps.ready(fresh_kb, wait=True)
+    assert waited is not None and claimbitmaps.ready(fresh_kb) is waited and len(reads) == 1
+
+
 def test_source_pages_find_the_same_claims_through_the_index(indexed: KnowledgeBase) -> None:
     agents = [str(CKBR.BasNews), str(CKBR.AnonymousSyrianOfficial), str(CKBR.AhramOnline),
               str(CKBR["outlet/0"]), str(CKBR["anonymous/1"])]

@@ -212,23 +212,31 @@ def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
     with _lock:
         if "bitmaps" in held:
             return held["bitmaps"]
-        if held.get("building") and not wait:
+        under_way = held.get("building")
+        if under_way is None:
+            running = held["building"] = threading.Event()
+    if under_way is not None:
+        if not wait:
             return None
-        held["building"] = True
+        under_way.wait()  # one read at a time: wait for it rather than start a second
+        return held.get("bitmaps")
     if wait:
-        return _build(kb, held)
-    threading.Thread(target=_build, args=(kb, held), daemon=True, name="ckb-claim-bitmaps").start()
+        return _build(kb, held, running)
+    threading.Thread(target=_build, args=(kb, held, running), daemon=True,
+                     name="ckb-claim-bitmaps").start()
     return None
 
 
-def _build(kb: Any, held: dict[str, Any]) -> ClaimBitmaps | None:
+def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> ClaimBitmaps | None:
+    found = None
     try:
         found = load(kb)
     except (KBError, OSError, RuntimeError) as err:  # the store closed: the engine answers instead
         log.info("claim bitmaps not read: %s", err)
-        found = None
-    with _lock:
-        held.pop("building", None)
-        if found is not None:
-            held["bitmaps"] = found
+    finally:
+        with _lock:
+            held.pop("building", None)
+            if found is not None:
+                held["bitmaps"] = found
+        running.set()
     return found

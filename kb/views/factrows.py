@@ -13,7 +13,7 @@ import pyoxigraph as ox
 from rdflib import Literal, URIRef
 
 from kb.namespaces import CKB
-from kb.views.lookups import RDF_TYPE, Reader, term, text
+from kb.views.lookups import RDF_TYPE, Reader, named_node, term, text
 
 Row = dict[str, Any]
 # as plain strings once: an rdflib Namespace attribute costs a lookup per use
@@ -55,12 +55,12 @@ def relation_rows(r: Reader, iri: str, roles: Sequence[tuple[str, str, str]],
 def _objects(r: Reader, node: Any, prop: str, inferred: bool = False) -> list[Any]:
     """Objects of a node (an IRI or a blank node) in the dataset."""
     return list(dict.fromkeys(q.object for q in r.store.quads_for_pattern(
-        node, ox.NamedNode(prop), None, None) if r._ok(q.graph_name, True, inferred)))
+        node, named_node(prop), None, None) if r._ok(q.graph_name, True, inferred)))
 
 
 def _subjects(r: Reader, prop: str, node: Any, inferred: bool = False) -> list[Any]:
     return list(dict.fromkeys(q.subject for q in r.store.quads_for_pattern(
-        None, ox.NamedNode(prop), node, None) if r._ok(q.graph_name, True, inferred)))
+        None, named_node(prop), node, None) if r._ok(q.graph_name, True, inferred)))
 
 
 def fight_rows(r: Reader, iri: str, violent: str, limit: int) -> tuple[list[Row], bool]:

@@ -41,11 +41,12 @@ def term(value: Any) -> Identifier:
 
 
 def _node(iri: str | None) -> ox.NamedNode | None:
-    return None if iri is None else _named(iri)
+    return None if iri is None else named_node(iri)
 
 
 @lru_cache(maxsize=1 << 16)
-def _named(iri: str) -> ox.NamedNode:
+def named_node(iri: str) -> ox.NamedNode:
+    """A checked IRI as a pyoxigraph term, kept for the next lookup."""
     # a page looks the same properties and neighbours up hundreds of times: checked once each
     return ox.NamedNode(check_iri(iri))
 

@@ -278,6 +278,23 @@ def test_reader_escapes_document_text(writable_app: Flask) -> None:
     assert web.get("/reader?doc=https://example.org/none", headers=HTML).status_code == 404
 
 
+def test_entity_links_escape_labels_and_iris(writable_app: Flask) -> None:
+    """A label or IRI holding markup is written as text in every link to it, never as HTML."""
+    web = writable_app.test_client()
+    label = '<img src=x onerror=alert(1)> & "quoted"'
+    update = f"""INSERT DATA {{ GRAPH <{GRAPH_DATA}> {{
+      <{CKBR}russia> <{CKB.backedBy}> <https://example.org/a?x=1&y=%222%22> .
+      <https://example.org/a?x=1&y=%222%22> <{RDFS.label}> {Literal(label).n3()} .
+    }} }}"""
+    answer = web.post("/sparql", data={"update": update}, headers={"Authorization": "Bearer s3cret"})
+    assert answer.status_code == 204, answer.data
+    html = web.get("/id/russia", headers=HTML).get_data(as_text=True)
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &#34;quoted&#34;" in html
+    assert 'title="https://example.org/a?x=1&amp;y=%222%22"' in html
+    assert 'href="/entity?iri=https://example.org/a?x%3D1%26y%3D%25222%2522"' in html
+
+
 def test_every_data_entity_has_a_page(web: FlaskClient, kb: KnowledgeBase) -> None:
     """No entity of the bundled data breaks its page (claims, quotes, documents, relations...)."""
     rows = kb.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH <{GRAPH_DATA}> {{ ?s ?p ?o }} "

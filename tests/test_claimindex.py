@@ -3,6 +3,7 @@ and the explorer and source pages answer the same through it as by following the
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,11 +129,11 @@ def test_source_pages_find_the_same_claims_through_the_index(indexed: KnowledgeB
     meta = indexed.backend.meta
     for agent in agents:
         through_index = downstream_claims(indexed, agent)[0]
-        meta.claim_index = False  # this process only: the pages follow the chains
+        meta.claim_index = ""  # this process only: the pages follow the chains
         try:
             by_chains = downstream_claims(indexed, agent)[0]
         finally:
-            meta.claim_index = True
+            meta.claim_index = claimindex.RULES_VERSION
         assert through_index and set(through_index) == set(by_chains), agent
         # attributed to the agent itself (0) or resting on it further up (> 0), as the page says
         assert {c for c, d in through_index.items() if d == 0} == {c for c, d in by_chains.items() if d == 0}
@@ -161,6 +162,23 @@ def test_any_write_leaves_the_index_stale_on_disk_too(fresh_kb: KnowledgeBase, t
     # an index read before the import (load, index, import: generations 1-3) is not marked current
     assert not fresh_kb.backend.mark_claim_index(fresh_kb.generation() - 2)
     assert claimindex.build(fresh_kb).current
+
+
+def test_an_index_built_by_other_rules_is_stale_until_rebuilt(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert ckb("load", store=store).returncode == 0
+    meta = lifecycle.read_meta(store)
+    assert meta is not None and meta.claim_index == claimindex.RULES_VERSION
+    for older in ('"claim_index": true', '"claim_index": "0123456789abcdef"'):
+        # as an older release (a rule since added, or before the rules were fingerprinted) left it
+        path = store / lifecycle.META_NAME
+        text = re.sub(r'"claim_index": "[0-9a-f]+"', older, path.read_text(encoding="utf-8"))
+        path.write_text(text, encoding="utf-8")
+        with KnowledgeBase.open(store, read_only=True) as kb:
+            assert not claimindex.current(kb) and claimbitmaps.ready(kb, wait=True) is None
+        rebuilt = ckb("index", store=store)
+        assert rebuilt.returncode == 0 and "claim index:" in rebuilt.stdout, rebuilt.stderr
+        assert lifecycle.read_meta(store).claim_index == claimindex.RULES_VERSION
 
 
 def test_pages_and_exports_leave_the_index_out(indexed: KnowledgeBase) -> None:

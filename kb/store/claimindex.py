@@ -14,6 +14,7 @@ following the chains themselves. Only the embedded store keeps an index.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 import threading
@@ -85,6 +86,12 @@ RULES: dict[str, str] = {
 }
 
 
+# The rules' fingerprint, recorded with the index: an index built by other rules (an older
+# release, before a rule was added) does not state what these views ask, so it is stale.
+RULES_VERSION = hashlib.sha256("\n".join([PREFIXES, *(f"{k}: {v}" for k, v in RULES.items())])
+                               .encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass
 class IndexReport:
     """What one build did."""
@@ -101,10 +108,10 @@ def supported(kb: Any) -> bool:
 
 
 def current(kb: Any) -> bool:
-    """Whether ``kb`` holds a claim index built from its present contents (a store without
-    claims has an empty one: no graph)."""
+    """Whether ``kb`` holds a claim index built by these rules from its present contents (a
+    store without claims has an empty one: no graph)."""
     meta = getattr(getattr(kb, "backend", None), "meta", None)
-    return bool(getattr(meta, "claim_index", False))
+    return getattr(meta, "claim_index", "") == RULES_VERSION
 
 
 def build(kb: Any, threads: int = 2) -> IndexReport:
@@ -120,7 +127,7 @@ def build(kb: Any, threads: int = 2) -> IndexReport:
         wrote = bool(triples) or GRAPH_CLAIM_INDEX in kb.graphs()
         if wrote:
             backend.replace_graphs([(whole, GRAPH_CLAIM_INDEX)])
-    fresh = backend.mark_claim_index(generation, wrote)
+    fresh = backend.mark_claim_index(generation, wrote, RULES_VERSION)
     return IndexReport(triples=kb.graphs().get(GRAPH_CLAIM_INDEX, 0),
                        seconds=round(time.monotonic() - started, 2), current=fresh)
 

@@ -41,9 +41,10 @@ class Meta:
     swaps: list[tuple[str, str]] = field(default_factory=list)
     # Graphs whose counts a write in flight may have changed ([ALL]: any, new ones included).
     recount: list[str] = field(default_factory=list)
-    # True only while the claim index graph was built from the store as it is: every write
-    # commits a new Meta without it, so a write (or a crash during one) makes the index stale.
-    claim_index: bool = False
+    # The fingerprint of the rules that built the claim index graph from the store as it is
+    # ("": none, or stale): every write commits a new Meta without it, so a write (or a crash
+    # during one) makes the index stale.
+    claim_index: str = ""
 
     @classmethod
     def from_json(cls, text: str) -> Meta:
@@ -56,7 +57,8 @@ class Meta:
             bundle=data.get("bundle"),
             swaps=[(str(s), str(t)) for s, t in data.get("swaps", [])],
             recount=[str(g) for g in data.get("recount", [])],
-            claim_index=bool(data.get("claim_index", False)),
+            # an older store wrote true here: an index of unknown rules, so stale
+            claim_index=index if isinstance(index := data.get("claim_index"), str) else "",
         )
 
     def to_json(self) -> str:

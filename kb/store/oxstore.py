@@ -147,13 +147,14 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
             with self._lock.write():
                 self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
-    def mark_claim_index(self, generation: int, wrote: bool = True) -> bool:
-        """Record the claim index graph as current, if its own write (when it ``wrote`` one) is
-        the only one since ``generation`` (kb.store.claimindex read the store at that generation)."""
+    def mark_claim_index(self, generation: int, wrote: bool = True, rules: str = "built") -> bool:
+        """Record the claim index graph as current (built by ``rules``, their fingerprint), if its
+        own write (when it ``wrote`` one) is the only one since ``generation`` (kb.store.claimindex
+        read the store at that generation)."""
         with self._lock.write():
             if self.store is None or self.generation != generation + int(wrote):
                 return False
-            self._commit(dataclasses.replace(self.meta, claim_index=True))
+            self._commit(dataclasses.replace(self.meta, claim_index=rules))
             return True
 
     # -- reading ---------------------------------------------------------

@@ -146,14 +146,17 @@ def test_actor_graph_is_readable_on_every_size_and_its_list_one_step_away(sized_
     assert pg.locator("#actor-facts tbody tr").count() == edges > 0
 
 
+PAGES = ("/", "/id/Russia", "/id/Hezbollah", "/id/event-infighting", "/id/claim-strike-blew-up",
+         "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""),
+         "/source?iri=" + quote(str(CKBR.BasNews), safe=""),
+         "/claims", "/claims?anonymity=anonymous&q=Russian", "/actors", "/actors?relation=fought",
+         "/search?q=rep", "/export", "/ontology", "/timeline", "/map", "/reader", "/query",
+         "/sparql")  # a browser asking /sparql for HTML is sent to the editor
+
+
 def test_every_page_fits_and_passes_axe(sized_page, page_check, shot) -> None:
     pg = sized_page
-    for url in ("/", "/id/Russia", "/id/Hezbollah", "/id/event-infighting", "/id/claim-strike-blew-up",
-                "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""),
-                "/source?iri=" + quote(str(CKBR.BasNews), safe=""),
-                "/claims", "/claims?anonymity=anonymous&q=Russian", "/actors", "/actors?relation=fought",
-                "/search?q=rep", "/export", "/ontology", "/timeline", "/map", "/reader", "/query",
-                "/sparql"):  # a browser asking /sparql for HTML is sent to the editor
+    for url in PAGES:
         pg.goto(pg.base + url)
         pg.wait_for_load_state("load")
         if url in ("/actors", "/actors?relation=fought"):
@@ -167,6 +170,19 @@ def test_every_page_fits_and_passes_axe(sized_page, page_check, shot) -> None:
         shot(pg.locator("#key-facts"), "key-facts")
         pg.goto(pg.base + "/source?iri=" + quote(str(CKBR.AnonymousSyrianOfficial), safe=""))
         shot(pg, "source-page")
+
+
+def test_every_page_fits_a_phone_before_its_scripts_run(browser, server: str, overflow) -> None:
+    # A slow phone lays the page out before the scripts run (folding the filters, sizing the
+    # graph); it must not pan sideways meanwhile, nor without JavaScript at all.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    try:
+        pg = context.new_page()
+        for url in PAGES:
+            pg.goto(server + url)
+            assert not overflow(pg), ("without scripts", overflow(pg))
+    finally:
+        context.close()
 
 
 def test_query_page_keyboard_sorting_names_and_phone_fit(sized_page, page_check, kb: KnowledgeBase) -> None:

@@ -79,6 +79,7 @@ def test_entity_graph_grows_on_click(page, shot) -> None:
     page.locator("#entity-graph").scroll_into_view_if_needed()
     target = page.evaluate("""async () => {
         const cy = window.ckbEntityGraph.cy;
+        const tried = [];
         for (const n of cy.nodes().filter(n => !n.data('expanded'))) {
             const d = await ckbGraph.fetchNeighbourhood(n.id());
             if (d.nodes.some(m => cy.getElementById(m.id).empty())) {
@@ -87,10 +88,11 @@ def test_entity_graph_grows_on_click(page, shot) -> None:
                 const p = n.renderedPosition();
                 return {x: box.left + p.x, y: box.top + p.y, id: n.id()};
             }
+            tried.push(n.id() + ': ' + d.nodes.length + ' nodes');
         }
-        return null;
+        return {tried: tried, shown: cy.nodes().length};
     }""")
-    assert target, "no neighbour of Russia has neighbours of its own to add"
+    assert "id" in target, f"no neighbour of Russia has neighbours of its own to add: {target}"
     page.mouse.click(target["x"], target["y"])
     page.wait_for_function("(n) => window.ckbEntityGraph.count() > n", arg=before)
     assert page.evaluate(f"window.ckbEntityGraph.cy.getElementById({target['id']!r}).data('expanded')")

@@ -160,7 +160,8 @@ def test_any_write_leaves_the_index_stale_on_disk_too(fresh_kb: KnowledgeBase, t
     assert not lifecycle.read_meta(tmp_path / "store").claim_index
     assert GRAPH_CLAIM_INDEX in fresh_kb.graphs()  # still there (stale) until rebuilt
     # an index read before the import (load, index, import: generations 1-3) is not marked current
-    assert not fresh_kb.backend.mark_claim_index(fresh_kb.generation() - 2)
+    assert not fresh_kb.backend.mark_claim_index(fresh_kb.generation() - 2, True,
+                                                claimindex.RULES_VERSION)
     assert claimindex.build(fresh_kb).current
 
 

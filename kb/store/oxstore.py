@@ -147,7 +147,7 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
             with self._lock.write():
                 self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
-    def mark_claim_index(self, generation: int, wrote: bool = True, rules: str = "built") -> bool:
+    def mark_claim_index(self, generation: int, wrote: bool, rules: str) -> bool:
         """Record the claim index graph as current (built by ``rules``, their fingerprint), if its
         own write (when it ``wrote`` one) is the only one since ``generation`` (kb.store.claimindex
         read the store at that generation)."""

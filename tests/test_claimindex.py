@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,29 @@ def test_a_read_under_way_is_waited_for_not_repeated(fresh_kb: KnowledgeBase,
     assert claimbitmaps.ready(fresh_kb) is None  # starts the background read
     waited = claimbitmaps.ready(fresh_kb, wait=True)
     assert waited is not None and claimbitmaps.ready(fresh_kb) is waited and len(reads) == 1
+
+
+def test_a_write_gets_in_during_a_read_and_the_read_is_dropped(fresh_kb: KnowledgeBase, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_kb.load()
+    claimindex.build(fresh_kb)
+    backend, extra = fresh_kb.backend, tmp_path / "extra.ttl"
+    extra.write_text(f"<{CKBR.w}> <{CKB.hedgeText}> \"reportedly\" .\n", encoding="utf-8")
+    real, steps = backend.reading, []
+
+    @contextmanager
+    def reading() -> Iterator[object]:
+        steps.append(1)
+        if len(steps) == 3:  # between two steps of the read: the write does not wait for the rest
+            fresh_kb.import_file(extra)
+        with real() as store:
+            yield store
+
+    monkeypatch.setattr(backend, "reading", reading)
+    assert claimbitmaps.load(fresh_kb) is None and len(steps) == 3  # it stopped there
+    monkeypatch.undo()
+    claimindex.build(fresh_kb)
+    assert claimbitmaps.load(fresh_kb).generation == fresh_kb.generation()
 
 
 def test_source_pages_find_the_same_claims_through_the_index(indexed: KnowledgeBase) -> None:

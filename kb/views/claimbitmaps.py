@@ -16,7 +16,8 @@ import heapq
 import logging
 import threading
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -165,27 +166,49 @@ class _Reversed:
         return isinstance(other, _Reversed) and self.value == other.value
 
 
+LABEL_STEP = 8192  # claims whose labels one step reads (about a quarter of a second)
+
+
+class _Moved(Exception):
+    """A write came in between two steps of a read: the bitmaps would not be this store's."""
+
+
 def load(kb: Any) -> ClaimBitmaps | None:
-    """Read the claim index into bitmaps, or None when the store holds no current index."""
+    """Read the claim index into bitmaps, or None when the store holds no current index (or a
+    write came in while it was read)."""
     backend = getattr(kb, "backend", None)
     if getattr(backend, "reading", None) is None or not claimindex.current(kb):
         return None
-    index = ox.NamedNode(GRAPH_CLAIM_INDEX)
-    with backend.reading() as store:  # writers wait: the index must not change under us
+    with backend.reading():
         generation = kb.generation()
-        if not claimindex.current(kb):
-            return None
-        pairs = {name: [(q.subject.value, q.object.value) for q in store.quads_for_pattern(
-            None, ox.NamedNode(str(CKB) + prop), None, index)] for name, prop in PROPERTIES.items()}
-        quotes = [(q.subject.value, q.object.value) for q in store.quads_for_pattern(
-            None, ox.NamedNode(str(CKB.quoteText)), None, index)]
-        label = ox.NamedNode(LABEL)
-        keys = {}
-        for claim in {c for c, _k in pairs["kind"]}:
-            found = [q.object.value for q in store.quads_for_pattern(ox.NamedNode(claim), label, None, None)
-                     if isinstance(q.object, ox.Literal)]
-            # ORDER BY MIN(STR(?label)) ?claim: claims without a label (unbound) come first
-            keys[claim] = (1, min(found), claim) if found else (0, "", claim)
+
+    @contextmanager
+    def step() -> Iterator[ox.Store]:
+        # The read lock is taken per step, not for the whole read (seconds at 1M): a write
+        # waits for one step at most, and then leaves this read behind.
+        with backend.reading() as store:
+            if kb.generation() != generation or not claimindex.current(kb):
+                raise _Moved
+            yield store
+
+    index, label = ox.NamedNode(GRAPH_CLAIM_INDEX), ox.NamedNode(LABEL)
+    try:
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for name, prop in [*PROPERTIES.items(), ("quotes", "quoteText")]:
+            with step() as store:
+                pairs[name] = [(q.subject.value, q.object.value) for q in store.quads_for_pattern(
+                    None, ox.NamedNode(str(CKB) + prop), None, index)]
+        quotes = pairs.pop("quotes")
+        keys, kinds = {}, list({c for c, _k in pairs["kind"]})
+        for start in range(0, len(kinds), LABEL_STEP):
+            with step() as store:
+                for claim in kinds[start:start + LABEL_STEP]:
+                    found = [q.object.value for q in store.quads_for_pattern(
+                        ox.NamedNode(claim), label, None, None) if isinstance(q.object, ox.Literal)]
+                    # ORDER BY MIN(STR(?label)) ?claim: claims without a label (unbound) come first
+                    keys[claim] = (1, min(found), claim) if found else (0, "", claim)
+    except _Moved:
+        return None
     claims = sorted(keys, key=keys.__getitem__)
     number = {c: n for n, c in enumerate(claims)}
     values: dict[str, dict[str, BitMap]] = {}

@@ -177,17 +177,19 @@ def load(kb: Any) -> ClaimBitmaps | None:
     """Read the claim index into bitmaps, or None when the store holds no current index (or a
     write came in while it was read)."""
     backend = getattr(kb, "backend", None)
-    if getattr(backend, "reading", None) is None or not claimindex.current(kb):
+    if getattr(backend, "reading", None) is None:
         return None
-    with backend.reading():
+    with backend.reading():  # the index current at this generation, with no write between
         generation = kb.generation()
+        if not claimindex.current(kb):
+            return None
 
     @contextmanager
     def step() -> Iterator[ox.Store]:
         # The read lock is taken per step, not for the whole read (seconds at 1M): a write
         # waits for one step at most, and then leaves this read behind.
         with backend.reading() as store:
-            if kb.generation() != generation or not claimindex.current(kb):
+            if kb.generation() != generation:
                 raise _Moved
             yield store
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 
 from kb import KnowledgeBase
 from kb.namespaces import GRAPH_BASE, GRAPH_DATA, GRAPH_SHAPES, import_graph
-from kb.store.lifecycle import META_NAME, read_meta
+from kb.store.lifecycle import CRASH_POINTS, META_NAME, read_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY = ox.Quad(ox.NamedNode("urn:keep"), ox.NamedNode("urn:me"), ox.Literal("canary"), ox.DefaultGraph())
@@ -250,3 +251,31 @@ def test_load_of_files_without_triples_needs_force(tmp_path: Path, store: Path) 
     proc = ckb("load", str(empty), "--force", "--no-index", store=store)
     assert proc.returncode == 0, proc.stderr
     assert all_quads(store) == set()
+
+
+def test_rebuild_killed_after_copying_keeps_the_old_store(tmp_path: Path, store: Path) -> None:
+    before = all_quads(store)
+    big = triples(tmp_path / "big.nt", 600, "n")
+    script = f"from kb import KnowledgeBase\nKnowledgeBase.open({str(store)!r}).import_file({str(big)!r})\n"
+    run_killed(script, "rebuild-copied")
+    with KnowledgeBase.open(store) as k:
+        assert stored(k) == before and k.backend.recovered == "removed 1 leftover rebuild folder(s)"
+
+
+def test_upgrade_killed_after_saving_the_shapes_is_finished(tmp_path: Path) -> None:
+    path = tmp_path / "old"
+    old = ox.Store(str(path))
+    old.add(SHAPE)
+    old.flush()
+    del old
+    run_killed(f"from kb import KnowledgeBase\nKnowledgeBase.open({str(path)!r})\n", "upgrade-shapes-saved")
+    with KnowledgeBase.open(path) as k:
+        assert "upgraded" in k.backend.recovered
+        assert stored(k) == set() and k.shapes.count() == 1
+
+
+def test_every_crash_point_is_listed() -> None:
+    """CRASH_POINTS is the one list a model test kills at: every crash_point call in kb/ is in it."""
+    used = {m for p in (ROOT / "kb").rglob("*.py")
+            for m in re.findall(r'crash_point\("([^"]+)"\)', p.read_text(encoding="utf-8"))}
+    assert used == set(CRASH_POINTS)

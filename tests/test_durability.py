@@ -19,7 +19,7 @@ import pytest
 
 from kb import KnowledgeBase
 from kb.namespaces import GRAPH_BASE, GRAPH_DATA, GRAPH_SHAPES, import_graph
-from kb.store.lifecycle import CRASH_POINTS, META_NAME, read_meta
+from kb.store.lifecycle import META_NAME, read_meta
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY = ox.Quad(ox.NamedNode("urn:keep"), ox.NamedNode("urn:me"), ox.Literal("canary"), ox.DefaultGraph())
@@ -276,6 +276,8 @@ def test_upgrade_killed_after_saving_the_shapes_is_finished(tmp_path: Path) -> N
 
 def test_every_crash_point_is_listed() -> None:
     """CRASH_POINTS is the one list a model test kills at: every crash_point call in kb/ is in it."""
+    from kb.store.lifecycle import CRASH_POINTS
+
     used = {m for p in (ROOT / "kb").rglob("*.py")
             for m in re.findall(r'crash_point\("([^"]+)"\)', p.read_text(encoding="utf-8"))}
     assert used == set(CRASH_POINTS)

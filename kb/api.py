@@ -123,9 +123,12 @@ class KnowledgeBase(Reasoning, Browsing):
         return True
 
     def load(
-        self, files: Sequence[str | Path] | None = None, progress: Progress | None = None
+        self, files: Sequence[str | Path] | None = None, progress: Progress | None = None, force: bool = False
     ) -> dict[str, int]:
-        """Rebuild the store from ``files`` (default: the bundle), all-or-nothing."""
+        """Rebuild the store from ``files`` (default: the bundle), all-or-nothing.
+
+        Files that hold no triples would empty the store: refused unless ``force``.
+        """
         paths = loader.expand(Path(f) for f in files) if files else loader.bundled_files()
         if progress:
             progress(f"loading {len(paths)} files")
@@ -133,6 +136,10 @@ class KnowledgeBase(Reasoning, Browsing):
         shapes = [p for p, g in pairs if g == GRAPH_SHAPES]
         for p in shapes:
             check_file(p)  # before anything is replaced: a bad shapes file changes nothing
+        if files and not force and not loader.hold_triples([p for p, g in pairs if g != GRAPH_SHAPES]):
+            names = ", ".join(str(p) for p in paths) or "no files"
+            raise KBError(f"{names}: no triples to load; loading them would empty the store "
+                          "(use --force to empty it)")
         self.backend.replace_graphs([(p, g) for p, g in pairs if g != GRAPH_SHAPES], clear_others=True,
                                     prepare=loader.attach_texts)
         self.shapes.replace(shapes)
@@ -149,12 +156,18 @@ class KnowledgeBase(Reasoning, Browsing):
 
     def import_file(self, path: str | Path, name: str | None = None) -> str:
         """Load one file into its own graph (replacing an earlier import of it); return the graph."""
+        return next(iter(self.import_rdf(path, name)))
+
+    def import_rdf(self, path: str | Path, name: str | None = None) -> dict[str, int]:
+        """Import one RDF file as import_file does; return each graph written (its own graph first)
+        with its triple count. A dataset file (N-Quads, TriG) also replaces the named graphs it holds."""
         p = Path(path)
         if not p.is_file():
             raise KBError(f"{p}: no such file")
         graph = import_graph(name or p.stem)
-        self.backend.replace_graphs([(p, graph)], prepare=loader.attach_texts)
-        return graph
+        written = self.backend.replace_graphs([(p, graph)], prepare=loader.attach_texts) or [graph]
+        counts = self.backend.graphs()
+        return {g: counts.get(g, 0) for g in written}
 
     def graphs(self) -> dict[str, int]:
         """Return each of the KB's own named graphs with its triple count (never a foreign one)."""

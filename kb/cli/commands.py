@@ -25,10 +25,14 @@ def cmd_load(kb: Any, args: argparse.Namespace) -> int:
     """ckb load [FILES...]"""
     progress = Progress()
     with progress.activity("loading"):
-        counts = kb.load(args.files or None, progress=progress)
+        counts = kb.load(args.files or None, progress=progress, force=getattr(args, "force", False))
     _print_graphs(counts)
     index_claims(kb, args)
     return 0
+
+
+def _triples(n: int) -> str:
+    return f"{n:,} triple" + ("" if n == 1 else "s")
 
 
 def cmd_import(kb: Any, args: argparse.Namespace) -> int:
@@ -36,8 +40,11 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
     fmt = getattr(args, "import_format", "rdf")
     if fmt == "rdf":
         with Progress().activity(f"importing {args.file}"):
-            graph = kb.import_file(args.file, name=args.name)
-        print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
+            written = kb.import_rdf(args.file, name=args.name)
+        graph, *named = written
+        print(f"imported {args.file} into <{graph}>: {_triples(written[graph])}"
+              + "".join(f"; <{g}>: {_triples(written[g])}" for g in named)
+              + (f" ({_triples(sum(written.values()))} in all)" if named else ""))
         _index_after_import(kb, args)
         return 0
     from kb.imports import run_import

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             loaded=False)
     _no_index(c)
     c.add_argument("files", nargs="*", metavar="FILE", help="RDF files or folders")
+    c.add_argument("--force", action="store_true", help="load even files without triples (empties the store)")
     c = cmd("import", cmd_import, "load one file into its own graph (replacing an earlier import)")
     c.add_argument("file", metavar="FILE")
     c.add_argument("--name", help="graph name (default: the file name without extension)")

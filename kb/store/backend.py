@@ -72,8 +72,9 @@ class Backend(Protocol):
 
     def replace_graphs(
         self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], clear_others: bool
-    ) -> None:
-        """Parse every file into its graph and swap them in all-or-nothing."""
+    ) -> list[str] | None:
+        """Parse every file into its graph and swap them in all-or-nothing; return the graphs written
+        (a dataset file's named graphs too), or None if the backend does not say."""
         ...
 
     def quads(self, graph: str | None = None) -> Iterator[Any]:

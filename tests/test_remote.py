@@ -12,7 +12,7 @@ import pytest
 
 from kb import KnowledgeBase, ParseError, QuerySyntaxError, QueryTimeout
 from kb.cli.main import main
-from kb.errors import ForbiddenQuery
+from kb.errors import ForbiddenQuery, KBError
 from kb.namespaces import GRAPH_BASE
 from tests.engines import Server
 from webui import create_app
@@ -118,6 +118,25 @@ def test_remote_import_streams_in_chunks_with_blank_nodes(
     q = f"SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?b FILTER isBlank(?b) }} }}"
     assert int(remote.query(q).rows[0]["n"]) == 20
     assert not any("staging" in g for g in remote.graphs())
+
+
+def test_remote_nquads_import_keeps_its_named_graphs_or_refuses_foreign_ones(
+    remote: KnowledgeBase, tmp_path: Path
+) -> None:
+    own = GRAPH_BASE + "import/nq-other"
+    src = tmp_path / "quads.nq"
+    src.write_text(f'<http://x/a> <http://x/p> "default part" .\n'
+                   f'<http://x/a> <http://x/p> "named" <{own}> .\n', encoding="utf-8")
+    graph = remote.import_file(src)
+    graphs = remote.graphs()
+    assert graphs[graph] == 1 and graphs[own] == 1  # c5c59e4 dropped the named graph's quad
+    assert remote.query(f'ASK {{ GRAPH <{own}> {{ <http://x/a> <http://x/p> "named" }} }}').boolean is True
+    before = remote.graphs()
+    foreign = tmp_path / "foreign.nq"
+    foreign.write_text(f'<http://x/a> <http://x/p> "x" <{FOREIGN}-nq> .\n', encoding="utf-8")
+    with pytest.raises(KBError, match="outside the KB's graph namespaces"):
+        remote.import_file(foreign)
+    assert remote.graphs() == before
 
 
 def test_updates_name_their_graph_and_never_the_default(remote: KnowledgeBase) -> None:

@@ -112,6 +112,21 @@ def test_graph_store_writes_outside_the_namespace_land_where_queries_see_them(se
     _seen_everywhere(server, headers["location"], f"{EX}s", "new")
 
 
+def test_a_graph_outside_the_namespace_outlives_a_restart(tmp_path):
+    store = tmp_path / "store"
+    graph = f"{EX}kept"
+    with ckb_serve(store=store) as base:
+        status, _, body = send(base, "POST", "/sparql", UPDATE,
+                               f'INSERT DATA {{ GRAPH <{graph}> {{ <{EX}s> <{EX}p> "kept" }} }}'.encode())
+        assert status == 204, body
+        status, _, body = send(base, "PUT", f"/rdf-graph-store?graph={graph}2", TURTLE,
+                               f'<{EX}s> <{EX}p> "kept" .'.encode())
+        assert status == 201, body
+    with ckb_serve(store=store) as base:
+        _seen_everywhere(base, graph, f"{EX}s", "kept")
+        _seen_everywhere(base, f"{graph}2", f"{EX}s", "kept")
+
+
 def test_inferred_false_never_overrides_the_querys_own_from(server):
     count = f"SELECT (COUNT(*) AS ?v) FROM <{GRAPH_ONTOLOGY}> WHERE {{ ?s ?p ?o }}"
     stored = _get(server, "/rdf-graph-store", {"graph": GRAPH_ONTOLOGY}, "application/n-triples")

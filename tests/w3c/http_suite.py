@@ -145,19 +145,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def ckb_serve(*options: str) -> Iterator[str]:
+def ckb_serve(*options: str, store: Path | None = None) -> Iterator[str]:
     """Run `ckb serve --update-token T` on a fresh disk store, as shipped; yield its URL.
 
     No option changes what the server does: the store is a new folder named by $CKB_STORE
     (the default store on disk, loaded with the bundle on first use), and only the address
-    (loopback, a free port) is given besides the token. ``options`` are added after those.
+    (loopback, a free port) is given besides the token. ``options`` are added after those;
+    ``store`` serves that folder instead of a new one (to restart on the same store).
     """
     port = free_port()
     cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--update-token", TOKEN, *options]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="ckb-w3c-") as folder, tempfile.TemporaryFile() as log:
-        env = {**os.environ, "CKB_STORE": str(Path(folder) / "store")}
+        env = {**os.environ, "CKB_STORE": str(store or Path(folder) / "store")}
         env.pop("CKB_ENDPOINT", None)
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:

@@ -21,6 +21,7 @@ from kb import KnowledgeBase
 from kb.errors import OutsideNamespace
 from kb.namespaces import GRAPH_BASE, GRAPH_CLAIM_INDEX, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kb.store import claimindex, graphstore
+from kb.store.updates import check_own_graphs, written_graphs
 from tests.w3c.http_suite import TOKEN, ckb_serve, send
 
 EX = "http://www.example/"
@@ -213,3 +214,27 @@ def test_the_export_keeps_the_default_graph_beside_a_claim_index():
     assert ox.Quad(s, p, ox.Literal("default"), ox.DefaultGraph()) in quads
     assert ox.Quad(s, p, ox.Literal("g"), ox.NamedNode(f"{EX}g")) in quads
     assert not any(q.graph_name == ox.NamedNode(GRAPH_CLAIM_INDEX) for q in quads)
+
+
+def test_which_graphs_an_update_writes():
+    base = "http://127.0.0.1:1/sparql"
+    cases = {
+        f'INSERT {{ GRAPH <{EX}i> {{ ?s ?p 1 }} }} WHERE {{ ?s ?p ?o }}': [f"{EX}i"],
+        f'DELETE {{ GRAPH <{EX}d> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}': [f"{EX}d"],
+        f"WITH <{EX}w> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}": [f"{EX}w"],
+        "INSERT { GRAPH ?g { ?s ?p 1 } } WHERE { GRAPH ?g { ?s ?p ?o } }": ["?g"],
+        'INSERT DATA { GRAPH <relative> { <urn:s> <urn:p> "x" } }': ["http://127.0.0.1:1/relative"],
+        f"MOVE <{EX}a> TO <{EX}b>": [f"{EX}b", f"{EX}a"],
+        # Read, never run: LOAD and SERVICE would reach the network from the server process.
+        f"LOAD <http://127.0.0.1:1/x> INTO GRAPH <{EX}l>": [f"{EX}l"],
+        "INSERT { ?s ?p 1 } WHERE { SERVICE <http://127.0.0.1:1/s> { ?s ?p ?o } }": ["DEFAULT"],
+    }
+    for update, graphs in cases.items():
+        assert written_graphs(update, {}, base, probe=False) == graphs, update
+    with KnowledgeBase.open(memory=True) as kb:
+        own = kb.in_namespace
+        with pytest.raises(OutsideNamespace, match=r"GRAPH \?g"):
+            check_own_graphs("INSERT { GRAPH ?g { ?s ?p 1 } } WHERE { GRAPH ?g { ?s ?p ?o } }", {}, base, own)
+        with pytest.raises(OutsideNamespace, match=r"<http://127\.0\.0\.1:1/relative>"):
+            check_own_graphs('INSERT DATA { GRAPH <relative> { <urn:s> <urn:p> "x" } }', {}, base, own)
+        check_own_graphs(f"COPY <{EX}a> TO <{GRAPH_BASE}b> ; CLEAR ALL ; DROP DEFAULT", {}, base, own)

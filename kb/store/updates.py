@@ -73,6 +73,9 @@ def check_update(sparql: str, prefixes: dict[str, str], own: Callable[[str], boo
                 f"this update writes {graph} graphs; on a SPARQL server an update must name the "
                 "KB's own graph (GRAPH <...> or WITH <...>)"
             )
+        if graph.startswith("?"):
+            raise ForbiddenQuery(f"this update writes GRAPH {graph}, which could be another user's "
+                                 "graph; on a SPARQL server an update must name the KB's own graph")
         if not own(graph):
             raise ForbiddenQuery(f"graph <{graph}> is not one of this knowledge base's graphs")
 

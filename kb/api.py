@@ -26,7 +26,7 @@ from kb.store import loader
 from kb.store.backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
 from kb.store.oxstore import OxigraphBackend
 from kb.store.shapes import Shapes
-from kb.store.staging import check_file
+from kb.store.staging import STAGING, check_file
 from kb.terms import check_iri, from_ox
 from kb.views.facade import Browsing
 
@@ -52,12 +52,15 @@ class KnowledgeBase(Reasoning, Browsing):
         row_limit: int = 10_000,
         update_token: str | None = None,
         max_query_length: int = MAX_QUERY_LENGTH,
+        own_graphs_only: bool = False,
     ) -> None:
         self.backend = backend
         self.timeout = timeout
         self.row_limit = row_limit
         self.update_token = update_token
         self.max_query_length = max_query_length
+        # True: writes may name only graphs in the KB's namespace (kb.store.updates.check_own_graphs).
+        self.own_graphs_only = own_graphs_only
         self.prefixes = dict(PREFIXES)
         self.shapes = Shapes(getattr(backend, "path", None), not getattr(backend, "read_only", True))
 
@@ -81,7 +84,9 @@ class KnowledgeBase(Reasoning, Browsing):
         ``sandbox=True`` refuses to run queries in workers the kernel has not fenced off the
         network (``ckb serve`` sets it unless --no-sandbox); otherwise the fence is used if it can be.
         ``graph_prefixes`` adds graph namespaces the KB treats as its own, besides
-        ``https://w3id.org/conflict-kb/graph/``; every other graph in the store is left alone.
+        ``https://w3id.org/conflict-kb/graph/``. On a SPARQL server every other graph is another
+        user's and left alone; on the embedded store every graph is the KB's, and the namespace
+        only matters with ``own_graphs_only=True`` (writes outside it are refused).
         """
         prefixes = (GRAPH_BASE, *graph_prefixes)
         endpoint = endpoint or (None if memory or path else os.environ.get("CKB_ENDPOINT"))
@@ -170,8 +175,13 @@ class KnowledgeBase(Reasoning, Browsing):
         return {g: counts.get(g, 0) for g in written}
 
     def graphs(self) -> dict[str, int]:
-        """Return each of the KB's own named graphs with its triple count (never a foreign one)."""
-        return {g: n for g, n in self.backend.graphs().items() if g.startswith(self._own_prefixes())}
+        """Return each of the KB's named graphs with its triple count.
+
+        On the embedded store that is every graph it holds, whoever wrote it (a graph written
+        through the KB's own endpoint is the KB's data); a SPARQL server's backend lists only
+        the graphs in the KB's namespace (kb.store.remote: the others are other users').
+        """
+        return {g: n for g, n in self.backend.graphs().items() if not g.startswith(STAGING)}
 
     def generation(self) -> int | None:
         """A number that changes with every write to the store; None if others may write to it."""
@@ -180,10 +190,9 @@ class KnowledgeBase(Reasoning, Browsing):
     def _own_prefixes(self) -> tuple[str, ...]:
         return tuple(getattr(self.backend, "graph_prefixes", (GRAPH_BASE,)))
 
-    def _foreign_graphs(self) -> bool:
-        """True if the store also holds graphs that are not the KB's (a shared store)."""
-        own = self._own_prefixes()
-        return any(not g.startswith(own) for g in self.backend.graphs())
+    def in_namespace(self, graph: str) -> bool:
+        """True if ``graph`` is under the KB's graph namespace (its own prefix and --graph-prefix)."""
+        return graph.startswith(self._own_prefixes()) and not graph.startswith(STAGING)
 
     def exportable_graphs(self) -> dict[str, int]:
         """The queryable graphs plus the SHACL shapes kept beside the store, with their sizes."""
@@ -231,17 +240,9 @@ class KnowledgeBase(Reasoning, Browsing):
         for g in (default_graphs or []) + (named_graphs or []):
             if g != DEFAULT_GRAPH:
                 check_iri(g)
-        if default_graphs is None and not inferred:
-            default_graphs = self.default_graphs(inferred=False)
-        if default_graphs is None and named_graphs is None and self._foreign_graphs():
-            # A shared store: the engine's union would read other users' graphs too.
-            from kb.store.protocol import own_dataset
-
-            default_graphs, named_graphs, from_query = own_dataset(sparql, self.prefixes, list(self.graphs()))
-            if not from_query:
-                default_graphs = [DEFAULT_GRAPH, *default_graphs]  # what updates wrote, unnamed
-        elif named_graphs is None and self._foreign_graphs():
-            named_graphs = list(self.graphs())
+        # Without the inferred graph only where neither the request nor the query names a
+        # dataset: the protocol's default-graph-uri and the query's own FROM always win.
+        plain = None if inferred or default_graphs is not None else self.default_graphs(inferred=False)
         return self.backend.query(
             QueryRequest(
                 sparql,
@@ -252,6 +253,7 @@ class KnowledgeBase(Reasoning, Browsing):
                 prefixes=self.prefixes,
                 base_iri=base_iri,
                 format=format,
+                plain_default_graphs=plain,
             )
         )
 
@@ -277,6 +279,10 @@ class KnowledgeBase(Reasoning, Browsing):
         from kb.store.using import with_using  # rdflib's SPARQL grammar: loaded only when an update comes
 
         sparql = with_using(sparql, using_graphs, using_named_graphs)
+        if self.own_graphs_only:
+            from kb.store.updates import check_own_graphs
+
+            check_own_graphs(sparql, self.prefixes, base_iri, self.in_namespace)
         self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
 
     # -- graphs as rdflib ------------------------------------------------

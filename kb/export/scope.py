@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pyoxigraph as ox
+
 from kb.errors import KBError, NotFound
 from kb.export.rdf import serialize_quads
 from kb.namespaces import GRAPH_CLAIM_INDEX, GRAPH_SHAPES, graph_iri
@@ -29,11 +31,11 @@ def export(kb: Any, format: str = "turtle", graph: str = "all", entity: str | No
             raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
         return result.serialize(format, kb.prefixes)
     if graph == "all":
-        # never another user's graph, nor the claim index (derived; 'ckb index' rebuilds it)
-        own = kb.graphs() if kb._foreign_graphs() or GRAPH_CLAIM_INDEX in kb.graphs() else None
-        parts = ([kb.backend.quads(None)] if own is None
-                 else [kb.backend.quads(g) for g in own if g != GRAPH_CLAIM_INDEX])
-        quads = itertools.chain(*parts, kb.shapes.quads())
+        # Every graph of the KB's (a server's backend lists no other user's) and the embedded
+        # store's default graph, but not the claim index (derived; 'ckb index' rebuilds it).
+        index = ox.NamedNode(GRAPH_CLAIM_INDEX)
+        stated = (q for q in kb.backend.quads(None) if q.graph_name != index)
+        quads = itertools.chain(stated, kb.shapes.quads())
     elif graph_iri(graph) == GRAPH_SHAPES:
         quads = iter(kb.shapes.quads())
     else:

@@ -117,6 +117,8 @@ class RemoteBackend:
             # Virtuoso lets a query's FROM win over default-graph-uri, so FROM must name own graphs.
             default, named, from_query = p.own_dataset(request.query, request.prefixes, own,
                                                        refuse=lambda g: not self.own(g))
+            if not from_query and request.plain_default_graphs is not None:
+                default = [g for g in request.plain_default_graphs if g in own]  # e.g. not inferred
         else:
             # The store's unnamed default graph ("") is never sent: on a server it is not the KB's.
             default = [g for g in request.default_graphs if g in own]

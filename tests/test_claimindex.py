@@ -186,7 +186,10 @@ def test_the_index_lives_beside_the_store_and_its_loss_costs_only_time(fresh_kb:
     (folder / claimindex.FILE).parent.mkdir()
     (folder / claimindex.FILE).write_bytes(sidecar.STAMP + claimindex.RULES_VERSION.encode() + b"00\n")
     assert not claimindex.current(fresh_kb)
+    debris = folder / f".{claimindex.FILE}.tmp-1-2"  # a build another process never finished
+    debris.write_bytes(b"<urn:x:half")
     assert claimindex.build(fresh_kb).current and claimbitmaps.ready(fresh_kb, wait=True) is not None
+    assert sorted(p.name for p in folder.iterdir()) == [claimindex.FILE]
 
 
 def test_a_memory_store_keeps_its_index_in_memory() -> None:

@@ -239,13 +239,17 @@ _lock = threading.Lock()
 def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
     """The bitmaps of the store as it is now; else None, and a background thread reads them
     (``wait``: read them now). They are held in the store generation's memo (kb.derived.memo),
-    so a write leaves them behind with everything else read before it, and under the index's
-    stamp, so a rebuilt index is read again."""
+    so a write leaves them behind with everything else read before it; and under the index's
+    stamp, so an index rebuilt meanwhile (its file was deleted) is read again, in their place."""
     built = claimindex.stamp(kb)
-    held = None if built is None else memo(kb, "claim-bitmaps " + built)
-    if held is None:
+    by_stamp = None if built is None else memo(kb, "claim-bitmaps")
+    if by_stamp is None:
         return None
     with _lock:
+        held = by_stamp.get(built)
+        if held is None:
+            by_stamp.clear()
+            held = by_stamp[built] = {}
         if "bitmaps" in held:
             return held["bitmaps"]
         under_way = held.get("building")

@@ -86,7 +86,7 @@ class Sidecar:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         self.sweep()
-        tmp = self.folder / f".{name}{_TMP}{os.getpid()}"
+        tmp = self.folder / f".{name}{_TMP}{os.getpid()}-{threading.get_ident()}"
         try:
             with tmp.open("wb") as out:
                 out.write(STAMP + stamp.encode("utf-8") + b"\n")
@@ -102,10 +102,12 @@ class Sidecar:
         _fsync_dir(self.folder)
 
     def sweep(self) -> None:
-        """Remove files a write that never finished left (only the store's writer calls this)."""
+        """Remove files a write that never finished left: only the store's writer writes here, so
+        one another process named is debris (this process's own are removed by their writer)."""
         if self.folder is not None and self.folder.is_dir():
             for entry in self.folder.iterdir():
-                if _TMP in entry.name and entry.is_file():
+                mine = f"{_TMP}{os.getpid()}-" in entry.name
+                if _TMP in entry.name and not mine and entry.is_file():
                     entry.unlink(missing_ok=True)
 
 

@@ -151,3 +151,25 @@ def test_derived_state_changes_no_answer(store: Path) -> None:
     with KnowledgeBase.open(store, read_only=True) as kb:
         gone = _answers(_via_kb(kb), queries)
     assert not _differences(before, gone), "\n".join(_differences(before, gone))
+
+
+def test_a_stale_index_is_never_read(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    loaded = ckb("load", store=store)  # ends by building the claim index
+    assert loaded.returncode == 0 and "claim index:" in loaded.stdout, loaded.stderr
+    extra, claim = tmp_path / "extra.ttl", str(CKBR["claim/said-after-the-index"])
+    extra.write_text(f"<{claim}> a <{CKB.Report}> ; <{PROV}wasAttributedTo> <{CKBR.BasNews}> ; "
+                     f"<{CKB.hedgeText}> \"reportedly\" .\n", encoding="utf-8")
+    imported = ckb("import", str(extra), store=store)  # leaves the index stale
+    assert imported.returncode == 0 and "claim index: stale" in imported.stdout, imported.stderr
+    with KnowledgeBase.open(store, read_only=True) as kb:
+        # no answer comes from the index built before the import, nor from any index
+        assert not kb.query(f"SELECT ?c ?a WHERE {{ ?c <{CKB.restsOn}> ?a }}").rows
+        from kb.views.chains import downstream_claims
+        from kb.views.claimlist import run
+
+        assert downstream_claims(kb, str(CKBR.BasNews))[0][claim] == 0
+        listed = run(kb, check_filters({"source": str(CKBR.BasNews)}), 500)
+        assert claim in {r.iri for r in listed.rows}
+        assert listed.total == int(kb.query(count_query(check_filters({"source": str(CKBR.BasNews)})))
+                                   .rows[0]["n"].toPython())

@@ -13,7 +13,6 @@ from rdflib import Graph
 from kb.errors import ForbiddenQuery, KBError
 from kb.namespaces import (
     GRAPH_BASE,
-    GRAPH_CLAIM_INDEX,
     GRAPH_INFERRED,
     GRAPH_SHAPES,
     PREFIXES,
@@ -196,25 +195,14 @@ class KnowledgeBase(Reasoning, Browsing):
 
     def exportable_graphs(self) -> dict[str, int]:
         """The queryable graphs plus the SHACL shapes kept beside the store, with their sizes."""
-        # Not the claim index: derived, and rebuilt by 'ckb index' wherever the export is loaded.
-        graphs = {g: n for g, n in self.graphs().items() if g != GRAPH_CLAIM_INDEX}
-        return {**graphs, GRAPH_SHAPES: self.shapes.count()}
-
-    def stated_graphs(self) -> list[str] | None:
-        """The default graph of what the KB states (inferences too) without the claim index's
-        summaries: None (the engine's union) when there is no index."""
-        graphs = self.graphs()
-        if GRAPH_CLAIM_INDEX not in graphs:
-            return None
-        return [DEFAULT_GRAPH, *(g for g in graphs if g != GRAPH_CLAIM_INDEX)]
+        return {**self.graphs(), GRAPH_SHAPES: self.shapes.count()}
 
     # -- querying --------------------------------------------------------
     def default_graphs(self, inferred: bool = True) -> list[str] | None:
         """The default graph's parts: None is every graph (the engine's union), else a list."""
         if inferred:
             return None
-        # The claim index is derived from the asserted graphs and the inferred one: not asserted.
-        return [DEFAULT_GRAPH, *(g for g in self.graphs() if g not in (GRAPH_INFERRED, GRAPH_CLAIM_INDEX))]
+        return [DEFAULT_GRAPH, *(g for g in self.graphs() if g != GRAPH_INFERRED)]
 
     def query(
         self,

@@ -18,9 +18,10 @@ from rdflib import Graph
 from rdflib.namespace import Namespace
 
 from kb import KnowledgeBase
+from kb.derived import claimindex
 from kb.errors import OutsideNamespace
 from kb.namespaces import GRAPH_BASE, GRAPH_CLAIM_INDEX, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from kb.store import claimindex, graphstore
+from kb.store import graphstore
 from kb.store.updates import check_own_graphs, written_graphs
 from tests.w3c.http_suite import TOKEN, ckb_serve, send
 
@@ -201,9 +202,8 @@ def test_the_library_refuses_writes_outside_the_namespace_when_asked():
         assert kb.query(f"ASK {{ <{EX}s> <{EX}p> ?o }}").boolean is True
 
 
-def test_the_export_keeps_the_default_graph_beside_a_claim_index():
-    # A memory store: on disk the claim index's rebuild drops the default graph (issue 18, item 1).
-    with KnowledgeBase.open(memory=True, update_token="t") as kb:
+def test_the_export_keeps_the_default_graph_beside_a_claim_index(tmp_path):
+    with KnowledgeBase.open(path=tmp_path / "store", update_token="t") as kb:
         kb.ensure_loaded()
         kb.update(f'INSERT DATA {{ <{EX}s> <{EX}p> "default" . GRAPH <{EX}g> {{ <{EX}s> <{EX}p> "g" }} }}',
                   token="t")

@@ -124,7 +124,7 @@ def cmd_reason(kb: Any, args: argparse.Namespace) -> int:
 
 def cmd_index(kb: Any, args: argparse.Namespace) -> int:
     """ckb index"""
-    from kb.store import claimindex
+    from kb.derived import claimindex
 
     if not claimindex.supported(kb):
         raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
@@ -134,7 +134,7 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
 
 def _index_after_import(kb: Any, args: argparse.Namespace) -> None:
     """With --index, rebuild the claim index; else say that it is stale (if it is)."""
-    from kb.store import claimindex
+    from kb.derived import claimindex
 
     if getattr(args, "index", False):
         index_claims(kb, args)
@@ -143,8 +143,8 @@ def _index_after_import(kb: Any, args: argparse.Namespace) -> None:
 
 
 def index_claims(kb: Any, args: argparse.Namespace, force: bool = False) -> None:
-    """Rebuild the claim index after a write (kb.store.claimindex), unless --no-index."""
-    from kb.store import claimindex
+    """Rebuild the claim index after a write (kb.derived.claimindex), unless --no-index."""
+    from kb.derived import claimindex
 
     if getattr(args, "no_index", False) or not claimindex.supported(kb):
         return

@@ -5,11 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-import pyoxigraph as ox
-
 from kb.errors import KBError, NotFound
 from kb.export.rdf import serialize_quads
-from kb.namespaces import GRAPH_CLAIM_INDEX, GRAPH_SHAPES, graph_iri
+from kb.namespaces import GRAPH_SHAPES, graph_iri
 from kb.terms import iri_ref
 
 
@@ -23,19 +21,14 @@ def export(kb: Any, format: str = "turtle", graph: str = "all", entity: str | No
                 f"CONSTRUCT {{ {ref} ?p ?o . ?s ?q {ref} }} "
                 f"WHERE {{ {{ {ref} ?p ?o }} UNION {{ ?s ?q {ref} }} }}"
             )
-        # An entity's statements, not the claim index's summaries about it (asked for by a
-        # query, they are exported as asked).
-        stated = kb.stated_graphs() if entity is not None else None
-        result = kb.query(query or "", default_graphs=stated)
+        result = kb.query(query or "")
         if result.kind != "graph":
             raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
         return result.serialize(format, kb.prefixes)
     if graph == "all":
         # Every graph of the KB's (a server's backend lists no other user's) and the embedded
-        # store's default graph, but not the claim index (derived; 'ckb index' rebuilds it).
-        index = ox.NamedNode(GRAPH_CLAIM_INDEX)
-        stated = (q for q in kb.backend.quads(None) if q.graph_name != index)
-        quads = itertools.chain(stated, kb.shapes.quads())
+        # store's default graph; derived state lives beside the store, never in it.
+        quads = itertools.chain(kb.backend.quads(None), kb.shapes.quads())
     elif graph_iri(graph) == GRAPH_SHAPES:
         quads = iter(kb.shapes.quads())
     else:

@@ -47,9 +47,9 @@ class Meta:
     swaps: list[tuple[str, str]] = field(default_factory=list)
     # Graphs whose counts a write in flight may have changed ([ALL]: any, new ones included).
     recount: list[str] = field(default_factory=list)
-    # The fingerprint of the rules that built the claim index graph from the store as it is
-    # ("": none, or stale): every write commits a new Meta without it, so a write (or a crash
-    # during one) makes the index stale.
+    # The stamp (rules' fingerprint and build tag) of the sidecar claim index built from the store
+    # as it is ("": none, or stale): every write commits a new Meta without it, so a write (or a
+    # crash during one) makes the index stale.
     claim_index: str = ""
     # Intent journal of a write in flight: graphs it is about to create (none existed when it was
     # written). A crash before the write commits leaves them, and only them, to be removed on open.

@@ -85,9 +85,9 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
                 self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
     def mark_claim_index(self, generation: int, wrote: bool, rules: str) -> bool:
-        """Record the claim index graph as current (built by ``rules``, their fingerprint), if its
-        own write (when it ``wrote`` one) is the only one since ``generation`` (kb.store.claimindex
-        read the store at that generation)."""
+        """Record the sidecar claim index stamped ``rules`` (fingerprint and build tag) as current, if
+        its own write (when it ``wrote`` one) is the only one since ``generation`` (kb.derived.claimindex
+        read the store at that generation); every later write commits a record without it."""
         with self._lock.write():
             if self.store is None or self.generation != generation + int(wrote):
                 return False

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kb.namespaces import GRAPH_CLAIM_INDEX
 from kb.store import lifecycle
 from kb.store.lifecycle import Meta, crash_point
 from kb.store.staging import (
@@ -60,13 +59,13 @@ class GraphReplacement:
     def _copied(self, targets: set[str], everything: bool) -> list[ox.NamedNode | ox.DefaultGraph]:
         """The graphs a rebuild copies over, as the store (not its record) holds them.
 
-        ``everything``: the default graph and every named graph but the targets (and the stale claim
-        index, which kb.store.claimindex builds again); else (a load) only other users' graphs.
+        ``everything``: the default graph and every named graph but the targets; else (a load)
+        only other users' graphs. (Derived state, such as the claim index, lives beside the store.)
         """
         named = [g for g in self._named() if g not in targets and not g.startswith(STAGING)]
         if not everything:
             return [ox.NamedNode(g) for g in named if not g.startswith(self.graph_prefixes)]
-        return [ox.DefaultGraph(), *(ox.NamedNode(g) for g in named if g != GRAPH_CLAIM_INDEX)]
+        return [ox.DefaultGraph(), *(ox.NamedNode(g) for g in named)]
 
     def _rebuild_is_cheaper(
         self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], targets: set[str]

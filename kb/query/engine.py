@@ -129,9 +129,14 @@ def _analyse(text: str, update: bool) -> guard.Analysis:
     try:
         return load_checker().analyse(text, update)
     except QuerySyntaxError:
+        if load_checker().may_reach_network(text):
+            # The probe would evaluate what the checker could not read: text that could spell
+            # SERVICE or LOAD ("2SERVICE", which the engine reads as 2 and SERVICE) never runs,
+            # fence or no fence (--no-sandbox). The checker's own message is the answer.
+            raise
         # Oxigraph is the authority on syntax and points at the error more precisely: if it
         # refuses too, its SyntaxError is the answer. The probe store is empty and thrown
-        # away, and this process is fenced off the network, so running it there costs nothing.
+        # away, and the text cannot name a service or a document to load.
         probe = ox.Store()
         if update:
             probe.update(text)

@@ -9,6 +9,9 @@
   straight to the heavy lane next time.
 - **Per client.** Each client may have HEAVY_PER_CLIENT heavy queries at a time (429
   beyond), and its query-time budget is charged at admission and settled at the end.
+- **Downloads.** Exports, Graph Store reads and entity downloads hold one of a client's
+  DOWNLOADS_PER_CLIENT slots (429 beyond) from arrival until the last byte is sent, and the
+  time they wait for their file is charged to the client's budget, as a query's is.
 - **Who is a client.** The remote address, or the X-Forwarded-For hop before it when the
   remote address is a proxy named in TRUSTED_PROXIES (``ckb serve --trusted-proxy``).
 """
@@ -49,6 +52,8 @@ class Admission:
         self.trusted = frozenset(config["TRUSTED_PROXIES"] or ())
         self.budget = Budget(float(config["QUERY_BUDGET"]))
         self._heavy: Counter[str] = Counter()
+        self.downloads_per_client = int(config.get("DOWNLOADS_PER_CLIENT", 2))
+        self._downloads: Counter[str] = Counter()
         self._known: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         # Server threads heavy queries can hold at once (running or queued); the rest of
@@ -127,6 +132,28 @@ class Admission:
                 if not self._heavy[client]:
                     del self._heavy[client]
 
+    def download(self, timeout: float) -> DownloadSlot:
+        """A download slot for the current request's client (429 if it has its share), with its deadline."""
+        client = self.client(request)
+        with self._lock:
+            if self._downloads[client] >= self.downloads_per_client:
+                raise TooManyRequests(
+                    f"this client already has {self.downloads_per_client} downloads under way; "
+                    "wait for one to finish", retry_after=5)
+            self._downloads[client] += 1
+        try:
+            granted = self.budget.reserve(client, timeout)
+        except BaseException:
+            self._leave_download(client)
+            raise
+        return DownloadSlot(self, client, granted, arrival() + granted)
+
+    def _leave_download(self, client: str) -> None:
+        with self._lock:
+            self._downloads[client] -= 1
+            if not self._downloads[client]:
+                del self._downloads[client]
+
     def _is_known(self, key: str) -> bool:
         with self._lock:
             if key in self._known:
@@ -139,6 +166,31 @@ class Admission:
             self._known[key] = None
             while len(self._known) > _KNOWN_HEAVY:
                 self._known.popitem(last=False)
+
+
+class DownloadSlot:
+    """One download's place: its deadline, and release() once sent (or failed)."""
+
+    def __init__(self, admission: Admission, client: str, granted: float, deadline: float) -> None:
+        self.admission, self.client, self.granted, self.deadline = admission, client, granted, deadline
+        self._start = time.monotonic()
+        self._charged: float | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> None:
+        """The file is ready: the budget is charged for the time waited, not the time sending."""
+        if self._charged is None:
+            self._charged = min(self.granted, time.monotonic() - self._start)
+
+    def release(self) -> None:
+        """Give the slot back (once; later calls do nothing)."""
+        with self._lock:
+            if self.admission is None:
+                return
+            admission, self.admission = self.admission, None  # type: ignore[assignment]
+        self.ready()
+        admission.budget.settle(self.client, self.granted, self._charged or 0.0)
+        admission._leave_download(self.client)
 
 
 def _warm(kb: Any) -> None:

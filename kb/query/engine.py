@@ -23,7 +23,7 @@ from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
 from kb.query.results import capture
 from kb.query.sandbox import install_fence
 from kb.query.view import StoreSpec, StoreView, missing_file
-from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
+from kb.store.backend import CheckRequest, ExportRequest, QueryRequest, UpdateRequest
 
 if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
     from kb.query import guard
@@ -210,6 +210,11 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
     try:
         if isinstance(job, CheckRequest):
             return {"has_dataset": analyses.get(job.text, job.update, job.timeout).has_dataset}
+        if isinstance(job, ExportRequest):
+            from kb.export.stream import write_export  # only export workers need it
+
+            _backstop(job.timeout)
+            return write_export(store, job)
         if isinstance(job, UpdateRequest):
             done = run_update(store, job, analyses)
             if spec.path is not None:

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -64,10 +64,8 @@ def _attack(server: Server, start: Callable[[socket.socket], bytes | None]) -> I
     def drip() -> None:
         while not stop.wait(1.0):
             for sock, more in trickle:
-                try:
+                with suppress(OSError):
                     sock.send(more)
-                except OSError:
-                    pass
 
     thread = threading.Thread(target=drip, daemon=True)
     thread.start()

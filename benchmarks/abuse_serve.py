@@ -205,6 +205,26 @@ def _parallel(paths: list[str], clients: int = 8, one_address: int = 8) -> Calla
     return attack
 
 
+def _pages(phase: Phase, clients: int = 16) -> None:
+    """Pages that grow with the data, each URL new (so never from the page cache), from one address."""
+    counter = iter(range(10**9))
+    kinds = ["/map?from={y}-01-01", "/claims?page={p}", "/search?q=a{n}", "/timeline?from={y}-02-01",
+             "/api/map?to={y}-12-31", "/actors?page={p}"]
+
+    def client(i: int) -> None:
+        while not phase.stop.is_set():
+            n = next(counter)
+            path = kinds[n % len(kinds)].format(y=1990 + n % 30, p=1 + n % 50, n=n)
+            status, _ = get(phase.port, path, "127.0.0.1", timeout=60, headers={"Accept": "text/html"})
+            phase.answered(status)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def _service_spellings(phase: Phase) -> None:
     url = "<http://127.0.0.1:9/x>"
     texts = [f"SELECT * WHERE {{ ?x ?y {w} {url} {{ ?s ?p ?o }} }}"
@@ -227,6 +247,7 @@ ATTACKS: dict[str, tuple[str, Callable[[Phase], None]]] = {
         b"Content-Length: 100000\r\n\r\nASK ", b" ")),
     "exports": ("16 clients of whole-KB exports (8 addresses + 8 on one)", _parallel(EXPORTS)),
     "graph-store": ("16 clients of Graph Store GETs of the generated graph", _parallel(GRAPH_READS)),
+    "pages": ("16 clients of new (uncached) pages from one address", _pages),
     "service": ("2SERVICE spellings, back to back", _service_spellings),
 }
 

@@ -44,9 +44,10 @@ REQUEST_TIMEOUT = 60.0  # seconds from a request's first byte to the end of its 
 IDLE_TIMEOUT = 15.0  # seconds a connection may wait between requests (waitress's channel_timeout)
 CLEANUP_INTERVAL = 1.0  # seconds between waitress's maintenance passes
 
+_MESSAGE = b"503 Service Unavailable: too many open connections from your address; retry later\n"
 _REFUSAL = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\n"
-            b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 53\r\n\r\n"
-            b"too many open connections from your address; retry\r\n")
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(_MESSAGE), _MESSAGE))
 
 
 def address_key(host: str) -> str:

@@ -28,13 +28,13 @@ from typing import Any
 
 from kb.errors import KBError, QueryTimeout, StoreError
 from kb.export.rdf import FORMATS
+from kb.export.stream import PRETTY_LIMIT
 from kb.query.scheduling import HEAVY_NICE, Overloaded
 from kb.store.backend import ExportRequest
 
 BUILD_TIMEOUT = 600.0  # seconds one build may take (a worker killed past it)
 BUILDS = 1  # builds running at once
 MAX_PENDING = 4  # builds waiting for their turn (503 beyond)
-PRETTY_LIMIT = 100_000  # up to this many statements: kb.export's sorted writer (as 'ckb export')
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class ExportFiles:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
         job = ExportRequest(list(scope.graphs), fmt, str(path), self.timeout, dict(self.kb.prefixes),
-                            scope.extra, pretty=scope.size is not None and scope.size <= PRETTY_LIMIT)
+                            scope.extra, pretty=None if scope.size is None else scope.size <= PRETTY_LIMIT)
         try:
             answer = worker.ask(job, self.timeout)
         except (EOFError, OSError):

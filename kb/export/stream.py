@@ -1,9 +1,11 @@
 """Write graphs to a file inside a worker: the export half that never runs in the server process.
 
-Small exports go through kb.export.rdf (sorted, grouped, the same bytes as ``ckb export``);
-large ones are streamed by the engine straight from the store's index to the file, so memory
-stays flat at any size. Streamed triple formats keep a statement once per graph it is in (the
-same RDF graph once read: a graph is a set), and list every KB prefix in the header.
+Small exports go through kb.export.rdf (sorted, grouped, blank nodes named from their
+structure: the same bytes as ``ckb export``, build after build); large ones are streamed by the
+engine straight from the store's index to the file, so memory stays flat at any size (blank
+node labels are then the store's own: stable on disk, new for each copy of a memory store).
+Streamed triple formats keep a statement once per graph it is in (the same RDF graph once read:
+a graph is a set), and list every KB prefix in the header.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kb.export.rdf import FORMATS, serialize_quads
 from kb.store.backend import ExportRequest
 
 DEFAULT_GRAPH = ""  # kb.query.engine's name for the store's own default graph
+PRETTY_LIMIT = 100_000  # up to this many statements: kb.export's sorted writer (as 'ckb export')
 
 
 def _graph(iri: str) -> Any:
@@ -38,7 +41,10 @@ def write_export(store: ox.Store, job: ExportRequest) -> dict[str, Any]:
     spec = FORMATS[job.format]
     part = f"{job.output}.part-{os.getpid()}"
     try:
-        if job.pretty:
+        pretty = job.pretty
+        if pretty is None:  # the size is unknown (the default graph is not counted): count, up to the limit
+            pretty = sum(1 for _ in itertools.islice(_quads(store, job), PRETTY_LIMIT + 1)) <= PRETTY_LIMIT
+        if pretty:
             data = serialize_quads(_quads(store, job), job.format, prefixes=job.prefixes)
             with open(part, "wb") as out:
                 out.write(data)

@@ -54,7 +54,8 @@ class ExportRequest:
 
     ``graphs``: graph IRIs, "" for the store's own default graph. ``extra``: N-Quads to append
     (the SHACL shapes kept beside the store). ``pretty``: kb.export's sorted, grouped writer
-    (for graphs small enough to sort in memory); otherwise the engine streams the statements.
+    (for graphs small enough to sort in memory); otherwise the engine streams the statements;
+    None: the worker counts them and decides (kb.export.stream.PRETTY_LIMIT).
     """
 
     graphs: list[str]
@@ -63,7 +64,7 @@ class ExportRequest:
     timeout: float
     prefixes: dict[str, str] = field(default_factory=dict)
     extra: bytes = b""
-    pretty: bool = False
+    pretty: bool | None = False
 
 
 @dataclass

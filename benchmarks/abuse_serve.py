@@ -3,7 +3,7 @@
 python -m benchmarks.abuse_serve --triples 1000000 --seconds 20 --out benchmarks/results/
 
 One generated file is imported beside the bundle (as benchmarks.pages_serve does) and the store
-is served by ``ckb serve`` on loopback. For each attack, the attacker works from 127.0.0.1 (and
+is served by ``ckb serve`` on loopback. For each attack, the attacker works from one address (and
 127.0.0.10-17 where it needs many addresses) for ``--seconds`` while a cheap client on 127.0.0.2
 alternates ``ASK {}`` on /sparql and a static file, one request at a time; the first row is the
 same client with no attack. Each row gives the cheap client's p50/p95/p99, its failures, what
@@ -91,8 +91,9 @@ def tree_rss(pid: int) -> tuple[int, int]:
 class Phase:
     """One attack's run: the cheap client, the memory sampler and the attacker's answers."""
 
-    def __init__(self, port: int, pid: int) -> None:
+    def __init__(self, port: int, pid: int, source: str = "127.0.0.1") -> None:
         self.port, self.pid = port, pid
+        self.source = source  # the attacker's address (its own per attack: budgets are per client)
         self.stop = threading.Event()
         self.cheap: list[float] = []
         self.cheap_failed = 0
@@ -156,7 +157,7 @@ def _sockets(first: bytes | None, drip: bytes | None) -> Callable[[Phase], None]
         for _ in range(SOCKETS):
             try:
                 sock = socket.create_connection(("127.0.0.1", phase.port), timeout=5,
-                                                source_address=("127.0.0.1", 0))
+                                                source_address=(phase.source, 0))
                 if first:
                     sock.sendall(first)
                 held.append(sock)
@@ -195,7 +196,7 @@ def _parallel(paths: list[str], clients: int = 8, one_address: int = 8) -> Calla
                 phase.stop.wait(1.0)  # as a client honouring Retry-After a little would
 
     def attack(phase: Phase) -> None:
-        sources = [f"127.0.0.{10 + i}" for i in range(clients)] + ["127.0.0.1"] * one_address
+        sources = [f"127.0.0.{10 + i}" for i in range(clients)] + [phase.source] * one_address
         threads = [threading.Thread(target=client, args=(phase, i, s), daemon=True)
                    for i, s in enumerate(sources)]
         for t in threads:
@@ -215,7 +216,7 @@ def _pages(phase: Phase, clients: int = 16) -> None:
         while not phase.stop.is_set():
             n = next(counter)
             path = kinds[n % len(kinds)].format(y=1990 + n % 30, p=1 + n % 50, n=n)
-            status, _ = get(phase.port, path, "127.0.0.1", timeout=60, headers={"Accept": "text/html"})
+            status, _ = get(phase.port, path, phase.source, timeout=60, headers={"Accept": "text/html"})
             phase.answered(status)
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
@@ -232,7 +233,7 @@ def _service_spellings(phase: Phase) -> None:
     i = 0
     while not phase.stop.is_set():
         status, _ = get(phase.port, "/sparql?" + urllib.parse.urlencode({"query": texts[i % len(texts)]}),
-                        "127.0.0.1", timeout=30)
+                        phase.source, timeout=30)
         phase.answered(status)
         i += 1
 
@@ -282,9 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(Path(tmp) / "serve.log", "wb") as log:
             proc = serve(store, port, log)
             try:
-                for name in args.attacks.split(","):
+                for n, name in enumerate(args.attacks.split(",")):
                     title, attack = ATTACKS[name]
-                    rows[name] = {"attack": title, **Phase(port, proc.pid).run(attack, args.seconds)}
+                    phase = Phase(port, proc.pid, f"127.0.0.{50 + n}")
+                    rows[name] = {"attack": title, **phase.run(attack, args.seconds)}
                     rows[name]["server_alive"] = proc.poll() is None
                     print(name, json.dumps(rows[name]), flush=True)
                     time.sleep(2)  # let the attack's sockets and workers go

@@ -69,11 +69,15 @@ class ExportFiles:
         store = getattr(kb.backend, "path", None)
         if folder is None and store is not None:
             folder = Path(str(store) + ".cache") / "exports"
+            try:
+                shutil.rmtree(folder, ignore_errors=True)  # derived, and of another run's generations
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError:  # a store beside which nothing may be written: a folder of our own
+                folder = None
         if folder is None:
             folder = Path(tempfile.mkdtemp(prefix="ckb-exports-"))
             weakref.finalize(self, shutil.rmtree, folder, True)
         self.folder = folder
-        shutil.rmtree(folder, ignore_errors=True)  # derived, and of another run's generations
         folder.mkdir(parents=True, exist_ok=True)
         self._builds: dict[tuple[int, str], _Build] = {}
         self._failed: dict[tuple[int, str], Exception] = {}

@@ -131,3 +131,12 @@ def test_a_request_trickling_its_headers_is_dropped(server: Server) -> None:
             pass
     sock.close()
     assert closed_after is not None and closed_after <= 15, f"still open after {closed_after} s"
+
+
+def test_an_ipv6_host_counts_by_its_64() -> None:
+    from webui.connections import address_key
+
+    assert address_key("2001:db8::1") == address_key("2001:db8::ffff:1") == "2001:db8::/64"
+    assert address_key("2001:db8:0:1::1") != address_key("2001:db8::1")
+    assert address_key("::ffff:192.0.2.7") == address_key("192.0.2.7") == "192.0.2.7"
+    assert address_key("fe80::1%eth0") == "fe80::/64"

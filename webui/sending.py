@@ -16,6 +16,7 @@ from urllib.parse import quote
 from flask import Flask, Response, current_app
 
 from kb.export.files import ExportFiles, Scope
+from kb.query.scheduling import Overloaded
 from webui import get_kb
 
 CHUNK = 256 * 1024
@@ -69,7 +70,7 @@ def send_scope(scope: Scope, fmt: str, content_type: str, filename: str | None =
             response = Response(fallback(), content_type=content_type)
             slot.release()
         else:
-            file = open(files.file(scope, fmt, slot.deadline), "rb")  # noqa: SIM115 (closed by the body)
+            file = _open(files, scope, fmt, slot.deadline)
             slot.ready()
             response = Response(_FileChunks(file, slot.release), content_type=content_type)
             response.content_length = os.fstat(file.fileno()).st_size
@@ -79,6 +80,16 @@ def send_scope(scope: Scope, fmt: str, content_type: str, filename: str | None =
     if filename:
         response.headers["Content-Disposition"] = attachment(filename)
     return response
+
+
+def _open(files: ExportFiles, scope: Scope, fmt: str, deadline: float) -> BinaryIO:
+    """The export file, open; a file a newer generation's build removed just now is asked for again."""
+    for _ in range(3):
+        try:
+            return open(files.file(scope, fmt, deadline), "rb")  # noqa: SIM115 (the body closes it)
+        except FileNotFoundError:
+            continue  # a write came between finding the file and opening it
+    raise Overloaded("the store is changing; retry", 2)
 
 
 def send_bytes(make: Callable[[float], bytes], content_type: str) -> Response:

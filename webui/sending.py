@@ -86,7 +86,7 @@ def _open(files: ExportFiles, scope: Scope, fmt: str, deadline: float) -> Binary
     """The export file, open; a file a newer generation's build removed just now is asked for again."""
     for _ in range(3):
         try:
-            return open(files.file(scope, fmt, deadline), "rb")  # noqa: SIM115 (the body closes it)
+            return open(files.file(scope, fmt, deadline), "rb")  # the response body closes it
         except FileNotFoundError:
             continue  # a write came between finding the file and opening it
     raise Overloaded("the store is changing; retry", 2)

@@ -138,7 +138,10 @@ class ExportFiles:
         finally:
             worker.kill(wait=False)
         if "error" in answer:
-            raise KBError(answer.get("message", "export failed"))
+            message = answer.get("message", "export failed")
+            if answer["error"] == "KBError":  # the format cannot express the data: so it stays
+                raise KBError(message)
+            raise StoreError(message)  # the store or the disk: another try may work
         if self.kb.generation() != generation and getattr(self.kb.backend, "path", None) is not None:
             # A write came while the worker read a store on disk: it may have read some of it.
             with contextlib.suppress(OSError):

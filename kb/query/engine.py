@@ -23,7 +23,7 @@ from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
 from kb.query.results import capture
 from kb.query.sandbox import install_fence
 from kb.query.view import StoreSpec, StoreView, missing_file
-from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
+from kb.store.backend import CheckRequest, ExportRequest, QueryRequest, UpdateRequest
 
 if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
     from kb.query import guard
@@ -129,9 +129,14 @@ def _analyse(text: str, update: bool) -> guard.Analysis:
     try:
         return load_checker().analyse(text, update)
     except QuerySyntaxError:
+        if load_checker().may_reach_network(text):
+            # The probe would evaluate what the checker could not read: text that could spell
+            # SERVICE or LOAD ("2SERVICE", which the engine reads as 2 and SERVICE) never runs,
+            # fence or no fence (--no-sandbox). The checker's own message is the answer.
+            raise
         # Oxigraph is the authority on syntax and points at the error more precisely: if it
         # refuses too, its SyntaxError is the answer. The probe store is empty and thrown
-        # away, and this process is fenced off the network, so running it there costs nothing.
+        # away, and the text cannot name a service or a document to load.
         probe = ox.Store()
         if update:
             probe.update(text)
@@ -209,6 +214,11 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
     try:
         if isinstance(job, CheckRequest):
             return {"has_dataset": analyses.get(job.text, job.update, job.timeout).has_dataset}
+        if isinstance(job, ExportRequest):
+            from kb.export.stream import write_export  # only export workers need it
+
+            _backstop(job.timeout)
+            return write_export(store, job)
         if isinstance(job, UpdateRequest):
             done = run_update(store, job, analyses)
             if spec.path is not None:

@@ -16,6 +16,7 @@ spawn), so library users need no ``if __name__`` guard.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -37,7 +38,7 @@ from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
 _CHILD = "import sys; from kb.query.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
 _START_TIMEOUT = 60.0
 
-__all__ = ["StoreSpec", "WorkerPool", "check", "run_update", "syntax_error"]
+__all__ = ["StoreSpec", "WorkerPool", "check", "one_shot", "run_update", "syntax_error"]
 
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
@@ -153,6 +154,15 @@ def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False)
     worker.kill()
     if "error" in answer:
         _raise_error(answer, "update")
+
+
+def one_shot(spec: StoreSpec, require_fence: bool = False, nice: int = 0) -> _Worker:
+    """Start a worker on the store as it is now for one long job (an export): ask it once, then kill it."""
+    worker = _Worker(spec, 0, require_fence)
+    if nice:
+        with contextlib.suppress(OSError):  # it then runs at normal priority
+            os.setpriority(os.PRIO_PROCESS, worker.proc.pid, nice)
+    return worker
 
 
 def _kill_all(workers: list[_Worker]) -> None:

@@ -9,8 +9,10 @@ query.
 
 The parent hands the template the worker's two pipe ends over a Unix socket (SCM_RIGHTS) and
 gets the pid back; it watches and kills the worker through a pidfd, since the worker is the
-template's child, not its own (the template lets the kernel reap it). Not multiprocessing's
-forkserver: that one re-imports the caller's main script in every child.
+template's child, not its own. The template reaps its workers and keeps their last exit
+statuses, so the parent can ask how one ended (SIGABRT: the engine ran out of the memory its
+limit allows, ``kb.query.memory``). Not multiprocessing's forkserver: that one re-imports the
+caller's main script in every child.
 """
 
 from __future__ import annotations
@@ -25,10 +27,15 @@ import struct
 import subprocess
 import sys
 import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO
 
 _PID = struct.Struct("!i")
+_UNKNOWN = -(2**31)  # on the wire: the template does not know how that worker ended
+_STATUSES = 256  # exit statuses the template remembers
+_STATUS_WAIT = 2.0  # seconds the template waits for a worker that closed its pipes to end
 _TEMPLATE = "import sys; from kb.query.forkserver import template; template(int(sys.argv[1]))"
 
 
@@ -66,6 +73,10 @@ class Forked:
             os.close(self._pidfd)
             self._pidfd = None
         self.returncode = -1  # the template reaped it; its status is not ours to read
+
+    def exit_status(self, timeout: float = _STATUS_WAIT) -> int | None:
+        """How the worker ended, as Popen.returncode says it (-6: SIGABRT); None if unknown."""
+        return TEMPLATE.status(self.pid, timeout)
 
     def __del__(self) -> None:
         if self._pidfd is not None:
@@ -131,6 +142,26 @@ class Template:
                 os.close(fd)
         return proc, os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")
 
+    def status(self, pid: int, timeout: float = _STATUS_WAIT) -> int | None:
+        """Ask the template how its worker ``pid`` ended (waiting up to ``timeout``); None if unknown."""
+        with self._lock:
+            sock = self._sock
+            if sock is None or self._proc is None or self._proc.poll() is not None:
+                return None
+            try:
+                sock.sendall(b"s" + _PID.pack(pid) + struct.pack("!d", timeout))
+                data = b""
+                while len(data) < _PID.size:
+                    chunk = sock.recv(_PID.size - len(data))
+                    if not chunk:
+                        raise EOFError("the worker template stopped")
+                    data += chunk
+            except (OSError, EOFError):
+                self._stop()
+                return None
+        found = _PID.unpack(data)[0]
+        return None if found == _UNKNOWN else found
+
     def _stop(self) -> None:
         if self._sock is not None:
             self._sock.close()  # the template reads EOF and ends; its workers keep serving
@@ -156,15 +187,23 @@ def template(fd: int) -> None:
 
     engine.load_checker()
 
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers as they end
+    ended: OrderedDict[int, int] = OrderedDict()
+    # Workers are reaped as they end (no zombies), and how each ended is kept for the parent.
+    signal.signal(signal.SIGCHLD, lambda signum, frame: _reap(ended))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     sock = socket.socket(fileno=fd)
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 16, 2)
+            msg, fds, _, _ = socket.recv_fds(sock, 64, 2)
         except OSError:
             return
+        if msg[:1] == b"s" and len(msg) == 1 + _PID.size + 8 and not fds:
+            pid, wait = _PID.unpack(msg[1:1 + _PID.size])[0], struct.unpack("!d", msg[1 + _PID.size:])[0]
+            sock.sendall(_PID.pack(_ended_status(ended, pid, wait)))
+            continue
         if not msg or len(fds) != 2:
+            for received in fds:
+                os.close(received)
             return  # the parent is gone (or confused): workers already forked carry on alone
         pid = os.fork()
         if pid == 0:
@@ -180,3 +219,29 @@ def template(fd: int) -> None:
         for received in fds:
             os.close(received)
         sock.sendall(_PID.pack(pid))
+
+
+def _reap(ended: OrderedDict[int, int]) -> None:
+    """Reap every worker that has ended; remember the last _STATUSES exit statuses."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        ended[pid] = os.waitstatus_to_exitcode(status)
+        while len(ended) > _STATUSES:
+            ended.popitem(last=False)
+
+
+def _ended_status(ended: OrderedDict[int, int], pid: int, wait: float) -> int:
+    """Worker ``pid``'s exit status, waiting up to ``wait`` s for it to end; _UNKNOWN if it does not."""
+    deadline = time.monotonic() + min(max(wait, 0.0), 10.0)
+    while True:
+        _reap(ended)
+        if pid in ended:
+            return ended[pid]
+        if time.monotonic() >= deadline:
+            return _UNKNOWN
+        time.sleep(0.01)

@@ -5,6 +5,11 @@ and by when the whole request must be answered, through two context variables. T
 pools read them: the query waits for a worker of its lane only until that deadline, and runs
 with whatever time is left as its limit. Code that sets neither (the CLI, library users) runs
 in the interactive lane with its own time limit, as before.
+
+A query text nobody has run yet runs in lane PROBE: on an interactive worker, but only if one
+is free at once and another stays free for known work; otherwise NoRoom, and the caller sends
+it to the heavy lane. Many clients each sending a new heavy text then cost the interactive lane
+at most one slice at a time, and cheap work always finds a worker.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from kb.query.forkserver import TEMPLATE
 from kb.query.worker import WorkerPool
 from kb.store.backend import QueryRequest
 
-INTERACTIVE, HEAVY = "interactive", "heavy"
+INTERACTIVE, HEAVY, PROBE = "interactive", "heavy", "probe"
 LANE: ContextVar[str] = ContextVar("ckb_lane", default=INTERACTIVE)
 HEAVY_NICE = 10  # CPU weight ~1/9 of a normal process's when both want the core
 DEADLINE: ContextVar[float | None] = ContextVar("ckb_deadline", default=None)  # time.monotonic()
@@ -49,6 +54,13 @@ class Overloaded(KBError):
     def __init__(self, message: str, retry_after: float) -> None:
         self.retry_after = max(1, math.ceil(retry_after))
         super().__init__(message)
+
+
+class NoRoom(Overloaded):
+    """A PROBE found no interactive worker to spare; its caller should use the heavy lane."""
+
+    def __init__(self) -> None:
+        super().__init__("the interactive lane is busy", 1.0)
 
 
 class _Held:
@@ -89,10 +101,16 @@ class Gate:
         self._lock = threading.Lock()
 
     @contextmanager
-    def slot(self, deadline: float | None, retry_after: float = 1.0) -> Iterator[_Held]:
-        """Hold one slot; Overloaded if the queue is full or the deadline passes first."""
+    def slot(self, deadline: float | None, retry_after: float = 1.0,
+             spare: int | None = None) -> Iterator[_Held]:
+        """Hold one slot; Overloaded if the queue is full or the deadline passes first.
+
+        ``spare``: take a slot only if one is free now and ``spare`` more stay free; else NoRoom.
+        """
         with self._lock:
             waiter = None
+            if spare is not None and (self._waiters or self._busy + 1 + spare > self.slots):
+                raise NoRoom
             if self._busy < self.slots and not self._waiters:
                 self._busy += 1
             elif self.max_waiting is not None and len(self._waiters) >= self.max_waiting:
@@ -211,7 +229,10 @@ class LanePools:
     def run(self, job: QueryRequest) -> dict[str, Any]:
         """Run ``job`` in the caller's lane, within what is left of the caller's deadline."""
         lane, deadline = LANE.get(), DEADLINE.get()
-        with self.gates[lane].slot(deadline, retry_after=job.timeout) as held:
+        spare = None
+        if lane == PROBE:  # a new text: an interactive worker, if one can be spared now
+            lane, spare = INTERACTIVE, min(1, self.gates[INTERACTIVE].slots - 1)
+        with self.gates[lane].slot(deadline, retry_after=job.timeout, spare=spare) as held:
             check_by = None
             if deadline is not None:
                 left = deadline - time.monotonic()

@@ -221,6 +221,7 @@ def test_a_query_past_the_memory_limit_is_a_503_that_says_so(server: Server, nam
     with PeakMemory(server.proc.pid) as memory:
         status, body = server.query(MEMORY_QUERIES[name], timeout=120)
     message = _message(body)
+    print(f"{name}: {status} {message[:90]!r}; server tree peak {memory.peak / 2**20:.0f} MB")
     assert status == 503, (status, message)
     assert "MB" in message and ("memory" in message or "answer is" in message), message
     assert memory.peak < TREE_BOUND, f"the server tree reached {memory.peak / 2**20:.0f} MB"

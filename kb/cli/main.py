@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _max_memory(c: argparse.ArgumentParser) -> None:
     from kb.query.memory import DEFAULT_MAX_MEMORY_MB
 
-    c.add_argument("--max-memory", type=_memory_mb, default=None, metavar="MB",
+    # argparse runs a string default through type=: a bad $CKB_MAX_MEMORY is a usage error too.
+    c.add_argument("--max-memory", type=_memory_mb, default=os.environ.get("CKB_MAX_MEMORY"), metavar="MB",
                    help="memory each query, update and upload worker may use; past it the job is "
                         f"stopped (503) (default: $CKB_MAX_MEMORY or {DEFAULT_MAX_MEMORY_MB}; the "
                         "workers together use at most their number times MB)")

@@ -23,6 +23,8 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import subprocess
+from typing import Any
 
 from kb.errors import KBError
 
@@ -96,3 +98,15 @@ def ended_by_limit(status: int | None, limit_bytes: int) -> bool:
     """True if a worker that had ``limit_bytes`` ended as an engine that could not allocate does."""
     # Rust's handler for a failed allocation aborts (SIGABRT), as C++'s std::bad_alloc does.
     return bool(limit_bytes) and status == -signal.SIGABRT
+
+
+def stopped(proc: Any, limit_bytes: int, what: str = "query") -> MemoryLimit | None:
+    """The error to answer if worker ``proc`` (gone without an answer) ended at its limit; else None."""
+    if hasattr(proc, "exit_status"):  # forked from the template (kb.query.forkserver), which reaped it
+        status = proc.exit_status()
+    else:  # a subprocess of this one
+        try:
+            status = proc.wait(2)
+        except subprocess.TimeoutExpired:
+            status = None
+    return exceeded(limit_bytes, what) if ended_by_limit(status, limit_bytes) else None

@@ -124,10 +124,7 @@ class _Worker:
 
     def ended_by_memory(self, what: str = "query") -> memory.MemoryLimit | None:
         """The error to answer if the worker, now gone, ended at its memory limit; else None."""
-        status = self.proc.exit_status() if hasattr(self.proc, "exit_status") else _returncode(self.proc)
-        if memory.ended_by_limit(status, self.memory):
-            return memory.exceeded(self.memory, what)
-        return None
+        return memory.stopped(self.proc, self.memory, what)
 
     def kill(self, wait: bool = True) -> None:
         """Stop the worker at once, whatever it is doing, and reap it (``wait=False``: in the background)."""
@@ -141,13 +138,6 @@ class _Worker:
             # A dying worker frees its memory at its own CPU priority (a heavy one is niced): on a
             # busy machine that takes seconds, which the request that timed out must not wait for.
             threading.Thread(target=self.proc.wait, daemon=True, name="ckb-reap").start()
-
-
-def _returncode(proc: subprocess.Popen[bytes]) -> int | None:
-    try:
-        return proc.wait(2)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def _popen() -> tuple[subprocess.Popen[bytes], Any, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from xml.parsers import expat
 
 import pyoxigraph as ox
@@ -71,6 +71,12 @@ def refuse_entities(data: bytes, fmt: ox.RdfFormat, name: str) -> None:
         raise ParseError(name, *_position(data, found.start()), _REFUSED)
 
 
+# expat's errors for a document that stops early: no root element closed, a token or character cut.
+_CUT_OFF = {expat.errors.codes[message] for message in (expat.errors.XML_ERROR_NO_ELEMENTS,
+                                                         expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+                                                         expat.errors.XML_ERROR_PARTIAL_CHAR)}
+
+
 class _Entity(Exception):
     """expat met an entity declaration."""
 
@@ -79,19 +85,36 @@ def _refuse_entity(*args: Any) -> None:
     raise _Entity
 
 
-def _well_formed(data: bytes) -> dict[str, Any] | None:
+def _well_formed(data: bytes | BinaryIO) -> dict[str, Any] | None:
     """None if ``data`` is well-formed XML without entity declarations; else where it is not."""
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.EntityDeclHandler = _refuse_entity
     try:
-        parser.Parse(data, True)
+        if isinstance(data, bytes):
+            parser.Parse(data, True)
+        else:
+            parser.ParseFile(data)
     except _Entity:
         return {"line": parser.CurrentLineNumber, "column": parser.CurrentColumnNumber + 1,
                 "message": _REFUSED}
     except expat.ExpatError as err:
-        return {"line": err.lineno, "column": err.offset + 1, "message": expat.ErrorString(err.code)}
+        message = expat.ErrorString(err.code)
+        if err.code in _CUT_OFF:
+            message += " (the document ends before its elements are closed: is it cut off?)"
+        return {"line": err.lineno, "column": err.offset + 1, "message": message}
     return None
+
+
+def check_rdf_xml(data: bytes | BinaryIO, name: str) -> None:
+    """ParseError (with line:column) unless ``data`` is well-formed XML declaring no entity.
+
+    pyoxigraph's RDF/XML parser accepts a document cut off after any complete element (no
+    closing ``</rdf:RDF>``), so a truncated file would load as far as it went: check it first.
+    """
+    wrong = _well_formed(data)
+    if wrong is not None:
+        raise ParseError(name, wrong["line"], wrong["column"], wrong["message"])
 
 
 def parse_here(job: ParseRequest, answer_limit: int) -> dict[str, Any]:

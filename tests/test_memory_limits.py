@@ -9,15 +9,17 @@ import itertools
 import os
 import resource
 import signal
+import threading
+import time
 from collections.abc import Iterator
 
 import pyoxigraph as ox
 import pytest
 
 from kb.errors import ParseError
-from kb.query import memory, uploads
+from kb.query import memory, scheduling, uploads
 from kb.query.engine import StoreSpec
-from kb.query.scheduling import Gate, NoRoom
+from kb.query.scheduling import INTERACTIVE, PROBE, LanePools, NoRoom
 from kb.query.worker import WorkerPool, _Worker
 from kb.store.backend import QueryRequest, UpdateRequest
 
@@ -120,14 +122,39 @@ def test_the_limit_is_checked_and_never_applied_to_this_process(spec: StoreSpec)
     assert resource.getrlimit(resource.RLIMIT_DATA) == before
 
 
-def test_a_probe_gets_a_slot_only_if_another_stays_free() -> None:
-    gate = Gate(2)
-    with gate.slot(None, spare=1):  # both free: one is taken, one stays
-        with pytest.raises(NoRoom), gate.slot(None, spare=1):
-            pass
-        with gate.slot(None):  # known work still gets the last one
-            pass
-    assert gate.load() == (0, 0)
+def test_new_texts_never_hold_the_last_interactive_worker(spec: StoreSpec) -> None:
+    lanes = LanePools(interactive=2, heavy=1)
+    lanes.reset(spec)
+    pool = lanes.pools[INTERACTIVE]
+    started, release = threading.Event(), threading.Event()
+    real = pool.run
+    slow = "ASK { <urn:slow> ?p ?o }"
+
+    def run(job: QueryRequest, check_by: float | None = None) -> dict:
+        if job.query == slow:  # a new text holding its probe slot and an interactive worker
+            started.set()
+            release.wait(10)
+        return real(job, check_by)
+
+    def probe(text: str) -> dict:
+        with scheduling.lane(PROBE, None):  # context variables do not follow a thread
+            return lanes.run(query(text))
+
+    first = threading.Thread(target=probe, args=(slow,))
+    try:
+        pool.run = run  # type: ignore[method-assign]
+        first.start()
+        assert started.wait(10)
+        assert lanes.gates[INTERACTIVE].load() == (1, 0)
+        begin = time.monotonic()
+        with pytest.raises(NoRoom):  # the second new text waits PROBE_WAIT, then is told
+            probe("ASK { ?s ?p ?o }")
+        assert scheduling.PROBE_WAIT - 0.05 <= time.monotonic() - begin < scheduling.PROBE_WAIT + 2
+        assert lanes.run(query("ASK {}"))["kind"] == "ask"  # known work finds the other worker
+    finally:
+        release.set()
+        first.join(10)
+        lanes.close()
 
 
 XML = b"""<?xml version="1.0"?>

@@ -7,8 +7,9 @@
   (FAST_QUERY_LIMIT); if it needs more, it is stopped and moved to the heavy lane, which
   has its own workers and a bounded queue (full: 503 at once). A query text once moved goes
   straight to the heavy lane next time. A text not yet known to be cheap gets its slice only
-  if an interactive worker can be spared (``scheduling.PROBE``), else it waits for the heavy
-  lane: many clients each sending new heavy texts cannot fill the interactive lane.
+  with a probe slot (``scheduling.PROBE``: one fewer than the interactive workers, waited for
+  at most 0.5 s), else it goes to the heavy lane: many clients each sending new heavy texts
+  cannot take the last interactive worker.
 - **Per client.** Each client may have HEAVY_PER_CLIENT heavy queries at a time (429
   beyond), and its query-time budget is charged at admission and settled at the end.
 - **Who is a client.** The remote address, or the X-Forwarded-For hop before it when the

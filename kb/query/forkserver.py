@@ -40,48 +40,73 @@ _TEMPLATE = "import sys; from kb.query.forkserver import template; template(int(
 
 
 class Forked:
-    """A forked worker, with the part of Popen's interface ``kb.query.worker`` uses."""
+    """A forked worker, with the part of Popen's interface ``kb.query.worker`` uses.
+
+    Thread-safe: a reaper thread may wait for the worker while another polls or kills it. The
+    pidfd is closed once, under a lock, and used for a signal only under that lock: a number
+    closed twice (or signalled after its close) could be another worker's pipe or pidfd by then.
+    """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        self._lock = threading.Lock()
         self._pidfd: int | None = os.pidfd_open(pid)
+
+    def _ready(self, timeout: float | None) -> bool:
+        """True once the worker has ended (its pidfd readable), waiting up to ``timeout``."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            fd = self._pidfd
+            if fd is None or self.returncode is not None:
+                return True
+            # In slices of at most 1 s: if another thread closes the pidfd meanwhile, this one
+            # notices within a slice instead of waiting on a number that may name another file.
+            left = 1.0 if end is None else min(1.0, max(end - time.monotonic(), 0.0))
+            try:
+                if select.select([fd], [], [], left)[0]:
+                    return True
+            except (OSError, ValueError):  # another thread saw it end and closed the pidfd
+                return True
+            if end is not None and time.monotonic() >= end:
+                return self._pidfd is None
 
     def poll(self) -> int | None:
         """None while the worker runs; its (unknown, so -1) status once it has ended."""
-        if self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]:
+        if self._pidfd is not None and self._ready(0):
             self._ended()
         return self.returncode
 
     def kill(self) -> None:
         """SIGKILL, through the pidfd: never another process that reused the pid."""
-        if self._pidfd is not None:
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        with self._lock:
+            if self._pidfd is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait until the worker has ended; subprocess.TimeoutExpired past ``timeout``."""
-        if self._pidfd is not None:
-            if not select.select([self._pidfd], [], [], timeout)[0]:
-                raise subprocess.TimeoutExpired("ckb worker", timeout or 0)
-            self._ended()
+        if not self._ready(timeout):
+            raise subprocess.TimeoutExpired("ckb worker", timeout or 0)
+        self._ended()
         assert self.returncode is not None
         return self.returncode
 
     def _ended(self) -> None:
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
-        self.returncode = -1  # the template reaped it; its status is not ours to read
+        with self._lock:
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+            self.returncode = -1  # the template reaped it; its status is not ours to read
 
     def exit_status(self, timeout: float = _STATUS_WAIT) -> int | None:
         """How the worker ended, as Popen.returncode says it (-6: SIGABRT); None if unknown."""
         return TEMPLATE.status(self.pid, timeout)
 
     def __del__(self) -> None:
-        if self._pidfd is not None:
+        if getattr(self, "_pidfd", None) is not None:
             with contextlib.suppress(OSError):
-                os.close(self._pidfd)
+                os.close(self._pidfd)  # type: ignore[arg-type]
 
 
 class Template:

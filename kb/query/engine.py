@@ -30,6 +30,9 @@ if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only
     from kb.query import guard
 
 _HEADER = struct.Struct("!Q")
+# No frame is larger: answers stop at memory.ANSWER_LIMIT (64 MB), and a header that claims more
+# is not a frame (the reader would otherwise allocate whatever it says before reading a byte).
+_MAX_FRAME = 4 * memory.ANSWER_LIMIT
 _BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
 CHECK_LIMIT = 2.0  # seconds the parse check may take (at most half the job's limit): then 400, not 503
 DEFAULT_GRAPH = ""  # in a list of graph IRIs: the store's own (unnamed) default graph
@@ -49,6 +52,8 @@ def read_frame(stream: BinaryIO) -> Any:
     if len(header) < _HEADER.size:
         raise EOFError("worker pipe closed")
     size = _HEADER.unpack(header)[0]
+    if size > _MAX_FRAME:
+        raise EOFError(f"worker pipe out of step (a frame of {size} bytes)")
     data = stream.read(size)
     if len(data) < size:
         raise EOFError("worker pipe closed")

@@ -27,7 +27,7 @@ from xml.parsers import expat
 import pyoxigraph as ox
 
 from kb.errors import KBError, ParseError, QueryTimeout
-from kb.query.memory import MemoryLimit, exceeded, limit
+from kb.query.memory import MemoryLimit, answer_limit, exceeded, limit
 
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _REFUSED = ("RDF/XML that declares DTD entities (<!ENTITY ...>) is not accepted: entities can expand "
@@ -160,6 +160,9 @@ def parse(data: bytes, fmt: ox.RdfFormat, base_iri: str | None, name: str, timeo
           require_fence: bool = False) -> list[ox.Triple]:
     """Parse one RDF document in a fenced, limited worker; ParseError (400, line:column) if it is wrong."""
     refuse_entities(data, fmt, name)
+    if len(data) > answer_limit(limit()):
+        raise UploadTooLarge(f"{name}: {len(data) / 2**20:.1f} MB is more than the "
+                             f"{answer_limit(limit()) / 2**20:g} MB one upload may hold")
     pool = _workers()
     pool.require_fence = require_fence
     try:

@@ -6,7 +6,10 @@
   lane, on workers of their own. A SPARQL query first gets a short slice there
   (FAST_QUERY_LIMIT); if it needs more, it is stopped and moved to the heavy lane, which
   has its own workers and a bounded queue (full: 503 at once). A query text once moved goes
-  straight to the heavy lane next time.
+  straight to the heavy lane next time. A text not yet known to be cheap gets its slice only
+  with a probe slot (``scheduling.PROBE``: one fewer than the interactive workers, waited for
+  at most 0.5 s), else it goes to the heavy lane: many clients each sending new heavy texts
+  cannot take the last interactive worker.
 - **Per client.** Each client may have HEAVY_PER_CLIENT heavy queries at a time (429
   beyond), and its query-time budget is charged at admission and settled at the end.
 - **Downloads.** Exports, Graph Store reads and entity downloads hold one of a client's
@@ -38,7 +41,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from kb.errors import ForbiddenQuery, QueryTimeout
 from kb.query import scheduling
-from kb.query.scheduling import HEAVY, INTERACTIVE, LanePools, Overloaded
+from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, LanePools, NoRoom, Overloaded
 from webui.budget import Budget
 
 _KNOWN_HEAVY = 4096  # query texts remembered as heavy
@@ -65,6 +68,7 @@ class Admission:
         self._pages: Counter[str] = Counter()  # running
         self._queued: Counter[str] = Counter()  # waiting for one of the client's places
         self._known: OrderedDict[str, None] = OrderedDict()
+        self._cheap: OrderedDict[str, None] = OrderedDict()  # texts that finished within a slice
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)
         # Server threads heavy queries can hold at once (running or queued); the rest of
@@ -111,8 +115,12 @@ class Admission:
         key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         if not self._is_known(key):
             try:
-                with scheduling.lane(INTERACTIVE, deadline):
-                    return run(min(self.fast, granted))
+                with scheduling.lane(INTERACTIVE if self._is_known(key, self._cheap) else PROBE, deadline):
+                    answer = run(min(self.fast, granted))
+                self._remember(key, self._cheap)
+                return answer
+            except NoRoom:
+                pass  # not known to be cheap, and the interactive lane is busy: the heavy lane
             except (QueryTimeout, ForbiddenQuery) as err:
                 # The worker's safety check gets the job's time limit, so the slice bounds it too:
                 # "took longer than ... to check" within a slice is a slow query, not a bad one.
@@ -196,18 +204,20 @@ class Admission:
             if not self._downloads[client]:
                 del self._downloads[client]
 
-    def _is_known(self, key: str) -> bool:
+    def _is_known(self, key: str, table: OrderedDict[str, None] | None = None) -> bool:
+        table = self._known if table is None else table
         with self._lock:
-            if key in self._known:
-                self._known.move_to_end(key)
+            if key in table:
+                table.move_to_end(key)
                 return True
             return False
 
-    def _remember(self, key: str) -> None:
+    def _remember(self, key: str, table: OrderedDict[str, None] | None = None) -> None:
+        table = self._known if table is None else table
         with self._lock:
-            self._known[key] = None
-            while len(self._known) > _KNOWN_HEAVY:
-                self._known.popitem(last=False)
+            table[key] = None
+            while len(table) > _KNOWN_HEAVY:
+                table.popitem(last=False)
 
 
 class DownloadSlot:

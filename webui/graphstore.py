@@ -109,10 +109,17 @@ def _read_body(graph: str | None) -> list:
                             "(Content-Disposition with a filename)")
         triples = []
         for part in parts:
-            triples += graphstore.parse(part.read(), _part_type(part), base, part.filename or part.name)
+            triples += graphstore.parse(part.read(), _part_type(part), base, part.filename or part.name,
+                                        **_limits())
         return triples
     require_utf8()
-    return graphstore.parse(request.get_data(cache=False), request.mimetype, base)
+    return graphstore.parse(request.get_data(cache=False), request.mimetype, base, **_limits())
+
+
+def _limits() -> dict:
+    """A body's parse runs in a worker with the kb's time limit, fenced as its queries are."""
+    kb = get_kb()
+    return {"timeout": float(kb.timeout), "require_fence": bool(getattr(kb.backend, "sandbox", False))}
 
 
 def _part_type(part: FileStorage) -> str:

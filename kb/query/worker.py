@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
+from kb.query import memory
 from kb.query.engine import StoreSpec, read_frame, write_frame
 from kb.query.forkserver import TEMPLATE
 from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
@@ -58,7 +59,7 @@ def _short(detail: str, limit: int = 200) -> str:
     return detail if len(detail) <= limit else detail[: limit - 1] + "…"
 
 
-_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError}
+_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError, "MemoryLimit": memory.MemoryLimit}
 
 
 def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
@@ -86,6 +87,8 @@ class _Worker:
         # A forked worker has the template's working directory, not ours: paths go absolute.
         spec = replace(spec, **{k: os.path.abspath(v) for k in ("path", "dump", "dump_out")
                                 if (v := getattr(spec, k)) is not None})
+        spec = replace(spec, memory=spec.memory or memory.limit())
+        self.memory = spec.memory
         try:
             write_frame(self.inp, spec)
             if not self.wait(start_timeout):
@@ -95,6 +98,10 @@ class _Worker:
                 raise EOFError("no answer")
             ready = read_frame(self.out)
         except (EOFError, OSError) as err:
+            if self.ended_by_memory():
+                self.kill()
+                raise StoreError(f"a worker cannot open the store within its memory limit of "
+                                 f"{self.memory / 2**20:g} MB; raise --max-memory") from None
             self.kill()
             raise StoreError(f"worker failed to start: {err}") from None
         self.fence_problem: str | None = ready.get("fence")
@@ -115,6 +122,10 @@ class _Worker:
             self.kill(wait=False)
             raise QueryTimeout(job.timeout)
         return read_frame(self.out)
+
+    def ended_by_memory(self, what: str = "query") -> memory.MemoryLimit | None:
+        """The error to answer if the worker, now gone, ended at its memory limit; else None."""
+        return memory.stopped(self.proc, self.memory, what)
 
     def kill(self, wait: bool = True) -> None:
         """Stop the worker at once, whatever it is doing, and reap it (``wait=False``: in the background)."""
@@ -147,7 +158,10 @@ def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False)
     try:
         answer = worker.ask(job, job.timeout)
     except (EOFError, OSError):
+        stopped = worker.ended_by_memory("update")
         worker.kill()
+        if stopped is not None:
+            raise stopped from None
         raise StoreError("update failed: the engine stopped without an answer; nothing was written") from None
     except QueryTimeout:
         raise QueryTimeout(job.timeout) from None
@@ -250,6 +264,7 @@ class WorkerPool:
         # The limit counts from here: a worker that has to start first starts on the job's time.
         deadline = time.monotonic() + job.timeout
         worker: _Worker | None = self._acquire(check_by if first else deadline, job.timeout)
+        answer: dict[str, Any] = {}
         try:
             if first:
                 assert check_by is not None and isinstance(job, QueryRequest)
@@ -261,10 +276,16 @@ class WorkerPool:
                 worker = None  # ask() killed it
             raise
         except (EOFError, OSError) as err:
+            stopped = worker.ended_by_memory()
             worker.kill()
             worker = None
+            if stopped is not None:
+                raise stopped from None
             raise StoreError(f"query failed: the engine stopped without an answer ({err})") from None
         finally:
+            if worker is not None and answer.get("retire"):
+                worker.kill()  # it ends itself after a MemoryError: never hand it out again
+                worker = None
             self._release(worker)
         if "error" in answer:
             _raise_error(answer)

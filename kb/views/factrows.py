@@ -63,32 +63,6 @@ def _subjects(r: Reader, prop: str, node: Any, inferred: bool = False) -> list[A
         None, named_node(prop), node, None) if r._ok(q.graph_name, True, inferred)))
 
 
-def fight_rows(r: Reader, iri: str, violent: str, limit: int) -> tuple[list[Row], bool]:
-    """kb.views.facts._fights: the other sides of the violent events ``iri`` took part in."""
-    me = ox.NamedNode(iri)
-    rows: dict[tuple, Row] = {}
-    classes = r.subclasses(violent, inferred=False)
-    part, actor, role = (str(CKB.hasParticipation), str(CKB.participationActor),
-                         str(CKB.participantRole))
-    for mp in _subjects(r, actor, me):
-        for ev in _subjects(r, part, mp):
-            if not any(isinstance(t, ox.NamedNode) and t.value in classes
-                       for t in _objects(r, ev, RDF_TYPE)):
-                continue
-            for op in _objects(r, ev, part):
-                for other in _objects(r, op, actor):
-                    if other == me:
-                        continue
-                    for mine, theirs, time in product(_opt(_objects(r, mp, role)), _opt(
-                            _objects(r, op, role)), _opt(_objects(r, ev, str(CKB.timeText)))):
-                        if len(rows) >= limit:
-                            return list(rows.values()), True
-                        rows.setdefault((ev, other, mine, theirs, time), {
-                            "ev": term(ev), "other": term(other), "myRole": _t(mine),
-                            "theirRole": _t(theirs), "time": _t(time)})
-    return list(rows.values()), False
-
-
 def support_rows(r: Reader, relations: Iterable[str]) -> list[Row]:
     """kb.views.facts._add_sources: the claims supporting each relation, with their hedges."""
     rows: list[Row] = []
@@ -143,5 +117,5 @@ def claim_detail_rows(r: Reader, claims: Iterable[str]) -> list[Row]:
     return rows
 
 
-__all__ = ["claim_detail_rows", "claims_touching_rows", "fight_rows",
+__all__ = ["claim_detail_rows", "claims_touching_rows",
            "relation_rows", "support_rows"]

@@ -15,7 +15,9 @@ from typing import Any
 
 from kb.namespaces import CKB
 from kb.terms import iri_ref
+from kb.views import factrows
 from kb.views.browse import values_block
+from kb.views.lookups import reader
 
 RDFS_SUB = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 HAPPENED = {str(CKB.Occurred), str(CKB.Ongoing)}  # any other status: not (yet) a fight
@@ -51,27 +53,37 @@ class _Part:
 def engagements(kb: Any, actor: str | None, limit: int) -> tuple[list[Engagement], bool]:
     """The engagements of the violent events ``actor`` took part in (all events if None), from at
     most ``limit`` events; and whether the events were cut there."""
+    if actor:
+        with reader(kb) as r:
+            if r is not None:  # a page view: pattern lookups, no query in a worker
+                rows, cut = factrows.engagement_rows(r, actor, str(CKB.ViolentEvent), ATTACK_CLASSES,
+                                                     limit)
+                return _from_rows(rows), cut
     mine = f"?ev <{CKB.hasParticipation}>/<{CKB.participationActor}> {iri_ref(actor)} ." if actor else ""
     found = kb.query(f"""SELECT DISTINCT ?ev WHERE {{ {mine}
       ?ev a ?t . ?t <{RDFS_SUB}>* <{CKB.ViolentEvent}> }}""", limit=limit, inferred=False)
     events = sorted(str(r["ev"]) for r in found.rows)
     out: list[Engagement] = []
     for start in range(0, len(events), 200):
-        out += _pair(kb, events[start:start + 200])
+        out += _from_rows(_rows(kb, events[start:start + 200]))
     return out, bool(found.truncated)
 
 
-def _pair(kb: Any, events: list[str]) -> list[Engagement]:
-    """Read the events' participations, statuses and types, and pair their sides."""
+def _rows(kb: Any, events: list[str]) -> list[dict[str, Any]]:
+    """The events' participations (actor, role, side), statuses, times and attack class."""
     if not events:
         return []
-    rows = kb.query(f"""SELECT ?ev ?p ?actor ?role ?side ?status ?time ?attack WHERE {{
+    return kb.query(f"""SELECT ?ev ?p ?actor ?role ?side ?status ?time ?attack WHERE {{
       VALUES ?ev {{ {values_block(events)} }}
       ?ev <{CKB.hasParticipation}> ?p . ?p <{CKB.participationActor}> ?actor .
       OPTIONAL {{ ?p <{CKB.participantRole}> ?role }} OPTIONAL {{ ?p <{CKB.side}> ?side }}
       OPTIONAL {{ ?ev <{CKB.eventStatus}> ?status }} OPTIONAL {{ ?ev <{CKB.timeText}> ?time }}
       OPTIONAL {{ VALUES ?attack {{ {values_block(list(ATTACK_CLASSES))} }}
                  ?ev a ?at . ?at <{RDFS_SUB}>* ?attack }} }}""", inferred=False).rows
+
+
+def _from_rows(rows: list[dict[str, Any]]) -> list[Engagement]:
+    """Group the rows by event and pair each event's sides."""
     parts: dict[str, dict[str, _Part]] = defaultdict(dict)
     status: dict[str, set[str]] = defaultdict(set)
     attack: set[str] = set()
@@ -90,7 +102,7 @@ def _pair(kb: Any, events: list[str]) -> list[Engagement]:
         if r.get("time") is not None:
             time[ev] = str(r["time"])
     out: list[Engagement] = []
-    for ev in events:
+    for ev in sorted(parts):
         if status[ev] and not status[ev] & HAPPENED:
             continue
         out += _event_pairs(ev, list(parts[ev].values()), ev in attack, time.get(ev, ""))

@@ -78,8 +78,15 @@ def _rows(kb: Any, events: list[str]) -> list[dict[str, Any]]:
       ?ev <{CKB.hasParticipation}> ?p . ?p <{CKB.participationActor}> ?actor .
       OPTIONAL {{ ?p <{CKB.participantRole}> ?role }} OPTIONAL {{ ?p <{CKB.side}> ?side }}
       OPTIONAL {{ ?ev <{CKB.eventStatus}> ?status }} OPTIONAL {{ ?ev <{CKB.timeText}> ?time }}
-      OPTIONAL {{ VALUES ?attack {{ {values_block(list(ATTACK_CLASSES))} }}
-                 ?ev a ?at . ?at <{RDFS_SUB}>* ?attack }} }}""", inferred=False).rows
+      OPTIONAL {{ VALUES ?attack {{ {values_block(_attack_classes(kb))} }} ?ev a ?attack }} }}""",
+                    inferred=False).rows
+
+
+def _attack_classes(kb: Any) -> list[str]:
+    """Strike, one-sided violence and their subclasses: looked up once, not per event."""
+    return sorted({str(r["c"]) for r in kb.query(f"""SELECT DISTINCT ?c WHERE {{
+      VALUES ?a {{ {values_block(list(ATTACK_CLASSES))} }} ?c <{RDFS_SUB}>* ?a }}""",
+                                                   inferred=False).rows} | set(ATTACK_CLASSES))
 
 
 def _from_rows(rows: list[dict[str, Any]]) -> list[Engagement]:

@@ -160,8 +160,8 @@ def healthy(server: Server) -> None:
         assert status == 200, (path, status, body[-500:])
     status, _, body = server.request("GET", "/rdf-graph-store?graph=" + urllib.parse.quote(ONTOLOGY),
                                      headers={"Accept": "application/n-triples"})
-    assert status == 200 and body, ("graph store", status, body[-500:])
+    assert status == 200 and body, ("graph store", status, body[-500:], server.output()[-3000:])
     stamp = time.time_ns()
     status, _, body = server.update(f"INSERT DATA {{ GRAPH <{GRAPH}ok> {{ <urn:x:ok> <urn:x:n> {stamp} }} }}")
-    assert status == 204, ("small update", status, body)
-    assert server.ask(f"ASK {{ GRAPH <{GRAPH}ok> {{ <urn:x:ok> <urn:x:n> {stamp} }} }}")
+    assert status == 204, ("small update", status, body, server.output()[-4000:])
+    assert server.ask(f"ASK {{ GRAPH <{GRAPH}ok> {{ <urn:x:ok> <urn:x:n> {stamp} }} }}"), server.output()[-4000:]

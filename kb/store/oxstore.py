@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import tempfile
 import time
@@ -26,7 +27,7 @@ from kb.store.lifecycle import ALL, Meta, crash_point
 from kb.store.replace import GraphReplacement
 from kb.store.rwlock import RWLock as _RWLock
 from kb.store.staging import STAGING, count_graph, swap_update
-from kb.store.updating import Updates, disk_full, store_error
+from kb.store.updating import Lease, Updates, disk_full, store_error
 
 
 class OxigraphBackend(Updates, GraphReplacement, OneGraphAtATime):
@@ -183,7 +184,11 @@ class OxigraphBackend(Updates, GraphReplacement, OneGraphAtATime):
         with self._lock.read():
             self._ensure_open()
             assert self.store is not None
-            yield self.store
+            lease = Lease(self.store)  # revoked with the lock: no reference outlives it
+            try:
+                yield lease  # type: ignore[misc]
+            finally:
+                lease.revoke()
 
     def require_fence(self) -> None:
         """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
@@ -246,6 +251,11 @@ class OxigraphBackend(Updates, GraphReplacement, OneGraphAtATime):
             except StoreError as err:
                 raise type(err)(f"{err}; nothing was written") from None
             self._pool.close()  # no reader may hold the files while they change
+            if self.path is not None:
+                # RocksDB allows one handle per folder and process: a reopen (after a worker's
+                # update, a rebuild's swap) fails while cyclic garbage (the traceback of a page
+                # that read the store) still holds the old one. No reader runs now: collect it.
+                gc.collect()
             if recount is not None and self.meta.recount:
                 recount = list(dict.fromkeys([*recount, *self.meta.recount]))  # a refresh a fault cut short
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import gc
 import os
 import tempfile
 import threading
@@ -64,16 +65,16 @@ class Updates:
             return
         if self.store is not None and (self._writable or not write):
             return
-        problem: OSError | None = None
+        problem: Exception | None = None
         with self._reopening:  # several readers may get here at once; one reopens
             if self.store is None or (write and not self._writable):
                 problem = self._reopen()
         if self.store is None:
             raise StoreError(f"the store at {self.path} cannot be opened: {problem}")
         if write and not self._writable:
-            raise store_error(problem or OSError("opened read-only"), "the store cannot be written")
+            raise store_error(problem or OSError("it opens read-only"), "the store cannot be written")
 
-    def _reopen(self) -> OSError | None:
+    def _reopen(self) -> Exception | None:
         """Open the folder again: for writing if possible, else read-only so that reads go on.
 
         The previous writer (a killed update worker) has ended, but the kernel may take a
@@ -87,13 +88,15 @@ class Updates:
                 self.store = ox.Store(str(self.path))
                 self._writable = True
                 return None
-            except OSError as err:
+            except (OSError, RuntimeError) as err:  # RuntimeError: RocksDB's "Corruption: ..."
                 problem = err
                 if "lock" not in str(err).lower() or time.monotonic() >= deadline:
                     break
+                if "current process" in str(err):
+                    gc.collect()  # the old handle, kept alive by cyclic garbage (a traceback's frame)
                 time.sleep(0.05)
         self._writable = False
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, RuntimeError):
             self.store = ox.Store.read_only(str(self.path))  # a full disk still reads
         return problem
 
@@ -165,12 +168,39 @@ class Updates:
                 os.unlink(out)
 
 
+class Lease:
+    """The open store, lent to a reader for as long as it holds the read lock.
+
+    RocksDB allows one handle per folder in a process: a reopen (after an update worker, a
+    rebuild's swap, a fault) fails, and the old handle would go on compacting files by their
+    path, while any reference to it lives. A reader that kept the store in a local variable
+    past its read lock (a page waiting for its next lookup, a bitmap read between steps) did
+    exactly that. The lease forwards every call to the store and is revoked when the lock is
+    released, so no reference outlives it.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store: ox.Store | None = store
+
+    def __getattr__(self, name: str) -> Any:
+        store = self._store
+        if store is None:
+            raise StoreError("the store was read after its read lock was released")
+        return getattr(store, name)
+
+    def revoke(self) -> None:
+        """Drop the reference: the lock is released."""
+        self._store = None
+
+
 def disk_full(err: BaseException) -> bool:
     """True if ``err`` says the disk is full."""
     return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
 
 
-def store_error(err: OSError, what: str) -> StoreError:
+def store_error(err: Exception, what: str) -> StoreError:
     """A store error for the client: a full disk is a 507 (StoreFull), anything else a 500."""
     if disk_full(err):
         return StoreFull(f"{what}: the disk is full (free some space; reads still work)")
@@ -188,4 +218,4 @@ def nothing_written(err: KBError) -> KBError:
     return StoreError(f"{err}; nothing was written")
 
 
-__all__ = ["Updates", "disk_full", "nothing_written", "store_error"]
+__all__ = ["Lease", "Updates", "disk_full", "nothing_written", "store_error"]

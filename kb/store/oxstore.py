@@ -204,9 +204,8 @@ class OxigraphBackend(Updates, GraphReplacement, OneGraphAtATime):
             return self._pool.fence_problem()
 
     def _refresh_workers(self) -> None:
-        # Under the read lock several threads may get here: one resets. (A second reset wrote a
-        # second dump and deleted the first while workers the first reset started still read it:
-        # "worker failed to start" on a memory store just after a write.)
+        # Several readers may get here: one resets (a second reset's dump deleted the first's
+        # while workers were reading it: "worker failed to start" on a memory store).
         with self._reopening:
             if self._stale:
                 spec = StoreSpec(path=str(self.path)) if self.path else StoreSpec(dump=self._write_dump())
@@ -252,10 +251,7 @@ class OxigraphBackend(Updates, GraphReplacement, OneGraphAtATime):
                 raise type(err)(f"{err}; nothing was written") from None
             self._pool.close()  # no reader may hold the files while they change
             if self.path is not None:
-                # RocksDB allows one handle per folder and process: a reopen (after a worker's
-                # update, a rebuild's swap) fails while cyclic garbage (the traceback of a page
-                # that read the store) still holds the old one. No reader runs now: collect it.
-                gc.collect()
+                gc.collect()  # an old handle only cyclic garbage holds would block a reopen (Lease)
             if recount is not None and self.meta.recount:
                 recount = list(dict.fromkeys([*recount, *self.meta.recount]))  # a refresh a fault cut short
             try:
@@ -274,8 +270,7 @@ class OxigraphBackend(Updates, GraphReplacement, OneGraphAtATime):
             except (OSError, RuntimeError) as err:
                 if not disk_full(err):
                     raise
-                # RocksDB refuses every write after one failed for space: a fresh handle (read-only
-                # if the disk refuses a writer; the next write tries again) replaces it.
+                # RocksDB refuses writes after one failed for space: a fresh handle replaces it.
                 self._reopen()
                 raise StoreFull("the disk is full; nothing was written") from None
             finally:

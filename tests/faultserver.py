@@ -164,4 +164,5 @@ def healthy(server: Server) -> None:
     stamp = time.time_ns()
     status, _, body = server.update(f"INSERT DATA {{ GRAPH <{GRAPH}ok> {{ <urn:x:ok> <urn:x:n> {stamp} }} }}")
     assert status == 204, ("small update", status, body, server.output()[-4000:])
-    assert server.ask(f"ASK {{ GRAPH <{GRAPH}ok> {{ <urn:x:ok> <urn:x:n> {stamp} }} }}"), server.output()[-4000:]
+    written = f"ASK {{ GRAPH <{GRAPH}ok> {{ <urn:x:ok> <urn:x:n> {stamp} }} }}"
+    assert server.ask(written), server.output()[-4000:]

@@ -25,7 +25,7 @@ from kb.cli.commands import (
     cmd_validate,
 )
 from kb.cli.progress import Progress
-from kb.errors import KBError
+from kb.errors import KBError, StoreFull
 
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld")
 EXPORT_FORMATS = ("turtle", "nt", "nq", "trig", "jsonld", "xml")
@@ -230,8 +230,10 @@ def _open(args: argparse.Namespace) -> Any:
     try:
         return KnowledgeBase.open(path, **options)
     except KBError as err:
-        # Another process (usually 'ckb serve') holds the write lock: reading is still safe.
-        if "LOCK" not in str(err) or args.command not in READ_ONLY_COMMANDS:
+        # Another process (usually 'ckb serve') holds the write lock, or the disk is too full
+        # to open a writer: reading is still safe.
+        readable = "LOCK" in str(err) or isinstance(err, StoreFull)
+        if not readable or args.command not in READ_ONLY_COMMANDS:
             raise
         return KnowledgeBase.open(path, read_only=True, **options)
 

@@ -81,7 +81,7 @@ def bounds(when: date, precision: str) -> tuple[date, date, str]:
 def _actor(matcher: Any, name: str, inter: str, out: list[str]) -> str:
     iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{name_key(name)}")
     node = iri_term(iri)
-    if new:
+    if new and matcher.once(f"actor-{iri}"):  # described once per import
         out.append(triple(node, RDF_TYPE, ckb(INTER_KIND.get(inter, "Actor"))))
         out.append(triple(node, RDFS_LABEL, text(name)))
         if inter in INTER_KIND:

@@ -104,7 +104,7 @@ def run_import(
     checksum = sha256(p)
     if _already_imported(kb, graph, checksum):
         return ImportResult(graph, unchanged=True)
-    matcher = actors.Matcher.for_kb(kb, aliases)
+    matcher = actors.Matcher.for_kb(kb, aliases, replacing=graph)
     result = ImportResult(graph)
 
     def chunks() -> Iterator[str]:

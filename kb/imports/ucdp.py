@@ -61,7 +61,7 @@ def _actor(matcher: Any, name: str, actor_id: str, out: list[str]) -> str:
     """Resolve a side; a new actor is typed from its name the way UCDP writes it."""
     iri, new = matcher.resolve("ucdp", name, actor_id, fallback=f"ucdp-actor-{actor_id or name_key(name)}")
     node = iri_term(iri)
-    if new:
+    if new and matcher.once(f"actor-{iri}"):  # described once per import
         kind = "Government" if name.startswith("Government of") else (
             "PersonGroup" if name == "Civilians" else "ArmedGroup")
         out.append(triple(node, RDF_TYPE, ckb(kind)))

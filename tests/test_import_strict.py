@@ -191,3 +191,23 @@ def test_only_bad_rows_replace_nothing(kb, tmp_path) -> None:
     with pytest.raises(KBError, match=r"g\.csv: no rows to import \(3 skipped as bad\)"):
         run_import(kb, good, "ucdp-ged", name="only-bad", skip_bad=True)
     assert kb.graphs()[first.graph] == size
+
+
+def test_cli_skip_bad_names_every_skipped_row(tmp_path, capsys) -> None:
+    """`ckb import --skip-bad` prints each skipped row as FILE:LINE and lists it in the report."""
+    from kb.cli.main import main
+
+    header, rows = table(GED, 8)
+    lines = csv_text(header, rows).splitlines(keepends=True)
+    lines[2] = _open_last(lines[2])
+    lines[6] = lines[6].replace(",", ",\x00", 1)
+    path = tmp_path / "cli.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    store = tmp_path / "store"
+    assert main(["--store", str(store), "load"]) == 0
+    capsys.readouterr()
+    assert main(["--store", str(store), "import", "--format", "ucdp-ged", "--skip-bad", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "imported 6 rows" in out and f"listed in {path}.skipped.csv" in out
+    skipped = [ln.split(": ")[1] for ln in err.splitlines() if ln.startswith("ckb: skipped ")]
+    assert skipped == [f"skipped {path}:3", f"skipped {path}:7"]

@@ -92,8 +92,10 @@ class Matcher:
               ?t <{RDFS}subClassOf>* <{CKB.Actor}> .
               GRAPH ?gt {{ ?a a ?t }}
               FILTER (STRSTARTS(STR(?a), "{CKBR}") && ?gt NOT IN ({skip}))
-              GRAPH ?gl {{ ?a ?p ?l }}
-              VALUES ?p {{ <{RDFS}label> <{SKOS_ALT}> }}
+              # two bound patterns, not ?p over VALUES: that made the engine join every label
+              # in the store (minutes at 100,000 events instead of a fraction of a second)
+              {{ GRAPH ?gl {{ ?a <{RDFS}label> ?l }} BIND (<{RDFS}label> AS ?p) }}
+              UNION {{ GRAPH ?gl {{ ?a <{SKOS_ALT}> ?l }} BIND (<{SKOS_ALT}> AS ?p) }}
               FILTER (?gl NOT IN ({skip}))
             }}""", limit=1_000_000, timeout=300)
         if rows.truncated:

@@ -211,3 +211,20 @@ def test_cli_skip_bad_names_every_skipped_row(tmp_path, capsys) -> None:
     assert "imported 6 rows" in out and f"listed in {path}.skipped.csv" in out
     skipped = [ln.split(": ")[1] for ln in err.splitlines() if ln.startswith("ckb: skipped ")]
     assert skipped == [f"skipped {path}:3", f"skipped {path}:7"]
+
+
+def test_an_unclosed_quote_running_to_the_end_swallows_no_row(kb, tmp_path) -> None:
+    """The issue's case: a quote opened in a row and never closed ran on to the end of the file,
+    and --skip-bad imported the rows before it without a word about the three good rows after it."""
+    header, rows = table(GED, 6)
+    plain = [[v.replace(",", " ").replace('"', " ") for v in r] for r in rows]  # written unquoted
+    lines = csv_text(header, plain).splitlines(keepends=True)
+    assert '"' not in "".join(lines)
+    lines[3] = _open_last(lines[3])  # line 4; lines 5, 6 and 7 are good rows
+    path = tmp_path / "eof.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(KBError, match=r"eof\.csv:4: malformed CSV: unexpected end of data \(the record "
+                                      r"runs from here to line 7: an unclosed quote\?\)"):
+        run_import(kb, path, "ucdp-ged", name="eof")
+    result = run_import(kb, path, "ucdp-ged", name="eof", skip_bad=True)
+    assert [line for line, _ in result.skipped] == [4] and result.rows == 5

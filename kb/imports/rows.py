@@ -109,7 +109,7 @@ def read_rows(path: Path, required: tuple[str, ...], known: frozenset[str],
                 fields, error = [], BadRow(f"malformed CSV: {e}")
             taken = lines.record_lines()
             first, last = taken[0][0], taken[-1][0]
-            flawed = [n for n, _ in taken if n in lines.flaws]
+            flawed = [n for n, _ in taken if n in lines.flaws] if lines.flaws else []
             if error is None and len(fields) != width:
                 if not fields and not flawed:
                     continue  # a blank line

@@ -201,3 +201,28 @@ def test_any_sequence_of_imports_and_drops_keeps_each_import_whole(files, seed: 
             assert_whole(kb)
             for graph, key in live.items():
                 assert answers(kb, *files[key]) == alone[key], (seed, graph, key, live)
+
+
+def test_an_actor_matched_across_datasets_keeps_its_name_when_the_other_import_goes(files, tmp_path) -> None:
+    """ACLED naming an actor a GED import minted matches it by exact label and restates its type and
+    label: dropping the GED import leaves the ACLED event's actor named and typed."""
+    with ACLED.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["actor2"] = "Supporters of BNP"
+    acled = _write(tmp_path / "acled-bnp.csv", rows)
+    with KnowledgeBase.open(memory=True) as kb:
+        kb.ensure_loaded()
+        run_import(kb, files["a"][0], "ucdp-ged", name="a")
+        actor = select(kb, 'SELECT ?x ?t WHERE { ?x rdfs:label "Supporters of BNP" ; a ?t }')
+        assert len(actor) == 1
+        run_import(kb, acled, "acled", name="c")
+        match = select(kb, """SELECT ?actor ?m WHERE {
+            ?n ckb:matchedName "Supporters of BNP" ; ckb:matchDataset "acled" ;
+               ckb:matchedActor ?actor ; ckb:matchMethod ?m }""")
+        assert match == [{"actor": actor[0]["x"], "m": "exact label"}]
+        before = answers(kb, acled, "acled")
+        kb.backend.drop_graph(import_graph("a"))
+        assert answers(kb, acled, "acled") == before
+        still = select(kb, f'SELECT ?t WHERE {{ <{actor[0]["x"]}> rdfs:label "Supporters of BNP" ; a ?t }}')
+        assert still == [{"t": actor[0]["t"]}]
+        assert_whole(kb)

@@ -226,3 +226,23 @@ def test_an_actor_matched_across_datasets_keeps_its_name_when_the_other_import_g
         still = select(kb, f'SELECT ?t WHERE {{ <{actor[0]["x"]}> rdfs:label "Supporters of BNP" ; a ?t }}')
         assert still == [{"t": actor[0]["t"]}]
         assert_whole(kb)
+
+
+def test_a_skipped_row_leaves_nothing_it_named_undescribed(tmp_path) -> None:
+    """--skip-bad: a row dropped after its place and first actor were resolved must not keep a later
+    row from describing them (its triples were never written), nor leave a name match behind."""
+    rows = _rows()[:6]
+    for n in (1, 3):  # the same new place and new actor on lines 3 (bad) and 5 (good)
+        rows[n].update(adm_2="Nowhere District", side_a="New Front", side_a_new_id="99999")
+    rows[1]["side_b_new_id"] = "1> <x:injected"  # fails after the place and side A were resolved
+    rows[2].update(side_a="Only In A Bad Row", side_a_new_id="88888", side_b="Also New",
+                   side_b_new_id="2> <x:injected")
+    path = _write(tmp_path / "skips.csv", rows)
+    with KnowledgeBase.open(memory=True) as kb:
+        kb.ensure_loaded()
+        result = run_import(kb, path, "ucdp-ged", skip_bad=True)
+        assert [line for line, _ in result.skipped] == [3, 4] and result.rows == 4
+        assert_whole(kb)
+        named = select(kb, f"""SELECT ?t ?l WHERE {{ <{CKBR}ucdp-actor-99999> a ?t ; rdfs:label ?l }}""")
+        assert named == [{"t": CKB + "ArmedGroup", "l": "New Front"}]
+        assert select(kb, 'SELECT ?n WHERE { ?n ckb:matchedName "Only In A Bad Row" }') == []

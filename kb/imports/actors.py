@@ -65,6 +65,9 @@ class Matcher:
         self.by_name = {(a["dataset"], a["name"].lower()): a for a in aliases}
         self.matches: dict[tuple[str, str], Match] = {}
         self._emitted: set[str] = set()
+        # what the row being converted described and matched, to forget if the row is dropped
+        self._row_keys: list[str] = []
+        self._row_names: list[tuple[str, str]] = []
 
     def once(self, key: str) -> bool:
         """True the first time a shared node (place, outlet, actor id) is described in this import.
@@ -77,7 +80,21 @@ class Matcher:
         if len(self._emitted) >= 500_000:
             self._emitted.clear()
         self._emitted.add(key)
+        self._row_keys.append(key)
         return True
+
+    def row_done(self, kept: bool) -> None:
+        """End a row; if it was dropped as bad, forget what it described and matched.
+
+        Its triples were never written, so a later row must describe those nodes again, and a name
+        only a dropped row used must not leave a ckb:NameMatch pointing at an actor nobody describes.
+        """
+        if not kept:
+            self._emitted.difference_update(self._row_keys)
+            for name in self._row_names:
+                self.matches.pop(name, None)
+        self._row_keys.clear()
+        self._row_names.clear()
 
     @classmethod
     def for_kb(cls, kb: Any, aliases: Path | None = None, replacing: str = "") -> Matcher:
@@ -132,6 +149,7 @@ class Matcher:
             m = Match(dataset, name, minted, "unmatched", IMPORTER)
         iri(m.actor)  # a BadRow for a name or id that cannot make an IRI, before it is remembered
         self.matches[key] = m
+        self._row_names.append(key)
         return m.actor, m.method == "unmatched"
 
     def record_triples(self) -> Iterator[str]:

@@ -123,8 +123,10 @@ def run_import(
                     raise BadRow(f"{module.ID} {shown(key)} repeats the row on line {seen[key]}")
                 lines = module.convert(row, matcher)
             except BadRow as e:
+                matcher.row_done(kept=False)
                 bad(line, e)
                 continue
+            matcher.row_done(kept=True)
             seen[key] = line
             result.rows += 1
             result.triples += len(lines)

@@ -108,6 +108,13 @@ def test_counts_stay_right_after_import_update_and_drop(
     remote.update(f"CLEAR GRAPH <{graph}>", token="t")
     assert SCRATCH not in remote.graphs() and graph not in remote.graphs()
     assert remote.graphs() == _true_counts(server)
+    # The same through the web's SPARQL endpoint (c5c59e4 answered 500).
+    remote.update(f"INSERT DATA {{ GRAPH <{SCRATCH}> {{ <http://x/a> <http://x/p> 1 }} }}", token="t")
+    client = create_app({"KB": remote, "TESTING": True, "UPDATE_TOKEN": "t"}).test_client()
+    answer = client.post("/sparql", data={"update": f"DROP GRAPH <{SCRATCH}>"},
+                         headers={"Authorization": "Bearer t"})
+    assert answer.status_code == 204, answer.data
+    assert SCRATCH not in remote.graphs() and remote.graphs() == _true_counts(server)
     remote.load()
     assert remote.graphs() == _true_counts(server)
 

@@ -147,6 +147,21 @@ def test_the_registry_is_bookkeeping_and_rebuilt_when_deleted(
     assert main(["--endpoint", server.query, "--update-endpoint", server.update, "index", "--counts"]) == 0
 
 
+def test_an_import_replaces_a_graph_the_registry_never_saw(
+    remote: KnowledgeBase, server: Server, tmp_path: Path
+) -> None:
+    graph = GRAPH_BASE + "import/written-directly-too"
+    _raw_update(server, f"INSERT DATA {{ GRAPH <{graph}> {{ <http://x/old> <http://x/p> 1, 2 }} }}")
+    src = tmp_path / "new.ttl"
+    src.write_text("<http://x/new> <http://x/p> 1, 2, 3 .\n", encoding="utf-8")
+    assert remote.import_file(src, name="written-directly-too") == graph
+    assert remote.graphs()[graph] == 3 == _true_counts(server)[graph]  # replaced, not added to
+    remote.load()  # a load drops every graph of the KB's it does not write, registered or not
+    _raw_update(server, f"INSERT DATA {{ GRAPH <{graph}> {{ <http://x/old> <http://x/p> 1 }} }}")
+    remote.load()
+    assert graph not in _true_counts(server) and remote.graphs() == _true_counts(server)
+
+
 def test_from_named_works(remote: KnowledgeBase, kb: KnowledgeBase) -> None:
     q = (f"SELECT ?g (COUNT(*) AS ?n) FROM NAMED <{GRAPH_DATA}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} "
          "GROUP BY ?g")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -111,19 +112,28 @@ class RemoteBackend:
     def recount(self) -> dict[str, registry.Counted]:
         """Count every graph of the KB's on the server (time proportional to its size) and write
         the registry from that count; it stays in memory only where the server refuses writes."""
-        own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
-        body = self._read(
-            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
-            "select", self.write_timeout,
-        )
-        found = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
-        counts = {g: n for g, n in sorted(found.items()) if self.own(g)}
+        counts = self._count_all()
         with contextlib.suppress(StoreError):  # a read-only endpoint: the count serves this process
             self._send_update(" ;\n".join(registry.rebuild(counts)))
         stamp = registry.now()
         self._counts = {g: registry.Counted(n, stamp) for g, n in counts.items()}
         self._counted_at = time.monotonic()
         return dict(self._counts)
+
+    def _count_all(self) -> dict[str, int]:
+        """The KB's graphs on the server, counted there: the slow way, for rebuilds and loads only."""
+        own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
+        body = self._read(
+            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
+            "select", self.write_timeout,
+        )
+        found = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
+        return {g: n for g, n in sorted(found.items()) if self.own(g)}
+
+    def _holds(self, graph: str) -> bool:
+        """True if the server has triples in ``graph`` (one cheap ASK)."""
+        body = self._read(f"ASK {{ GRAPH {iri_ref(graph)} {{ ?s ?p ?o }} }}", "ask", self.read_timeout)
+        return bool(json.loads(body)["boolean"])
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Send a query with the KB's dataset and its own time limit; cap and format locally."""
@@ -196,7 +206,13 @@ class RemoteBackend:
         loaded: list[tuple[str, str]] = []
         stage(local, files, extra, prepare, loaded, set(), named=named)
         targets = list(dict.fromkeys(t for _, t in loaded))
-        existing = self.graphs()
+        if clear_others:
+            # A load replaces all the KB's graphs: those on the server, known to the registry or not.
+            existing = set(self._count_all())
+        else:
+            # A graph written on the server directly is not in the registry; it is replaced all the same.
+            held = self.graphs()
+            existing = {t for t in targets if t in held or self._holds(t)}
         run = f"{STAGING}{uuid.uuid4().hex}/"
         into = {t: f"{run}{n}" if t in existing else t for n, t in enumerate(targets)}
         written: list[str] = []
@@ -215,7 +231,7 @@ class RemoteBackend:
                     ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
                     ops.append(f"MOVE SILENT GRAPH {iri_ref(graph)} TO GRAPH {iri_ref(target)}")
             # The registry changes in the same request as the graphs (kb.store.registry).
-            ops += registry.set_counts({**dict.fromkeys(drops, 0), **sizes})
+            ops += registry.rebuild(sizes) if clear_others else registry.set_counts(sizes)
             self._send_update(" ;\n".join(ops))
         except BaseException:
             # Every graph written so far was new (a target or a staging graph): drop them.
@@ -295,7 +311,3 @@ def urlencoded(update: str) -> bytes:
     import urllib.parse
 
     return urllib.parse.urlencode([("update", update)]).encode("ascii")
-
-
-def _literal(text: str) -> str:
-    return ox.Literal(text).__str__()

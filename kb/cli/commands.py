@@ -131,6 +131,13 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
     """ckb index"""
     from kb.derived import claimindex
 
+    if getattr(args, "counts", False):
+        recount = getattr(kb.backend, "recount", None)
+        if recount is None:
+            raise KBError("--counts is for a SPARQL server (--endpoint): the embedded store counts itself")
+        counts = recount()
+        print(f"counted {len(counts)} graphs, {sum(c.triples for c in counts.values()):,} triples")
+        return 0
     if not claimindex.supported(kb):
         raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
     index_claims(kb, args, force=True)

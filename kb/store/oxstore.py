@@ -62,7 +62,7 @@ class OxigraphBackend(StoreRecord, Updates, GraphReplacement, OneGraphAtATime):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._lock_fd = lifecycle.take_lock(path)
                 notes += lifecycle.recover_folders(path)  # before opening: a swap may have lost the folder
-                self.store = ox.Store(str(path))
+                self.store = _open_writable(path)
                 if (n := commits.settle(self.store, self.keys)):
                     notes.append(f"removed {n} commit marker(s) a crash left (their updates had committed)")
         except OSError as err:
@@ -251,9 +251,21 @@ class OxigraphBackend(StoreRecord, Updates, GraphReplacement, OneGraphAtATime):
             if self.path is not None and self._writable and self.store is not None:
                 with contextlib.suppress(OSError, RuntimeError):  # a full disk: nothing left to lose
                     self.store.flush()
-            self.store = None  # dropping the last reference closes RocksDB
+            self.store = None  # dropping the last reference closes RocksDB (see _open_writable)
             lifecycle.release_lock(self._lock_fd)
             self._lock_fd = None
+
+
+def _open_writable(path: Path) -> ox.Store:
+    """Open the folder for writing; a handle this process dropped but cyclic garbage still holds
+    (a failed write's traceback frames) keeps RocksDB's LOCK until it is collected."""
+    try:
+        return ox.Store(str(path))
+    except OSError as err:
+        if "current process" not in str(err):
+            raise
+    gc.collect()
+    return ox.Store(str(path))
 
 
 def _unlink(path: str) -> None:

@@ -270,3 +270,40 @@ def test_opening_and_querying_load_no_checker_grammar_or_reasoner(tmp_path) -> N
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == ""
+
+
+def test_a_freed_slot_goes_first_to_the_client_holding_fewest() -> None:
+    """One client's pages hold both slots and wait for more with the nearest deadline; another
+    client's one query, due later, still gets the next slot (the pages attack of issue 19)."""
+    gate = Gate(2)
+    order: list[str] = []
+    releases = [threading.Event(), threading.Event()]
+
+    def run(client: str, name: str, deadline: float | None, release: threading.Event | None) -> None:
+        scheduling.CLIENT.set(client)  # each thread has its own context, as each request has
+        with gate.slot(deadline):
+            order.append(name)
+            if release is not None:
+                release.wait(30)
+
+    now = time.monotonic()
+    holders = [threading.Thread(target=run, args=("attacker", f"hold{i}", None, r))
+               for i, r in enumerate(releases)]
+    for t in holders:
+        t.start()
+    while gate.load()[0] < 2:
+        time.sleep(0.01)
+    waiters = [threading.Thread(target=run, args=("attacker", "page", now + 20, None)),
+               threading.Thread(target=run, args=("cheap", "ask", now + 40, None))]
+    for n, t in enumerate(waiters, 1):
+        t.start()
+        while gate.load()[1] < n:
+            time.sleep(0.01)
+    releases[0].set()  # one slot comes free
+    while len(order) < 3:
+        time.sleep(0.01)
+    assert order[2] == "ask", order  # deadline order alone would give it to the attacker's page
+    releases[1].set()
+    for t in (*holders, *waiters):
+        t.join(10)
+    assert order[3] == "page" and gate.load() == (0, 0)

@@ -266,8 +266,9 @@ def init_app(app: Flask, kb: Any) -> None:
         # Pages and lookups: every query they make shares the request's one deadline.
         scheduling.LANE.set(INTERACTIVE)
         scheduling.DEADLINE.set(now + timeout)
+        client = admission.client(request)
+        scheduling.CLIENT.set(client)  # the lanes give a freed worker to the client holding fewest
         if request.endpoint is not None and request.endpoint not in _SELF_ADMITTED:
-            client = admission.client(request)
             admission.enter_page(client, now + timeout)
             g.ckb_page_client = client
 
@@ -275,6 +276,7 @@ def init_app(app: Flask, kb: Any) -> None:
     def _leave(exc: BaseException | None) -> None:
         scheduling.LANE.set(INTERACTIVE)
         scheduling.DEADLINE.set(None)
+        scheduling.CLIENT.set("")
         client = g.pop("ckb_page_client", None)
         if client is not None:
             admission.leave_page(client, time.monotonic() - arrival())

@@ -16,12 +16,12 @@ interactive worker, so known cheap work always finds one free.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import math
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,6 +39,7 @@ LANE: ContextVar[str] = ContextVar("ckb_lane", default=INTERACTIVE)
 HEAVY_NICE = 10  # CPU weight ~1/9 of a normal process's when both want the core
 PROBE_WAIT = 0.5  # seconds a new text waits for a probe slot before it goes to the heavy lane
 DEADLINE: ContextVar[float | None] = ContextVar("ckb_deadline", default=None)  # time.monotonic()
+CLIENT: ContextVar[str] = ContextVar("ckb_client", default="")  # who asks (webui.admission sets it)
 
 
 # The worker template (kb.query.forkserver) starts as soon as the query path is imported: its own
@@ -87,54 +88,66 @@ class _Waiter:
 
 
 class Gate:
-    """A counting semaphore that hands a freed slot to the waiter whose deadline is nearest.
+    """A counting semaphore that hands a freed slot to the waiter of the client holding the fewest
+    slots, and among those to the one whose deadline is nearest.
 
-    Waiters give up at their deadline, and ``max_waiting`` bounds how many may wait. Earliest
-    deadline first, with the slot handed over (no barging): a page whose request came first
-    gets its next query in first, so pages finish instead of all of them ageing together.
+    Waiters give up at their deadline, and ``max_waiting`` bounds how many may wait. Fewest held
+    first: one client's many requests (pages that each run queries) cannot keep another client's
+    one query waiting behind them. Then earliest deadline first, with the slot handed over (no
+    barging): a page whose request came first gets its next query in first, so pages finish
+    instead of all of them ageing together.
     """
 
     def __init__(self, slots: int, max_waiting: int | None = None) -> None:
         self.slots = slots
         self.max_waiting = max_waiting
         self._busy = 0
-        self._waiters: list[tuple[float, int, _Waiter]] = []  # a heap
+        self._held: Counter[str] = Counter()  # slots each client holds
+        self._waiters: list[tuple[float, int, str, _Waiter]] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
 
     @contextmanager
     def slot(self, deadline: float | None, retry_after: float = 1.0) -> Iterator[_Held]:
         """Hold one slot; Overloaded if the queue is full or the deadline passes first."""
+        client = CLIENT.get()
         with self._lock:
             waiter = None
             if self._busy < self.slots and not self._waiters:
                 self._busy += 1
+                self._held[client] += 1
             elif self.max_waiting is not None and len(self._waiters) >= self.max_waiting:
                 raise Overloaded("the server is busy with heavy queries; try again shortly", retry_after)
             else:
                 waiter = _Waiter()
-                entry = (math.inf if deadline is None else deadline, next(self._seq), waiter)
-                heapq.heappush(self._waiters, entry)
+                entry = (math.inf if deadline is None else deadline, next(self._seq), client, waiter)
+                self._waiters.append(entry)
         if waiter is not None:
             waiter.event.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
             with self._lock:
                 if not waiter.granted:  # its deadline came first: leave the queue
                     self._waiters.remove(entry)
-                    heapq.heapify(self._waiters)
                     raise Overloaded("no worker came free before the request's time limit", retry_after)
-        held = _Held(self._release)
+        held = _Held(lambda: self._release(client))
         try:
             yield held
         finally:
             if not held.detached:
-                self._release()
+                self._release(client)
 
-    def _release(self) -> None:
+    def _release(self, client: str) -> None:
         with self._lock:
+            self._held[client] -= 1
+            if self._held[client] <= 0:
+                del self._held[client]
             if self._waiters:  # hand the slot straight over: busy stays the same
-                waiter = heapq.heappop(self._waiters)[2]
-                waiter.granted = True
-                waiter.event.set()
+                # A few waiters at most (bounded by the server's threads): a scan beats a heap
+                # whose order changes as clients take and give back slots.
+                entry = min(self._waiters, key=lambda e: (self._held[e[2]], e[0], e[1]))
+                self._waiters.remove(entry)
+                self._held[entry[2]] += 1
+                entry[3].granted = True
+                entry[3].event.set()
             else:
                 self._busy -= 1
 

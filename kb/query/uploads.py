@@ -120,13 +120,16 @@ def check_rdf_xml(data: bytes | BinaryIO, name: str) -> None:
 def parse_here(job: ParseRequest, answer_limit: int) -> dict[str, Any]:
     """In a worker: the document's triples as N-Triples ({"body"}), or where it is wrong ({"parse_error"})."""
     fmt = ox.RdfFormat.from_media_type(job.media_type)
-    assert fmt is not None and not fmt.supports_datasets, "the caller checks the media type"
+    assert fmt is not None and (fmt == ox.RdfFormat.JSON_LD or not fmt.supports_datasets), "the caller checks"
     if fmt == ox.RdfFormat.RDF_XML:
         wrong = _well_formed(job.data)
         if wrong is not None:
             return {"parse_error": wrong}
     try:
-        parsed = ox.parse(job.data, format=fmt, base_iri=job.base_iri, rename_blank_nodes=True)
+        parsed = list(ox.parse(job.data, format=fmt, base_iri=job.base_iri, rename_blank_nodes=True))
+        if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in parsed):  # JSON-LD's @graph with an @id
+            return {"parse_error": {"line": None, "column": None, "message":
+                                    "a Graph Store body is one graph; this document names graphs"}}
         body = ox.serialize((q.triple for q in parsed), format=ox.RdfFormat.N_TRIPLES)
     except SyntaxError as err:
         detail = str(err.msg if hasattr(err, "msg") else err)

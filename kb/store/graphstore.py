@@ -97,7 +97,8 @@ def parse(data: bytes, media_type: str, base_iri: str | None, name: str = "reque
     in this process: a body is the first thing an anonymous byte stream reaches.
     """
     fmt = ox.RdfFormat.from_media_type(media_type) if media_type else None
-    if fmt is None or fmt.supports_datasets:
+    # JSON-LD can name graphs, but a body without any is one graph (the worker refuses named ones).
+    if fmt is None or (fmt.supports_datasets and fmt != ox.RdfFormat.JSON_LD):
         raise UnsupportedMediaType(
             f"cannot read {media_type or 'a body without a media type'} as one graph; send "
             + ", ".join(f.media_type for f in FORMATS.values())

@@ -107,3 +107,17 @@ def test_bad_requests_are_400(client):
     r = client.get("/rdf-graph-store", query_string={"graph": "http://e/none"},
                    headers={"Accept": "application/json"})
     assert r.status_code == 404 and json.loads(r.data)["error"]["status"] == 404
+
+
+def test_a_json_ld_body_is_one_graph_and_named_graphs_in_it_are_refused(writable_app):
+    c = writable_app.test_client()
+    one = json.dumps({"@id": "http://e/s", "http://e/p": "one"})
+    r = c.put("/rdf-graph-store", query_string={"graph": G}, data=one, content_type="application/ld+json",
+              headers=AUTH)
+    assert r.status_code == 201, r.data  # c5c59e4's successor answered 415 for the format it lists
+    assert _get(c).data == b'<http://e/s> <http://e/p> "one" .\n'
+    named = json.dumps({"@id": "http://e/g2", "@graph": [{"@id": "http://e/s", "http://e/p": "two"}]})
+    r = c.post("/rdf-graph-store", query_string={"graph": G}, data=named, content_type="application/ld+json",
+               headers=AUTH)
+    assert r.status_code == 400 and b"names graphs" in r.data
+    assert _get(c).data == b'<http://e/s> <http://e/p> "one" .\n'

@@ -138,6 +138,12 @@ def key(quad: ox.Quad) -> tuple[str, str, str, str]:
     return str(quad.subject), str(quad.predicate), obj, str(quad.graph_name)
 
 
+def row_key(row: dict, graph: str = "DEFAULT") -> tuple[str, str, str, str]:
+    """A query answer's row (?s ?p ?o, rdflib terms) as key() writes a quad of ``graph``."""
+    s, p, o = (row[v].n3() for v in ("s", "p", "o"))
+    return s, p, "<a time>" if p == f"<{CLOCK_PREDICATE}>" else o, graph
+
+
 def visible(quads: Iterable[ox.Quad]) -> set[tuple[str, str, str, str]]:
     """Every quad of a dataset, default graph included, but the IGNORED_GRAPHS."""
     return {key(q) for q in quads

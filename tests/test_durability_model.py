@@ -63,8 +63,8 @@ SKIP = set(filter(None, os.environ.get("CKB_DURABILITY_SKIP", "").split(",")))
 # prints as a readable sequence of operations.
 triples = st.lists(st.integers(0, len(TRIPLES) - 1), min_size=1, max_size=4, unique=True)
 # "default" / "foreign" in CKB_DURABILITY_SKIP leave the default graph / the client's graph out.
-graphs = st.sampled_from([g for g in GRAPHS if not (g is None and "default" in SKIP
-                                                    or g == "ex:g" and "foreign" in SKIP)])
+graphs = st.sampled_from([g for g in GRAPHS if not ((g is None and "default" in SKIP)
+                                                    or (g == "ex:g" and "foreign" in SKIP))])
 crashes = st.one_of(st.none(), st.sampled_from(CRASH_POINTS))
 
 

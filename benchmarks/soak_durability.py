@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 from hypothesis.stateful import invariant, run_state_machine_as_test  # noqa: E402
 
-from tests.test_durability_model import DurabilityMachine  # noqa: E402
+from tests.test_durability_model import KILLS, DurabilityMachine  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.monotonic() - start:.0f} s", flush=True)
     elapsed = time.monotonic() - start
     _write(Path(args.out), args, Counted.steps, runs, failures, elapsed)
+    for where, n in sorted(KILLS.items()):
+        print(f"  killed {n:4d}x: {where}")
     print(f"steps run: {Counted.steps}; runs: {runs}; failures: {len(failures)}; time: {elapsed:.0f} s")
     return 1 if failures else 0
 
@@ -77,11 +79,12 @@ def _write(out: Path, args: argparse.Namespace, steps: int, runs: int, failures:
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "steps": steps, "runs": runs,
               "failures": len(failures), "seconds": round(elapsed, 1), "steps_per_run": args.steps_per_run,
-              "failed_runs": failures}
+              "kills": dict(sorted(KILLS.items())), "failed_runs": failures}
     out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     lines = [f"# Durability soak ({record['date']})", "",
              f"`python -m benchmarks.soak_durability --steps {args.steps}`: {steps} steps in {runs} runs "
-             f"of at most {args.steps_per_run} steps, {len(failures)} failed runs, {elapsed:.0f} s.", ""]
+             f"of at most {args.steps_per_run} steps, {len(failures)} failed runs, {elapsed:.0f} s.", "",
+             "Kills (operation at crash point):", "", *(f"- {w}: {n}" for w, n in sorted(KILLS.items())), ""]
     for f in failures:
         lines += [f"## failed run {f['run']}", "", "```", f["error"].strip(), "```", ""]
     out.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -56,6 +57,7 @@ from tests.durability_ops import (
 )
 
 CRASH_POINTS = crash_points()
+KILLS: Counter[str] = Counter()  # which operation was killed where (the soak prints it)
 # Rules a run may leave out (comma-separated names), to find the bugs behind the first one.
 SKIP = set(filter(None, os.environ.get("CKB_DURABILITY_SKIP", "").split(",")))
 
@@ -110,6 +112,8 @@ class DurabilityMachine(RuleBasedStateMachine):
             killed, acked, _ = run_child({**job, "store": str(self.path)}, crash)
         finally:
             self.kb = KnowledgeBase.open(self.path, update_token=TOKEN)
+        if killed:
+            KILLS[f"{job['op']} at {crash} ({'after' if acked else 'before'} its ACK)"] += 1
         return committed(killed, acked, crash)
 
     # -- the start: a small import, as a fresh store would get -----------
@@ -283,7 +287,8 @@ class DurabilityMachine(RuleBasedStateMachine):
             f"store and model differ: only in the store {sorted(actual - expected)[:6]}; "
             f"only in the model {sorted(expected - actual)[:6]}")
         recorded = {g: n for g, n in self.kb.backend.graphs().items() if n and g not in IGNORED_GRAPHS}
-        assert recorded == counts(self.model.store), "the store's record of graphs and counts is wrong"
+        assert recorded == counts(self.model.store), (
+            f"the store's record of graphs and counts is off: {recorded}, model: {counts(self.model.store)}")
         debris = [p.name for p in self.tmp.iterdir() if ".rebuild-" in p.name or ".old-" in p.name]
         assert not debris, f"debris beside the store: {debris}"
 

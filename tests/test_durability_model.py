@@ -3,8 +3,8 @@
 A Hypothesis state machine drives random sequences of every write and maintenance operation of
 the embedded disk store (SPARQL updates with and without GRAPH, Graph Store writes and deletes on
 the default and named graphs, imports of every RDF format, dataset imports and re-imports,
-``ckb load``, ``ckb index``, the keeper's index build, restarts, and ``kill -9`` at every named
-crash point) against a reference model, an in-memory pyoxigraph Store that applies the same
+``ckb load``, ``ckb reason``, ``ckb index``, the keeper's index build, restarts, and ``kill -9``
+at every named crash point) against a reference model, an in-memory pyoxigraph Store that applies the same
 operations (tests/durability_ops.py). After every step the store's quads, default graph
 included, equal the model's (only the derived graphs in IGNORED_GRAPHS are left out), the
 store's record of graphs and counts agrees, and every answer the step gave (a count, "created",
@@ -216,6 +216,13 @@ class DurabilityMachine(RuleBasedStateMachine):
     @rule(crash=crashes)
     def ckb_index(self, crash: str | None) -> None:
         self._child({"op": "index"}, crash)  # derived only: the model does not change
+
+    @precondition(lambda self: "ckb_reason" not in SKIP
+                  and any(g.startswith(GRAPH_BASE) for g in counts(self.model.store)))
+    @rule(crash=crashes)
+    def ckb_reason(self, crash: str | None) -> None:
+        if self._child({"op": "reason"}, crash):
+            self.model.reason()
 
     @enabled("keeper_index")
     @rule()

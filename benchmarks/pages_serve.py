@@ -5,7 +5,7 @@ python -m benchmarks.pages_serve --triples 1000000 --seconds 20 --out benchmarks
 One generated file is imported beside the bundle by the CLI (as a real store holds it; an
 import leaves the claim index stale). The same store is then served twice: "before" without a
 current claim index (pages follow each claim's chain of sources, as they do after a write until
-the index is rebuilt) and "after" ``ckb index`` built it (kb.store.claimindex). Each page type runs with 1,
+the index is rebuilt) and "after" ``ckb index`` built it (kb.derived.claimindex). Each page type runs with 1,
 8 and 32 closed-loop clients for ``--seconds``; every request builds its page (the page cache
 is bypassed). Writes pages-<size>.json and pages-<size>.md.
 """

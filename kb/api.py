@@ -13,7 +13,6 @@ from rdflib import Graph
 from kb.errors import ForbiddenQuery, KBError
 from kb.namespaces import (
     GRAPH_BASE,
-    GRAPH_CLAIM_INDEX,
     GRAPH_INFERRED,
     GRAPH_SHAPES,
     PREFIXES,
@@ -26,7 +25,7 @@ from kb.store import loader
 from kb.store.backend import MAX_QUERY_LENGTH, QueryRequest, UpdateRequest
 from kb.store.oxstore import OxigraphBackend
 from kb.store.shapes import Shapes
-from kb.store.staging import check_file
+from kb.store.staging import STAGING, check_file
 from kb.terms import check_iri, from_ox
 from kb.views.facade import Browsing
 
@@ -52,12 +51,15 @@ class KnowledgeBase(Reasoning, Browsing):
         row_limit: int = 10_000,
         update_token: str | None = None,
         max_query_length: int = MAX_QUERY_LENGTH,
+        own_graphs_only: bool = False,
     ) -> None:
         self.backend = backend
         self.timeout = timeout
         self.row_limit = row_limit
         self.update_token = update_token
         self.max_query_length = max_query_length
+        # True: writes may name only graphs in the KB's namespace (kb.store.updates.check_own_graphs).
+        self.own_graphs_only = own_graphs_only
         self.prefixes = dict(PREFIXES)
         self.shapes = Shapes(getattr(backend, "path", None), not getattr(backend, "read_only", True))
 
@@ -81,7 +83,9 @@ class KnowledgeBase(Reasoning, Browsing):
         ``sandbox=True`` refuses to run queries in workers the kernel has not fenced off the
         network (``ckb serve`` sets it unless --no-sandbox); otherwise the fence is used if it can be.
         ``graph_prefixes`` adds graph namespaces the KB treats as its own, besides
-        ``https://w3id.org/conflict-kb/graph/``; every other graph in the store is left alone.
+        ``https://w3id.org/conflict-kb/graph/``. On a SPARQL server every other graph is another
+        user's and left alone; on the embedded store every graph is the KB's, and the namespace
+        only matters with ``own_graphs_only=True`` (writes outside it are refused).
         """
         prefixes = (GRAPH_BASE, *graph_prefixes)
         endpoint = endpoint or (None if memory or path else os.environ.get("CKB_ENDPOINT"))
@@ -123,9 +127,12 @@ class KnowledgeBase(Reasoning, Browsing):
         return True
 
     def load(
-        self, files: Sequence[str | Path] | None = None, progress: Progress | None = None
+        self, files: Sequence[str | Path] | None = None, progress: Progress | None = None, force: bool = False
     ) -> dict[str, int]:
-        """Rebuild the store from ``files`` (default: the bundle), all-or-nothing."""
+        """Rebuild the store from ``files`` (default: the bundle), all-or-nothing.
+
+        Files that hold no triples would empty the store: refused unless ``force``.
+        """
         paths = loader.expand(Path(f) for f in files) if files else loader.bundled_files()
         if progress:
             progress(f"loading {len(paths)} files")
@@ -133,6 +140,10 @@ class KnowledgeBase(Reasoning, Browsing):
         shapes = [p for p, g in pairs if g == GRAPH_SHAPES]
         for p in shapes:
             check_file(p)  # before anything is replaced: a bad shapes file changes nothing
+        if files and not force and not loader.hold_triples([p for p, g in pairs if g != GRAPH_SHAPES]):
+            names = ", ".join(str(p) for p in paths) or "no files"
+            raise KBError(f"{names}: no triples to load; loading them would empty the store "
+                          "(use --force to empty it)")
         self.backend.replace_graphs([(p, g) for p, g in pairs if g != GRAPH_SHAPES], clear_others=True,
                                     prepare=loader.attach_texts)
         self.shapes.replace(shapes)
@@ -149,16 +160,27 @@ class KnowledgeBase(Reasoning, Browsing):
 
     def import_file(self, path: str | Path, name: str | None = None) -> str:
         """Load one file into its own graph (replacing an earlier import of it); return the graph."""
+        return next(iter(self.import_rdf(path, name)))
+
+    def import_rdf(self, path: str | Path, name: str | None = None) -> dict[str, int]:
+        """Import one RDF file as import_file does; return each graph written (its own graph first)
+        with its triple count. A dataset file (N-Quads, TriG) also replaces the named graphs it holds."""
         p = Path(path)
         if not p.is_file():
             raise KBError(f"{p}: no such file")
         graph = import_graph(name or p.stem)
-        self.backend.replace_graphs([(p, graph)], prepare=loader.attach_texts)
-        return graph
+        written = self.backend.replace_graphs([(p, graph)], prepare=loader.attach_texts) or [graph]
+        counts = self.backend.graphs()
+        return {g: counts.get(g, 0) for g in written}
 
     def graphs(self) -> dict[str, int]:
-        """Return each of the KB's own named graphs with its triple count (never a foreign one)."""
-        return {g: n for g, n in self.backend.graphs().items() if g.startswith(self._own_prefixes())}
+        """Return each of the KB's named graphs with its triple count.
+
+        On the embedded store that is every graph it holds, whoever wrote it (a graph written
+        through the KB's own endpoint is the KB's data); a SPARQL server's backend lists only
+        the graphs in the KB's namespace (kb.store.remote: the others are other users').
+        """
+        return {g: n for g, n in self.backend.graphs().items() if not g.startswith(STAGING)}
 
     def generation(self) -> int | None:
         """A number that changes with every write to the store; None if others may write to it."""
@@ -167,32 +189,20 @@ class KnowledgeBase(Reasoning, Browsing):
     def _own_prefixes(self) -> tuple[str, ...]:
         return tuple(getattr(self.backend, "graph_prefixes", (GRAPH_BASE,)))
 
-    def _foreign_graphs(self) -> bool:
-        """True if the store also holds graphs that are not the KB's (a shared store)."""
-        own = self._own_prefixes()
-        return any(not g.startswith(own) for g in self.backend.graphs())
+    def in_namespace(self, graph: str) -> bool:
+        """True if ``graph`` is under the KB's graph namespace (its own prefix and --graph-prefix)."""
+        return graph.startswith(self._own_prefixes()) and not graph.startswith(STAGING)
 
     def exportable_graphs(self) -> dict[str, int]:
         """The queryable graphs plus the SHACL shapes kept beside the store, with their sizes."""
-        # Not the claim index: derived, and rebuilt by 'ckb index' wherever the export is loaded.
-        graphs = {g: n for g, n in self.graphs().items() if g != GRAPH_CLAIM_INDEX}
-        return {**graphs, GRAPH_SHAPES: self.shapes.count()}
-
-    def stated_graphs(self) -> list[str] | None:
-        """The default graph of what the KB states (inferences too) without the claim index's
-        summaries: None (the engine's union) when there is no index."""
-        graphs = self.graphs()
-        if GRAPH_CLAIM_INDEX not in graphs:
-            return None
-        return [DEFAULT_GRAPH, *(g for g in graphs if g != GRAPH_CLAIM_INDEX)]
+        return {**self.graphs(), GRAPH_SHAPES: self.shapes.count()}
 
     # -- querying --------------------------------------------------------
     def default_graphs(self, inferred: bool = True) -> list[str] | None:
         """The default graph's parts: None is every graph (the engine's union), else a list."""
         if inferred:
             return None
-        # The claim index is derived from the asserted graphs and the inferred one: not asserted.
-        return [DEFAULT_GRAPH, *(g for g in self.graphs() if g not in (GRAPH_INFERRED, GRAPH_CLAIM_INDEX))]
+        return [DEFAULT_GRAPH, *(g for g in self.graphs() if g != GRAPH_INFERRED)]
 
     def query(
         self,
@@ -218,17 +228,9 @@ class KnowledgeBase(Reasoning, Browsing):
         for g in (default_graphs or []) + (named_graphs or []):
             if g != DEFAULT_GRAPH:
                 check_iri(g)
-        if default_graphs is None and not inferred:
-            default_graphs = self.default_graphs(inferred=False)
-        if default_graphs is None and named_graphs is None and self._foreign_graphs():
-            # A shared store: the engine's union would read other users' graphs too.
-            from kb.store.protocol import own_dataset
-
-            default_graphs, named_graphs, from_query = own_dataset(sparql, self.prefixes, list(self.graphs()))
-            if not from_query:
-                default_graphs = [DEFAULT_GRAPH, *default_graphs]  # what updates wrote, unnamed
-        elif named_graphs is None and self._foreign_graphs():
-            named_graphs = list(self.graphs())
+        # Without the inferred graph only where neither the request nor the query names a
+        # dataset: the protocol's default-graph-uri and the query's own FROM always win.
+        plain = None if inferred or default_graphs is not None else self.default_graphs(inferred=False)
         return self.backend.query(
             QueryRequest(
                 sparql,
@@ -239,6 +241,7 @@ class KnowledgeBase(Reasoning, Browsing):
                 prefixes=self.prefixes,
                 base_iri=base_iri,
                 format=format,
+                plain_default_graphs=plain,
             )
         )
 
@@ -264,6 +267,10 @@ class KnowledgeBase(Reasoning, Browsing):
         from kb.store.using import with_using  # rdflib's SPARQL grammar: loaded only when an update comes
 
         sparql = with_using(sparql, using_graphs, using_named_graphs)
+        if self.own_graphs_only:
+            from kb.store.updates import check_own_graphs
+
+            check_own_graphs(sparql, self.prefixes, base_iri, self.in_namespace)
         self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
 
     # -- graphs as rdflib ------------------------------------------------

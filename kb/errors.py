@@ -49,6 +49,19 @@ class UpdateRefused(KBError):
     status = 403
 
 
+class OutsideNamespace(KBError):
+    """A write names a graph outside the KB's namespace, and the KB takes writes only inside it."""
+
+    status = 403
+
+    @classmethod
+    def for_graph(cls, graph: str) -> OutsideNamespace:
+        """The refusal of a write to ``graph``, naming the rule."""
+        return cls(f"graph <{graph}> is outside this knowledge base's graph namespace, and it takes "
+                   "writes only there (--own-graphs-only: https://w3id.org/conflict-kb/graph/ and "
+                   "each --graph-prefix)")
+
+
 class NotFound(KBError):
     """An entity, graph or file that does not exist."""
 

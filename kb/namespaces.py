@@ -15,7 +15,8 @@ GRAPH_ONTOLOGY = GRAPH_BASE + "ontology"
 GRAPH_SHAPES = GRAPH_BASE + "shapes"
 GRAPH_DATA = GRAPH_BASE + "data"
 GRAPH_INFERRED = GRAPH_BASE + "inferred"
-# Derived from the others by kb.store.claimindex; current only while the store's metadata says so.
+# Where releases before the sidecar kept the claim index, inside the store (every query saw it);
+# kb.derived.claimindex removes that graph on its next build. The index now lives beside the store.
 GRAPH_CLAIM_INDEX = GRAPH_BASE + "claim-index"
 IMPORT_BASE = GRAPH_BASE + "import/"
 

@@ -196,3 +196,52 @@ def test_walk_stops_at_depth_and_width_caps(long_chain: KnowledgeBase) -> None:
     assert str(CKBR[f"s{MAX_DEPTH + 2}"]) not in nodes
     nodes, truncated = walk(long_chain, [str(CKBR.wide)])
     assert truncated and len(nodes) <= 1 + MAX_WIDTH
+
+
+@pytest.fixture
+def many_claims(tmp_path: Path) -> Iterator[KnowledgeBase]:
+    """More claims than one level of the walk holds, each resting on a primary source."""
+    lines = ["@prefix prov: <http://www.w3.org/ns/prov#> .", f"@prefix ckb: <{CKB}> .",
+             "@prefix x: <https://w3id.org/conflict-kb/id/> ."]
+    for i in range(MAX_WIDTH + 20):
+        lines.append(f"x:c{i:04d} a ckb:Report ; prov:hadPrimarySource x:p{i:04d} .")
+        lines.append(f"x:p{i:04d} a ckb:SourceStatement ; prov:wasAttributedTo x:agent .")
+    path = tmp_path / "claims.ttl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with KnowledgeBase.open(memory=True) as k:
+        k.import_file(path, name="claims")
+        yield k
+
+
+def test_every_claim_asked_for_gets_its_chain_past_one_level_of_the_walk(many_claims: KnowledgeBase) -> None:
+    claims = [str(CKBR[f"c{i:04d}"]) for i in range(MAX_WIDTH + 20)]
+    chains = source_chains(many_claims, claims)
+    assert set(chains) == set(claims)
+    for claim in claims:
+        chain = chains[claim]
+        assert not chain.own_voice and chain.lines, claim
+        assert [a for a, _ in chain.first_speakers] == [str(CKBR.agent)], claim
+
+
+@pytest.fixture
+def crowded_level(tmp_path: Path) -> Iterator[KnowledgeBase]:
+    """Ten claims with 50 derivations each, and one claim whose only upstream link is a primary
+    source that sorts after them all: the walk's level cap leaves it unread."""
+    lines = ["@prefix prov: <http://www.w3.org/ns/prov#> .", f"@prefix ckb: <{CKB}> .",
+             "@prefix x: <https://w3id.org/conflict-kb/id/> .",
+             "x:far a ckb:Report ; prov:hadPrimarySource x:zzz ."]
+    for r in range(10):
+        lines.append(f"x:r{r} a ckb:Report ; prov:wasDerivedFrom " + ", ".join(
+            f"x:s{r}-{i:02d}" for i in range(50)) + " .")
+    path = tmp_path / "crowded.ttl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with KnowledgeBase.open(memory=True) as k:
+        k.import_file(path, name="crowded")
+        yield k
+
+
+def test_a_primary_source_past_the_walks_cap_is_truncation(crowded_level: KnowledgeBase) -> None:
+    far = str(CKBR.far)
+    claims = [far, *(str(CKBR[f"r{r}"]) for r in range(10))]
+    chain = source_chains(crowded_level, claims)[far]  # the old walk raised KeyError here
+    assert chain.truncated and not chain.own_voice and not chain.lines

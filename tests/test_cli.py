@@ -22,8 +22,6 @@ from rdflib import RDFS, Dataset, Graph
 from rdflib.compare import isomorphic
 
 import kb
-from kb.namespaces import GRAPH_CLAIM_INDEX
-from kb.store import lifecycle
 
 COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 CLASSES = "SELECT ?c ?label WHERE { ?c a owl:Class ; rdfs:label ?label } ORDER BY ?c LIMIT 5"
@@ -302,11 +300,9 @@ def test_export_writes_a_file_that_parses(store, tmp_path, fmt):
     assert proc.returncode == 0, proc.stderr
     parsed = parse(out, fmt)
     if fmt in ("nq", "trig"):
-        # Everything a query sees but the claim index (derived: 'ckb index' rebuilds it), plus
-        # the SHACL shapes, kept beside the store.
+        # Everything a query sees, plus the SHACL shapes, kept beside the store.
         shapes = store.with_name(store.name + ".shapes.nt").read_text(encoding="utf-8").count("\n")
-        index = lifecycle.read_meta(store).graphs[GRAPH_CLAIM_INDEX]
-        assert len(list(parsed.quads((None, None, None, None)))) == count_all(store) - index + shapes
+        assert len(list(parsed.quads((None, None, None, None)))) == count_all(store) + shapes
     else:
         assert len(parsed) > 100
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temp files left

@@ -109,7 +109,7 @@ def test_unknown_protocol_graph_is_an_empty_graph(kb: KnowledgeBase) -> None:
 
 
 def test_update_needs_token(tmp_path: Path) -> None:
-    # A graph in the KB's own namespace: graphs outside it are other users' and stay unseen.
+    # Any graph may be written on the KB's own store (tests/test_graph_namespace.py: outside the namespace).
     insert = ("INSERT DATA { GRAPH <https://w3id.org/conflict-kb/graph/x> "
               "{ <http://x/a> <http://x/b> <http://x/c> } }")
     with KnowledgeBase.open(memory=True) as ro, pytest.raises(UpdateRefused):

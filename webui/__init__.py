@@ -36,7 +36,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "HEAVY_PER_CLIENT": 1,  # heavy queries one client may have at a time (429 beyond)
     "TRUSTED_PROXIES": (),  # addresses whose X-Forwarded-For names the client
     "PAGE_CACHE_BYTES": 64 * 1024 * 1024,  # rendered browsing pages kept per store generation (0: off)
-    "CLAIM_INDEX": False,  # ckb serve: rebuild a stale claim index in the background (kb.store.claimindex)
+    "CLAIM_INDEX": False,  # ckb serve: rebuild a stale claim index in the background (kb.derived.claimindex)
     "WARM_PAGES": (),  # paths rendered ahead after start and after each write (ckb serve: webui.warm.LANDING)
     "CSP_STYLE_UNSAFE_INLINE": False,  # True: allow inline styles on every page
     # Endpoints whose vendored widgets write style attributes (vis-timeline): inline styles

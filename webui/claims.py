@@ -8,7 +8,6 @@ import time
 from flask import Blueprint, Response, render_template, request, url_for
 
 from kb.query import scheduling
-from kb.store import claimindex
 from kb.views.browse import labels
 from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import enrich, run
@@ -39,22 +38,20 @@ def index() -> str | Response:
     filters = check_filters(request.args)
     active = filters.active()
     fmt = request.args.get("format", "")
-    indexed = claimindex.current(kb)
     if fmt == "sparql":
-        return _download(build_query(filters, indexed=indexed).encode("utf-8"),
+        return _download(build_query(filters).encode("utf-8"),
                          "application/sparql-query", _filename(active) + ".rq")
     if fmt == "csv":
-        result = kb.query(build_query(filters, indexed=indexed))
+        result = kb.query(build_query(filters))
         return _download(result.serialize("csv"), "text/csv; charset=utf-8",
                          _filename(active) + ".csv")
     if fmt:
         return Response("format must be csv or sparql\n", status=400, mimetype="text/plain")
     number = page_number()
-    listing = run(kb, filters, PER_PAGE, (number - 1) * PER_PAGE, indexed=indexed)
+    listing = run(kb, filters, PER_PAGE, (number - 1) * PER_PAGE)
     rows, total = listing.rows, listing.total
     names = enrich(kb, rows)
-    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT, budget=_facet_budget(),
-                                indexed=indexed)
+    facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT, budget=_facet_budget())
     iris = {v for name in ("via", "speaker", "event", "actor")
             for v, _n in facets.get(name, [])} | set(active.values())
     names |= labels(kb, {i for i in iris if i.startswith(("http://", "https://"))})

@@ -6,9 +6,10 @@ read a graph for anyone; PUT (replace), POST (add; to /rdf-graph-store alone: a 
 with its IRI in Location) and DELETE need the update token, as SPARQL Update does.
 
 Status codes: 200 a graph; 201 a graph was created; 204 written or deleted; 400 bad graph IRI,
-bad parameters or a body that does not parse (with line:column); 403 read-only or bad token;
-404 no such graph; 405 other methods; 406 no acceptable format; 413 body too large; 415 a body
-that is not one graph in an RDF format, or a charset other than UTF-8.
+bad parameters or a body that does not parse (with line:column); 403 read-only, bad token, or
+(--own-graphs-only) a graph outside the KB's namespace; 404 no such graph; 405 other methods;
+406 no acceptable format; 413 body too large; 415 a body that is not one graph in an RDF format,
+or a charset other than UTF-8.
 """
 
 from __future__ import annotations

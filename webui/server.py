@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from kb.store import claimindex
-from kb.views import claimbitmaps
+from kb.derived import bitmaps as claimbitmaps
+from kb.derived import claimindex
 from webui import create_app
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from kb.views import claimbitmaps
+from kb.derived import bitmaps as claimbitmaps
 from kb.views.browse import check_iri, labels
 from kb.views.chains import downstream_claims, source_chains, supported
 from webui import get_kb

@@ -5,7 +5,8 @@ Status codes: 200 results; 204 update applied; 429 the client spent its query-ti
 queries running; 303 browsers (HTML preferred) to the query
 page; 400 bad syntax (with line/column), forbidden query (SERVICE, LOAD, FROM naming no graph of
 this store), bad parameters or graph IRIs, an update that sets its dataset twice; 403 update
-refused (read-only, or missing/wrong bearer token); 405 other methods; 406 no acceptable format;
+refused (read-only, missing/wrong bearer token, or with --own-graphs-only a graph outside the
+KB's namespace); 405 other methods; 406 no acceptable format;
 413 body over MAX_CONTENT_LENGTH or query over MAX_QUERY_LENGTH; 415 other POST bodies, or a
 charset other than UTF-8; 503 the query hit its time limit, counted from the request's arrival, or
 the heavy queue is full (as Fuseki does: the server declined to finish, the client may narrow the

@@ -25,10 +25,14 @@ def cmd_load(kb: Any, args: argparse.Namespace) -> int:
     """ckb load [FILES...]"""
     progress = Progress()
     with progress.activity("loading"):
-        counts = kb.load(args.files or None, progress=progress)
+        counts = kb.load(args.files or None, progress=progress, force=getattr(args, "force", False))
     _print_graphs(counts)
     index_claims(kb, args)
     return 0
+
+
+def _triples(n: int) -> str:
+    return f"{n:,} triple" + ("" if n == 1 else "s")
 
 
 def cmd_import(kb: Any, args: argparse.Namespace) -> int:
@@ -36,8 +40,11 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
     fmt = getattr(args, "import_format", "rdf")
     if fmt == "rdf":
         with Progress().activity(f"importing {args.file}"):
-            graph = kb.import_file(args.file, name=args.name)
-        print(f"imported {args.file} into <{graph}>: {kb.graphs().get(graph, 0)} triples")
+            written = kb.import_rdf(args.file, name=args.name)
+        graph, *named = written
+        print(f"imported {args.file} into <{graph}>: {_triples(written[graph])}"
+              + "".join(f"; <{g}>: {_triples(written[g])}" for g in named)
+              + (f" ({_triples(sum(written.values()))} in all)" if named else ""))
         _index_after_import(kb, args)
         return 0
     from kb.imports import run_import
@@ -117,7 +124,7 @@ def cmd_reason(kb: Any, args: argparse.Namespace) -> int:
 
 def cmd_index(kb: Any, args: argparse.Namespace) -> int:
     """ckb index"""
-    from kb.store import claimindex
+    from kb.derived import claimindex
 
     if not claimindex.supported(kb):
         raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
@@ -127,7 +134,7 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
 
 def _index_after_import(kb: Any, args: argparse.Namespace) -> None:
     """With --index, rebuild the claim index; else say that it is stale (if it is)."""
-    from kb.store import claimindex
+    from kb.derived import claimindex
 
     if getattr(args, "index", False):
         index_claims(kb, args)
@@ -136,8 +143,8 @@ def _index_after_import(kb: Any, args: argparse.Namespace) -> None:
 
 
 def index_claims(kb: Any, args: argparse.Namespace, force: bool = False) -> None:
-    """Rebuild the claim index after a write (kb.store.claimindex), unless --no-index."""
-    from kb.store import claimindex
+    """Rebuild the claim index after a write (kb.derived.claimindex), unless --no-index."""
+    from kb.derived import claimindex
 
     if getattr(args, "no_index", False) or not claimindex.supported(kb):
         return

@@ -51,8 +51,10 @@ def _store_options(parser: argparse.ArgumentParser, top: bool) -> None:
     parser.add_argument("--engine", choices=("virtuoso", "oxigraph", "sparql"), default=default,
                         help="the server's engine (default: asked from the server)")
     parser.add_argument("--graph-prefix", metavar="IRI", action="append", default=default,
-                        help="also treat graphs under IRI as the KB's own (repeatable; every other "
-                             "graph in the store is never read, counted or dropped)")
+                        help="also treat graphs under IRI as the KB's own (repeatable). On a SPARQL "
+                             "server every other graph is never read, counted or dropped; on the "
+                             "embedded store every graph is the KB's, and the namespace bounds "
+                             "'serve --own-graphs-only'")
 
 
 def _no_index(c: argparse.ArgumentParser) -> None:
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
             loaded=False)
     _no_index(c)
     c.add_argument("files", nargs="*", metavar="FILE", help="RDF files or folders")
+    c.add_argument("--force", action="store_true", help="load even files without triples (empties the store)")
     c = cmd("import", cmd_import, "load one file into its own graph (replacing an earlier import)")
     c.add_argument("file", metavar="FILE")
     c.add_argument("--name", help="graph name (default: the file name without extension)")
@@ -134,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--debug", action="store_true")
     c.add_argument("--update-token", metavar="T", default=os.environ.get("CKB_UPDATE_TOKEN"),
                    help="enable SPARQL Update for requests bearing this token")
+    c.add_argument("--own-graphs-only", action="store_true",
+                   help="refuse (403) updates and Graph Store writes that name a graph outside the "
+                        "KB's namespace (https://w3id.org/conflict-kb/graph/ and each --graph-prefix); "
+                        "by default any graph may be written, and every graph is the KB's data")
     c.add_argument("--timeout", type=_positive, default=10.0, metavar="S")
     c.add_argument("--row-limit", type=_positive_int, default=10_000, metavar="N")
     c.add_argument("--query-budget", type=_positive, default=60.0, metavar="S",
@@ -189,7 +196,8 @@ def _open(args: argparse.Namespace) -> Any:
 
     options: dict[str, Any] = {}
     if args.command == "serve":
-        options = {"timeout": args.timeout, "row_limit": args.row_limit}
+        options = {"timeout": args.timeout, "row_limit": args.row_limit,
+                   "own_graphs_only": args.own_graphs_only}
     options["graph_prefixes"] = tuple(args.graph_prefix or ())
     if args.memory:
         return KnowledgeBase.open(memory=True, **options)

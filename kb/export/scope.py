@@ -7,7 +7,7 @@ from typing import Any
 
 from kb.errors import KBError, NotFound
 from kb.export.rdf import serialize_quads
-from kb.namespaces import GRAPH_CLAIM_INDEX, GRAPH_SHAPES, graph_iri
+from kb.namespaces import GRAPH_SHAPES, graph_iri
 from kb.terms import iri_ref
 
 
@@ -21,19 +21,14 @@ def export(kb: Any, format: str = "turtle", graph: str = "all", entity: str | No
                 f"CONSTRUCT {{ {ref} ?p ?o . ?s ?q {ref} }} "
                 f"WHERE {{ {{ {ref} ?p ?o }} UNION {{ ?s ?q {ref} }} }}"
             )
-        # An entity's statements, not the claim index's summaries about it (asked for by a
-        # query, they are exported as asked).
-        stated = kb.stated_graphs() if entity is not None else None
-        result = kb.query(query or "", default_graphs=stated)
+        result = kb.query(query or "")
         if result.kind != "graph":
             raise KBError("only CONSTRUCT and DESCRIBE results can be exported as RDF")
         return result.serialize(format, kb.prefixes)
     if graph == "all":
-        # never another user's graph, nor the claim index (derived; 'ckb index' rebuilds it)
-        own = kb.graphs() if kb._foreign_graphs() or GRAPH_CLAIM_INDEX in kb.graphs() else None
-        parts = ([kb.backend.quads(None)] if own is None
-                 else [kb.backend.quads(g) for g in own if g != GRAPH_CLAIM_INDEX])
-        quads = itertools.chain(*parts, kb.shapes.quads())
+        # Every graph of the KB's (a server's backend lists no other user's) and the embedded
+        # store's default graph; derived state lives beside the store, never in it.
+        quads = itertools.chain(kb.backend.quads(None), kb.shapes.quads())
     elif graph_iri(graph) == GRAPH_SHAPES:
         quads = iter(kb.shapes.quads())
     else:

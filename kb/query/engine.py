@@ -154,7 +154,11 @@ def run_query(store: ox.Store, job: QueryRequest, analyses: _Analyses) -> dict[s
     options: dict[str, Any] = {}
     if job.default_graphs is not None:
         options["default_graph"] = graph_terms(job.default_graphs)
-    elif not analysis.has_dataset:
+    elif analysis.has_dataset:
+        pass  # the query's own FROM / FROM NAMED: the engine reads them
+    elif job.plain_default_graphs is not None:
+        options["default_graph"] = graph_terms(job.plain_default_graphs)
+    else:
         # The KB's default graph is every graph; the engine's union does that without a list.
         options["use_default_graph_as_union"] = True
     if job.named_graphs is not None:

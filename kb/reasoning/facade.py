@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.namespaces import GRAPH_CLAIM_INDEX, GRAPH_INFERRED
+from kb.namespaces import GRAPH_INFERRED
 from kb.store import loader
 
 if TYPE_CHECKING:
@@ -33,14 +33,14 @@ class Reasoning:
         """Validate everything but the inferences against the SHACL shapes."""
         from kb.reasoning.validate import validate_graphs  # pySHACL loads in ~0.6 s: only when validating
 
-        asserted = [g for g in self.graphs() if g not in (GRAPH_INFERRED, GRAPH_CLAIM_INDEX)]
+        asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
         return validate_graphs(self.rdflib_graph(asserted), self.shapes.graph())
 
     def reason(self, reasoner: str = "hermit", save: bool = False) -> ReasonReport:
         """Run the OWL reasoner and replace the inferred graph with what it entails."""
         from kb.reasoning import reason as reasoning
 
-        asserted = [g for g in self.graphs() if g not in (GRAPH_INFERRED, GRAPH_CLAIM_INDEX)]
+        asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
         outcome = reasoning.reason(self.rdflib_graph(asserted), reasoner=reasoner)
         report = ReasonReport(
             outcome.consistent, outcome.reasoner, len(outcome.inferred), outcome.seconds, outcome.explanation

@@ -37,6 +37,10 @@ class QueryRequest:
     # None: TSV for solutions, N-Triples for graphs, JSON for booleans.
     format: str | dict[str, str] | None = None
     check: bool = True  # False only where a test drives the worker past the parse check
+    # The default graph of a query that names no dataset itself (no FROM / FROM NAMED) when the
+    # request names none either (``default_graphs`` None): None is the union (``inferred=False``
+    # lists the graphs but the inferred one). A query's own FROM always wins over it.
+    plain_default_graphs: list[str] | None = None
 
 
 @dataclass
@@ -72,8 +76,9 @@ class Backend(Protocol):
 
     def replace_graphs(
         self, files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], clear_others: bool
-    ) -> None:
-        """Parse every file into its graph and swap them in all-or-nothing."""
+    ) -> list[str] | None:
+        """Parse every file into its graph and swap them in all-or-nothing; return the graphs written
+        (a dataset file's named graphs too), or None if the backend does not say."""
         ...
 
     def quads(self, graph: str | None = None) -> Iterator[Any]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pyoxigraph as ox
 
+from kb.store.lifecycle import crash_point
 from kb.store.staging import STAGING
 from kb.terms import iri_ref
 
@@ -36,7 +37,7 @@ class OneGraphAtATime:
         SPARQL text, so this runs in the server process with the store's own API.
         """
         target = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
-        # The written graph is recounted into the store's record (an unrecorded graph is swept on open).
+        # The written graph is recounted into the store's record.
         with self._writing(recount=[] if graph is None else [graph]):
             if not replace:
                 # extend() is one transaction; an empty named graph still comes to exist.
@@ -48,6 +49,8 @@ class OneGraphAtATime:
             staging = ox.NamedNode(f"{STAGING}{uuid.uuid4().hex}/gsp")
             try:
                 self.store.extend([ox.Quad(t.subject, t.predicate, t.object, staging) for t in triples])
+                # A crash here leaves the staging graph (a reserved name, in no redo log): removed on open.
+                crash_point("gsp-staged")
                 into = "DEFAULT" if graph is None else f"GRAPH {iri_ref(graph)}"
                 create = [] if graph is None else [f"CREATE SILENT GRAPH {iri_ref(graph)}"]
                 self.store.update(" ;\n".join([

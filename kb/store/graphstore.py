@@ -14,7 +14,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kb.errors import KBError, NotFound, ParseError, UpdateRefused
+from kb.errors import KBError, NotFound, OutsideNamespace, ParseError, UpdateRefused
 from kb.namespaces import PREFIXES
 from kb.store.staging import STAGING
 from kb.terms import check_iri
@@ -57,6 +57,14 @@ def _authorise(kb: Any, token: str | None) -> None:
 def _graph(graph: str | None) -> str | None:
     if graph is not None and check_iri(graph).startswith(STAGING):
         raise KBError(f"<{graph}> is a staging graph of the store; it cannot be read or written")
+    return graph
+
+
+def _writable(kb: Any, graph: str | None) -> str | None:
+    """The graph, if this KB takes writes there: with own_graphs_only, only in its namespace."""
+    graph = _graph(graph)
+    if graph is not None and getattr(kb, "own_graphs_only", False) and not kb.in_namespace(graph):
+        raise OutsideNamespace.for_graph(graph)
     return graph
 
 
@@ -104,7 +112,7 @@ def write(
     """PUT (replace) or POST (add) triples into one graph; return True if the graph is new."""
     backend = _backend(kb)
     _authorise(kb, token)
-    graph = _graph(graph)
+    graph = _writable(kb, graph)
     created = not backend.has_graph(graph)
     backend.write_graph(graph, triples, replace=replace)
     return created
@@ -114,7 +122,7 @@ def delete(kb: Any, graph: str | None, token: str | None) -> None:
     """Remove one graph (or empty the default graph); NotFound if it does not exist."""
     backend = _backend(kb)
     _authorise(kb, token)
-    graph = _graph(graph)
+    graph = _writable(kb, graph)
     if not backend.has_graph(graph):
         raise NotFound(f"no graph <{graph}> in this store")
     backend.drop_graph(graph)

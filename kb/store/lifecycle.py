@@ -1,11 +1,14 @@
 """A disk store's life on its folder: metadata, the writer's lock, and recovery after a crash.
 
-The metadata (``ckb-meta.json`` inside the store folder) is the store's commit record: which
-named graphs it holds and how many triples each has, and which bundle it was built from. It
-sits in the folder, not in the store, so no query (not even one over the union default graph)
-can see it, and it moves with the folder when a rebuild is swapped in. Opening reads it
-instead of counting the store. A graph the store holds but the metadata does not name was
-left by a write that never committed, and is swept on open.
+The metadata (``ckb-meta.json`` inside the store folder) is a record derived from the store:
+which named graphs it holds and how many triples each has, which bundle it was built from, and
+the journal of the write in flight. It sits in the folder, not in the store, so no query (not
+even one over the union default graph) can see it, and it moves with the folder when a rebuild
+is swapped in. Opening reads the counts instead of counting the store, but the store's own list
+of graphs wins over the record: a graph the record misses is counted and recorded, never swept.
+Recovery removes only what it can prove is a write's own debris: staging graphs (reserved
+names) that no committed redo log names, and brand-new graphs an intent journal written before
+the write (``pending``) names when the write never committed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from kb.errors import StoreError
 
 META_NAME = "ckb-meta.json"
 META_FORMAT = 1
+# 2: updates without GRAPH write the store's default graph and the shapes sit beside the store
+# (kb.store.upgrade moves an older store's updates graph and shapes graph out of the way).
+LAYOUT = 2
 ALL = "*"  # in Meta.recount: every graph, and adopt graphs the metadata does not name
 NEW = "+"  # in Meta.recount: adopt graphs the metadata does not name (an update may create them)
 _TAG = re.compile(r"^[0-9a-f]{8}$")
@@ -41,10 +47,14 @@ class Meta:
     swaps: list[tuple[str, str]] = field(default_factory=list)
     # Graphs whose counts a write in flight may have changed ([ALL]: any, new ones included).
     recount: list[str] = field(default_factory=list)
-    # The fingerprint of the rules that built the claim index graph from the store as it is
-    # ("": none, or stale): every write commits a new Meta without it, so a write (or a crash
-    # during one) makes the index stale.
+    # The stamp (rules' fingerprint and build tag) of the sidecar claim index built from the store
+    # as it is ("": none, or stale): every write commits a new Meta without it, so a write (or a
+    # crash during one) makes the index stale.
     claim_index: str = ""
+    # Intent journal of a write in flight: graphs it is about to create (none existed when it was
+    # written). A crash before the write commits leaves them, and only them, to be removed on open.
+    pending: list[str] = field(default_factory=list)
+    layout: int = LAYOUT
 
     @classmethod
     def from_json(cls, text: str) -> Meta:
@@ -59,6 +69,8 @@ class Meta:
             recount=[str(g) for g in data.get("recount", [])],
             # an older store wrote true here: an index of unknown rules, so stale
             claim_index=index if isinstance(index := data.get("claim_index"), str) else "",
+            pending=[str(g) for g in data.get("pending", [])],
+            layout=int(data.get("layout", 1)),  # written before layouts were recorded: maybe older
         )
 
     def to_json(self) -> str:
@@ -176,10 +188,28 @@ def touched_graphs(sparql: str, known: Iterable[str]) -> list[str]:
     return [NEW, *(g for g in known if g in sparql or re.split(r"[/#]", g)[-1] in sparql)]
 
 
+# Every crash point, where it sits (kb.store.*), for tests that kill at each of them.
+CRASH_POINTS = {
+    "after-write": "oxstore._writing: a write's data is in the store, its record not yet committed",
+    "journal-written": "replace._replace_in_place: intent journal (pending new graphs) committed, no data",
+    "bulk-loaded": "replace._replace_in_place: new and staging graphs loaded, record not committed",
+    "before-commit": "replace._replace_in_place: counted, just before the record and redo log commit",
+    "before-swap": "replace._replace_in_place: committed with its redo log, staging graphs not swapped in",
+    "rebuild-copied": "replace._rebuild: the rest of the store copied into the new folder, files not loaded",
+    "rebuild-loaded": "replace._rebuild: new store loaded, its record not written",
+    "rebuild-built": "replace._rebuild: new store complete with its record, not swapped in",
+    "between-renames": "replace._rebuild: old store renamed away, new one not yet renamed in",
+    "after-renames": "replace._rebuild: new store in place, old folder not yet removed",
+    "gsp-staged": "graphops.write_graph: a Graph Store PUT's staging graph written, not swapped in",
+    "upgrade-shapes-saved": "upgrade.upgrade: an older store's shapes saved beside it, graphs not moved",
+}
+
+
 def crash_point(name: str) -> None:
     """TEST ONLY: kill this process (SIGKILL, as ``kill -9``) when CKB_TEST_CRASH_AT names this point.
 
-    The crash-recovery tests use it to land a real kill exactly between two steps.
+    The crash-recovery tests use it to land a real kill exactly between two steps (CRASH_POINTS).
     """
+    assert name in CRASH_POINTS, name
     if os.environ.get("CKB_TEST_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -12,6 +12,7 @@ import pyoxigraph as ox
 
 from kb.errors import KBError
 from kb.namespaces import CKB, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, import_graph
+from kb.store.staging import check_first
 
 RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".rdf", ".owl", ".xml", ".n3"}
 TEXT_FILE = ox.NamedNode(str(CKB.textFile))
@@ -68,6 +69,11 @@ def expand(paths: Iterable[Path]) -> list[Path]:
         else:
             raise KBError(f"{path}: no such file or folder")
     return out
+
+
+def hold_triples(paths: Iterable[Path]) -> bool:
+    """True if any of the files holds a triple (parsing each only up to its first one)."""
+    return any(check_first(p) for p in paths)
 
 
 def graph_for(path: Path) -> str:

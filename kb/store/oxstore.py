@@ -23,13 +23,13 @@ from kb.query.worker import run_update
 from kb.store import lifecycle
 from kb.store.backend import QueryRequest, UpdateRequest
 from kb.store.graphops import OneGraphAtATime
-from kb.store.lifecycle import ALL, Meta, crash_point
+from kb.store.lifecycle import Meta, crash_point
+from kb.store.record import StoreRecord
 from kb.store.replace import GraphReplacement
 from kb.store.rwlock import RWLock as _RWLock
-from kb.store.staging import STAGING, count_graph, swap_update
 
 
-class OxigraphBackend(GraphReplacement, OneGraphAtATime):
+class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
     # Graphs outside these namespaces belong to someone else: a rebuild carries them over.
@@ -73,69 +73,6 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
         # One line saying what recovery on open did, for the CLI and the server to show.
         self.recovered = "; ".join(notes) or None
 
-    # -- metadata and recovery --------------------------------------------
-    def _open_meta(self, notes: list[str]) -> None:
-        """Read the metadata (a store without any is counted this once), then recover."""
-        if self.path is None:
-            return
-        meta = lifecycle.read_meta(self.path)
-        if meta is None:
-            legacy = self.path.with_name(self.path.name + ".bundle")  # the marker's old home
-            bundle = legacy.read_text(encoding="utf-8").strip() if legacy.is_file() else None
-            graphs = self._count([g for g in self._named() if not g.startswith(STAGING)])
-            meta = Meta(graphs={g: n for g, n in graphs.items() if n}, bundle=bundle)
-            if not self.read_only:
-                lifecycle.write_meta(self.path, meta)
-                legacy.unlink(missing_ok=True)
-        self.meta = meta
-        if not self.read_only:
-            self._recover(meta, notes)
-
-    def _recover(self, meta: Meta, notes: list[str]) -> None:
-        """Redo an interrupted swap, sweep uncommitted graphs, recount what a crash left unsure."""
-        present = self._named()
-        redo = [(g, t) for g, t in meta.swaps if g in present]
-        if redo:
-            self.store.update(swap_update(redo))
-            notes.append(f"finished replacing {len(redo)} graph(s) that a crash interrupted")
-        # While an update was in flight, a graph the metadata does not name is one it created.
-        swept = [g for g in self._named() if g not in meta.graphs and not meta.recount]
-        if swept:
-            size = sum(self._count(swept).values())
-            for g in swept:
-                self.store.remove_graph(ox.NamedNode(g))
-            notes.append(f"removed {len(swept)} graph(s) ({size} triples) an interrupted write left")
-        if redo or swept or meta.recount:
-            self._commit(self._refreshed(meta, meta.recount))
-            if meta.recount:
-                notes.append("recounted the graphs an interrupted update touched")
-            self.store.flush()
-
-    def _named(self) -> list[str]:
-        return [g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
-
-    def _count(self, graphs: Sequence[str]) -> dict[str, int]:
-        """Count the triples of each graph (a scan of each; never done on a plain open)."""
-        return {g: count_graph(self.store, g) for g in graphs}
-
-    def _refreshed(self, meta: Meta, recount: Sequence[str]) -> Meta:
-        """The metadata after a write that may have changed ``recount`` (ALL: any graph)."""
-        present = set(self._named())
-        graphs = {g: n for g, n in meta.graphs.items() if g in present}
-        todo = present if ALL in recount else (set(recount) | (present - set(graphs))) & present
-        graphs.update(self._count(sorted(todo)))
-        for g in [g for g, n in graphs.items() if n == 0]:
-            self.store.remove_graph(ox.NamedNode(g))  # an emptied graph is no graph
-            del graphs[g]
-        return Meta(graphs=dict(sorted(graphs.items())), bundle=meta.bundle)
-
-    def _commit(self, meta: Meta) -> None:
-        """Make ``meta`` the store's record (on disk: atomically, after the data is flushed)."""
-        if self.path is not None:
-            self.store.flush()
-            lifecycle.write_meta(self.path, meta)
-        self.meta = meta
-
     @property
     def bundle(self) -> str | None:
         """The fingerprint of the bundle this store was built from, if it was."""
@@ -148,9 +85,9 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
                 self._commit(Meta(graphs=self.meta.graphs, bundle=fingerprint))
 
     def mark_claim_index(self, generation: int, wrote: bool, rules: str) -> bool:
-        """Record the claim index graph as current (built by ``rules``, their fingerprint), if its
-        own write (when it ``wrote`` one) is the only one since ``generation`` (kb.store.claimindex
-        read the store at that generation)."""
+        """Record the sidecar claim index stamped ``rules`` (fingerprint and build tag) as current, if
+        its own write (when it ``wrote`` one) is the only one since ``generation`` (kb.derived.claimindex
+        read the store at that generation); every later write commits a record without it."""
         with self._lock.write():
             if self.store is None or self.generation != generation + int(wrote):
                 return False
@@ -234,8 +171,9 @@ class OxigraphBackend(GraphReplacement, OneGraphAtATime):
             if recount is not None:
                 # Written first, so a crash mid-write leaves word to recount on open.
                 self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle, recount=list(recount)))
-            elif self.meta.claim_index:
-                # Written first, so a crash mid-write leaves the claim index marked stale.
+            elif self.meta.claim_index or self.meta.pending or self.meta.swaps:
+                # Written first, so a crash mid-write leaves the claim index marked stale (and no
+                # journal of an earlier write that failed can name a graph this one creates).
                 self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
             try:
                 yield

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kb.errors import KBError
 from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
 from kb.query.results import GRAPH_FORMATS, QueryResult, capture
 from kb.query.worker import WorkerPool, check, syntax_error
 from kb.store import protocol as p
 from kb.store.backend import QueryRequest, UpdateRequest
-from kb.store.staging import STAGING, Prepare, stage
+from kb.store.staging import STAGING, Prepare, check_file, is_dataset, stage
 from kb.terms import iri_ref
 
 EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph
@@ -116,6 +117,8 @@ class RemoteBackend:
             # Virtuoso lets a query's FROM win over default-graph-uri, so FROM must name own graphs.
             default, named, from_query = p.own_dataset(request.query, request.prefixes, own,
                                                        refuse=lambda g: not self.own(g))
+            if not from_query and request.plain_default_graphs is not None:
+                default = [g for g in request.plain_default_graphs if g in own]  # e.g. not inferred
         else:
             # The store's unnamed default graph ("") is never sent: on a server it is not the KB's.
             default = [g for g in request.default_graphs if g in own]
@@ -162,9 +165,17 @@ class RemoteBackend:
         fails); one that exists is written to a staging graph and moved over it by the one
         update at the end, as the embedded store does.
         """
+        # Quads in a dataset file's named graphs keep their names; on a shared server only
+        # graphs in the KB's namespaces may be written (the rest belong to other users).
+        named = {p: check_file(p) for p, _ in files if p.is_file() and is_dataset(p)}
+        for path, graphs in named.items():
+            for graph in graphs:
+                if not self.own(graph):
+                    raise KBError(f"{path}: <{graph}> is outside the KB's graph namespaces "
+                                  f"({', '.join(self.graph_prefixes)}); a shared server keeps only those")
         local = ox.Store()
         loaded: list[tuple[str, str]] = []
-        stage(local, files, extra, prepare, loaded, set())
+        stage(local, files, extra, prepare, loaded, set(), named=named)
         targets = list(dict.fromkeys(t for _, t in loaded))
         existing = self.graphs()
         run = f"{STAGING}{uuid.uuid4().hex}/"

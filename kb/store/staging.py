@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,6 +43,14 @@ def counts_of(store: ox.Store) -> dict[str, int]:
     return {g: n for g in names if (n := count_graph(store, g))}
 
 
+def targets_of(
+    files: Sequence[tuple[Path, str]], extra: Sequence[tuple[bytes, str]], named: Mapping[Path, Sequence[str]]
+) -> list[str]:
+    """Every graph a load writes, in order: files' graphs, the named graphs dataset files hold, extras'."""
+    graphs = [t for _, t in files] + [g for p, _ in files for g in named.get(p, ())] + [t for _, t in extra]
+    return list(dict.fromkeys(graphs))
+
+
 def stage(
     store: ox.Store,
     files: Sequence[tuple[Path, str]],
@@ -52,32 +60,85 @@ def stage(
     existing: set[str],
     bulk: bool = False,
     checked: bool = False,
+    named: Mapping[Path, Sequence[str]] | None = None,
 ) -> None:
     """Load files and extra N-Triples, appending (graph written, target) to ``loaded``.
 
     A target graph that does not exist yet is written directly (each load is one
     transaction); one that exists is written to a staging graph, for a later swap. ``checked``:
     every regular file was parsed by check_file already, so the bulk loader need not check again.
+    ``named``: the named graphs each dataset file (N-Quads, TriG) holds (check_file's answer);
+    their quads keep their graph names, and only the file's default graph goes to its target.
     """
+    named = named or {}
     run = STAGING + uuid.uuid4().hex + "/"
     into: dict[str, str] = {}
-    for n, (_, target) in enumerate([*files, *extra]):
-        if target not in into:
-            into[target] = f"{run}{n}" if target in existing else target
-            loaded.append((into[target], target))
+    for n, target in enumerate(targets_of(files, extra, named)):
+        into[target] = f"{run}{n}" if target in existing else target
+        loaded.append((into[target], target))
+        if into[target] != target:
+            # Even an empty replacement exists, so a redo log naming it can tell "not swapped yet".
+            store.add_graph(ox.NamedNode(into[target]))
     for path, target in files:
-        load_file(store, path, into[target], bulk, lenient=checked and path.is_file())
+        if path in named:
+            load_dataset(store, path, into[target], into, bulk)
+        else:
+            load_file(store, path, into[target], bulk, lenient=checked and path.is_file())
     for data, target in extra:
         store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(into[target]))
     if prepare is not None:
         store.extend(prepare(store, [(into[t], p) for p, t in files]))
 
 
-def check_file(path: Path) -> None:
-    """Parse a file without storing it, raising ParseError at its first error."""
+def is_dataset(path: Path) -> bool:
+    """True for a file whose format holds named graphs (N-Quads, TriG)."""
+    return rdf_format(path).supports_datasets
+
+
+def check_file(path: Path) -> list[str]:
+    """Parse a file without storing it, raising ParseError at its first error; return its named graphs."""
+    graphs: dict[str, None] = {}
+    with _parse_errors(path):
+        for quad in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri()):
+            graph = quad.graph_name
+            if isinstance(graph, ox.DefaultGraph) or graph.value in graphs:
+                continue
+            if not isinstance(graph, ox.NamedNode):
+                raise KBError(f"{path}: a graph named by a blank node cannot be kept; name graphs with IRIs")
+            if graph.value.startswith(STAGING):
+                raise KBError(f"{path}: <{graph.value}> is a staging graph of the store (a reserved name)")
+            graphs[graph.value] = None
+    return list(graphs)
+
+
+def check_first(path: Path) -> bool:
+    """True if the file holds at least one triple (parsed up to the first; errors as check_file's)."""
     with _parse_errors(path):
         for _ in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri()):
-            pass
+            return True
+    return False
+
+
+def load_dataset(store: ox.Store, path: Path, default: str, into: Mapping[str, str], bulk: bool) -> None:
+    """Load a dataset file: its default graph into ``default``, each named graph ``g`` into ``into[g]``.
+
+    Through Python, not the engine's loader, because the loader can redirect only the default graph.
+    """
+    target = {g: ox.NamedNode(w) for g, w in into.items()}
+    to_default = ox.NamedNode(default)
+
+    def quads() -> Iterator[ox.Quad]:
+        # Fresh blank nodes, as the engine's loader makes them: no _:b1 is shared with another file.
+        for q in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri(),
+                          rename_blank_nodes=True):
+            graph = to_default if isinstance(q.graph_name, ox.DefaultGraph) else target[q.graph_name.value]
+            yield ox.Quad(q.subject, q.predicate, q.object, graph)
+
+    with _parse_errors(path):
+        if bulk:
+            store.bulk_extend(quads())
+        else:
+            store.extend(quads())
 
 
 @contextmanager

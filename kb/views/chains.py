@@ -16,12 +16,11 @@ from typing import Any
 
 from rdflib import URIRef
 
+from kb.derived.memo import memo, remember
 from kb.namespaces import CKB
-from kb.store import claimindex
 from kb.views import pagerows
 from kb.views.browse import labels, values_block
 from kb.views.lookups import reader
-from kb.views.memo import memo, remember
 
 PROV = "http://www.w3.org/ns/prov#"
 QUOTED, DERIVED, PRIMARY = PROV + "wasQuotedFrom", PROV + "wasDerivedFrom", PROV + "hadPrimarySource"
@@ -29,7 +28,7 @@ ATTRIBUTED, QUALIFIED = PROV + "wasAttributedTo", PROV + "qualifiedAttribution"
 # Upstream links, most specific first: a quote is also a derivation.
 UPSTREAM = (QUOTED, DERIVED, PRIMARY)
 MAX_DEPTH = 8  # hops upstream or downstream; real chains have 2-4
-MAX_WIDTH = 400  # nodes per level of the walk; beyond it the walk stops and says so
+MAX_WIDTH = 400  # nodes per level upstream of the roots (and per read); beyond it the walk stops and says so
 MAX_PATHS = 4  # readable lines per claim
 # The verb of a hop, from the role the downstream statement gives an agent (ontology individuals).
 ROLE_VERBS = {str(CKB.InterviewingOutlet): "told", str(CKB.EchoedSource): "echoed by",
@@ -76,17 +75,22 @@ class Chain:
 
 def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
     """Fetch the nodes reachable upstream from ``roots``, level by level, within the caps.
-    Nodes read since the store's last write are reused (kb.views.memo): chains share statements."""
+    Nodes read since the store's last write are reused (kb.derived.memo): chains share statements."""
     known = memo(kb, "chain-nodes")
     nodes: dict[str, Node] = {}
     frontier, truncated = sorted(set(roots)), False
+    # Every root asked for is walked (a page shows each one's chain), and as many nodes a level
+    # above them: a claim rests on one statement or a few; a level wider than that is capped.
+    width = max(MAX_WIDTH, len(frontier))
     for _depth in range(MAX_DEPTH + 1):
         if not frontier:
             break
-        if len(frontier) > MAX_WIDTH:
-            frontier, truncated = frontier[:MAX_WIDTH], True
+        if len(frontier) > width:
+            frontier, truncated = frontier[:width], True
         fresh = [i for i in frontier if known is None or i not in known]
-        read = _read_nodes(kb, fresh) if fresh else {}
+        read: dict[str, Node] = {}
+        for start in range(0, len(fresh), MAX_WIDTH):  # one bounded read per MAX_WIDTH nodes
+            read.update(_read_nodes(kb, fresh[start:start + MAX_WIDTH]))
         if known is not None:
             remember(read, known)
         for iri in frontier:
@@ -151,7 +155,8 @@ def _paths(nodes: dict[str, Node], claim: str) -> list[list[tuple[str, str]]]:
     extend([("", claim)])
     reached = {n for path in paths for _, n in path}
     for prop, up in nodes[claim].up if claim in nodes else []:
-        if prop == PRIMARY and up not in reached and len(paths) < MAX_PATHS:
+        # A primary source past the walk's caps was never read: no line can be drawn to it.
+        if prop == PRIMARY and up in nodes and up not in reached and len(paths) < MAX_PATHS:
             paths.append([("", claim), (prop, up)])
     return paths
 
@@ -178,9 +183,14 @@ def source_chains(kb: Any, claims: list[str],
     out: dict[str, Chain] = {}
     for claim in claims:
         chain = Chain(claim, truncated=truncated)
+        if claim not in nodes:  # a walk passed in by the caller did not reach it
+            chain.truncated = True
+            out[claim] = chain
+            continue
         for path in _paths(nodes, claim):
             if len(path) == 1:
-                chain.own_voice = True
+                # Own voice only with no upstream link at all; links past the caps are not silence.
+                chain.own_voice = not nodes[claim].up
                 continue
             line: list[Hop] = []
             stmts = path[1:][::-1]  # origin first
@@ -226,11 +236,10 @@ def _unnamed(kb: Any, agents: set[str]) -> set[str]:
 
 
 def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
-    """Claims resting on ``agent`` directly or anywhere upstream: claim -> hops from the agent."""
+    """Claims resting on ``agent`` directly or anywhere upstream: claim -> hops from the agent,
+    from the data alone (the source pages' bitmaps, kb.derived.bitmaps, answer the same faster)."""
     with reader(kb) as look:
         if look is not None:
-            if claimindex.current(kb):
-                return pagerows.resting_on(look, agent), False
             return _downstream_by_pattern(look, agent)
     ref = values_block([agent])
     rows = kb.query(f"""SELECT DISTINCT ?s WHERE {{ VALUES ?a {{ {ref} }}

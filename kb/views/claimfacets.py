@@ -6,26 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kb.store import claimindex
-from kb.views import claimbitmaps
+from kb.derived import bitmaps as claimbitmaps
 from kb.views.claimlist import supporting
-from kb.views.claims import (
-    FACET_PATTERNS,
-    INDEX,
-    INDEXED,
-    KINDS,
-    PREFIXES,
-    Filters,
-    anonymity_of_claims,
-    kind_in,
-    where,
-)
+from kb.views.claims import FACET_PATTERNS, KINDS, PREFIXES, Filters, anonymity_of_claims, kind_in, where
 
 
-def facet_query(f: Filters, name: str, indexed: bool = False) -> str:
+def facet_query(f: Filters, name: str) -> str:
     """The SELECT counting the claims matching ``f`` per value of facet ``name``."""
-    if indexed:
-        return _indexed_facet_query(f, name)
     pattern = FACET_PATTERNS[name]
     if name == "kind" and f.kind:
         # every kind of the matching claims, not only the one filtered on (as the index counts)
@@ -38,33 +25,19 @@ def facet_query(f: Filters, name: str, indexed: bool = False) -> str:
 }} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
 
 
-def _indexed_facet_query(f: Filters, name: str) -> str:
-    """facet_query over the claim index: with no filter, one triple pattern grouped by value."""
-    pattern = (f"GRAPH {INDEX} {{ ?claim {INDEXED[name]} ?v }}" if name in INDEXED
-               else FACET_PATTERNS[name])
-    matching = where(f, indexed=True) if f.active() else ""
-    return f"""{PREFIXES}SELECT ?v (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-  {matching}
-  {pattern}
-}} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
-
-
 # Facets are counted cheapest first, so the budget goes to the ones most likely to finish.
 _COST_ORDER = ("kind", "hedge", "speaker", "anonymity", "event", "via", "actor")
 
 
 def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: float | None = None,
-                 indexed: bool | None = None, bitmaps: bool = True,
-                 ) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
+                 bitmaps: bool = True) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
     """Per facet, its values with the number of matching claims, most frequent first; and the
     facets left out, each because it took longer than ``timeout`` or the facets' ``budget`` of
-    seconds was spent (as Datasette's facet time limit). Through the claim index when it is
-    current (``indexed`` None) or as told; through its bitmaps when ready unless ``bitmaps`` is False."""
+    seconds was spent (as Datasette's facet time limit). Through the claim index's bitmaps when
+    they are ready unless ``bitmaps`` is False; else by the engine over the data."""
     from kb.errors import QueryTimeout
 
-    if indexed is None:
-        indexed = claimindex.current(kb)
-    held = claimbitmaps.ready(kb) if indexed and bitmaps else None
+    held = claimbitmaps.ready(kb) if bitmaps else None
     if held is not None:
         return held.facets(held.matching(f, lambda: supporting(kb, f))), []
     out: dict[str, list[tuple[str, int]]] = {}
@@ -77,7 +50,7 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
             continue
         limit = left if timeout is None else timeout if left is None else min(timeout, left)
         try:
-            rows = kb.query(facet_query(f, name, indexed), timeout=limit).rows
+            rows = kb.query(facet_query(f, name), timeout=limit).rows
         except QueryTimeout:
             slow.append(name)  # the next, cheaper-looking facets may still fit
             continue

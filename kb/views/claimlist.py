@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kb.derived import bitmaps as claimbitmaps
 from kb.namespaces import CKB
-from kb.store import claimindex
 from kb.terms import iri_ref
-from kb.views import claimbitmaps
 from kb.views.browse import labels
 from kb.views.claims import KINDS, MAX_ROWS, SORT_LIMIT, Filters, build_query, count_query
 from kb.views.lookups import reader, text
@@ -46,28 +45,26 @@ class Listing:
     sorted: bool  # by label across all matches (False: more than SORT_LIMIT, store order)
 
 
-def count(kb: Any, f: Filters, indexed: bool = False) -> int:
+def count(kb: Any, f: Filters) -> int:
     """How many claims match ``f``."""
-    rows = kb.query(count_query(f, indexed)).rows
+    rows = kb.query(count_query(f)).rows
     return int(rows[0]["n"].toPython()) if rows else 0
 
 
-def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0,
-        indexed: bool | None = None, bitmaps: bool = True) -> Listing:
-    """Count the matches, then list one page of them (sorted by label up to SORT_LIMIT); through
-    the claim index when it is current (``indexed`` None) or as told; through its bitmaps in
-    memory (every view sorted by label) when they are ready, unless ``bitmaps`` is False."""
-    if indexed is None:
-        indexed = claimindex.current(kb)
-    held = claimbitmaps.ready(kb) if indexed and bitmaps else None
+def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0, bitmaps: bool = True) -> Listing:
+    """Count the matches, then list one page of them: through the claim index's bitmaps in
+    memory (every view sorted by label) when they are ready, unless ``bitmaps`` is False; else
+    by the engine over the data (sorted by label up to SORT_LIMIT). The SPARQL shown is the
+    engine's, which gives the same page."""
+    held = claimbitmaps.ready(kb) if bitmaps else None
     if held is not None:
         mask = held.matching(f, lambda: supporting(kb, f))
         chosen = held.page(mask, limit, offset)
         result = kb.query(build_query(f, claims=chosen), limit=MAX_ROWS) if chosen else None
-        return Listing(build_query(f, limit, offset, indexed=True), _rows(result),
+        return Listing(build_query(f, limit, offset), _rows(result),
                        bool(result and result.truncated), len(mask), True)
-    total = count(kb, f, indexed)
-    sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT, indexed=indexed)
+    total = count(kb, f)
+    sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT)
     result = kb.query(sparql, limit=MAX_ROWS)
     return Listing(sparql, _rows(result), bool(result.truncated), total, total <= SORT_LIMIT)
 

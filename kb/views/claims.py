@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from itertools import pairwise
 
+from kb.derived.claimindex import CLAIM_KINDS, ROLE_PROPERTIES
 from kb.errors import KBError
-from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
-from kb.store.claimindex import CLAIM_KINDS, ROLE_PROPERTIES
+from kb.namespaces import CKB
 from kb.terms import iri_ref
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -140,42 +140,10 @@ def _kind_pattern(f: Filters) -> str:
     return f"?claim a ?kindClass . VALUES ?kindClass {{ {' '.join(_KIND_IRIS)} }}"
 
 
-# With a current claim index (kb.store.claimindex), each of these is one triple pattern in it.
-INDEXED = {"source": "ckb:restsOn", "via": "ckb:accordingTo", "speaker": "ckb:firstSpeaker",
-           "anonymity": "ckb:sourcing", "kind": "ckb:claimKind", "event": "ckb:concernsEventType",
-           "actor": "ckb:concernsActor", "hedge": "ckb:hedgedAs"}
-INDEX = iri_ref(GRAPH_CLAIM_INDEX)
-
-
-def _indexed_value(name: str, value: str) -> str:
-    """A filter's value as a term of the index: an IRI, a kind's class, or a sourcing string."""
-    if name == "anonymity":
-        return _literal(value)
-    if name == "kind":
-        return iri_ref(next(k for k, v in KINDS.items() if v == value))
-    return iri_ref(value)
-
-
-def _where_indexed(f: Filters) -> str:
-    """where() over the claim index: one pattern per filter it holds, the others as before."""
-    held = [f"?claim {INDEXED[k]} {_indexed_value(k, v)} ." for k, v in f.active().items()
-            if k in INDEXED and k != "hedge"]
-    if f.hedge:
-        held.append(f"?claim ckb:hedgedAs ?fh . FILTER(LCASE(STR(?fh)) = LCASE({_literal(f.hedge)}))")
-    if f.q:
-        held.append(f"?claim ckb:quoteText ?fq . FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
-    parts = [f"GRAPH {INDEX} {{ {' '.join(held or ['?claim ckb:claimKind ?anyKind .'])} }}"]
-    if f.supports:
-        parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
-    return "\n  ".join(parts)
-
-
-def where(f: Filters, indexed: bool = False) -> str:
+def where(f: Filters) -> str:
     """The graph pattern shared by the listing and every facet: the claims matching ``f``,
-    each with its ?kindClass (and ?anonymity when that is filtered on); with ``indexed``, read
-    from the claim index, binding ?claim only."""
-    if indexed:
-        return _where_indexed(f)
+    each with its ?kindClass (and ?anonymity when that is filtered on), from the data alone
+    (the claim index is never in the queried dataset: kb.derived.claimindex)."""
     parts = []
     if f.source:
         parts.append(_resting_on(f.source))
@@ -217,15 +185,15 @@ def anonymity_of_claims(f: Filters) -> str:
     }} GROUP BY ?claim }}"""
 
 
-def count_query(f: Filters, indexed: bool = False) -> str:
+def count_query(f: Filters) -> str:
     """The SELECT counting the claims matching ``f``."""
     return f"""{PREFIXES}SELECT (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-  {where(f, indexed)}
+  {where(f)}
 }}"""
 
 
 def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: bool = True,
-                indexed: bool = False, claims: list[str] | None = None) -> str:
+                claims: list[str] | None = None) -> str:
     """The SELECT that lists the claims matching ``f``, one row per claim: the page of claims
     is chosen first (by label when ``sort``, else in the store's order; or given as
     ``claims``), one row per claim however many kinds or labels it has, and their quotes,
@@ -236,12 +204,12 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
   OPTIONAL {{ ?claim rdfs:label ?l }}"""
     elif sort:
         chosen = f"""{{ SELECT ?claim (MIN(STR(?l0)) AS ?l) WHERE {{
-    {where(f, indexed)}
+    {where(f)}
     OPTIONAL {{ ?claim rdfs:label ?l0 }}
   }} GROUP BY ?claim ORDER BY ?l ?claim{window} }}"""
     else:
         chosen = f"""{{ SELECT DISTINCT ?claim WHERE {{
-    {where(f, indexed)}
+    {where(f)}
   }}{window} }}
   OPTIONAL {{ ?claim rdfs:label ?l }}"""
     return f"""{PREFIXES}SELECT ?claim (MIN(STR(?l)) AS ?label) {_ANONYMITY}

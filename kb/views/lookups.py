@@ -16,14 +16,13 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, URIRef
 from rdflib.term import Identifier
 
-from kb.namespaces import GRAPH_CLAIM_INDEX, GRAPH_INFERRED
+from kb.namespaces import GRAPH_INFERRED
 from kb.terms import check_iri, from_ox
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -55,12 +54,9 @@ class Reader:
     """Bounded pattern lookups over the KB's dataset: its own named graphs, plus the default
     graph where a query would read the union (the engine's default dataset)."""
 
-    def __init__(self, store: ox.Store, named: Iterable[str], per_graph: bool = False) -> None:
+    def __init__(self, store: ox.Store, named: Iterable[str]) -> None:
         self.store = store
         self.named = frozenset(named)
-        # Look in each graph of the dataset in turn, rather than in all and filter: set when a
-        # big graph outside the dataset (the claim index) holds many of the quads an IRI has.
-        self.per_graph = per_graph
         self._classes: dict[tuple[str, bool], frozenset[str]] = {}
 
     def _ok(self, graph: Any, union: bool, inferred: bool) -> bool:
@@ -74,17 +70,7 @@ class Reader:
         whether ``limit`` cut them."""
         obj = _node(o) if isinstance(o, str) else o
         out: list[ox.Quad] = []
-        if self.per_graph and p is None and (s is not None or o is not None):
-            # Every quad found is decoded before its graph can be tested (~15 us each: the
-            # engine stores long terms apart), so the claim index's many quads of a claim or
-            # an actor are skipped by asking each graph of the dataset in turn.
-            graphs: list[Any] = [ox.NamedNode(g) for g in sorted(self.named)
-                                 if inferred or g != GRAPH_INFERRED]
-            found = chain.from_iterable(self.store.quads_for_pattern(_node(s), _node(p), obj, g)
-                                        for g in [*graphs, *([ox.DefaultGraph()] if union else [])])
-        else:
-            found = self.store.quads_for_pattern(_node(s), _node(p), obj, None)
-        for quad in found:
+        for quad in self.store.quads_for_pattern(_node(s), _node(p), obj, None):
             if self._ok(quad.graph_name, union, inferred):
                 if limit is not None and len(out) >= limit:
                     return out, True
@@ -136,10 +122,7 @@ def reader(kb: Any) -> Iterator[Reader | None]:
         yield None
         return
     with reading() as store:
-        # Pages show what the KB states; the claim index (kb.store.claimindex) is read by its views.
-        graphs = kb.graphs()
-        yield Reader(store, [g for g in graphs if g != GRAPH_CLAIM_INDEX],
-                     per_graph=GRAPH_CLAIM_INDEX in graphs)
+        yield Reader(store, kb.graphs())
 
 
 def text(value: Any) -> str:

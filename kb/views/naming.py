@@ -9,11 +9,11 @@ from typing import Any
 
 from rdflib.term import Identifier
 
+from kb.derived.memo import memo, remember
 from kb.namespaces import PREFIXES
 from kb.terms import IRI_PATTERN, iri_ref
 from kb.views import pagerows
 from kb.views.lookups import reader
-from kb.views.memo import memo, remember
 
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
 # Label sources in order of preference (the brief: rdfs:label, then skos:prefLabel).
@@ -47,7 +47,7 @@ def lang_rank(term: Identifier) -> int:
 
 def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
     """Map each IRI to rdfs:label, else skos:prefLabel (English first), else its local name;
-    remembered until the store's next write (kb.views.memo)."""
+    remembered until the store's next write (kb.derived.memo)."""
     wanted = {str(i) for i in iris if IRI_PATTERN.fullmatch(str(i))}
     known = memo(kb, "labels")
     if known is None:

@@ -15,7 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
+from kb.namespaces import CKB
 from kb.views.lookups import RDF_TYPE, Reader, term, text
 
 Row = dict[str, Any]
@@ -85,8 +85,8 @@ def walk_rows(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> list[
     rows: list[Row] = []
     for s in frontier:
         subject = URIRef(s)
-        # one lookup per property: a claim's other quads (its quote, its index summary) would
-        # each be decoded only to be dropped
+        # one lookup per property: a claim's other quads (its quote, its kinds) would each be
+        # decoded only to be dropped
         rows += [{"s": subject, "p": URIRef(p), "o": term(o)} for p in props
                  for o in r.objects(s, p, inferred=False)]
         for q in r.objects(s, QUALIFIED, inferred=False):
@@ -135,12 +135,3 @@ def downstream(r: Reader, frontier: Sequence[str], props: Sequence[str]) -> set[
 def claims_among(r: Reader, iris: Iterable[str]) -> set[str]:
     """Those of ``iris`` typed with a subclass of ckb:Claim."""
     return r.of_class(iris, str(CKB.Claim))
-
-
-def resting_on(r: Reader, agent: str) -> dict[str, int]:
-    """The claims the claim index says rest on ``agent``: 0 for those attributed to it (its
-    own claims), 1 for those resting on it further upstream (downstream_claims' order)."""
-    index, who = ox.NamedNode(GRAPH_CLAIM_INDEX), ox.NamedNode(agent)
-    claims, own = ({text(q.subject) for q in r.store.quads_for_pattern(None, ox.NamedNode(prop), who, index)}
-                   for prop in (str(CKB.restsOn), str(CKB.attributedTo)))
-    return {c: 0 if c in own else 1 for c in claims}

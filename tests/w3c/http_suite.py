@@ -145,21 +145,24 @@ def free_port() -> int:
 
 
 @contextmanager
-def ckb_serve(*options: str) -> Iterator[str]:
-    """Run `ckb serve` (memory store, update token set) on a free loopback port; yield its URL.
+def ckb_serve(*options: str, store: Path | None = None) -> Iterator[str]:
+    """Run `ckb serve --update-token T` on a fresh disk store, as shipped; yield its URL.
 
-    The suites write graphs with any http(s) IRI; the KB is configured to own those graphs
-    (`--graph-prefix`), as a user serving a general-purpose store would.
+    No option changes what the server does: the store is a new folder named by $CKB_STORE
+    (the default store on disk, loaded with the bundle on first use), and only the address
+    (loopback, a free port) is given besides the token. ``options`` are added after those;
+    ``store`` serves that folder instead of a new one (to restart on the same store).
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "kb.cli", "--memory", "--graph-prefix", "http://", "--graph-prefix",
-           "https://", "serve", "--host", "127.0.0.1",
-           "--port", str(port), "--update-token", TOKEN, *options]
+    cmd = [sys.executable, "-m", "kb.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--update-token", TOKEN, *options]
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    with tempfile.TemporaryDirectory(prefix="ckb-w3c-") as folder, tempfile.TemporaryFile() as log:
+        env = {**os.environ, "CKB_STORE": str(store or Path(folder) / "store")}
+        env.pop("CKB_ENDPOINT", None)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # the first use loads the bundle into the new store
             while True:
                 try:
                     if send(base, "GET", "/sparql?query=ASK%7B%7D", [])[0] == 200:
@@ -173,7 +176,7 @@ def ckb_serve(*options: str) -> Iterator[str]:
             yield base
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
+            proc.wait(timeout=60)
 
 
 def send(base: str, method: str, path: str, headers: list[tuple[str, str]],

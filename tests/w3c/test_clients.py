@@ -37,13 +37,14 @@ ASK = "ASK { ?s a ckb:ProxyForce }"
 CONSTRUCT = ("CONSTRUCT { ?s rdfs:label ?label } WHERE { ?s a ckb:ProxyForce ; rdfs:label ?label } "
              "ORDER BY ?s LIMIT 5")
 EX = "http://example.org/clients/"
-# Graphs the clients write live in the KB's graph namespace: graphs outside it are another user's.
-G = "https://w3id.org/conflict-kb/graph/clients/"
+# Graphs the clients write lie outside the KB's graph namespace: on its own store, a graph
+# written through its endpoint is the KB's data all the same, seen by every query.
+G = "http://www.example/clients/"
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    """The /sparql URL of a real `ckb serve` (memory store with the bundle, update token set)."""
+    """The /sparql URL of a real `ckb serve --update-token T` (a fresh disk store, the bundle)."""
     with ckb_serve() as base:
         yield f"{base}/sparql"
 
@@ -161,6 +162,7 @@ def test_rdflib_sparqlupdatestore_writes_with_a_bearer_token(endpoint):
     graph.add(triple)
     assert triple in graph
     assert _ask(endpoint, f'ASK {{ GRAPH <{G}rdflib> {{ <{EX}a> <{EX}p> "from rdflib"@en }} }}')
+    assert _ask(endpoint, f'ASK {{ <{EX}a> <{EX}p> "from rdflib"@en }}')  # the default graph too
     graph.remove(triple)
     assert triple not in graph
     anonymous = SPARQLUpdateStore(endpoint, endpoint)

@@ -33,12 +33,14 @@ COMMAND = ("CKB_WRITE_DOCS=1 .venv/bin/python -m pytest -q -p no:cacheprovider "
            "tests/w3c/test_protocol_suite.py")
 INTRO = (
     "The W3C SPARQL 1.1 Protocol tests (`protocol/manifest.ttl` of the W3C SPARQL 1.1 test suite), "
-    "run by `tests/w3c/test_protocol_suite.py` as real HTTP requests against `ckb serve` "
-    "(waitress on a free loopback port, memory store, update token set and sent for the update "
-    "tests). Each request is sent as the manifest writes it, with the manifest's `/sparql/` path "
-    "prefix mapped to `/sparql`; relative IRIs resolve against the endpoint's URL. A test passes "
-    "when every response has an allowed status and, where the manifest says so, the right result "
-    "format and boolean. This table is written by the test run and checked by it."
+    "run by `tests/w3c/test_protocol_suite.py` as real HTTP requests against `ckb serve "
+    "--update-token T` as shipped: a fresh store on disk (`$CKB_STORE`, loaded with the bundle on "
+    "first use), no other option but the loopback address and a free port; the token is sent "
+    "with the update tests. Each request is sent as the manifest writes it, with the manifest's "
+    "`/sparql/` path prefix mapped to `/sparql`; relative IRIs resolve against the endpoint's "
+    "URL. A test passes when every response has an allowed status and, where the manifest says "
+    "so, the right result format and boolean. This table is written by the test run and checked "
+    "by it."
 )
 
 pytestmark = pytest.mark.skipif(not MANIFEST.is_file(), reason=f"no W3C suite at {MANIFEST}")

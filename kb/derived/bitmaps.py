@@ -5,9 +5,10 @@ The engine counts a facet of the claim index by GROUP BY at about 1 us a claim, 
 actors took 0.6 s at 1M triples, 0.46 s of it in ORDER BY). Here every (facet, value) of the
 index is a bitmap of claim numbers (pyroaring), the claims numbered in the listing's order
 (by label, then IRI): a view is the AND of its filters' bitmaps, a facet count an
-intersection's cardinality, a page a slice. The bitmaps are read from the index graph once
-per store generation, on a background thread; until they are ready, or while the index is
-stale, the views ask the engine as before (tests hold both paths to the same answers).
+intersection's cardinality, a page a slice. The bitmaps are read from the index in the sidecar
+(kb.derived.claimindex) and the claims' labels from the store, once per store generation, on a
+background thread; until they are ready, or while the index is stale, the views ask the engine
+over the data alone (tests hold both paths to the same answers).
 """
 
 from __future__ import annotations
@@ -25,18 +26,19 @@ from typing import Any
 import pyoxigraph as ox
 from pyroaring import BitMap
 
+from kb.derived import claimindex
+from kb.derived.memo import memo
 from kb.errors import KBError
-from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
-from kb.store import claimindex
-from kb.views.claims import FACETS, INDEXED, KINDS, Filters
-from kb.views.memo import memo
+from kb.namespaces import CKB
+from kb.views.claims import FACETS, KINDS, Filters
 
 log = logging.getLogger("ckb.claimbitmaps")
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 FACET_SIZE = 30  # values per facet, as the engine's LIMIT 30
 RECENT_VIEWS = 64  # views whose matching claims are kept
 # facet or filter name -> the claim index property holding its values ("own": a source's own claims)
-PROPERTIES = {name: prop.removeprefix("ckb:") for name, prop in INDEXED.items()} | {"own": "attributedTo"}
+PROPERTIES = {name: str(CKB) + prop for name, prop in
+              (claimindex.FACET_PROPERTIES | {"own": "attributedTo", "quotes": "quoteText"}).items()}
 
 
 @dataclass
@@ -174,15 +176,16 @@ class _Moved(Exception):
 
 
 def load(kb: Any) -> ClaimBitmaps | None:
-    """Read the claim index into bitmaps, or None when the store holds no current index (or a
+    """Read the claim index into bitmaps, or None when the store has no current index (or a
     write came in while it was read)."""
     backend = getattr(kb, "backend", None)
     if getattr(backend, "reading", None) is None:
         return None
     with backend.reading():  # the index current at this generation, with no write between
         generation = kb.generation()
-        if not claimindex.current(kb):
-            return None
+        wanted = claimindex.stamp(kb)
+    if wanted is None:
+        return None
 
     @contextmanager
     def step() -> Iterator[ox.Store]:
@@ -193,13 +196,17 @@ def load(kb: Any) -> ClaimBitmaps | None:
                 raise _Moved
             yield store
 
-    index, label = ox.NamedNode(GRAPH_CLAIM_INDEX), ox.NamedNode(LABEL)
+    names = {prop: name for name, prop in PROPERTIES.items()}
+    pairs: dict[str, list[tuple[str, str]]] = {name: [] for name in PROPERTIES}
+    with claimindex.reading(kb, wanted) as index:
+        if index is None:
+            return None  # rebuilt or deleted since: a later call reads the new one
+        for t in index:
+            name = names.get(t.predicate.value)
+            if name is not None:
+                pairs[name].append((t.subject.value, t.object.value))
+    label = ox.NamedNode(LABEL)
     try:
-        pairs: dict[str, list[tuple[str, str]]] = {}
-        for name, prop in [*PROPERTIES.items(), ("quotes", "quoteText")]:
-            with step() as store:
-                pairs[name] = [(q.subject.value, q.object.value) for q in store.quads_for_pattern(
-                    None, ox.NamedNode(str(CKB) + prop), None, index)]
         quotes = pairs.pop("quotes")
         keys, kinds = {}, list({c for c, _k in pairs["kind"]})
         for start in range(0, len(kinds), LABEL_STEP):
@@ -209,6 +216,8 @@ def load(kb: Any) -> ClaimBitmaps | None:
                         ox.NamedNode(claim), label, None, None) if isinstance(q.object, ox.Literal)]
                     # ORDER BY MIN(STR(?label)) ?claim: claims without a label (unbound) come first
                     keys[claim] = (1, min(found), claim) if found else (0, "", claim)
+        with step():
+            pass  # the labels were all read at the index's generation
     except _Moved:
         return None
     claims = sorted(keys, key=keys.__getitem__)
@@ -229,12 +238,18 @@ _lock = threading.Lock()
 
 def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
     """The bitmaps of the store as it is now; else None, and a background thread reads them
-    (``wait``: read them now). They are held in the store generation's memo (kb.views.memo),
-    so a write leaves them behind with everything else read before it."""
-    held = memo(kb, "claim-bitmaps") if claimindex.current(kb) else None
-    if held is None:
+    (``wait``: read them now). They are held in the store generation's memo (kb.derived.memo),
+    so a write leaves them behind with everything else read before it; and under the index's
+    stamp, so an index rebuilt meanwhile (its file was deleted) is read again, in their place."""
+    built = claimindex.stamp(kb)
+    by_stamp = None if built is None else memo(kb, "claim-bitmaps")
+    if by_stamp is None:
         return None
     with _lock:
+        held = by_stamp.get(built)
+        if held is None:
+            by_stamp.clear()
+            held = by_stamp[built] = {}
         if "bitmaps" in held:
             return held["bitmaps"]
         under_way = held.get("building")

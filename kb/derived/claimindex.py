@@ -1,37 +1,43 @@
-"""The claim index: one summary per claim in its own graph, derived by SPARQL CONSTRUCT rules.
+"""The claim index: one summary per claim, derived by SPARQL CONSTRUCT rules, kept in the sidecar.
 
 Following a claim's chain of sources costs the engine a join per hop and per claim (about
 40 us each in Oxigraph 0.5): the claims explorer's facets and the source pages of big outlets
 took seconds at 1M triples. The index states, per claim, what those views ask (what it rests
 on, its first speaker, the outlet cited, its kind, its sourcing, the actors and event types it
-concerns) as single triples, so each becomes one triple pattern.
+concerns) as single triples, which kb.derived.bitmaps reads into bitmaps.
 
-The engine computes it (the rules below, over the union of the other graphs) and writes it to
-GRAPH_CLAIM_INDEX through the store's all-or-nothing graph replacement. The store's metadata
-says whether it is current: any later write marks it stale, and views then fall back to
-following the chains themselves. Only the embedded store keeps an index.
+The engine computes it (the rules below, over the union of the store's graphs) into an
+N-Triples file in the store's sidecar (kb.derived.sidecar), never into the store: no query,
+export, validation or reasoning sees it, and deleting it costs only a rebuild. The file's stamp
+names the rules and the build; the store's metadata holds the same stamp until its next write
+(kb.store.oxstore clears it on every write commit), so the index is current only while both
+agree. Only the embedded store keeps an index.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
+from kb.derived import sidecar
 from kb.errors import KBError
 from kb.namespaces import CKB, GRAPH_CLAIM_INDEX
 
 log = logging.getLogger("ckb.claimindex")
 POLL_SECONDS = 1.0  # how often Keeper looks for a write
+FILE = "claim-index.nt"  # in the sidecar
 
 PREFIXES = f"""PREFIX ckb: <{CKB}>
 PREFIX prov: <http://www.w3.org/ns/prov#>
@@ -92,6 +98,14 @@ RULES_VERSION = hashlib.sha256("\n".join([PREFIXES, *(f"{k}: {v}" for k, v in RU
                                .encode("utf-8")).hexdigest()[:16]
 
 
+# Each explorer facet or filter, and the index property holding its values (kb.derived.bitmaps).
+FACET_PROPERTIES = {"source": "restsOn", "via": "accordingTo", "speaker": "firstSpeaker",
+                    "anonymity": "sourcing", "kind": "claimKind", "event": "concernsEventType",
+                    "actor": "concernsActor", "hedge": "hedgedAs"}
+# Every property the rules state: a graph holding only these is an index (see _forget_old_graph).
+INDEX_PROPERTIES = frozenset(str(CKB) + p for p in [*FACET_PROPERTIES.values(), "attributedTo", "quoteText"])
+
+
 @dataclass
 class IndexReport:
     """What one build did."""
@@ -107,33 +121,61 @@ def supported(kb: Any) -> bool:
     return hasattr(backend, "mark_claim_index") and not getattr(backend, "read_only", True)
 
 
+def _marker(kb: Any) -> str:
+    """The stamp the store's metadata holds for the index built from its present contents ("": none)."""
+    return getattr(getattr(getattr(kb, "backend", None), "meta", None), "claim_index", "") or ""
+
+
+def stamp(kb: Any) -> str | None:
+    """The current index's stamp, or None when the sidecar holds no index built by these rules
+    from the store as it is (never built, deleted, older rules, or a write since)."""
+    marker, room = _marker(kb), sidecar.of(kb)
+    if room is None or not marker.startswith(RULES_VERSION) or len(marker) <= len(RULES_VERSION):
+        return None
+    return marker if room.stamp(FILE) == marker else None
+
+
 def current(kb: Any) -> bool:
-    """Whether ``kb`` holds a claim index built by these rules from its present contents (a
-    store without claims has an empty one: no graph)."""
-    meta = getattr(getattr(kb, "backend", None), "meta", None)
-    return getattr(meta, "claim_index", "") == RULES_VERSION
+    """Whether ``kb``'s sidecar holds a claim index built by these rules from its present contents."""
+    return stamp(kb) is not None
 
 
 def build(kb: Any, threads: int = 2) -> IndexReport:
-    """Derive the claim index from the store by the rules and replace its graph all-or-nothing."""
+    """Derive the claim index from the store by the rules into the sidecar; mark it current
+    unless a write came in meanwhile."""
     if not supported(kb):
         raise KBError("the claim index is kept only in a writable embedded store")
-    backend = kb.backend
+    backend, room = kb.backend, sidecar.of(kb)
     started = time.monotonic()
+    _forget_old_graph(kb)
     generation = backend.generation
+    # The rules' fingerprint and this build's own tag: the metadata of the store it was built
+    # from names this very file, so another build's file (or none) is never taken for it.
+    built = RULES_VERSION + secrets.token_hex(8)
     with tempfile.TemporaryDirectory(prefix="ckb-claim-index-") as tmp:
-        whole, triples = _derive(backend, Path(tmp), threads)
-        # A store without claims keeps no index graph (an empty one would be counted as a graph).
-        wrote = bool(triples) or GRAPH_CLAIM_INDEX in kb.graphs()
-        if wrote:
-            backend.replace_graphs([(whole, GRAPH_CLAIM_INDEX)])
-    fresh = backend.mark_claim_index(generation, wrote, RULES_VERSION)
-    return IndexReport(triples=kb.graphs().get(GRAPH_CLAIM_INDEX, 0),
-                       seconds=round(time.monotonic() - started, 2), current=fresh)
+        parts, triples = _derive(backend, Path(tmp), threads)
+        room.write(FILE, built, parts)
+    fresh = backend.mark_claim_index(generation, False, built)
+    return IndexReport(triples=triples, seconds=round(time.monotonic() - started, 2), current=fresh)
 
 
-def _derive(backend: Any, folder: Path, threads: int) -> tuple[Path, int]:
-    """Run the rules into one N-Triples file in ``folder``; with its number of triples. No
+def _forget_old_graph(kb: Any) -> None:
+    """Drop the claim index graph an older release kept inside the store, where every query saw
+    it; only when it holds nothing but the index's properties (else it is someone's data)."""
+    if GRAPH_CLAIM_INDEX not in kb.graphs():
+        return
+    with kb.backend.reading() as store:
+        ours = all(q.predicate.value in INDEX_PROPERTIES for q in
+                   store.quads_for_pattern(None, None, None, ox.NamedNode(GRAPH_CLAIM_INDEX)))
+    if ours:
+        kb.backend.drop_graph(GRAPH_CLAIM_INDEX)
+        log.info("removed the claim index graph an older release kept in the store")
+    else:
+        log.warning("the graph %s holds more than a claim index: kept as data", GRAPH_CLAIM_INDEX)
+
+
+def _derive(backend: Any, folder: Path, threads: int) -> tuple[list[Path], int]:
+    """Run the rules into N-Triples files in ``folder``; with their number of triples. No
     reference to the open store outlives this call: a rebuild by the write that follows must
     be able to close it."""
     parts = [folder / f"{name}.nt" for name in RULES]
@@ -141,16 +183,12 @@ def _derive(backend: Any, folder: Path, threads: int) -> tuple[Path, int]:
         # The engine evaluates and serialises without the GIL: rules run side by side, and
         # no triple passes through Python.
         list(pool.map(lambda rule, part: _construct(store, rule, part), RULES.values(), parts))
-    whole, triples = folder / "claim-index.nt", 0
-    with whole.open("wb") as out:
-        out.write(b"# the claim index, derived by kb.store.claimindex\n")
-        for part in parts:
-            with part.open("rb") as src:
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    out.write(block)
-                    triples += block.count(b"\n")  # N-Triples: one line per triple
-            part.unlink()
-    return whole, triples
+    triples = 0
+    for part in parts:
+        with part.open("rb") as src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                triples += block.count(b"\n")  # N-Triples: one line per triple
+    return parts, triples
 
 
 def _construct(store: ox.Store, rule: str, path: Path) -> None:
@@ -159,16 +197,28 @@ def _construct(store: ox.Store, rule: str, path: Path) -> None:
         store.query(PREFIXES + rule, use_default_graph_as_union=True).serialize(out, ox.RdfFormat.N_TRIPLES)
 
 
+@contextmanager
+def reading(kb: Any, wanted: str) -> Iterator[Iterator[ox.Triple] | None]:
+    """The triples of the index stamped ``wanted`` (see stamp()), or None if the sidecar holds
+    another one or none: the stamp and the triples come from the same open file."""
+    room = sidecar.of(kb)
+    with (room.reading(FILE) if room is not None else nullcontext()) as found:
+        if found is None or found[0] != wanted:
+            yield None
+        else:
+            yield ox.parse(found[1], format=ox.RdfFormat.N_TRIPLES)
+
+
 class Keeper:
-    """Rebuilds the claim index on a daemon thread whenever a write has left it stale (for a
-    long-running process such as 'ckb serve'); a failed build is logged and not retried until
-    the store changes again."""
+    """Rebuilds the claim index on a daemon thread whenever it is not current (a write left it
+    stale, or its sidecar file was deleted), for a long-running process such as 'ckb serve'; a
+    failed build is logged and not retried until the store changes again."""
 
     def __init__(self, kb: Any, poll: float = POLL_SECONDS,
                  then: Callable[[Any], object] | None = None) -> None:
         self.kb, self.poll = kb, poll
         self.then = then  # called with the KB on each poll that finds the index current
-        self.tried: int | None = None  # the store generation the last build started from
+        self.failed: int | None = None  # the store generation a build last failed at
         self.last: IndexReport | None = None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="ckb-claim-index")
@@ -178,12 +228,14 @@ class Keeper:
         while not self._stop.is_set():
             generation = self.kb.generation()
             # Wait for one quiet poll after a write (a burst of updates is indexed once).
-            if generation == seen and generation != self.tried and not current(self.kb):
-                self.tried = generation
+            if generation == seen and generation != self.failed and not current(self.kb):
                 try:
                     self.last = build(self.kb)
                     log.info("claim index rebuilt: %s triples in %s s", self.last.triples, self.last.seconds)
+                    if not self.last.current and self.kb.generation() == generation:
+                        self.failed = generation  # not marked, though nothing was written: do not loop
                 except Exception as err:  # a daemon: say why, and serve on
+                    self.failed = generation
                     if not self._stop.is_set():
                         log.warning("claim index not rebuilt: %s", err)
             if self.then is not None and current(self.kb):

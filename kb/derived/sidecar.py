@@ -1,0 +1,141 @@
+"""The sidecar: where derived files live, beside the store, where no query or export can see them.
+
+A disk store at ``<store>`` keeps them in the folder ``<store>.derived/`` (as its SHACL shapes
+sit in ``<store>.shapes.nt``): the store's folder is swapped whole on a rebuild, the sidecar
+stays. A memory store keeps them in this process. Each file starts with one comment line, its
+stamp, saying what it was built from; a file is replaced atomically (written aside, flushed,
+renamed), so a reader sees the old one or the new one, never half. Only the store's writer
+writes here, so anything half-written it finds in the folder is its own debris.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+STAMP = b"# ckb derived: "
+_TMP = ".tmp-"  # files being written carry it in their names
+
+
+def folder_of(store: Path) -> Path:
+    """The sidecar folder of the disk store at ``store``."""
+    return store.with_name(store.name + ".derived")
+
+
+class Sidecar:
+    """The derived files of one store: on disk beside it, or in memory."""
+
+    def __init__(self, store: Path | None) -> None:
+        self.folder = None if store is None else folder_of(store)
+        self._held: dict[str, bytes] = {}  # a memory store's files
+        self._stamps: dict[str, tuple[tuple[int, int, int], str]] = {}  # name -> (file's stat, stamp)
+        self._lock = threading.Lock()
+
+    def stamp(self, name: str) -> str:
+        """What the file ``name`` was built from (its first line), or "" if there is none."""
+        if self.folder is None:
+            data = self._held.get(name)
+            return "" if data is None else _stamp_of(io.BytesIO(data))
+        path = self.folder / name
+        try:
+            st = path.stat()
+        except OSError:
+            return ""
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            known = self._stamps.get(name)
+        if known is not None and known[0] == key:
+            return known[1]  # pages ask on every request: one stat, no read
+        with contextlib.suppress(OSError), path.open("rb") as fh:
+            found = _stamp_of(fh)
+            with self._lock:
+                self._stamps[name] = (key, found)
+            return found
+        return ""
+
+    @contextmanager
+    def reading(self, name: str) -> Iterator[tuple[str, IO[bytes]] | None]:
+        """The file ``name`` open for reading, past its stamp, with its stamp; None if there is none.
+        The stamp and the content come from the same open file, so a rebuild meanwhile cannot mix them."""
+        if self.folder is None:
+            data = self._held.get(name)
+            fh: IO[bytes] | None = None if data is None else io.BytesIO(data)
+        else:
+            try:
+                fh = (self.folder / name).open("rb")
+            except OSError:
+                fh = None
+        if fh is None:
+            yield None
+            return
+        with fh:
+            yield _stamp_of(fh), fh
+
+    def write(self, name: str, stamp: str, parts: list[Path]) -> None:
+        """Make ``name`` the concatenation of ``parts`` under ``stamp``, all at once."""
+        if self.folder is None:
+            self._held[name] = (STAMP + stamp.encode("utf-8") + b"\n"
+                                + b"".join(p.read_bytes() for p in parts))
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.sweep()
+        tmp = self.folder / f".{name}{_TMP}{os.getpid()}-{threading.get_ident()}"
+        try:
+            with tmp.open("wb") as out:
+                out.write(STAMP + stamp.encode("utf-8") + b"\n")
+                for part in parts:
+                    with part.open("rb") as src:
+                        for block in iter(lambda: src.read(1 << 20), b""):
+                            out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.folder / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(self.folder)
+
+    def sweep(self) -> None:
+        """Remove files a write that never finished left: only the store's writer writes here, so
+        one another process named is debris (this process's own are removed by their writer)."""
+        if self.folder is not None and self.folder.is_dir():
+            for entry in self.folder.iterdir():
+                mine = f"{_TMP}{os.getpid()}-" in entry.name
+                if _TMP in entry.name and not mine and entry.is_file():
+                    entry.unlink(missing_ok=True)
+
+
+def _stamp_of(fh: IO[bytes]) -> str:
+    """Read the stamp line at the start of ``fh`` (leaving it just past that line)."""
+    first = fh.readline()
+    return first[len(STAMP):].decode("utf-8", "replace").strip() if first.startswith(STAMP) else ""
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_ROOMS: weakref.WeakKeyDictionary[Any, Sidecar] = weakref.WeakKeyDictionary()
+_rooms_lock = threading.Lock()
+
+
+def of(kb: Any) -> Sidecar | None:
+    """The sidecar of ``kb``'s embedded store (one per open store), or None for a remote one."""
+    backend = getattr(kb, "backend", None)
+    if backend is None or not hasattr(backend, "mark_claim_index"):
+        return None
+    with _rooms_lock:
+        room = _ROOMS.get(backend)
+        if room is None:
+            room = _ROOMS[backend] = Sidecar(getattr(backend, "path", None))
+        return room

@@ -240,7 +240,11 @@ POST_COMMIT = frozenset({"before-swap", "between-renames", "after-renames", "aft
 
 
 def crash_points() -> list[str]:
-    """Every crash point the store's code names (kb/**/*.py), so a renamed one is followed."""
+    """Every crash point: kb.store.lifecycle.CRASH_POINTS, or what the code names (kb/**/*.py)."""
+    from kb.store import lifecycle
+
+    if hasattr(lifecycle, "CRASH_POINTS"):
+        return sorted(lifecycle.CRASH_POINTS)
     names: set[str] = set()
     for path in (ROOT / "kb").rglob("*.py"):
         names.update(re.findall(r"""crash_point\(\s*["']([^"']+)["']""", path.read_text(encoding="utf-8")))

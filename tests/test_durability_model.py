@@ -6,7 +6,7 @@ the default and named graphs, imports of every RDF format, dataset imports and r
 ``ckb load``, ``ckb reason``, ``ckb index``, the keeper's index build, restarts, and ``kill -9``
 at every named crash point) against a reference model, an in-memory pyoxigraph Store that applies the same
 operations (tests/durability_ops.py). After every step the store's quads, default graph
-included, equal the model's (only the derived graphs in IGNORED_GRAPHS are left out), the
+included, equal the model's (IGNORED_GRAPHS, now empty, lists any left out), the
 store's record of graphs and counts agrees, and every answer the step gave (a count, "created",
 "not found", a clean reopen) is true of both.
 

@@ -286,9 +286,10 @@ class KnowledgeBase(Reasoning, Browsing):
 
     # -- export ----------------------------------------------------------
     def export(
-        self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None
+        self, format: str = "turtle", graph: str = "all", entity: str | None = None, query: str | None = None,
+        timeout: float | None = None,
     ) -> bytes:
         """Serialise the whole KB, one graph, one entity or a CONSTRUCT/DESCRIBE result."""
         from kb.export.scope import export
 
-        return export(self, format, graph, entity, query)
+        return export(self, format, graph, entity, query, timeout)

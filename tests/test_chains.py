@@ -96,10 +96,11 @@ def test_ally_and_rival_are_shown_together(kb: KnowledgeBase) -> None:
 
 
 def test_actor_edges_draw_attackers_towards_targets(kb: KnowledgeBase) -> None:
-    edges, _cut = actor_edges(kb, ["fought"])
+    edges, _cut = actor_edges(kb, ["attacked"])
     strike = [e for e in edges if e.relation == str(CKBR["event-russian-strike"])]
     assert strike and strike[0].subject == str(CKBR.RussianMilitary)
-    assert all(e.group == "fought" for e in edges)
+    assert strike[0].other == str(CKBR.IranianMilitias)
+    assert all(e.group == "attacked" for e in edges)
 
 
 def test_explorer_anonymous_filter_matches_the_vocabulary(kb: KnowledgeBase) -> None:

@@ -171,6 +171,23 @@ def test_a_failed_dataset_import_writes_nothing(tmp_path: Path, store: Path) -> 
     assert all_quads(store) == before
 
 
+CUT_XML = ('<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+           'xmlns:ex="http://ex/">\n<rdf:Description rdf:about="http://ex/a"><ex:p>x</ex:p></rdf:Description>\n'
+           '<rdf:Description rdf:about="http://ex/b"><ex:p>y</ex:p>')
+
+
+@pytest.mark.parametrize("memory", [False, True])
+def test_a_truncated_rdf_xml_file_is_refused(tmp_path: Path, store: Path, memory: bool) -> None:
+    (tmp_path / "cut.rdf").write_text(CUT_XML, encoding="utf-8")  # c5c59e4 imported one triple of it
+    before = all_quads(store)
+    with KnowledgeBase.open(memory=memory, path=None if memory else store) as k:
+        graphs = k.graphs()
+        with pytest.raises(Exception, match=r"cut\.rdf:4:\d+: .*cut off"):
+            k.import_file(tmp_path / "cut.rdf")
+        assert k.graphs() == graphs
+    assert all_quads(store) == before
+
+
 # -- crashes: only a write's own debris is removed --------------------------------------------------
 def test_graph_store_put_killed_before_its_swap_leaves_no_staging_graph(store: Path) -> None:
     script = (

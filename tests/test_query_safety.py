@@ -46,19 +46,35 @@ def test_only_texts_that_can_spell_service_or_from_are_parsed_by_the_check(monke
     parsed: list[str] = []
     real = guard.parseQuery
     monkeypatch.setattr(guard, "parseQuery", lambda text: parsed.append(text) or real(text))
-    # a name holding the letters is a name: the engine gets it unparsed (the pages' queries)
-    for text in ("PREFIX prov: <http://www.w3.org/ns/prov#> SELECT * { ?c prov:wasDerivedFrom ?s }",
-                 "PREFIX ex: <http://e/> ASK { ?s ex:a-from ex:service_x }"):
+    # text without the letters anywhere cannot spell the keywords: the engine gets it unparsed
+    for text in ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT * { ?c rdfs:label ?s }",
+                 "PREFIX ex: <http://e/> ASK { ?s ex:a-b ex:c_x }"):
         assert guard.analyse(text) == guard.Analysis(False)
     assert parsed == []
-    # the keywords however written next to other tokens, and escapes, are parsed and judged
+    # the letters anywhere are parsed, even inside a name: no lexer decides what is a word
+    # (the engine reads "2SERVICE" as 2 and SERVICE, which a word boundary missed)
+    guard.analyse("PREFIX prov: <http://www.w3.org/ns/prov#> SELECT * { ?c prov:wasDerivedFrom ?s }")
+    assert len(parsed) == 1
     assert guard.analyse("SELECT*FROM<http://e/g>{?s ?p ?o}").has_dataset
     with pytest.raises(ForbiddenQuery, match="SERVICE"):
         guard.analyse("SELECT * {SERVICE<http://e/s>{?s ?p ?o}}")
     with pytest.raises(ForbiddenQuery, match="SERVICE"):
         guard.analyse("SELECT * { serVICE <http://e/s> { ?s ?p ?o } }")
+    with pytest.raises(QuerySyntaxError):  # rdflib's grammar refuses it: never run, see the next test
+        guard.analyse("SELECT * { ?x ?y 2SERVICE <http://e/s> { ?s ?p ?o } }")
     guard.analyse("PREFIX ex: <http://e/> ASK { ?s ex:p '\\u0046ROM' }")
-    assert len(parsed) == 4
+    assert len(parsed) == 6
+
+
+def test_text_that_could_spell_service_is_never_probed_by_the_engine(kb: KnowledgeBase, listener) -> None:
+    # The checker cannot parse "2SERVICE"; the engine can. The engine's syntax probe would run
+    # it, so such text is refused with the checker's message instead, fenced or not.
+    port, hits = listener
+    for text in (f"SELECT * {{ ?x ?y 2SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}",
+                 f"SELECT * {{ ?x ?y _:b.SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}"):
+        with pytest.raises(QuerySyntaxError):
+            kb.query(text)
+    assert hits == []
 
 
 def test_syntax_error_has_line_and_column(kb: KnowledgeBase) -> None:

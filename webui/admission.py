@@ -6,9 +6,21 @@
   lane, on workers of their own. A SPARQL query first gets a short slice there
   (FAST_QUERY_LIMIT); if it needs more, it is stopped and moved to the heavy lane, which
   has its own workers and a bounded queue (full: 503 at once). A query text once moved goes
-  straight to the heavy lane next time.
+  straight to the heavy lane next time. A text not yet known to be cheap gets its slice only
+  with a probe slot (``scheduling.PROBE``: one fewer than the interactive workers, waited for
+  at most 0.5 s), else it goes to the heavy lane: many clients each sending new heavy texts
+  cannot take the last interactive worker.
 - **Per client.** Each client may have HEAVY_PER_CLIENT heavy queries at a time (429
   beyond), and its query-time budget is charged at admission and settled at the end.
+- **Downloads.** Exports, Graph Store reads and entity downloads hold one of a client's
+  DOWNLOADS_PER_CLIENT slots (429 beyond) from arrival until the last byte is sent, and the
+  time they wait for their file is charged to the client's budget, as a query's is.
+- **Pages.** Every other request (pages, lookups, their APIs) runs as one of the client's
+  PAGES_PER_CLIENT at a time; up to PAGES_WAITING more wait their turn (until their deadline:
+  then 503), beyond that 429. So one client's pages hold at most that many places in the
+  interactive lane, whatever it sends. A page's time beyond FAST_QUERY_LIMIT is charged to the
+  same budget as queries: a client that spent it gets 429 on pages too. Cheap pages (and the
+  page cache's answers) cost nothing.
 - **Who is a client.** The remote address, or the X-Forwarded-For hop before it when the
   remote address is a proxy named in TRUSTED_PROXIES (``ckb serve --trusted-proxy``).
 """
@@ -29,7 +41,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from kb.errors import ForbiddenQuery, QueryTimeout
 from kb.query import scheduling
-from kb.query.scheduling import HEAVY, INTERACTIVE, LanePools, Overloaded
+from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, LanePools, NoRoom, Overloaded
 from webui.budget import Budget
 
 _KNOWN_HEAVY = 4096  # query texts remembered as heavy
@@ -49,8 +61,16 @@ class Admission:
         self.trusted = frozenset(config["TRUSTED_PROXIES"] or ())
         self.budget = Budget(float(config["QUERY_BUDGET"]))
         self._heavy: Counter[str] = Counter()
+        self.downloads_per_client = int(config.get("DOWNLOADS_PER_CLIENT", 2))
+        self._downloads: Counter[str] = Counter()
+        self.pages_per_client = int(config.get("PAGES_PER_CLIENT", 2))
+        self.pages_waiting = int(config.get("PAGES_WAITING", 6))
+        self._pages: Counter[str] = Counter()  # running
+        self._queued: Counter[str] = Counter()  # waiting for one of the client's places
         self._known: OrderedDict[str, None] = OrderedDict()
+        self._cheap: OrderedDict[str, None] = OrderedDict()  # texts that finished within a slice
         self._lock = threading.Lock()
+        self._turn = threading.Condition(self._lock)
         # Server threads heavy queries can hold at once (running or queued); the rest of
         # waitress's threads stay free for cheap work (webui.server sizes the pool by it).
         self.heavy_threads = 0
@@ -95,8 +115,12 @@ class Admission:
         key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
         if not self._is_known(key):
             try:
-                with scheduling.lane(INTERACTIVE, deadline):
-                    return run(min(self.fast, granted))
+                with scheduling.lane(INTERACTIVE if self._is_known(key, self._cheap) else PROBE, deadline):
+                    answer = run(min(self.fast, granted))
+                self._remember(key, self._cheap)
+                return answer
+            except NoRoom:
+                pass  # not known to be cheap, and the interactive lane is busy: the heavy lane
             except (QueryTimeout, ForbiddenQuery) as err:
                 # The worker's safety check gets the job's time limit, so the slice bounds it too:
                 # "took longer than ... to check" within a slice is a slow query, not a bad one.
@@ -127,18 +151,98 @@ class Admission:
                 if not self._heavy[client]:
                     del self._heavy[client]
 
-    def _is_known(self, key: str) -> bool:
+    def download(self, timeout: float) -> DownloadSlot:
+        """A download slot for the current request's client (429 if it has its share), with its deadline."""
+        client = self.client(request)
         with self._lock:
-            if key in self._known:
-                self._known.move_to_end(key)
+            if self._downloads[client] >= self.downloads_per_client:
+                raise TooManyRequests(
+                    f"this client already has {self.downloads_per_client} downloads under way; "
+                    "wait for one to finish", retry_after=5)
+            self._downloads[client] += 1
+        try:
+            granted = self.budget.reserve(client, timeout)
+        except BaseException:
+            self._leave_download(client)
+            raise
+        return DownloadSlot(self, client, granted, arrival() + granted)
+
+    def enter_page(self, client: str, deadline: float) -> None:
+        """Take one of ``client``'s page places, waiting until ``deadline``; 429 past its share or budget."""
+        self.budget.check(client)
+        with self._turn:
+            if self._pages[client] >= self.pages_per_client:
+                if self._queued[client] >= self.pages_waiting:
+                    most = self.pages_per_client + self.pages_waiting
+                    raise TooManyRequests(f"this client already has {most} requests under way; wait "
+                                          "for them to finish", retry_after=2)
+                self._queued[client] += 1
+                try:
+                    while self._pages[client] >= self.pages_per_client:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise QueryTimeout(max(0.0, deadline - arrival()))
+                        self._turn.wait(left)
+                finally:
+                    self._queued[client] -= 1
+                    if not self._queued[client]:
+                        del self._queued[client]
+            self._pages[client] += 1
+
+    def leave_page(self, client: str, seconds: float) -> None:
+        """A page request ended after ``seconds``: its place goes on, its time beyond the slice is charged."""
+        with self._turn:
+            self._pages[client] -= 1
+            if not self._pages[client]:
+                del self._pages[client]
+            self._turn.notify_all()
+        self.budget.charge(client, seconds - self.fast)
+
+    def _leave_download(self, client: str) -> None:
+        with self._lock:
+            self._downloads[client] -= 1
+            if not self._downloads[client]:
+                del self._downloads[client]
+
+    def _is_known(self, key: str, table: OrderedDict[str, None] | None = None) -> bool:
+        table = self._known if table is None else table
+        with self._lock:
+            if key in table:
+                table.move_to_end(key)
                 return True
             return False
 
-    def _remember(self, key: str) -> None:
+    def _remember(self, key: str, table: OrderedDict[str, None] | None = None) -> None:
+        table = self._known if table is None else table
         with self._lock:
-            self._known[key] = None
-            while len(self._known) > _KNOWN_HEAVY:
-                self._known.popitem(last=False)
+            table[key] = None
+            while len(table) > _KNOWN_HEAVY:
+                table.popitem(last=False)
+
+
+class DownloadSlot:
+    """One download's place: its deadline, and release() once sent (or failed)."""
+
+    def __init__(self, admission: Admission, client: str, granted: float, deadline: float) -> None:
+        self.admission, self.client, self.granted, self.deadline = admission, client, granted, deadline
+        self._start = time.monotonic()
+        self._charged: float | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> None:
+        """The file is ready: the budget is charged for the time waited, not the time sending."""
+        if self._charged is None:
+            self._charged = min(self.granted, time.monotonic() - self._start)
+
+    def release(self) -> None:
+        """Give the slot back (once; later calls do nothing)."""
+        with self._lock:
+            if self.admission is None:
+                return
+            admission, self.admission = self.admission, None  # type: ignore[assignment]
+        self.ready()
+        admission.budget.settle(self.client, self.granted, self._charged or 0.0)
+        admission._leave_download(self.client)
 
 
 def _warm(kb: Any) -> None:
@@ -146,9 +250,14 @@ def _warm(kb: Any) -> None:
         kb.query("ASK {}", timeout=60)
 
 
+# Endpoints admitted on their own terms (queries, downloads), and static files (no store work).
+_SELF_ADMITTED = frozenset({"static", "sparql.endpoint", "graphstore.store", "graphstore.direct",
+                            "downloads.download"})
+
+
 def init_app(app: Flask, kb: Any) -> None:
     """Note each request's arrival and run its queries in the interactive lane by default."""
-    app.extensions["ckb.admission"] = Admission(app.config, kb)
+    admission = app.extensions["ckb.admission"] = Admission(app.config, kb)
     timeout = float(app.config["QUERY_TIMEOUT"] or getattr(kb, "timeout", 10.0))
 
     @app.before_request
@@ -157,11 +266,18 @@ def init_app(app: Flask, kb: Any) -> None:
         # Pages and lookups: every query they make shares the request's one deadline.
         scheduling.LANE.set(INTERACTIVE)
         scheduling.DEADLINE.set(now + timeout)
+        if request.endpoint is not None and request.endpoint not in _SELF_ADMITTED:
+            client = admission.client(request)
+            admission.enter_page(client, now + timeout)
+            g.ckb_page_client = client
 
     @app.teardown_request
     def _leave(exc: BaseException | None) -> None:
         scheduling.LANE.set(INTERACTIVE)
         scheduling.DEADLINE.set(None)
+        client = g.pop("ckb_page_client", None)
+        if client is not None:
+            admission.leave_page(client, time.monotonic() - arrival())
 
 
 def retry_after(exc: Exception) -> int | None:

@@ -53,6 +53,25 @@ class Budget:
             self._set(client, balance - granted, now)
         return granted
 
+    def charge(self, client: str, seconds: float) -> None:
+        """Take ``seconds`` already spent (a page's time) from the client's bucket; it may go below zero."""
+        if seconds > 0:
+            now = time.monotonic()
+            with self._lock:
+                self._set(client, self._balance(client, now) - seconds, now)
+
+    def check(self, client: str) -> None:
+        """429 if the client's bucket is empty (as reserve() would say), without taking anything."""
+        now = time.monotonic()
+        with self._lock:
+            balance = self._balance(client, now)
+        if balance < _MIN_GRANT:
+            wait = math.ceil((_MIN_GRANT - balance) * _WINDOW / self.capacity) + 1
+            raise TooManyRequests(
+                f"query-time budget spent ({self.capacity:g} s per minute); retry in {wait} s",
+                retry_after=wait,
+            )
+
     def settle(self, client: str, granted: float, used: float) -> None:
         """Give back the part of a reservation the query did not use."""
         refund = max(0.0, granted - used)

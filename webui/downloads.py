@@ -1,4 +1,5 @@
-"""The /export page and /export/<graph>.<ext> downloads, all written by kb.export()."""
+"""The /export page and /export/<graph>.<ext> downloads: files written by kb.export in a worker
+once per store generation, sent from disk within a download slot (webui.sending)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, render_template
+from flask.blueprints import BlueprintSetupState
 
+from kb.export.scope import export_scope
 from kb.namespaces import GRAPH_BASE, GRAPH_NAMES
-from webui import get_kb
+from webui import get_kb, sending
 from webui.negotiation import Format, by_ext, content_type, formats_for
 
 bp = Blueprint("downloads", __name__)
+
+
+@bp.record_once
+def _files(state: BlueprintSetupState) -> None:
+    sending.init_app(state.app, state.app.extensions["ckb"])
+
 _SLUG = re.compile(r"[A-Za-z0-9_~%-]+(?:/[A-Za-z0-9_~%-]+)*")  # no dots: the ext follows one
 
 _TITLES = {"all": "Everything", "ontology": "Ontology", "shapes": "SHACL shapes",
@@ -76,8 +85,9 @@ def download(filename: str) -> Response:
     row = next((r for r in graph_rows() if r.slug == stem), None)
     if row is None:
         abort(404, description=f"no graph called {stem!r}; see /export for the list")
-    body = get_kb().export(format=fmt.name, graph=row.iri or "all")
-    response = Response(body, content_type=content_type(fmt))
+    kb = get_kb()
+    graph = row.iri or "all"
     name = "conflict-kb" if row.iri is None else "conflict-kb-" + row.slug.replace("/", "-")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt.ext}"'
-    return response
+    scope = export_scope(kb, graph)
+    return sending.send_scope(scope, fmt.name, content_type(fmt), f"{name}.{fmt.ext}",
+                              fallback=lambda: kb.export(format=fmt.name, graph=graph))

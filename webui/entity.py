@@ -13,6 +13,7 @@ from kb.views.facts import key_facts
 from kb.views.provenance import claims_page
 from webui import get_kb
 from webui.negotiation import by_name, content_type, formats_for, negotiate, prefers_html
+from webui.sending import attachment, send_bytes
 
 bp = Blueprint("entity", __name__)
 
@@ -100,10 +101,12 @@ def _answer(iri: str) -> Response | str:
                   + ", ".join(f.media_type for f in formats_for("graph")))
     kb = get_kb()
     kb.describe(iri)  # 404 for IRIs the KB does not know, in every format
-    response = Response(kb.export(format=fmt.name, entity=iri), content_type=content_type(fmt))
+    # Within a download slot (per-client cap, budget); the engine writes the format in its worker.
+    response = send_bytes(lambda limit: kb.export(format=fmt.name, entity=iri, timeout=limit),
+                          content_type(fmt))
     if override:
         name = iri.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1] or "entity"
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt.ext}"'
+        response.headers["Content-Disposition"] = attachment(f"{name}.{fmt.ext}")
     response.vary.add("Accept")
     return response
 

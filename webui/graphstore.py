@@ -20,9 +20,10 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 from werkzeug.datastructures import FileStorage
 
+from kb.export.files import Scope
 from kb.store import graphstore
 from kb.terms import check_iri
-from webui import get_kb
+from webui import get_kb, sending
 from webui.negotiation import acceptable_types, content_type, negotiate
 from webui.sparql import Fail, check_token, require_utf8
 
@@ -85,7 +86,14 @@ def read_graph(graph: str | object | None = _NEW) -> Response:
     fmt = negotiate(request.headers.get("Accept"), "graph", request.args.get("format"))
     if fmt is None or fmt.name not in graphstore.FORMATS:
         raise Fail(406, "a graph is available as " + ", ".join(acceptable_types("graph")[:4]))
-    response = Response(graphstore.read(get_kb(), graph, fmt.name), content_type=content_type(fmt))
+    kb = get_kb()
+    if not graphstore.exists(kb, graph):
+        raise Fail(404, f"no graph <{graph}> in this store")
+    size = None if graph is None else kb.backend.graphs().get(graph)
+    scope = Scope("default" if graph is None else "graph", ("" if graph is None else graph,), b"", size)
+    # A file per graph and store generation, written in a worker and sent from disk (webui.sending).
+    response = sending.send_scope(scope, fmt.name, content_type(fmt),
+                                  fallback=lambda: graphstore.read(kb, graph, fmt.name))
     response.vary.add("Accept")
     return response
 
@@ -101,10 +109,17 @@ def _read_body(graph: str | None) -> list:
                             "(Content-Disposition with a filename)")
         triples = []
         for part in parts:
-            triples += graphstore.parse(part.read(), _part_type(part), base, part.filename or part.name)
+            triples += graphstore.parse(part.read(), _part_type(part), base, part.filename or part.name,
+                                        **_limits())
         return triples
     require_utf8()
-    return graphstore.parse(request.get_data(cache=False), request.mimetype, base)
+    return graphstore.parse(request.get_data(cache=False), request.mimetype, base, **_limits())
+
+
+def _limits() -> dict:
+    """A body's parse runs in a worker with the kb's time limit, fenced as its queries are."""
+    kb = get_kb()
+    return {"timeout": float(kb.timeout), "require_fence": bool(getattr(kb.backend, "sandbox", False))}
 
 
 def _part_type(part: FileStorage) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 
 from kb.errors import KBError
@@ -31,7 +31,10 @@ def index() -> str:
     """The map page; the events come from /api/map with the same filters."""
     f = _filters()
     events = _events(f)
-    return render_template("map.html", events=events, filters=f, kinds=sorted(VIOLENCE))
+    # Only the filters go into the data URL: url_for takes other names as its own options
+    # (?_external=1 wrote the Host header into a cached page; ?endpoint=x was a 500).
+    api_url = url_for("map.api_map", **{k: v for k, v in f.items() if v is not None})
+    return render_template("map.html", events=events, filters=f, kinds=sorted(VIOLENCE), api_url=api_url)
 
 
 @bp.get("/api/map")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import resource
 import signal
 import threading
 from typing import TYPE_CHECKING, Any
@@ -11,7 +13,7 @@ from flask import Flask
 
 from kb.derived import bitmaps as claimbitmaps
 from kb.derived import claimindex
-from webui import create_app
+from webui import connections, create_app
 
 if TYPE_CHECKING:
     from kb import KnowledgeBase
@@ -51,14 +53,27 @@ def _run(app: Flask, host: str, port: int, debug: bool) -> None:
         # The reloader would start a second process with a second store: keep it off.
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
-    import waitress
-
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (systemd, docker, kill) ends the server the way Ctrl-C does, so the
         # caller's cleanup runs: query workers stopped, temporary dumps removed.
         signal.signal(signal.SIGTERM, _stop)
+    _more_descriptors()
+    # Waitress, with per-address connection caps and request read limits (webui.connections).
+    server = connections.create_server(app, exempt=frozenset(app.config.get("TRUSTED_PROXIES") or ()),
+                                       host=host, port=port, **waitress_options(app))
     print(f"conflict-kb serving on {url} (SPARQL endpoint: {url}sparql)", flush=True)
-    waitress.serve(app, host=host, port=port, **waitress_options(app))
+    server.run()
+
+
+def _more_descriptors() -> None:
+    # Every open connection is a descriptor: lift the soft limit (often 1024) to what the total
+    # connection limit needs, within the hard limit.
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = connections.TOTAL + 1024
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
 
 
 def waitress_options(app: Flask) -> dict[str, Any]:

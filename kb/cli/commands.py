@@ -240,6 +240,8 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     if args.no_sandbox:
         print("ckb: warning: --no-sandbox: queries and updates run without the network fence; "
               "only the query check stands between SERVICE or LOAD and your network", file=sys.stderr)
+        problem = getattr(kb.backend, "fence_problem", lambda: None)()
+        print(f"ckb: network fence: {problem or 'in place'}", file=sys.stderr)
     else:
         kb.require_sandbox()  # one line and exit 2 if the kernel cannot fence the workers
     if kb.bundle_is_stale():

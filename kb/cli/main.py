@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=_positive, metavar="S", help="time limit in seconds")
     c.add_argument("--limit", type=_positive_int, metavar="N", help="row cap")
     c.add_argument("--no-inferred", action="store_true", help="leave the inferred graph out")
+    _max_memory(c)
     c = cmd("describe", cmd_describe, "show what the KB says about an entity (IRI, ckbr:x or label)")
     c.add_argument("entity", metavar="IRI-OR-LABEL")
     c.add_argument("--format", choices=("text", "turtle", "nt", "jsonld", "xml"),
@@ -161,7 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not build the pages the home page links to ahead, after start and after writes")
     c.add_argument("--no-sandbox", action="store_true",
                    help="run queries even where the kernel cannot fence workers off the network")
+    _max_memory(c)
     return p
+
+
+def _max_memory(c: argparse.ArgumentParser) -> None:
+    from kb.query.memory import DEFAULT_MAX_MEMORY_MB
+
+    # argparse runs a string default through type=: a bad $CKB_MAX_MEMORY is a usage error too.
+    c.add_argument("--max-memory", type=_memory_mb, default=os.environ.get("CKB_MAX_MEMORY"), metavar="MB",
+                   help="memory each query, update and upload worker may use; past it the job is "
+                        f"stopped (503) (default: $CKB_MAX_MEMORY or {DEFAULT_MAX_MEMORY_MB}; the "
+                        "workers together use at most their number times MB)")
+
+
+def _memory_mb(text: str) -> float:
+    from kb.query.memory import MIN_MAX_MEMORY_MB
+
+    value = _number(text)
+    if not MIN_MAX_MEMORY_MB <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_MAX_MEMORY_MB} to 1000000 MB: {text!r}")
+    return value
 
 
 def _number(text: str) -> float:
@@ -218,6 +239,10 @@ def _open(args: argparse.Namespace) -> Any:
 def run(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the command; exceptions propagate."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "max_memory", None) is not None:
+        from kb.query.memory import set_limit
+
+        set_limit(args.max_memory)  # before the store opens: its workers take the limit as they start
     kb = _open(args)
     recovered = getattr(kb.backend, "recovered", None)
     if recovered:

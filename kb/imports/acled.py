@@ -149,6 +149,8 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
         T(part, RDF_TYPE, ckb("Participation"))
         T(part, ckb("participationActor"), actor)
         T(part, ckb("participantRole"), ckb(role))
+        # actor 1 and its associated actors are one side, actor 2 and its associated actors the other
+        T(part, ckb("side"), ckb("SideA" if key.startswith("1") else "SideB"))
         T(part, ckb("asDescribed"), text(name))
 
     # the claim: ACLED's coding; its notes are the words the claim rests on

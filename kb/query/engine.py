@@ -20,15 +20,19 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import pyoxigraph as ox
 
 from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
+from kb.query import memory, uploads
 from kb.query.results import capture
 from kb.query.sandbox import install_fence
 from kb.query.view import StoreSpec, StoreView, missing_file
-from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
+from kb.store.backend import CheckRequest, ExportRequest, QueryRequest, UpdateRequest
 
 if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
     from kb.query import guard
 
 _HEADER = struct.Struct("!Q")
+# No frame is larger: answers stop at memory.ANSWER_LIMIT (64 MB), and a header that claims more
+# is not a frame (the reader would otherwise allocate whatever it says before reading a byte).
+_MAX_FRAME = 4 * memory.ANSWER_LIMIT
 _BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
 CHECK_LIMIT = 2.0  # seconds the parse check may take (at most half the job's limit): then 400, not 503
 DEFAULT_GRAPH = ""  # in a list of graph IRIs: the store's own (unnamed) default graph
@@ -37,7 +41,8 @@ DEFAULT_GRAPH = ""  # in a list of graph IRIs: the store's own (unnamed) default
 def write_frame(stream: BinaryIO, obj: Any) -> None:
     """Send one pickled object with its length."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    stream.write(_HEADER.pack(len(data)))  # two writes, not one concatenation: no copy of a large answer
+    stream.write(data)
     stream.flush()
 
 
@@ -47,6 +52,8 @@ def read_frame(stream: BinaryIO) -> Any:
     if len(header) < _HEADER.size:
         raise EOFError("worker pipe closed")
     size = _HEADER.unpack(header)[0]
+    if size > _MAX_FRAME:
+        raise EOFError(f"worker pipe out of step (a frame of {size} bytes)")
     data = stream.read(size)
     if len(data) < size:
         raise EOFError("worker pipe closed")
@@ -129,9 +136,14 @@ def _analyse(text: str, update: bool) -> guard.Analysis:
     try:
         return load_checker().analyse(text, update)
     except QuerySyntaxError:
+        if load_checker().may_reach_network(text):
+            # The probe would evaluate what the checker could not read: text that could spell
+            # SERVICE or LOAD ("2SERVICE", which the engine reads as 2 and SERVICE) never runs,
+            # fence or no fence (--no-sandbox). The checker's own message is the answer.
+            raise
         # Oxigraph is the authority on syntax and points at the error more precisely: if it
         # refuses too, its SyntaxError is the answer. The probe store is empty and thrown
-        # away, and this process is fenced off the network, so running it there costs nothing.
+        # away, and the text cannot name a service or a document to load.
         probe = ox.Store()
         if update:
             probe.update(text)
@@ -209,6 +221,14 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
     try:
         if isinstance(job, CheckRequest):
             return {"has_dataset": analyses.get(job.text, job.update, job.timeout).has_dataset}
+        if isinstance(job, ExportRequest):
+            from kb.export.stream import write_export  # only export workers need it
+
+            _backstop(job.timeout)
+            return write_export(store, job)
+        if isinstance(job, uploads.ParseRequest):
+            _backstop(job.timeout)
+            return uploads.parse_here(job, memory.answer_limit(spec.memory))
         if isinstance(job, UpdateRequest):
             done = run_update(store, job, analyses)
             if spec.path is not None:
@@ -216,7 +236,13 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
             elif spec.dump_out:
                 store.dump(output=spec.dump_out, format=ox.RdfFormat.N_QUADS)
             return done
-        return run_query(store, job, analyses)
+        answer = run_query(store, job, analyses)
+        # An answer past the limit is refused here: the server would hold it whole, twice.
+        limit = memory.answer_limit(spec.memory)
+        return memory.too_large(len(answer["body"]), limit) if len(answer["body"]) > limit else answer
+    except MemoryError:
+        # Python's allocator hit the worker's limit (Oxigraph's aborts the worker instead).
+        return {"error": "MemoryLimit", "message": str(memory.exceeded(spec.memory)), "retire": True}
     except SyntaxError as err:
         return {"error": "syntax", "message": str(err)}
     except QuerySyntaxError as err:
@@ -232,10 +258,11 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
 
 
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """Worker main loop: fence, open the store, then answer jobs until EOF."""
+    """Worker main loop: fence, limit its memory, open the store, then answer jobs until EOF."""
     fence_problem = install_fence()
     load_checker()  # before the first job, so its time limit is not spent importing
     spec: StoreSpec = read_frame(inp)
+    memory.confine(spec.memory)  # before the open: a store too large for the limit fails to start
     view = StoreView(spec)
     write_frame(out, {"ready": True, "fence": fence_problem})
     analyses = _Analyses()
@@ -245,4 +272,10 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         except EOFError:
             return
         answer = _answer(view, job, analyses)
-        write_frame(out, answer)
+        try:
+            write_frame(out, answer)
+        except MemoryError:  # pickling the answer passed the limit: nothing was written yet
+            answer = {"error": "MemoryLimit", "message": str(memory.exceeded(spec.memory)), "retire": True}
+            write_frame(out, answer)
+        if answer.get("retire"):
+            return  # after a MemoryError nothing in this process is sure to be whole

@@ -9,8 +9,10 @@ query.
 
 The parent hands the template the worker's two pipe ends over a Unix socket (SCM_RIGHTS) and
 gets the pid back; it watches and kills the worker through a pidfd, since the worker is the
-template's child, not its own (the template lets the kernel reap it). Not multiprocessing's
-forkserver: that one re-imports the caller's main script in every child.
+template's child, not its own. The template reaps its workers and keeps their last exit
+statuses, so the parent can ask how one ended (SIGABRT: the engine ran out of the memory its
+limit allows, ``kb.query.memory``). Not multiprocessing's forkserver: that one re-imports the
+caller's main script in every child.
 """
 
 from __future__ import annotations
@@ -25,52 +27,86 @@ import struct
 import subprocess
 import sys
 import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO
 
 _PID = struct.Struct("!i")
+_UNKNOWN = -(2**31)  # on the wire: the template does not know how that worker ended
+_STATUSES = 256  # exit statuses the template remembers
+_STATUS_WAIT = 2.0  # seconds the template waits for a worker that closed its pipes to end
 _TEMPLATE = "import sys; from kb.query.forkserver import template; template(int(sys.argv[1]))"
 
 
 class Forked:
-    """A forked worker, with the part of Popen's interface ``kb.query.worker`` uses."""
+    """A forked worker, with the part of Popen's interface ``kb.query.worker`` uses.
+
+    Thread-safe: a reaper thread may wait for the worker while another polls or kills it. The
+    pidfd is closed once, under a lock, and used for a signal only under that lock: a number
+    closed twice (or signalled after its close) could be another worker's pipe or pidfd by then.
+    """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        self._lock = threading.Lock()
         self._pidfd: int | None = os.pidfd_open(pid)
+
+    def _ready(self, timeout: float | None) -> bool:
+        """True once the worker has ended (its pidfd readable), waiting up to ``timeout``."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            fd = self._pidfd
+            if fd is None or self.returncode is not None:
+                return True
+            # In slices of at most 1 s: if another thread closes the pidfd meanwhile, this one
+            # notices within a slice instead of waiting on a number that may name another file.
+            left = 1.0 if end is None else min(1.0, max(end - time.monotonic(), 0.0))
+            try:
+                if select.select([fd], [], [], left)[0]:
+                    return True
+            except (OSError, ValueError):  # another thread saw it end and closed the pidfd
+                return True
+            if end is not None and time.monotonic() >= end:
+                return self._pidfd is None
 
     def poll(self) -> int | None:
         """None while the worker runs; its (unknown, so -1) status once it has ended."""
-        if self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]:
+        if self._pidfd is not None and self._ready(0):
             self._ended()
         return self.returncode
 
     def kill(self) -> None:
         """SIGKILL, through the pidfd: never another process that reused the pid."""
-        if self._pidfd is not None:
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        with self._lock:
+            if self._pidfd is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait until the worker has ended; subprocess.TimeoutExpired past ``timeout``."""
-        if self._pidfd is not None:
-            if not select.select([self._pidfd], [], [], timeout)[0]:
-                raise subprocess.TimeoutExpired("ckb worker", timeout or 0)
-            self._ended()
+        if not self._ready(timeout):
+            raise subprocess.TimeoutExpired("ckb worker", timeout or 0)
+        self._ended()
         assert self.returncode is not None
         return self.returncode
 
     def _ended(self) -> None:
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
-        self.returncode = -1  # the template reaped it; its status is not ours to read
+        with self._lock:
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+            self.returncode = -1  # the template reaped it; its status is not ours to read
+
+    def exit_status(self, timeout: float = _STATUS_WAIT) -> int | None:
+        """How the worker ended, as Popen.returncode says it (-6: SIGABRT); None if unknown."""
+        return TEMPLATE.status(self.pid, timeout)
 
     def __del__(self) -> None:
-        if self._pidfd is not None:
+        if getattr(self, "_pidfd", None) is not None:
             with contextlib.suppress(OSError):
-                os.close(self._pidfd)
+                os.close(self._pidfd)  # type: ignore[arg-type]
 
 
 class Template:
@@ -131,6 +167,26 @@ class Template:
                 os.close(fd)
         return proc, os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")
 
+    def status(self, pid: int, timeout: float = _STATUS_WAIT) -> int | None:
+        """Ask the template how its worker ``pid`` ended (waiting up to ``timeout``); None if unknown."""
+        with self._lock:
+            sock = self._sock
+            if sock is None or self._proc is None or self._proc.poll() is not None:
+                return None
+            try:
+                sock.sendall(b"s" + _PID.pack(pid) + struct.pack("!d", timeout))
+                data = b""
+                while len(data) < _PID.size:
+                    chunk = sock.recv(_PID.size - len(data))
+                    if not chunk:
+                        raise EOFError("the worker template stopped")
+                    data += chunk
+            except (OSError, EOFError):
+                self._stop()
+                return None
+        found = _PID.unpack(data)[0]
+        return None if found == _UNKNOWN else found
+
     def _stop(self) -> None:
         if self._sock is not None:
             self._sock.close()  # the template reads EOF and ends; its workers keep serving
@@ -156,15 +212,23 @@ def template(fd: int) -> None:
 
     engine.load_checker()
 
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps workers as they end
+    ended: OrderedDict[int, int] = OrderedDict()
+    # Workers are reaped as they end (no zombies), and how each ended is kept for the parent.
+    signal.signal(signal.SIGCHLD, lambda signum, frame: _reap(ended))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     sock = socket.socket(fileno=fd)
     while True:
         try:
-            msg, fds, _, _ = socket.recv_fds(sock, 16, 2)
+            msg, fds, _, _ = socket.recv_fds(sock, 64, 2)
         except OSError:
             return
+        if msg[:1] == b"s" and len(msg) == 1 + _PID.size + 8 and not fds:
+            pid, wait = _PID.unpack(msg[1:1 + _PID.size])[0], struct.unpack("!d", msg[1 + _PID.size:])[0]
+            sock.sendall(_PID.pack(_ended_status(ended, pid, wait)))
+            continue
         if not msg or len(fds) != 2:
+            for received in fds:
+                os.close(received)
             return  # the parent is gone (or confused): workers already forked carry on alone
         pid = os.fork()
         if pid == 0:
@@ -180,3 +244,29 @@ def template(fd: int) -> None:
         for received in fds:
             os.close(received)
         sock.sendall(_PID.pack(pid))
+
+
+def _reap(ended: OrderedDict[int, int]) -> None:
+    """Reap every worker that has ended; remember the last _STATUSES exit statuses."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        ended[pid] = os.waitstatus_to_exitcode(status)
+        while len(ended) > _STATUSES:
+            ended.popitem(last=False)
+
+
+def _ended_status(ended: OrderedDict[int, int], pid: int, wait: float) -> int:
+    """Worker ``pid``'s exit status, waiting up to ``wait`` s for it to end; _UNKNOWN if it does not."""
+    deadline = time.monotonic() + min(max(wait, 0.0), 10.0)
+    while True:
+        _reap(ended)
+        if pid in ended:
+            return ended[pid]
+        if time.monotonic() >= deadline:
+            return _UNKNOWN
+        time.sleep(0.01)

@@ -10,6 +10,7 @@ sockets behind seccomp's back). The filter is inherited and cannot be lifted.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 # What the fence refuses: address families that reach a network, and the calls that reach a peer.
@@ -19,6 +20,10 @@ _CALLS = ("connect", "io_uring_setup", "io_uring_enter", "io_uring_register")
 
 def install_fence() -> str | None:
     """Fence this process off the network for good; return None, or why the fence could not be set."""
+    if os.environ.get("CKB_FENCE") == "off":
+        # What a platform without libseccomp gets: the abuse tests check that the query check
+        # alone keeps SERVICE and LOAD off the network (ckb serve --no-sandbox then runs).
+        return "the network fence is switched off (CKB_FENCE=off)"
     try:
         import pyseccomp as seccomp
 

@@ -5,6 +5,12 @@ and by when the whole request must be answered, through two context variables. T
 pools read them: the query waits for a worker of its lane only until that deadline, and runs
 with whatever time is left as its limit. Code that sets neither (the CLI, library users) runs
 in the interactive lane with its own time limit, as before.
+
+A query text not known to be cheap runs in lane PROBE: on an interactive worker, but it first
+needs one of the probe gate's slots (one fewer than the interactive lane has), for which it
+waits at most PROBE_WAIT and behind few others; otherwise NoRoom, and the caller sends it to the
+heavy lane. Many clients each sending a new heavy text then hold at most all but one
+interactive worker, so known cheap work always finds one free.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ from kb.query.forkserver import TEMPLATE
 from kb.query.worker import WorkerPool
 from kb.store.backend import QueryRequest
 
-INTERACTIVE, HEAVY = "interactive", "heavy"
+INTERACTIVE, HEAVY, PROBE = "interactive", "heavy", "probe"
 LANE: ContextVar[str] = ContextVar("ckb_lane", default=INTERACTIVE)
 HEAVY_NICE = 10  # CPU weight ~1/9 of a normal process's when both want the core
+PROBE_WAIT = 0.5  # seconds a new text waits for a probe slot before it goes to the heavy lane
 DEADLINE: ContextVar[float | None] = ContextVar("ckb_deadline", default=None)  # time.monotonic()
 
 
@@ -49,6 +56,13 @@ class Overloaded(KBError):
     def __init__(self, message: str, retry_after: float) -> None:
         self.retry_after = max(1, math.ceil(retry_after))
         super().__init__(message)
+
+
+class NoRoom(Overloaded):
+    """A PROBE found no interactive worker to spare in time; its caller should use the heavy lane."""
+
+    def __init__(self) -> None:
+        super().__init__("the interactive lane is busy", 1.0)
 
 
 class _Held:
@@ -157,7 +171,9 @@ class LanePools:
         # finds a started worker instead of waiting for one to start.
         self.pools = {INTERACTIVE: WorkerPool(interactive + 1, require_fence=require_fence),
                       HEAVY: _NicePool(heavy, HEAVY_NICE, require_fence=require_fence)}
-        self.gates = {INTERACTIVE: Gate(interactive), HEAVY: Gate(heavy, max_waiting=heavy_queue)}
+        self.gates = {INTERACTIVE: Gate(interactive), HEAVY: Gate(heavy, max_waiting=heavy_queue),
+                      # New texts may hold all interactive workers but one (a lane of one: that one).
+                      PROBE: Gate(max(1, interactive - 1), max_waiting=interactive)}
         # A server sets this: a worker is then started ahead of need (after a change of store,
         # after a kill), so a query does not wait the ~0.5 s a worker takes to start.
         self.keep_warm = False
@@ -211,6 +227,18 @@ class LanePools:
     def run(self, job: QueryRequest) -> dict[str, Any]:
         """Run ``job`` in the caller's lane, within what is left of the caller's deadline."""
         lane, deadline = LANE.get(), DEADLINE.get()
+        if lane != PROBE:
+            return self._run(lane, job, deadline)
+        # A new text: an interactive worker, if a probe slot comes free soon; else NoRoom.
+        wait = time.monotonic() + PROBE_WAIT
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(self.gates[PROBE].slot(wait if deadline is None else min(deadline, wait)))
+            except Overloaded:
+                raise NoRoom from None
+            return self._run(INTERACTIVE, job, deadline)
+
+    def _run(self, lane: str, job: QueryRequest, deadline: float | None) -> dict[str, Any]:
         with self.gates[lane].slot(deadline, retry_after=job.timeout) as held:
             check_by = None
             if deadline is not None:

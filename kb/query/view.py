@@ -33,6 +33,7 @@ class StoreSpec:
     dump: str | None = None  # or an N-Quads dump of a memory store
     write: bool = False  # open read-write (an update worker) instead of read-only
     dump_out: str | None = None  # memory store: where an update worker writes the new contents
+    memory: int = 0  # bytes of writable memory the worker may use (kb.query.memory; 0: no limit)
 
 
 _OPEN_ATTEMPTS = 3

@@ -16,6 +16,7 @@ spawn), so library users need no ``if __name__`` guard.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
+from kb.query import memory
 from kb.query.engine import StoreSpec, read_frame, write_frame
 from kb.query.forkserver import TEMPLATE
 from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
@@ -37,7 +39,7 @@ from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
 _CHILD = "import sys; from kb.query.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
 _START_TIMEOUT = 60.0
 
-__all__ = ["StoreSpec", "WorkerPool", "check", "run_update", "syntax_error"]
+__all__ = ["StoreSpec", "WorkerPool", "check", "one_shot", "run_update", "syntax_error"]
 
 
 _POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
@@ -57,7 +59,7 @@ def _short(detail: str, limit: int = 200) -> str:
     return detail if len(detail) <= limit else detail[: limit - 1] + "…"
 
 
-_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError}
+_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError, "MemoryLimit": memory.MemoryLimit}
 
 
 def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
@@ -85,6 +87,8 @@ class _Worker:
         # A forked worker has the template's working directory, not ours: paths go absolute.
         spec = replace(spec, **{k: os.path.abspath(v) for k in ("path", "dump", "dump_out")
                                 if (v := getattr(spec, k)) is not None})
+        spec = replace(spec, memory=spec.memory or memory.limit())
+        self.memory = spec.memory
         try:
             write_frame(self.inp, spec)
             if not self.wait(start_timeout):
@@ -94,6 +98,10 @@ class _Worker:
                 raise EOFError("no answer")
             ready = read_frame(self.out)
         except (EOFError, OSError) as err:
+            if self.ended_by_memory():
+                self.kill()
+                raise StoreError(f"a worker cannot open the store within its memory limit of "
+                                 f"{self.memory / 2**20:g} MB; raise --max-memory") from None
             self.kill()
             raise StoreError(f"worker failed to start: {err}") from None
         self.fence_problem: str | None = ready.get("fence")
@@ -114,6 +122,10 @@ class _Worker:
             self.kill(wait=False)
             raise QueryTimeout(job.timeout)
         return read_frame(self.out)
+
+    def ended_by_memory(self, what: str = "query") -> memory.MemoryLimit | None:
+        """The error to answer if the worker, now gone, ended at its memory limit; else None."""
+        return memory.stopped(self.proc, self.memory, what)
 
     def kill(self, wait: bool = True) -> None:
         """Stop the worker at once, whatever it is doing, and reap it (``wait=False``: in the background)."""
@@ -146,13 +158,25 @@ def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False)
     try:
         answer = worker.ask(job, job.timeout)
     except (EOFError, OSError):
+        stopped = worker.ended_by_memory("update")
         worker.kill()
+        if stopped is not None:
+            raise stopped from None
         raise StoreError("update failed: the engine stopped without an answer; nothing was written") from None
     except QueryTimeout:
         raise QueryTimeout(job.timeout) from None
     worker.kill()
     if "error" in answer:
         _raise_error(answer, "update")
+
+
+def one_shot(spec: StoreSpec, require_fence: bool = False, nice: int = 0) -> _Worker:
+    """Start a worker on the store as it is now for one long job (an export): ask it once, then kill it."""
+    worker = _Worker(spec, 0, require_fence)
+    if nice:
+        with contextlib.suppress(OSError):  # it then runs at normal priority
+            os.setpriority(os.PRIO_PROCESS, worker.proc.pid, nice)
+    return worker
 
 
 def _kill_all(workers: list[_Worker]) -> None:
@@ -240,6 +264,7 @@ class WorkerPool:
         # The limit counts from here: a worker that has to start first starts on the job's time.
         deadline = time.monotonic() + job.timeout
         worker: _Worker | None = self._acquire(check_by if first else deadline, job.timeout)
+        answer: dict[str, Any] = {}
         try:
             if first:
                 assert check_by is not None and isinstance(job, QueryRequest)
@@ -251,10 +276,16 @@ class WorkerPool:
                 worker = None  # ask() killed it
             raise
         except (EOFError, OSError) as err:
+            stopped = worker.ended_by_memory()
             worker.kill()
             worker = None
+            if stopped is not None:
+                raise stopped from None
             raise StoreError(f"query failed: the engine stopped without an answer ({err})") from None
         finally:
+            if worker is not None and answer.get("retire"):
+                worker.kill()  # it ends itself after a MemoryError: never hand it out again
+                worker = None
             self._release(worker)
         if "error" in answer:
             _raise_error(answer)

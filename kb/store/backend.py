@@ -53,6 +53,25 @@ class CheckRequest:
 
 
 @dataclass
+class ExportRequest:
+    """Write some graphs to a file in one RDF format (kb.export.stream runs it in a worker).
+
+    ``graphs``: graph IRIs, "" for the store's own default graph. ``extra``: N-Quads to append
+    (the SHACL shapes kept beside the store). ``pretty``: kb.export's sorted, grouped writer
+    (for graphs small enough to sort in memory); otherwise the engine streams the statements;
+    None: the worker counts them and decides (kb.export.stream.PRETTY_LIMIT).
+    """
+
+    graphs: list[str]
+    format: str  # a key of kb.export.rdf.FORMATS
+    output: str  # the file to write (atomically: a partial file never has this name)
+    timeout: float
+    prefixes: dict[str, str] = field(default_factory=dict)
+    extra: bytes = b""
+    pretty: bool | None = False
+
+
+@dataclass
 class UpdateRequest:
     """One SPARQL update and its limits; it runs as one transaction."""
 

@@ -1,9 +1,9 @@
 """The SPARQL 1.1 Graph Store HTTP Protocol, kb side: read, replace, add to and delete one graph.
 
 A graph is a named graph IRI, or None for the store's own default graph. pyoxigraph parses
-request bodies (each request's blank nodes are fresh) and serialises answers; a body is parsed
-completely before anything is written, and each write is one all-or-nothing step of the
-backend. Writes need the KB's update token, as SPARQL Update does.
+request bodies in a fenced, limited worker (each request's blank nodes are fresh) and serialises
+answers; a body is parsed completely before anything is written, and each write is one
+all-or-nothing step of the backend. Writes need the KB's update token, as SPARQL Update does.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kb.errors import KBError, NotFound, OutsideNamespace, ParseError, UpdateRefused
+from kb.errors import KBError, NotFound, OutsideNamespace, UpdateRefused
 from kb.namespaces import PREFIXES
+from kb.query import uploads
 from kb.store.staging import STAGING
 from kb.terms import check_iri
 
@@ -88,22 +89,20 @@ def _used_prefixes(triples: list[ox.Triple]) -> dict[str, str]:
     return {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}
 
 
-def parse(data: bytes, media_type: str, base_iri: str | None, name: str = "request body") -> list[ox.Triple]:
-    """Parse a body of ``media_type`` into triples, or raise (415 media type, 400 with line:column)."""
+def parse(data: bytes, media_type: str, base_iri: str | None, name: str = "request body", *,
+          timeout: float = 10.0, require_fence: bool = False) -> list[ox.Triple]:
+    """Parse a body of ``media_type`` into triples, or raise (415 media type, 400 with line:column).
+
+    The parse runs in a fenced worker limited in memory and time (``kb.query.uploads``), never
+    in this process: a body is the first thing an anonymous byte stream reaches.
+    """
     fmt = ox.RdfFormat.from_media_type(media_type) if media_type else None
     if fmt is None or fmt.supports_datasets:
         raise UnsupportedMediaType(
             f"cannot read {media_type or 'a body without a media type'} as one graph; send "
             + ", ".join(f.media_type for f in FORMATS.values())
         )
-    try:
-        return [q.triple for q in ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True)]
-    except SyntaxError as err:
-        detail = str(err.msg if hasattr(err, "msg") else err)
-        detail = detail.split(": ", 1)[1] if detail.startswith("Parser error") and ": " in detail else detail
-        raise ParseError(name, err.lineno, err.offset, detail) from None
-    except ValueError as err:  # e.g. bytes that are not UTF-8
-        raise ParseError(name, None, None, str(err)) from None
+    return uploads.parse(data, fmt, base_iri, name, timeout, require_fence)
 
 
 def write(

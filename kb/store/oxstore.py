@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -19,7 +20,7 @@ from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
 from kb.query.results import QueryResult
 from kb.query.scheduling import LanePools
-from kb.query.worker import run_update
+from kb.query.worker import one_shot, run_update
 from kb.store import lifecycle
 from kb.store.backend import QueryRequest, UpdateRequest
 from kb.store.graphops import OneGraphAtATime
@@ -108,6 +109,24 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
             start = time.monotonic()
             answer = self._pool.run(request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
+
+    def start_reader(self, nice: int = 0) -> tuple[int, Any]:
+        """A one-shot worker opened on the store as it is now, and the generation it sees."""
+        with self._lock.read():
+            if self.store is None:
+                raise StoreError("the store is closed")
+            generation = self.generation
+            if self.path is not None:
+                return generation, one_shot(StoreSpec(path=str(self.path)), self.sandbox, nice)
+            # A memory store reaches the worker as a dump of its own, which the worker reads
+            # while it starts: removed once it has.
+            fd, dump = tempfile.mkstemp(prefix="ckb-export-", suffix=".nq")
+            os.close(fd)
+            try:
+                self.store.dump(output=dump, format=ox.RdfFormat.N_QUADS)
+                return generation, one_shot(StoreSpec(dump=dump), self.sandbox, nice)
+            finally:
+                _unlink(dump)
 
     @contextmanager
     def reading(self) -> Iterator[ox.Store]:

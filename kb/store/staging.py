@@ -80,6 +80,8 @@ def stage(
             # Even an empty replacement exists, so a redo log naming it can tell "not swapped yet".
             store.add_graph(ox.NamedNode(into[target]))
     for path, target in files:
+        if not checked:
+            check_xml(path)
         if path in named:
             load_dataset(store, path, into[target], into, bulk)
         else:
@@ -95,8 +97,21 @@ def is_dataset(path: Path) -> bool:
     return rdf_format(path).supports_datasets
 
 
+def check_xml(path: Path) -> None:
+    """ParseError (file:line:column) for an RDF/XML file that is not well-formed XML or declares entities.
+
+    The engine's RDF/XML parser loads a file cut off after any complete element as far as it goes.
+    """
+    if path.is_file() and rdf_format(path) == ox.RdfFormat.RDF_XML:
+        from kb.query.uploads import check_rdf_xml
+
+        with open(path, "rb") as data:
+            check_rdf_xml(data, str(path))
+
+
 def check_file(path: Path) -> list[str]:
     """Parse a file without storing it, raising ParseError at its first error; return its named graphs."""
+    check_xml(path)
     graphs: dict[str, None] = {}
     with _parse_errors(path):
         for quad in ox.parse(path=str(path), format=rdf_format(path), base_iri=path.resolve().as_uri()):

@@ -63,30 +63,39 @@ def _subjects(r: Reader, prop: str, node: Any, inferred: bool = False) -> list[A
         None, named_node(prop), node, None) if r._ok(q.graph_name, True, inferred)))
 
 
-def fight_rows(r: Reader, iri: str, violent: str, limit: int) -> tuple[list[Row], bool]:
-    """kb.views.facts._fights: the other sides of the violent events ``iri`` took part in."""
+def engagement_rows(r: Reader, iri: str, violent: str, attack: Sequence[str],
+                    limit: int) -> tuple[list[Row], bool]:
+    """kb.views.sides.engagements for one actor: the participations of the violent events ``iri``
+    took part in (at most ``limit`` events), with role, side, status, time and attack class."""
     me = ox.NamedNode(iri)
-    rows: dict[tuple, Row] = {}
-    classes = r.subclasses(violent, inferred=False)
-    part, actor, role = (str(CKB.hasParticipation), str(CKB.participationActor),
-                         str(CKB.participantRole))
+    violent_classes = r.subclasses(violent, inferred=False)
+    attack_classes = {c: a for a in attack for c in r.subclasses(a, inferred=False)}
+    part, actor = str(CKB.hasParticipation), str(CKB.participationActor)
+    events: dict[Any, str | None] = {}
     for mp in _subjects(r, actor, me):
         for ev in _subjects(r, part, mp):
-            if not any(isinstance(t, ox.NamedNode) and t.value in classes
-                       for t in _objects(r, ev, RDF_TYPE)):
+            types = [t.value for t in _objects(r, ev, RDF_TYPE) if isinstance(t, ox.NamedNode)]
+            if ev in events or not violent_classes & set(types):
                 continue
-            for op in _objects(r, ev, part):
-                for other in _objects(r, op, actor):
-                    if other == me:
-                        continue
-                    for mine, theirs, time in product(_opt(_objects(r, mp, role)), _opt(
-                            _objects(r, op, role)), _opt(_objects(r, ev, str(CKB.timeText)))):
-                        if len(rows) >= limit:
-                            return list(rows.values()), True
-                        rows.setdefault((ev, other, mine, theirs, time), {
-                            "ev": term(ev), "other": term(other), "myRole": _t(mine),
-                            "theirRole": _t(theirs), "time": _t(time)})
-    return list(rows.values()), False
+            if len(events) >= limit:
+                return _participations(r, events), True
+            events[ev] = next((attack_classes[t] for t in types if t in attack_classes), None)
+    return _participations(r, events), False
+
+
+def _participations(r: Reader, events: dict[Any, str | None]) -> list[Row]:
+    rows: list[Row] = []
+    for ev, attack in events.items():
+        statuses, times = (_opt(_objects(r, ev, str(p))) for p in (CKB.eventStatus, CKB.timeText))
+        for p in _objects(r, ev, str(CKB.hasParticipation)):
+            actors, roles, sides = (_objects(r, p, str(prop)) for prop in (
+                CKB.participationActor, CKB.participantRole, CKB.side))
+            for actor, role, side, status, time in product(actors, _opt(roles), _opt(sides),
+                                                           statuses, times):
+                rows.append({"ev": term(ev), "p": term(p), "actor": term(actor), "role": _t(role),
+                             "side": _t(side), "status": _t(status), "time": _t(time),
+                             "attack": None if attack is None else URIRef(attack)})
+    return rows
 
 
 def support_rows(r: Reader, relations: Iterable[str]) -> list[Row]:
@@ -143,5 +152,5 @@ def claim_detail_rows(r: Reader, claims: Iterable[str]) -> list[Row]:
     return rows
 
 
-__all__ = ["claim_detail_rows", "claims_touching_rows", "fight_rows",
+__all__ = ["claim_detail_rows", "claims_touching_rows", "engagement_rows",
            "relation_rows", "support_rows"]

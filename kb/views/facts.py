@@ -18,9 +18,9 @@ from kb.views import factrows
 from kb.views.browse import labels, values_block
 from kb.views.chains import source_chains
 from kb.views.lookups import reader
+from kb.views.sides import engagements
 
 ORG = "http://www.w3.org/ns/org#"
-RDFS_SUB = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 # (group key, the entity's role property, the other end's property, heading)
 ROLES = (
     ("backs", str(CKB.backer), str(CKB.backedActor), "Backs"),
@@ -37,7 +37,10 @@ ROLES = (
     ("loyal-from", str(CKB.loyalToActor), str(CKB.loyalActor), "Has the loyalty of"),
     ("controls", str(CKB.controller), str(CKB.controlledPlace), "Controls"),
 )
-HEADINGS = {key: heading for key, _m, _o, heading in ROLES} | {"fought": "Fought with or against"}
+HEADINGS = {key: heading for key, _m, _o, heading in ROLES} | {
+    "fought": "Fought against", "through": "Fought through the side it backs",
+    "attacked": "Attacked", "attacked-by": "Attacked by"}
+FIGHT_GROUPS = ("fought", "through", "attacked", "attacked-by")  # facts that are events
 # Ally and rival are shown side by side when both hold for the same counterpart.
 TENSE = ("allied", "rival")
 MAX_FACTS = 300  # relation nodes per entity page
@@ -118,36 +121,44 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
             fact.detail = ", ".join(sorted(names[k] for k in kinds[key]))
     _add_sources(kb, every)
     _mark_tension(every)
-    order = [k for k, *_ in ROLES] + ["fought"]
+    order = [k for k, *_ in ROLES] + list(FIGHT_GROUPS)
     return KeyFacts([(k, HEADINGS[k], sorted(grouped[k][:PER_GROUP], key=lambda f: (
         f.other_label.lower(), f.relation))) for k in order if grouped.get(k)], truncated, more)
 
 
 def _fights(kb: Any, iri: str) -> list[Fact]:
-    """The other sides of the violent events (ckb:ViolentEvent) the entity took part in."""
-    ref = iri_ref(iri)
-    with reader(kb) as r:
-        found = factrows.fight_rows(r, iri, str(CKB.ViolentEvent), MAX_FACTS)[0] if r else None
-    rows = found if found is not None else kb.query(f"""
-    SELECT DISTINCT ?ev ?other ?myRole ?theirRole ?time WHERE {{
-      ?ev <{CKB.hasParticipation}> ?mp . ?mp <{CKB.participationActor}> {ref} .
-      ?ev a ?t . ?t <{RDFS_SUB}>* <{CKB.ViolentEvent}> .
-      ?ev <{CKB.hasParticipation}> ?op . ?op <{CKB.participationActor}> ?other .
-      FILTER(?other != {ref})
-      OPTIONAL {{ ?mp <{CKB.participantRole}> ?myRole }}
-      OPTIONAL {{ ?op <{CKB.participantRole}> ?theirRole }}
-      OPTIONAL {{ ?ev <{CKB.timeText}> ?time }} }}""", limit=MAX_FACTS, inferred=False).rows
-    roles = labels(kb, {str(r[v]) for r in rows for v in ("myRole", "theirRole")
-                        if r.get(v) is not None})
-    out: dict[tuple[str, str], Fact] = {}
-    for r in rows:
-        fact = out.setdefault((str(r["ev"]), str(r["other"])), Fact(
-            "fought", str(r["ev"]), "", str(r["other"]), ""))
-        if r.get("myRole") is not None and r.get("theirRole") is not None:
-            fact.detail = f"{roles[str(r['myRole'])]} against {roles[str(r['theirRole'])]}"
-        if r.get("time") is not None:
-            fact.time_text = str(r["time"])
+    """Whom the entity fought or attacked (or was attacked by) across the sides of violent events,
+    and, where it took part only through the side it backs, whom it fought through that side."""
+    found, _cut = engagements(kb, iri, MAX_FACTS)
+    names = labels(kb, {x for e in found for x in (e.a, e.b, *e.a_backers, *e.b_backers)})
+    out: dict[tuple[str, str, str], Fact] = {}
+    through: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for e in found:
+        for me, it, mine, theirs, group in (
+                (e.a, e.b, e.a_backers, e.b_backers, e.kind),
+                (e.b, e.a, e.b_backers, e.a_backers, "fought" if e.kind == "fought" else "attacked-by")):
+            if iri == me:
+                fact = out.setdefault((group, e.event, it), Fact(group, e.event, "", it, ""))
+                if mine or theirs:
+                    fact.detail = f"{_side_text(me, mine, names)}, against {_side_text(it, theirs, names)}"
+            elif iri in mine:  # an indirect party: it fought whoever its side fought, through it
+                for other in (it, *theirs):
+                    fact = out.setdefault(("through", e.event, other), Fact(
+                        "through", e.event, "", other, ""))
+                    through[("through", e.event, other)].add(names[me])
+            else:
+                continue
+            fact.time_text = e.time
+    for key, via in through.items():
+        out[key].detail = "through " + ", ".join(sorted(via))
     return list(out.values())
+
+
+def _side_text(actor: str, backers: list[str], names: dict[str, str]) -> str:
+    """One side of an engagement in words: "Russia, through Russian-backed regime divisions"."""
+    if not backers:
+        return names[actor]
+    return f"{' and '.join(names[b] for b in backers)}, through {names[actor]}"
 
 
 def _add_sources(kb: Any, facts: list[Fact]) -> None:
@@ -209,7 +220,8 @@ EDGES = (
     ("leads", str(CKB.leader), str(CKB.ledActor), "leads", False),
     ("loyal-to", str(CKB.loyalActor), str(CKB.loyalToActor), "loyal to", False),
 )
-EDGE_LABELS = {key: label for key, _a, _b, label, _s in EDGES} | {"fought": "fought"}
+EDGE_LABELS = {key: label for key, _a, _b, label, _s in EDGES} | {
+    "fought": "fought", "attacked": "attacked"}
 MAX_EDGES = 500  # edges one actor-graph view reads
 
 
@@ -237,10 +249,10 @@ def actor_edges(kb: Any, kinds: list[str] | None = None) -> tuple[list[Fact], bo
                 fact.detail = str(r["kind"])
             if r.get("time") is not None:
                 fact.time_text = str(r["time"])
-    if not kinds or "fought" in kinds:
-        fights, cut = _all_fights(kb)
+    if not kinds or {"fought", "attacked"} & set(kinds):
+        fights, cut = _all_fights(kb, kinds)
         truncated |= cut
-        edges.update({("fought", f.relation, f.subject, f.other): f for f in fights})
+        edges.update({(f.group, f.relation, f.subject, f.other): f for f in fights})
     facts = list(edges.values())
     names = labels(kb, {x for f in facts for x in (f.subject, f.other, f.relation)} | {
         f.detail for f in facts if f.detail.startswith("http")})
@@ -255,31 +267,21 @@ def actor_edges(kb: Any, kinds: list[str] | None = None) -> tuple[list[Fact], bo
     return facts, truncated
 
 
-def _all_fights(kb: Any) -> tuple[list[Fact], bool]:
-    """Pairs of actors on the two ends of a violent event, with their roles."""
-    result = kb.query(f"""SELECT DISTINCT ?ev ?a ?b ?ra ?rb ?time WHERE {{
-      ?ev <{CKB.hasParticipation}> ?pa . ?pa <{CKB.participationActor}> ?a .
-      ?ev <{CKB.hasParticipation}> ?pb . ?pb <{CKB.participationActor}> ?b . FILTER(STR(?a) < STR(?b))
-      ?ev a ?t . ?t <{RDFS_SUB}>* <{CKB.ViolentEvent}> .
-      OPTIONAL {{ ?pa <{CKB.participantRole}> ?ra }} OPTIONAL {{ ?pb <{CKB.participantRole}> ?rb }}
-      OPTIONAL {{ ?ev <{CKB.timeText}> ?time }} }}""", limit=MAX_EDGES, inferred=False)
-    roles = labels(kb, {str(r[v]) for r in result.rows for v in ("ra", "rb") if r.get(v) is not None})
+def _all_fights(kb: Any, kinds: list[str] | None) -> tuple[list[Fact], bool]:
+    """Pairs of direct participants on opposing sides of violent events ("fought", drawn once per
+    pair) and attackers towards their targets ("attacked"), each with the backers of both sides."""
+    found, cut = engagements(kb, None, MAX_EDGES)
+    found = [e for e in found if not kinds or e.kind in kinds]
+    names = labels(kb, {x for e in found for x in (*e.a_backers, *e.b_backers)} | {
+        x for e in found if e.a_backers or e.b_backers for x in (e.a, e.b)})
     out: dict[tuple[str, str, str], Fact] = {}
-    for r in result.rows:
-        a, b = str(r["a"]), str(r["b"])
-        ra, rb = (roles.get(str(r.get(v)), "") if r.get(v) is not None else "" for v in ("ra", "rb"))
-        if ra and rb and (ra, rb) in _REVERSED:
-            a, b, ra, rb = b, a, rb, ra  # draw attacker -> target, not target -> attacker
-        fact = out.setdefault((str(r["ev"]), a, b), Fact("fought", str(r["ev"]), "", b, "", subject=a))
-        if ra and rb:
-            fact.detail = f"{ra} / {rb}"
-        if r.get("time") is not None:
-            fact.time_text = str(r["time"])
-    return list(out.values()), bool(result.truncated)
-
-
-# Role pairs written the wrong way round for an arrow (target first).
-_REVERSED = {("targeted party", "attacker"), ("expelled", "enforcer")}
+    for e in found:
+        fact = out.setdefault((e.event, e.a, e.b), Fact(e.kind, e.event, "", e.b, "", subject=e.a))
+        if e.a_backers or e.b_backers:
+            fact.detail = (f"{_side_text(e.a, e.a_backers, names)}, against "
+                           f"{_side_text(e.b, e.b_backers, names)}")
+        fact.time_text = e.time
+    return list(out.values()), cut
 
 
 def _mark_tension_pairs(facts: list[Fact]) -> None:

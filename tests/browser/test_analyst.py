@@ -88,6 +88,18 @@ def test_who_fought_whom_with_what_hedge(sized_page, page_check, shot, kb: Knowl
         line = [t for t in texts if edge.subject_label in t and edge.other_label in t]
         assert line, (edge.subject_label, edge.other_label)
         assert all(any(h in t for t in line) for h in edge.hedges)
+    # the answer itself: the Russian-backed divisions fought the Iran-allied Republican Guard,
+    # each backer named with its side; never a backer paired with the side it backs
+    ends = rows.evaluate_all(
+        "els => els.map(e => [e.cells[0].innerText.trim(), e.cells[2].innerText.trim()])")
+    assert sorted(sorted(pair) for pair in ends) == [
+        ["Russian-backed regime military divisions", "Syrian Republican Guard"]]
+    assert "Russia, through Russian-backed regime military divisions, against Iran, through" in texts[0]
+    # Russia's own page: it fought only through the side it backs
+    pg.goto(pg.base + "/id/Russia")
+    pg.wait_for_selector("#key-facts")
+    facts = pg.locator("#key-facts").inner_text()
+    assert "Fought through the side it backs" in facts and "Fought against" not in facts
     if pg.size == "desktop":
         pg.goto(pg.base + "/actors")
         pg.wait_for_selector("#actor-graph[data-ready='true']")

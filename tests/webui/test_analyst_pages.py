@@ -117,4 +117,8 @@ def test_actor_graph_filters_by_relation_and_lists_the_same_facts(web: FlaskClie
     groups = set(re.findall(r'<tr data-group="([\w-]+)"', html))
     assert groups == {"backs"}
     fought = page(web, "/actors?relation=fought")
-    assert "targeted party" in fought or "combatant" in fought
+    # the infighting, by side: each backer named with the side it fought through
+    assert set(re.findall(r'<tr data-group="([\w-]+)"', fought)) == {"fought"}
+    assert "Russia, through Russian-backed regime military divisions, against Iran, through" in fought
+    attacked = page(web, "/actors?relation=attacked")
+    assert set(re.findall(r'<tr data-group="([\w-]+)"', attacked)) == {"attacked"}

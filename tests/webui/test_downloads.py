@@ -85,3 +85,36 @@ def test_imported_graph_download(writable_app, tmp_path, parse_rdf):
     assert r.headers["Content-Disposition"] == (
         'attachment; filename="conflict-kb-import-extra-source.nt"')
     assert len(parse_rdf(r.data, "nt")) == 1
+
+
+def test_export_files_are_derived_and_per_generation(writable_app, tmp_path):
+    import shutil
+
+    files = writable_app.extensions["ckb.exports"]
+    client = writable_app.test_client()
+    first = client.get("/export/all.nq").data
+    built = list(files.folder.glob("g*/*.nq"))
+    assert len(built) == 1
+    # Sent from the file: the same bytes again, and the file was not rewritten.
+    stamp = built[0].stat().st_mtime_ns
+    assert client.get("/export/all.nq").data == first
+    assert built[0].stat().st_mtime_ns == stamp
+    # Deleting the folder costs only the time to build again.
+    shutil.rmtree(files.folder)
+    assert client.get("/export/all.nq").data == first
+    # A write makes a new generation: a new file, and the older generation's folder goes.
+    extra = tmp_path / "extra.ttl"
+    extra.write_text("<https://example.org/a> <https://example.org/b> 'c' .\n", encoding="utf-8")
+    writable_app.extensions["ckb"].import_file(extra)
+    after = client.get("/export/all.nq").data
+    assert b"https://example.org/a" in after and b"https://example.org/a" not in first
+    assert [p.parent.name for p in files.folder.glob("g*/*.nq")] == [f"g{files.kb.generation()}"]
+
+
+def test_graph_store_reads_are_files_too(writable_app):
+    client = writable_app.test_client()
+    files = writable_app.extensions["ckb.exports"]
+    r = client.get("/rdf-graph-store?graph=" + GRAPH_DATA, headers={"Accept": "application/n-triples"})
+    assert r.status_code == 200
+    assert any(files.folder.glob("g*/*.nt"))
+    assert r.content_length == len(r.data)

@@ -6,9 +6,9 @@
   if (!box || !dataEl || !window.cytoscape) { return; }
   var data = JSON.parse(dataEl.textContent);
   // One colour per relation type; the legend swatches in app.css use the same colours.
-  var COLOURS = { "backs": "#1f6f43", "allied": "#2b4f8a", "rival": "#a3302b", "fought": "#b35c00",
+  var COLOURS = { "backs": "#1f6f43", "allied": "#2b4f8a", "rival": "#a3302b", "fought": "#b35c00", "attacked": "#8a1c1c",
                   "member-of": "#6a4fa3", "unit-of": "#4d5560", "leads": "#7a5a00", "loyal-to": "#00737a" };
-  var UNDIRECTED = { "allied": true, "rival": true };
+  var UNDIRECTED = { "allied": true, "rival": true, "fought": true };
   var small = window.matchMedia && window.matchMedia("(max-width: 600px)").matches;
   // On a phone the filters fold away so that the graph starts on the first screen.
   var fold = document.getElementById("actor-filters-fold");

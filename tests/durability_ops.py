@@ -94,6 +94,7 @@ PATTERN_UPDATES = [
     f"MOVE SILENT <{GRAPH_BASE}g1> TO DEFAULT",
     f"ADD SILENT <{import_graph('b')}> TO <{GRAPH_BASE}g1>",
     "CLEAR SILENT NAMED",
+    f"DROP SILENT GRAPH <{import_graph('ged-1')}>",  # one dataset import dropped: others keep their facts
 ]
 
 # Tiny UCDP GED files: two rows each; A2 is A with one fatality figure changed; B shares an actor.

@@ -130,7 +130,7 @@ def write_rdf(path: Path, quads: Sequence[ox.Quad]) -> None:
     """Serialise ``quads`` in the format of ``path``'s extension (triple formats: their triples)."""
     fmt = FORMATS[path.suffix.lstrip(".")]
     data = quads if fmt.supports_datasets else [q.triple for q in quads]
-    path.write_bytes(ox.serialize(data, format=fmt) if data else b"")
+    path.write_bytes(ox.serialize(data, format=fmt))  # empty: a complete empty document
 
 
 # -- the model -------------------------------------------------------------

@@ -145,7 +145,7 @@ class DurabilityMachine(RuleBasedStateMachine):
     def gsp_write(self, graph: str | None, data: list[int], media_type: str, replace: bool) -> None:
         graph, data = iri(graph), pick(data)
         assume(not (media_type == "application/ld+json" and "gsp_jsonld" in SKIP))
-        body = ox.serialize(data, format=GSP_FORMATS[media_type]) if data else b""
+        body = ox.serialize(data, format=GSP_FORMATS[media_type])  # empty: a complete empty document
         parsed = graphstore.parse(body, media_type, None)
         created = graphstore.write(self.kb, graph, parsed, replace=replace, token=TOKEN)
         assert created == (graph is not None and not self.model.has(graph)), "Graph Store: wrong 'created'"

@@ -2,7 +2,8 @@
 
 A Hypothesis state machine drives random sequences of every write and maintenance operation of
 the embedded disk store (SPARQL updates with and without GRAPH, Graph Store writes and deletes on
-the default and named graphs, imports of every RDF format, dataset imports and re-imports,
+the default and named graphs (through kb.store.graphstore and through the web app), imports of
+every RDF format, dataset imports and re-imports,
 ``ckb load``, ``ckb reason``, ``ckb index``, the keeper's index build, restarts, and ``kill -9``
 at every named crash point) against a reference model, an in-memory pyoxigraph Store that applies the same
 operations (tests/durability_ops.py). After every step the store's quads, default graph
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from hypothesis import HealthCheck, assume, settings
@@ -90,6 +92,7 @@ class DurabilityMachine(RuleBasedStateMachine):
         self.model = Model()
         self.ged = ged_files(self.tmp)
         self.files = 0
+        self._app, self._app_for = None, None
         self.kb = KnowledgeBase.open(self.path, update_token=TOKEN)
 
     def teardown(self) -> None:
@@ -162,6 +165,40 @@ class DurabilityMachine(RuleBasedStateMachine):
             found = False
         assert found == (graph is None or self.model.has(graph)), "Graph Store DELETE: wrong 'not found'"
         self.model.drop(graph)
+
+    # -- the same over HTTP: the web app's Graph Store and SPARQL endpoints (Flask test client) --
+    def _client(self):
+        if self._app_for is not self.kb:
+            from webui import create_app
+
+            self._app = create_app({"KB": self.kb, "TESTING": True, "UPDATE_TOKEN": TOKEN})
+            self._app_for = self.kb
+        return self._app.test_client()
+
+    @enabled("http_write")
+    @rule(graph=graphs, data=st.lists(st.integers(0, len(TRIPLES) - 1), max_size=3, unique=True),
+          method=st.sampled_from(["PUT", "POST", "DELETE", "UPDATE"]))
+    def http_write(self, graph: str | None, data: list[int], method: str) -> None:
+        graph, data = iri(graph), pick(data)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        if method == "UPDATE":
+            text = insert_text(graph, data) if data else "CLEAR SILENT DEFAULT"
+            answer = self._client().post("/sparql", data=text.encode(), headers={
+                **auth, "Content-Type": "application/sparql-update"})
+            assert answer.status_code in (200, 204), (answer.status_code, answer.get_data(as_text=True))
+            self.model.update(text)
+            return
+        where = "/rdf-graph-store?" + ("default" if graph is None else f"graph={quote(graph, safe='')}")
+        body = ox.serialize(data, format=ox.RdfFormat.TURTLE)
+        answer = self._client().open(where, method=method, data=body, headers={
+            **auth, "Content-Type": "text/turtle"})
+        existed = graph is None or self.model.has(graph)
+        if method == "DELETE":
+            assert answer.status_code == (204 if existed else 404), (answer.status_code, answer.get_data())
+            self.model.drop(graph)
+            return
+        assert answer.status_code == (204 if existed else 201), (answer.status_code, answer.get_data())
+        self.model.gsp_write(graph, data, replace=method == "PUT")
 
     # -- imports -----------------------------------------------------------------
     @enabled("import_triples")

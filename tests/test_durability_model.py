@@ -1,15 +1,15 @@
 """Nothing acknowledged is ever lost: a model-based test of the disk store (issue 18).
 
 A Hypothesis state machine drives random sequences of every write and maintenance operation of
-the embedded disk store (SPARQL updates with and without GRAPH, Graph Store writes and deletes on
-the default and named graphs (through kb.store.graphstore and through the web app), imports of
-every RDF format, dataset imports and re-imports,
-``ckb load``, ``ckb reason``, ``ckb index``, the keeper's index build, restarts, and ``kill -9``
-at every named crash point) against a reference model, an in-memory pyoxigraph Store that applies the same
-operations (tests/durability_ops.py). After every step the store's quads, default graph
-included, equal the model's (IGNORED_GRAPHS, now empty, lists any left out), the
-store's record of graphs and counts agrees, and every answer the step gave (a count, "created",
-"not found", a clean reopen) is true of both.
+the embedded disk store against a reference model, an in-memory pyoxigraph Store that applies the
+same operations (tests/durability_ops.py): SPARQL updates with and without GRAPH; Graph Store
+writes and deletes on the default and named graphs, through kb.store.graphstore and through the
+web app; imports of every RDF format; dataset imports and re-imports; ``ckb load``, ``ckb reason``,
+``ckb index`` and the keeper's index build; restarts; and ``kill -9`` at every named crash point.
+After every step the store's quads, default graph included, equal the model's (IGNORED_GRAPHS,
+now empty, would list any left out), the store's record of graphs and counts agrees, and every
+answer the step gave (a count, "created", "not found", a status code, a query's rows, a clean
+reopen) is true of both.
 
 CI runs a fixed seed and a bounded budget; benchmarks/soak_durability.py runs the same machine
 for thousands of steps (CKB_DURABILITY_EXAMPLES / CKB_DURABILITY_STEPS size it here too).

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.attacks import MEMORY_QUERIES, billion_laughs, heavy_text
 from benchmarks.report import machine, size_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,11 +220,7 @@ def _pages(phase: Phase, clients: int = 16) -> None:
             status, _ = get(phase.port, path, phase.source, timeout=60, headers={"Accept": "text/html"})
             phase.answered(status)
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _threads(client, clients)
 
 
 def _service_spellings(phase: Phase) -> None:
@@ -238,6 +235,61 @@ def _service_spellings(phase: Phase) -> None:
         i += 1
 
 
+def _sparql(phase: Phase, text: str, source: str) -> None:
+    status, _ = get(phase.port, "/sparql?" + urllib.parse.urlencode({"query": text}), source, timeout=120)
+    phase.answered(status)
+
+
+def _memory(phase: Phase, clients: int = 2) -> None:
+    """The memory queries (CONCAT tower, squaring REPLACE, ORDER BY over a cross join, 100 MB literal)."""
+    texts = list(MEMORY_QUERIES.values())
+
+    def client(i: int) -> None:
+        n = i
+        while not phase.stop.is_set():
+            _sparql(phase, texts[n % len(texts)], phase.source)
+            n += clients
+
+    _threads(client, clients)
+
+
+def _heavy_texts(phase: Phase, addresses: int = 16) -> None:
+    """16 addresses, each sending a new heavy text as soon as the last is answered."""
+    def client(i: int) -> None:
+        sent = 0
+        while not phase.stop.is_set():
+            sent += 1
+            _sparql(phase, heavy_text(i, sent), f"127.0.0.{100 + i}")
+
+    _threads(client, addresses)
+
+
+def _bombs(phase: Phase) -> None:
+    """RDF/XML entity bombs PUT to the Graph Store (with the update token), back to back."""
+    body = billion_laughs(9)
+    while not phase.stop.is_set():
+        conn = http.client.HTTPConnection("127.0.0.1", phase.port, timeout=60,
+                                          source_address=(phase.source, 0))
+        try:
+            conn.request("PUT", "/rdf-graph-store?graph=urn:x:bomb", body=body,
+                         headers={"Content-Type": "application/rdf+xml", "Authorization": "Bearer bench"})
+            resp = conn.getresponse()
+            resp.read()
+            phase.answered(resp.status)
+        except OSError:
+            phase.answered(0)
+        finally:
+            conn.close()
+
+
+def _threads(target: Callable[[int], None], n: int) -> None:
+    threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 ATTACKS: dict[str, tuple[str, Callable[[Phase], None]]] = {
     "quiet": ("no attack (baseline)", quiet),
     "idle": (f"{SOCKETS} idle sockets from one address", _sockets(None, None)),
@@ -250,6 +302,9 @@ ATTACKS: dict[str, tuple[str, Callable[[Phase], None]]] = {
     "graph-store": ("16 clients of Graph Store GETs of the generated graph", _parallel(GRAPH_READS)),
     "pages": ("16 clients of new (uncached) pages from one address", _pages),
     "service": ("2SERVICE spellings, back to back", _service_spellings),
+    "memory": ("memory queries, 2 at a time from one address", _memory),
+    "heavy-texts": ("16 addresses each sending new heavy texts", _heavy_texts),
+    "bombs": ("RDF/XML entity bombs PUT back to back", _bombs),
 }
 
 

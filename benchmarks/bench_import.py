@@ -59,7 +59,8 @@ def _step(kind: str, csv_path: str, work: str) -> dict[str, object]:
     from kb import KnowledgeBase
     from kb.imports import run_import, ucdp
     from kb.imports.actors import Matcher
-    from kb.imports.common import read_rows
+    from kb.imports.common import BadRow
+    from kb.imports.rows import position, read_rows
 
     work_dir = Path(work)
     if kind == "import":
@@ -76,7 +77,10 @@ def _step(kind: str, csv_path: str, work: str) -> dict[str, object]:
         matcher = Matcher({}, [])
         t = time.perf_counter()
         with open(work_dir / "events.nt", "w", encoding="utf-8") as out:
-            for _, row in read_rows(Path(csv_path), ucdp.REQUIRED):
+            def bad(line: int, err: BadRow) -> None:
+                raise SystemExit(position(Path(csv_path), line, err))
+
+            for _, row in read_rows(Path(csv_path), ucdp.REQUIRED, ucdp.KNOWN, bad):
                 out.write("".join(ucdp.convert(row, matcher)))
         return {"seconds": time.perf_counter() - t,
                 "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}

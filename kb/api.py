@@ -247,12 +247,14 @@ class KnowledgeBase(Reasoning, Browsing):
 
     def update(self, sparql: str, token: str | None = None, *, base_iri: str | None = None,
                timeout: float | None = None, using_graphs: Sequence[str] = (),
-               using_named_graphs: Sequence[str] = ()) -> None:
+               using_named_graphs: Sequence[str] = (), idempotency_key: str | None = None) -> None:
         """Apply a SPARQL update; refused unless the KB has an update token and it matches.
 
         Operations that name no graph work on the store's own default graph, which the
         KB's default graph (the union of all graphs) includes. ``using_graphs`` and
         ``using_named_graphs`` are the SPARQL Protocol's using-graph-uri / using-named-graph-uri.
+        ``idempotency_key``: an update whose key already committed returns at once, writing nothing
+        (a client retrying after a lost answer writes once; kb.store.commits).
         """
         from kb.errors import UpdateRefused
 
@@ -271,7 +273,8 @@ class KnowledgeBase(Reasoning, Browsing):
             from kb.store.updates import check_own_graphs
 
             check_own_graphs(sparql, self.prefixes, base_iri, self.in_namespace)
-        self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri))
+        self.backend.update(UpdateRequest(sparql, timeout or self.timeout, self.prefixes, base_iri,
+                                          key=idempotency_key))
 
     # -- graphs as rdflib ------------------------------------------------
     def rdflib_graph(self, graphs: Sequence[str] | None = None) -> Graph:

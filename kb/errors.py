@@ -43,6 +43,15 @@ class QueryTimeout(KBError):
         super().__init__(f"query stopped after its time limit of {seconds:g} s")
 
 
+class UpdateTimeout(QueryTimeout):
+    """An update ran past its time limit: its worker was stopped before it committed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        KBError.__init__(self, f"the update stopped after its time limit of {seconds:g} s; "
+                               "nothing was written")
+
+
 class UpdateRefused(KBError):
     """Updates are off, or the request lacked the right token."""
 
@@ -72,3 +81,9 @@ class StoreError(KBError):
     """The store cannot be opened or written."""
 
     status = 500
+
+
+class StoreFull(StoreError):
+    """The disk holding the store is full: a write could not be made (reads still work)."""
+
+    status = 507

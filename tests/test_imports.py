@@ -260,7 +260,7 @@ def test_a_bad_last_row_on_disk_leaves_no_graph_behind(tmp_path: Path) -> None:
 def test_row_data_cannot_break_out_of_an_iri(tmp_path: Path) -> None:
     """Rows become N-Triples text: an id made to close the IRI and add a triple is a bad row.
 
-    (The field holds a newline, so the row ends on line 4: the csv module counts physical lines.)
+    (The field holds a newline, so the row runs over lines 3 and 4: an error names the line it starts on.)
     """
     rows = ged_rows()[:3]
     rows[1]["side_a_new_id"] = '1> <https://w3id.org/conflict-kb/id/x> "injected" .\n<https://e.org/y'
@@ -271,7 +271,7 @@ def test_row_data_cannot_break_out_of_an_iri(tmp_path: Path) -> None:
         w.writerows(rows)
     with KnowledgeBase.open(memory=True) as kb:
         kb.ensure_loaded()
-        with pytest.raises(KBError, match=r"inject\.csv:4: .* cannot be part of an IRI"):
+        with pytest.raises(KBError, match=r"inject\.csv:3: .* cannot be part of an IRI"):
             run_import(kb, path, "ucdp-ged")
         result = run_import(kb, path, "ucdp-ged", skip_bad=True)
         assert result.rows == 2

@@ -21,6 +21,7 @@ _HINTS = {
     429: "This client has used its share of query time for now; wait, then try again.",
     500: "Something went wrong on the server; the details are in its log.",
     503: "The server could not finish in time. Narrow the query or add a LIMIT.",
+    507: "The disk holding the store is full; nothing was written. Reading still works.",
 }
 
 

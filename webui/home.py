@@ -56,9 +56,14 @@ def index() -> str:
     graphs = get_kb().graphs()
     short = {iri: name for name, iri in GRAPH_NAMES.items()}
     rows = [(short.get(g, g), g, n) for g, n in sorted(graphs.items())]
+    # A SPARQL server's sizes come from the registry the KB's writes keep (kb.store.registry):
+    # writes made on the server directly are not in them, so the page says when they were counted.
+    counts = getattr(get_kb().backend, "counts", None)
+    counted = {g: c.counted for g, c in counts().items()} if counts else {}
     return render_template(
         "home.html",
         graphs=rows,
+        counted=counted,
         total=sum(graphs.values()),
         types=_type_counts(),
         examples=load_examples(),

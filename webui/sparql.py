@@ -30,6 +30,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from kb.query.service import service_description
+from kb.store.commits import valid_key
 from webui import get_kb
 from webui.negotiation import (
     FORMATS,
@@ -226,15 +227,21 @@ def check_token() -> str:
 
 def _update(op: _Operation) -> Response:
     given = check_token()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not valid_key(key):
+        raise Fail(400, "the Idempotency-Key header must be 1-200 visible ASCII characters without "
+                        "quotes, backslashes or angle brackets")
+    # 204 means committed, even if the engine's worker died after its commit; an error means
+    # nothing was written (kb.store.commits). A retry with a key that committed answers 204 again.
     get_kb().update(op.text, token=given, base_iri=_base_iri(), using_graphs=op.default_graphs,
-                    using_named_graphs=op.named_graphs)
+                    using_named_graphs=op.named_graphs, idempotency_key=key)
     return Response(status=204)
 
 
 def _preflight() -> Response:
     response = Response(status=204)
     response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization"
+    response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization, Idempotency-Key"
     response.headers["Access-Control-Max-Age"] = "86400"
     response.headers["Allow"] = "GET, HEAD, POST, OPTIONS"
     return response

@@ -15,6 +15,7 @@ from kb.errors import KBError
 
 SELECT_FORMATS = ("table", "json", "csv", "tsv", "xml")
 GRAPH_FORMATS = ("table", "turtle", "nt", "jsonld", "xml")
+SHOW_SKIPPED = 50  # rows printed by --skip-bad; the report lists every one
 
 
 class UsageError(Exception):
@@ -61,7 +62,11 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
     print(f"imported {result.rows} rows of {args.file} into <{result.graph}>: "
           f"{kb.graphs().get(result.graph, 0)} triples")
     if result.skipped:
-        print(f"skipped {len(result.skipped)} bad rows; see {report}")
+        for line, reason in result.skipped[:SHOW_SKIPPED]:  # each skipped row by file and line
+            print(f"ckb: skipped {args.file}:{line}: {' '.join(reason.split())}", file=sys.stderr)
+        more = len(result.skipped) - SHOW_SKIPPED
+        print(f"skipped {len(result.skipped)} bad rows{f' ({more} more than shown)' if more > 0 else ''}; "
+              f"every one is listed in {report}")
     if result.unmatched:
         print(f"{len(result.unmatched)} actor names matched no known actor; see `ckb actors --unmatched`")
     _index_after_import(kb, args)
@@ -126,6 +131,13 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
     """ckb index"""
     from kb.derived import claimindex
 
+    if getattr(args, "counts", False):
+        recount = getattr(kb.backend, "recount", None)
+        if recount is None:
+            raise KBError("--counts is for a SPARQL server (--endpoint): the embedded store counts itself")
+        counts = recount()
+        print(f"counted {len(counts)} graphs, {sum(c.triples for c in counts.values()):,} triples")
+        return 0
     if not claimindex.supported(kb):
         raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
     index_claims(kb, args, force=True)

@@ -25,7 +25,7 @@ from kb.cli.commands import (
     cmd_validate,
 )
 from kb.cli.progress import Progress
-from kb.errors import KBError
+from kb.errors import KBError, StoreFull
 
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld")
 EXPORT_FORMATS = ("turtle", "nt", "nq", "trig", "jsonld", "xml")
@@ -104,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--reasoner", choices=("hermit", "pellet"), default="hermit")
     c.add_argument("--save", action="store_true", help="also write data/inferred/inferred.ttl")
     _no_index(c)
-    cmd("index", cmd_index, "rebuild the claim index (one summary per claim; loads and imports "
-        "rebuild it themselves)")
+    c = cmd("index", cmd_index, "rebuild the claim index (one summary per claim; loads and imports "
+            "rebuild it themselves)")
+    c.add_argument("--counts", action="store_true", help="on a SPARQL server (--endpoint): recount its "
+                   "graphs into the KB's graph registry (after writes made on the server directly)")
     c = cmd("query", cmd_query, "run a read-only SPARQL query")
     c.add_argument("sparql", nargs="?", metavar="SPARQL", help="the query text")
     c.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")
@@ -230,8 +232,10 @@ def _open(args: argparse.Namespace) -> Any:
     try:
         return KnowledgeBase.open(path, **options)
     except KBError as err:
-        # Another process (usually 'ckb serve') holds the write lock: reading is still safe.
-        if "LOCK" not in str(err) or args.command not in READ_ONLY_COMMANDS:
+        # Another process (usually 'ckb serve') holds the write lock, or the disk is too full
+        # to open a writer: reading is still safe.
+        readable = "LOCK" in str(err) or isinstance(err, StoreFull)
+        if not readable or args.command not in READ_ONLY_COMMANDS:
             raise
         return KnowledgeBase.open(path, read_only=True, **options)
 

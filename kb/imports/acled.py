@@ -19,6 +19,7 @@ from .common import (
     name_key,
     ns,
     res,
+    shown,
     slug,
     text,
     triple,
@@ -33,6 +34,11 @@ REQUIRED = ("event_id_cnty", "event_date", "time_precision", "event_type", "sub_
             "assoc_actor_1", "inter1", "actor2", "assoc_actor_2", "inter2", "country", "admin1", "admin2",
             "location", "latitude", "longitude", "geo_precision", "source", "source_scale", "notes",
             "fatalities")
+# the columns of ACLED's exports, current and earlier (data_id, iso3, event_id_no_cnty)
+KNOWN = frozenset(REQUIRED) | {
+    "year", "disorder_type", "interaction", "civilian_targeting", "iso", "region", "admin3", "tags",
+    "timestamp", "data_id", "iso3", "event_id_no_cnty"}
+ID = "event_id_cnty"
 EVENT_TYPES = {"Battles": "Clash", "Explosions/Remote violence": "Strike",
                "Violence against civilians": "OneSidedViolence", "Protests": "Protest", "Riots": "Riot",
                "Strategic developments": "StrategicDevelopment"}
@@ -63,7 +69,7 @@ def parse_date(raw: str) -> date:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise BadRow(f"event_date {raw!r} is neither YYYY-MM-DD nor like '16 May 2025'")
+    raise BadRow(f"event_date {shown(raw)} is neither YYYY-MM-DD nor like '16 May 2025'")
 
 
 def bounds(when: date, precision: str) -> tuple[date, date, str]:
@@ -75,13 +81,13 @@ def bounds(when: date, precision: str) -> tuple[date, date, str]:
     if precision == "3":
         last = calendar.monthrange(when.year, when.month)[1]
         return when.replace(day=1), when.replace(day=last), "MonthPrecision"
-    raise BadRow(f"time_precision {precision!r} is not 1, 2 or 3")
+    raise BadRow(f"time_precision {shown(precision)} is not 1, 2 or 3")
 
 
 def _actor(matcher: Any, name: str, inter: str, out: list[str]) -> str:
     iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{name_key(name)}")
     node = iri_term(iri)
-    if new:
+    if new and matcher.once(f"actor-{iri}"):  # described once per import
         out.append(triple(node, RDF_TYPE, ckb(INTER_KIND.get(inter, "Actor"))))
         out.append(triple(node, RDFS_LABEL, text(name)))
         if inter in INTER_KIND:
@@ -93,18 +99,18 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
     """All triples for one ACLED row; raises BadRow with the reason."""
     eid = (row.get("event_id_cnty") or "").strip()
     if not re.fullmatch(r"[A-Z]{2,4}\d+", eid):
-        raise BadRow(f"event_id_cnty {eid!r} is not an ACLED event id (e.g. SYR12345)")
+        raise BadRow(f"event_id_cnty {shown(eid)} is not an ACLED event id (e.g. SYR12345)")
     etype, sub = row["event_type"].strip(), row["sub_event_type"].strip()
     if etype not in EVENT_TYPES:
-        raise BadRow(f"event_type {etype!r} is not one of ACLED's six event types")
+        raise BadRow(f"event_type {shown(etype)} is not one of ACLED's six event types")
     if sub not in SUB_EVENT_TYPES[etype]:
-        raise BadRow(f"sub_event_type {sub!r} is not a sub-event type of {etype!r}")
+        raise BadRow(f"sub_event_type {shown(sub)} is not a sub-event type of {etype!r}")
     earliest, latest, unit = bounds(parse_date(row["event_date"]), row["time_precision"].strip())
     fatalities = count(row, "fatalities")
     lat, lon = coordinate(row, "latitude", 90), coordinate(row, "longitude", 180)
     geo = row["geo_precision"].strip()
     if geo not in GEO_PREC:
-        raise BadRow(f"geo_precision {geo!r} is not 1, 2 or 3")
+        raise BadRow(f"geo_precision {shown(geo)} is not 1, 2 or 3")
     if not row["actor1"].strip():
         raise BadRow("actor1 is empty")
     notes = row["notes"].strip()

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KBError
-from kb.namespaces import CKB, CKBR
+from kb.namespaces import CKB, CKBR, GRAPH_CLAIM_INDEX, GRAPH_INFERRED
 from kb.store.loader import project_root
 
 from .common import IMPORTER, RDF_TYPE, RDFS_LABEL, ckb, iri, res, slug, text, triple
 
 ALIAS_COLUMNS = ("dataset", "source_id", "name", "actor", "matched_by", "reviewed_by", "note")
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 
 
 def default_alias_table() -> Path:
@@ -54,12 +55,19 @@ def load_aliases(path: Path) -> list[dict[str, str]]:
 class Matcher:
     """Resolves actor names from a dataset to KB actors; mints a new actor when nothing matches."""
 
-    def __init__(self, labels: dict[str, str], aliases: list[dict[str, str]]) -> None:
+    def __init__(self, labels: dict[str, str], aliases: list[dict[str, str]],
+                 known: dict[str, tuple[set[str], set[str]]] | None = None) -> None:
         self.labels = labels  # lower-cased label or altLabel -> actor IRI
+        # actor IRI -> (its asserted types, its rdfs:labels) as graphs other than this import's state
+        # them: an import restates them for every actor it refers to, so it never leans on another graph
+        self.known = known or {}
         self.by_id = {(a["dataset"], a["source_id"]): a for a in aliases if a["source_id"]}
         self.by_name = {(a["dataset"], a["name"].lower()): a for a in aliases}
         self.matches: dict[tuple[str, str], Match] = {}
         self._emitted: set[str] = set()
+        # what the row being converted described and matched, to forget if the row is dropped
+        self._row_keys: list[str] = []
+        self._row_names: list[tuple[str, str]] = []
 
     def once(self, key: str) -> bool:
         """True the first time a shared node (place, outlet, actor id) is described in this import.
@@ -72,23 +80,53 @@ class Matcher:
         if len(self._emitted) >= 500_000:
             self._emitted.clear()
         self._emitted.add(key)
+        self._row_keys.append(key)
         return True
 
+    def row_done(self, kept: bool) -> None:
+        """End a row; if it was dropped as bad, forget what it described and matched.
+
+        Its triples were never written, so a later row must describe those nodes again, and a name
+        only a dropped row used must not leave a ckb:NameMatch pointing at an actor nobody describes.
+        """
+        if not kept:
+            self._emitted.difference_update(self._row_keys)
+            for name in self._row_names:
+                self.matches.pop(name, None)
+        self._row_keys.clear()
+        self._row_names.clear()
+
     @classmethod
-    def for_kb(cls, kb: Any, aliases: Path | None = None) -> Matcher:
-        """A matcher over the KB's actor labels and the alias table."""
+    def for_kb(cls, kb: Any, aliases: Path | None = None, replacing: str = "") -> Matcher:
+        """A matcher over the KB's actor labels and the alias table, ignoring the graph being replaced.
+
+        Only what another graph states counts: an actor the replaced graph alone described would be
+        gone after the swap, so the import mints (and describes) it again instead of matching it.
+        """
+        skip = ", ".join(f"<{g}>" for g in (replacing, GRAPH_INFERRED, GRAPH_CLAIM_INDEX) if g)
         rows = kb.query(f"""
-            SELECT ?a ?l WHERE {{
-              ?a a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{CKB.Actor}> .
-              {{ ?a <http://www.w3.org/2000/01/rdf-schema#label> ?l }} UNION {{ ?a <{SKOS_ALT}> ?l }}
-              FILTER (STRSTARTS(STR(?a), "{CKBR}"))
+            SELECT ?a ?p ?l ?t WHERE {{
+              ?t <{RDFS}subClassOf>* <{CKB.Actor}> .
+              GRAPH ?gt {{ ?a a ?t }}
+              FILTER (STRSTARTS(STR(?a), "{CKBR}") && ?gt NOT IN ({skip}))
+              # two bound patterns, not ?p over VALUES: that made the engine join every label
+              # in the store (minutes at 100,000 events instead of a fraction of a second)
+              {{ GRAPH ?gl {{ ?a <{RDFS}label> ?l }} BIND (<{RDFS}label> AS ?p) }}
+              UNION {{ GRAPH ?gl {{ ?a <{SKOS_ALT}> ?l }} BIND (<{SKOS_ALT}> AS ?p) }}
+              FILTER (?gl NOT IN ({skip}))
             }}""", limit=1_000_000, timeout=300)
         if rows.truncated:
             raise KBError("too many actor labels to match against (over 1,000,000)")
         labels: dict[str, str] = {}
+        known: dict[str, tuple[set[str], set[str]]] = {}
         for r in rows.rows:
-            labels.setdefault(str(r["l"]).lower(), str(r["a"]))
-        return cls(labels, load_aliases(aliases or default_alias_table()))
+            actor, label = str(r["a"]), str(r["l"])
+            labels.setdefault(label.lower(), actor)
+            types, names = known.setdefault(actor, (set(), set()))
+            types.add(str(r["t"]))
+            if str(r["p"]) == RDFS + "label":
+                names.add(label)
+        return cls(labels, load_aliases(aliases or default_alias_table()), known)
 
     def resolve(self, dataset: str, name: str, source_id: str = "", fallback: str = "") -> tuple[str, bool]:
         """Return (actor IRI, is new) for a name as a dataset writes it."""
@@ -96,6 +134,7 @@ class Matcher:
         if key in self.matches:
             m = self.matches[key]
             return m.actor, m.method == "unmatched"
+        minted = str(CKBR) + (fallback or f"{dataset}-actor-{slug(name)}")
         alias = self.by_id.get((dataset, source_id)) if source_id else None
         method = "identifier" if alias else ""
         if alias is None:
@@ -104,17 +143,31 @@ class Matcher:
         if alias is not None:
             m = Match(dataset, name, str(CKBR) + alias["actor"], method,
                       f"{alias['matched_by']} (reviewed by {alias['reviewed_by'] or 'nobody yet'})")
-        elif name.lower() in self.labels:
+        elif name.lower() in self.labels and self.labels[name.lower()] != minted:
             m = Match(dataset, name, self.labels[name.lower()], "exact label", IMPORTER)
-        else:
-            m = Match(dataset, name, str(CKBR) + (fallback or f"{dataset}-actor-{slug(name)}"),
-                      "unmatched", IMPORTER)
+        else:  # nothing matched, or only the actor this dataset mints for the name anyway
+            m = Match(dataset, name, minted, "unmatched", IMPORTER)
         iri(m.actor)  # a BadRow for a name or id that cannot make an IRI, before it is remembered
         self.matches[key] = m
+        self._row_names.append(key)
         return m.actor, m.method == "unmatched"
 
     def record_triples(self) -> Iterator[str]:
-        """One ckb:NameMatch per resolved name: the name, the actor, the method and who made it."""
+        """One ckb:NameMatch per resolved name, and the type and label of every actor matched to.
+
+        A matched actor's types and labels are restated from the graphs that hold them, so that
+        replacing or dropping those graphs never leaves this import's rows pointing at a bare IRI.
+        An alias to an actor the KB does not describe (yet) is stated as a ckb:Actor with the name.
+        """
+        for m in self.matches.values():
+            if m.method == "unmatched" or not self.once(f"actor-{m.actor}"):
+                continue
+            node = iri(m.actor)
+            types, labels = self.known.get(m.actor, (set(), set()))
+            for t in sorted(types or {str(CKB.Actor)}):
+                yield triple(node, RDF_TYPE, iri(t))
+            for label in sorted(labels or {m.name}):
+                yield triple(node, RDFS_LABEL, text(label))
         for m in self.matches.values():
             node = res(f"match-{m.dataset}-{slug(m.name)}")
             yield triple(node, RDF_TYPE, ckb("NameMatch"))

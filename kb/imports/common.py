@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 
-from kb.errors import KBError
 from kb.namespaces import CKB, CKBR
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -27,10 +24,21 @@ IMPORTER = "conflict-kb-importer"
 _IRI = re.compile(r'[^\x00-\x20<>"{}|^`\\]+')
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 DIGITS = re.compile(r"\d+", re.ASCII)
+DECIMAL = re.compile(r"-?\d{1,3}(?:\.\d+)?", re.ASCII)  # what xsd:decimal and WKT both accept
+MAX_COUNT_DIGITS = 9
 
 
 class BadRow(Exception):
-    """A row that cannot be converted; the message is the reason, without position."""
+    """A row that cannot be converted; the message is the reason, without its line (maybe a column)."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def shown(value: str, width: int = 40) -> str:
+    """A value as an error message quotes it: repr'd (so one line), and cut short when long."""
+    return repr(value) if len(value) <= width else f"{value[:width]!r}... ({len(value)} characters)"
 
 
 @dataclass
@@ -48,7 +56,7 @@ class ImportResult:
 def iri(value: str) -> str:
     """An IRI as an N-Triples term; a BadRow if row data made it unusable as an IRI."""
     if not _IRI.fullmatch(value):
-        raise BadRow(f"{value!r} cannot be part of an IRI")
+        raise BadRow(f"{shown(value)} cannot be part of an IRI")
     return f"<{value}>"
 
 
@@ -121,7 +129,10 @@ def count(row: dict[str, str], column: str, required: bool = True) -> int | None
             raise BadRow(f"{column} is empty")
         return None
     if not DIGITS.fullmatch(raw):
-        raise BadRow(f"{column} {raw!r} is not a non-negative integer")
+        raise BadRow(f"{column} {shown(raw)} is not a non-negative integer")
+    if len(raw.lstrip("0")) > MAX_COUNT_DIGITS:  # no event has a billion dead: a broken cell
+        raise BadRow(f"{column} {shown(raw, 12)} is too large for a count "
+                     f"(at most {MAX_COUNT_DIGITS} digits)")
     return int(raw)
 
 
@@ -130,11 +141,9 @@ def coordinate(row: dict[str, str], column: str, limit: float) -> str | None:
     raw = (row.get(column) or "").strip()
     if not raw:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRow(f"{column} {raw!r} is not a number") from None
-    if not -limit <= value <= limit:
+    if not DECIMAL.fullmatch(raw):
+        raise BadRow(f"{column} {shown(raw)} is not a decimal number")
+    if not -limit <= float(raw) <= limit:
         raise BadRow(f"{column} {raw} is out of range")
     return raw
 
@@ -146,21 +155,3 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) from a UTF-8 CSV, streaming; a missing column is an error."""
-    try:
-        f = path.open(encoding="utf-8-sig", newline="")
-    except OSError as e:
-        raise KBError(f"{path}: {e.strerror}") from None
-    with f:
-        reader = csv.DictReader(f)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise KBError(f"{path}:1: missing column(s): {', '.join(missing)}")
-        try:
-            for row in reader:
-                yield reader.line_num, row
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise KBError(f"{path}:{reader.line_num}: {e}") from None

@@ -33,13 +33,14 @@ from .common import (
     ckb,
     integer,
     ns,
-    read_rows,
     res,
     sha256,
+    shown,
     slug,
     text,
     triple,
 )
+from .rows import position, read_rows
 
 STOP = "\n! the conversion stopped here\n"  # not N-Triples: the loader fails on it, so nothing commits
 WRITE_BUFFER = 1 << 20
@@ -104,23 +105,37 @@ def run_import(
     checksum = sha256(p)
     if _already_imported(kb, graph, checksum):
         return ImportResult(graph, unchanged=True)
-    matcher = actors.Matcher.for_kb(kb, aliases)
+    matcher = actors.Matcher.for_kb(kb, aliases, replacing=graph)
     result = ImportResult(graph)
 
+    seen: dict[str, int] = {}  # event id -> its line: a repeated id would merge two rows' facts
+
+    def bad(line: int, err: BadRow) -> None:
+        if not skip_bad:
+            raise KBError(position(p, line, err))
+        result.skipped.append((line, f"column {err.column}: {err}" if err.column else str(err)))
+
     def chunks() -> Iterator[str]:
-        for line, row in read_rows(p, module.REQUIRED):
+        for line, row in read_rows(p, module.REQUIRED, module.KNOWN, bad):
             try:
+                key = row[module.ID].strip()
+                if key in seen:
+                    raise BadRow(f"{module.ID} {shown(key)} repeats the row on line {seen[key]}")
                 lines = module.convert(row, matcher)
             except BadRow as e:
-                if not skip_bad:
-                    raise KBError(f"{p}:{line}: {e}") from None
-                result.skipped.append((line, str(e)))
+                matcher.row_done(kept=False)
+                bad(line, e)
                 continue
+            matcher.row_done(kept=True)
+            seen[key] = line
             result.rows += 1
             result.triples += len(lines)
             if progress:
                 progress(result.rows)
             yield "".join(lines)
+        if not result.rows:  # never replace an import with nothing
+            raise KBError(f"{p}: no rows to import" + (f" ({len(result.skipped)} skipped as bad)"
+                                                      if result.skipped else ""))
         yield "".join(matcher.record_triples())
         yield "".join(_record(p, checksum, graph_name, result))
 

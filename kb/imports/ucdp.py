@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from .common import (
     name_key,
     ns,
     res,
+    shown,
     text,
     triple,
 )
@@ -33,6 +35,14 @@ REQUIRED = ("id", "type_of_violence", "conflict_new_id", "dyad_new_id", "dyad_na
             "source_original", "where_prec", "where_coordinates", "adm_1", "adm_2", "latitude", "longitude",
             "country", "event_clarity", "date_prec", "date_start", "date_end", "deaths_a", "deaths_b",
             "deaths_civilians", "deaths_unknown", "low", "best", "high")
+# every column of GED 19.1 and of the later releases (20.1 onwards add the dset ids, relid, code_status
+# and where_description): anything else is not a GED file, or a broken one
+KNOWN = frozenset(REQUIRED) | {
+    "year", "active_year", "conflict_name", "gwnoa", "gwnob", "number_of_sources", "geom_wkt",
+    "priogrid_gid", "country_id", "region", "relid", "code_status", "conflict_dset_id", "dyad_dset_id",
+    "side_a_dset_id", "side_b_dset_id", "where_description"}
+ID = "id"
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?", re.ASCII)
 EVENT_CLASS = {"1": "Clash", "2": "Clash", "3": "OneSidedViolence"}
 WHERE_PREC = {"1": "ExactLocation", "2": "NearLocation", "3": "SecondOrderAdminArea",
               "4": "FirstOrderAdminArea",
@@ -42,18 +52,22 @@ UCDP = res("UCDP")
 
 
 def _date(row: dict[str, str], column: str) -> str:
-    raw = (row.get(column) or "").strip()[:10]
+    """A day as GED writes it: 2013-12-13, or in later releases 2013-12-13 00:00:00.000."""
+    raw = (row.get(column) or "").strip()
+    match = _DATE.fullmatch(raw)
     try:
-        date.fromisoformat(raw)
+        if match is None:
+            raise ValueError
+        date.fromisoformat(match[1])
     except ValueError:
-        raise BadRow(f"{column} {row.get(column)!r} is not a date (YYYY-MM-DD)") from None
-    return raw
+        raise BadRow(f"{column} {shown(raw)} is not a date (YYYY-MM-DD)") from None
+    return match[1]
 
 
 def _code(row: dict[str, str], column: str, table: dict[str, str]) -> str:
     raw = (row.get(column) or "").strip()
     if raw not in table:
-        raise BadRow(f"{column} {raw!r} is not one of {', '.join(table)}")
+        raise BadRow(f"{column} {shown(raw)} is not one of {', '.join(table)}")
     return table[raw]
 
 
@@ -61,7 +75,7 @@ def _actor(matcher: Any, name: str, actor_id: str, out: list[str]) -> str:
     """Resolve a side; a new actor is typed from its name the way UCDP writes it."""
     iri, new = matcher.resolve("ucdp", name, actor_id, fallback=f"ucdp-actor-{actor_id or name_key(name)}")
     node = iri_term(iri)
-    if new:
+    if new and matcher.once(f"actor-{iri}"):  # described once per import
         kind = "Government" if name.startswith("Government of") else (
             "PersonGroup" if name == "Civilians" else "ArmedGroup")
         out.append(triple(node, RDF_TYPE, ckb(kind)))
@@ -75,7 +89,7 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
     """All triples for one GED row; raises BadRow with the reason."""
     gid = (row.get("id") or "").strip()
     if not DIGITS.fullmatch(gid):
-        raise BadRow(f"id {gid!r} is not a UCDP event id")
+        raise BadRow(f"id {shown(gid)} is not a UCDP event id")
     kind = _code(row, "type_of_violence", EVENT_CLASS)
     start, end = _date(row, "date_start"), _date(row, "date_end")
     if end < start:

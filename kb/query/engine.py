@@ -25,6 +25,7 @@ from kb.query.results import capture
 from kb.query.sandbox import install_fence
 from kb.query.view import StoreSpec, StoreView, missing_file
 from kb.store.backend import CheckRequest, ExportRequest, QueryRequest, UpdateRequest
+from kb.store.lifecycle import crash_point
 
 if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
     from kb.query import guard
@@ -180,12 +181,36 @@ def run_query(store: ox.Store, job: QueryRequest, analyses: _Analyses) -> dict[s
 
 
 def run_update(store: ox.Store, job: UpdateRequest, analyses: _Analyses) -> dict[str, Any]:
-    """Check and apply one update: one transaction, all or nothing."""
+    """Check and apply one update: one transaction, all or nothing (its commit marker included)."""
     if job.check:
         analyses.get(job.update, True, job.timeout)
     _backstop(job.timeout)
-    store.update(job.update, prefixes=job.prefixes, base_iri=job.base_iri)
+    crash_point("update-started")
+    if not job.marker:
+        store.update(job.update, prefixes=job.prefixes, base_iri=job.base_iri)
+    else:
+        _apply_with_marker(store, job)
+    crash_point("update-applied")
     return {"done": True}
+
+
+def _apply_with_marker(store: ox.Store, job: UpdateRequest) -> None:
+    # One call to Store.update is one transaction: the marker (kb.store.commits) goes in the
+    # same text, after the request's operations. "text ; marker" is the join, except after a
+    # text that already ends in ';' (or in a PREFIX after one), where only "text marker" parses.
+    assert job.marker is not None
+    first: SyntaxError | None = None
+    for joint in ("\n;\n", "\n"):
+        try:
+            store.update(job.update + joint + job.marker, prefixes=job.prefixes, base_iri=job.base_iri)
+            return
+        except SyntaxError as err:  # nothing ran: a text that does not parse changes nothing
+            first = first or err
+    # Neither join parses, so the request itself does not: its own error (and position) is the
+    # answer. The probe store is empty and thrown away.
+    ox.Store().update(job.update, prefixes=job.prefixes, base_iri=job.base_iri)
+    assert first is not None
+    raise first
 
 
 class _Stale(Exception):
@@ -233,6 +258,7 @@ def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
             done = run_update(store, job, analyses)
             if spec.path is not None:
                 store.flush()
+                crash_point("update-flushed")
             elif spec.dump_out:
                 store.dump(output=spec.dump_out, format=ox.RdfFormat.N_QUADS)
             return done
@@ -263,7 +289,11 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
     load_checker()  # before the first job, so its time limit is not spent importing
     spec: StoreSpec = read_frame(inp)
     memory.confine(spec.memory)  # before the open: a store too large for the limit fails to start
-    view = StoreView(spec)
+    try:
+        view = StoreView(spec)
+    except (OSError, RuntimeError) as err:  # say why (a full disk, a held LOCK), then end
+        write_frame(out, {"error": "store", "message": str(err)})
+        return
     write_frame(out, {"ready": True, "fence": fence_problem})
     analyses = _Analyses()
     while True:

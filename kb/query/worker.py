@@ -38,6 +38,7 @@ from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
 # Run through -c, not -m: "-m kb.query.engine" would load that module twice (as kb.query.engine and __main__).
 _CHILD = "import sys; from kb.query.engine import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
 _START_TIMEOUT = 60.0
+_REAP_TIMEOUT = 60.0  # an update worker is waited for (it holds the store's LOCK until it has ended)
 
 __all__ = ["StoreSpec", "WorkerPool", "check", "one_shot", "run_update", "syntax_error"]
 
@@ -104,6 +105,10 @@ class _Worker:
                                  f"{self.memory / 2**20:g} MB; raise --max-memory") from None
             self.kill()
             raise StoreError(f"worker failed to start: {err}") from None
+        if "error" in ready:  # it could not open the store (a full disk, a damaged folder)
+            self.kill()
+            raise StoreError(f"worker failed to start: {ready['message']}")
+        self.fresh = True  # no job sent yet: a worker that then fails did not die idle in the pool
         self.fence_problem: str | None = ready.get("fence")
         if self.fence_problem and require_fence:
             self.kill()
@@ -115,11 +120,19 @@ class _Worker:
         ready, _, _ = select.select([self.out], [], [], max(timeout, 0))
         return bool(ready)
 
-    def ask(self, job: Any, timeout: float) -> dict[str, Any]:
-        """Send one job and wait for its answer; QueryTimeout (worker killed) past ``timeout``."""
+    def alive(self) -> bool:
+        """True while the process runs and its pipes are open (a killed worker is never reused)."""
+        return not self.inp.closed and self.proc.poll() is None
+
+    def ask(self, job: Any, timeout: float, reap: bool = False) -> dict[str, Any]:
+        """Send one job and wait for its answer; QueryTimeout (worker killed) past ``timeout``.
+
+        ``reap``: on a timeout, wait until the killed worker has ended before raising.
+        """
+        self.fresh = False
         write_frame(self.inp, job)
         if not self.wait(timeout):
-            self.kill(wait=False)
+            self.kill(wait=reap, within=_REAP_TIMEOUT)
             raise QueryTimeout(job.timeout)
         return read_frame(self.out)
 
@@ -127,14 +140,14 @@ class _Worker:
         """The error to answer if the worker, now gone, ended at its memory limit; else None."""
         return memory.stopped(self.proc, self.memory, what)
 
-    def kill(self, wait: bool = True) -> None:
+    def kill(self, wait: bool = True, within: float = 5) -> None:
         """Stop the worker at once, whatever it is doing, and reap it (``wait=False``: in the background)."""
         if self.proc.poll() is None:
             self.proc.kill()
         for stream in (self.inp, self.out):
             stream.close()
         if wait:
-            self.proc.wait(5)
+            self.proc.wait(within)
         else:
             # A dying worker frees its memory at its own CPU priority (a heavy one is niced): on a
             # busy machine that takes seconds, which the request that timed out must not wait for.
@@ -153,19 +166,26 @@ def _popen() -> tuple[subprocess.Popen[bytes], Any, Any]:
 
 
 def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False) -> None:
-    """Apply one update in a one-shot worker that holds the store for writing; it never outlives its limit."""
+    """Apply one update in a one-shot worker that holds the store for writing; it never outlives its limit.
+
+    When this returns or raises, the worker has ended, so the store's LOCK is free again. A
+    QueryTimeout or a StoreError ("stopped without an answer") does not say whether the
+    transaction committed before the worker died: the caller looks (kb.store.commits).
+    """
     worker = _Worker(spec, 0, require_fence)
     try:
-        answer = worker.ask(job, job.timeout)
+        answer = worker.ask(job, job.timeout, reap=True)
     except (EOFError, OSError):
         stopped = worker.ended_by_memory("update")
-        worker.kill()
         if stopped is not None:
             raise stopped from None
-        raise StoreError("update failed: the engine stopped without an answer; nothing was written") from None
+        raise StoreError("update failed: the engine stopped without an answer") from None
     except QueryTimeout:
         raise QueryTimeout(job.timeout) from None
-    worker.kill()
+    finally:
+        # Not ended within a minute: the caller's reopen waits for the LOCK, then reads only.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.kill(within=_REAP_TIMEOUT)
     if "error" in answer:
         _raise_error(answer, "update")
 
@@ -224,8 +244,15 @@ class WorkerPool:
                     raise QueryTimeout(limit)
                 self._cond.wait(left)
             self._busy += 1
-            worker = self._idle.pop() if self._idle else None
+            worker, dead = None, []
+            while self._idle and worker is None:
+                worker = self._idle.pop()
+                if not worker.alive():  # killed while idle (OOM killer, kill -9): replaced, never reused
+                    dead.append(worker)
+                    worker = None
             spec, generation = self._spec, self._generation
+        for gone in dead:
+            gone.kill()
         if worker is None:
             try:
                 assert spec is not None, "WorkerPool.reset() must be called first"
@@ -263,30 +290,38 @@ class WorkerPool:
         first = check_by is not None and isinstance(job, QueryRequest) and job.check
         # The limit counts from here: a worker that has to start first starts on the job's time.
         deadline = time.monotonic() + job.timeout
-        worker: _Worker | None = self._acquire(check_by if first else deadline, job.timeout)
-        answer: dict[str, Any] = {}
-        try:
-            if first:
-                assert check_by is not None and isinstance(job, QueryRequest)
-                answer = self._check_first(worker, job, check_by)
-            else:
-                answer = worker.ask(job, deadline - time.monotonic())
-        except QueryTimeout:
-            if worker.inp.closed or worker.proc.poll() is not None:
-                worker = None  # ask() killed it
-            raise
-        except (EOFError, OSError) as err:
-            stopped = worker.ended_by_memory()
-            worker.kill()
-            worker = None
-            if stopped is not None:
-                raise stopped from None
-            raise StoreError(f"query failed: the engine stopped without an answer ({err})") from None
-        finally:
-            if worker is not None and answer.get("retire"):
-                worker.kill()  # it ends itself after a MemoryError: never hand it out again
+        for attempt in (1, 2):
+            worker: _Worker | None = self._acquire(check_by if first else deadline, job.timeout)
+            assert worker is not None
+            idle = not worker.fresh
+            answer: dict[str, Any] = {}
+            try:
+                if first:
+                    assert check_by is not None and isinstance(job, QueryRequest)
+                    answer = self._check_first(worker, job, check_by)
+                else:
+                    answer = worker.ask(job, deadline - time.monotonic())
+                break
+            except QueryTimeout:
+                if not worker.alive():
+                    worker = None  # ask() killed it
+                raise
+            except (EOFError, OSError) as err:
+                stopped = worker.ended_by_memory()
+                worker.kill()
                 worker = None
-            self._release(worker)
+                if stopped is not None:
+                    raise stopped from None
+                # A worker that died while it sat idle (between the pool's check and this job)
+                # failed no job: the job (a read) runs once more on a fresh one.
+                if attempt == 1 and idle:
+                    continue
+                raise StoreError(f"query failed: the engine stopped without an answer ({err})") from None
+            finally:
+                if worker is not None and answer.get("retire"):
+                    worker.kill()  # it ends itself after a MemoryError: never hand it out again
+                    worker = None
+                self._release(worker)
         if "error" in answer:
             _raise_error(answer)
         return answer

@@ -80,6 +80,10 @@ class UpdateRequest:
     prefixes: dict[str, str] = field(default_factory=dict)
     base_iri: str | None = None
     check: bool = True
+    # The client's Idempotency-Key: an update whose key already committed is not applied again.
+    key: str | None = None
+    # An INSERT DATA of this request's commit marker, applied in the same transaction (kb.store.commits).
+    marker: str | None = None
 
 
 class Backend(Protocol):

@@ -202,6 +202,10 @@ CRASH_POINTS = {
     "after-renames": "replace._rebuild: new store in place, old folder not yet removed",
     "gsp-staged": "graphops.write_graph: a Graph Store PUT's staging graph written, not swapped in",
     "upgrade-shapes-saved": "upgrade.upgrade: an older store's shapes saved beside it, graphs not moved",
+    "update-started": "engine.run_update (update worker): checked, the transaction not begun",
+    "update-applied": "engine.run_update (update worker): the update and its commit marker committed",
+    "update-flushed": "engine (update worker): committed and flushed, the answer not yet sent",
+    "before-settle": "updating: the server read the outcome from the marker, the marker not yet deleted",
 }
 
 

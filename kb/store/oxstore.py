@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import tempfile
 import time
@@ -15,22 +16,23 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kb.errors import StoreError
+from kb.errors import StoreError, StoreFull
 from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
 from kb.query.results import QueryResult
 from kb.query.scheduling import LanePools
-from kb.query.worker import one_shot, run_update
-from kb.store import lifecycle
-from kb.store.backend import QueryRequest, UpdateRequest
+from kb.query.worker import one_shot
+from kb.store import commits, lifecycle
+from kb.store.backend import QueryRequest
 from kb.store.graphops import OneGraphAtATime
 from kb.store.lifecycle import Meta, crash_point
 from kb.store.record import StoreRecord
 from kb.store.replace import GraphReplacement
 from kb.store.rwlock import RWLock as _RWLock
+from kb.store.updating import Lease, Updates, disk_full, store_error
 
 
-class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
+class OxigraphBackend(StoreRecord, Updates, GraphReplacement, OneGraphAtATime):
     """Oxigraph behind the Backend protocol; queries run in killable workers."""
 
     # Graphs outside these namespaces belong to someone else: a rebuild carries them over.
@@ -48,7 +50,9 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
         self.sandbox = sandbox  # True: refuse to run a job in a worker that is not fenced off the network
         self.read_only = read_only and path is not None
         self._lock_fd: int | None = None
+        self._init_faults(path)
         notes: list[str] = []
+        self.store: ox.Store | None
         try:
             if path is None:
                 self.store = ox.Store()
@@ -58,10 +62,12 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._lock_fd = lifecycle.take_lock(path)
                 notes += lifecycle.recover_folders(path)  # before opening: a swap may have lost the folder
-                self.store = ox.Store(str(path))
+                self.store = _open_writable(path)
+                if (n := commits.settle(self.store, self.keys)):
+                    notes.append(f"removed {n} commit marker(s) a crash left (their updates had committed)")
         except OSError as err:
             lifecycle.release_lock(self._lock_fd)
-            raise StoreError(f"cannot open store at {path}: {err}") from err
+            raise store_error(err, f"cannot open store at {path}") from err
         self._lock = _RWLock()
         # Interactive and heavy queries run on separate workers (kb.query.scheduling).
         self._pool = LanePools(workers, heavy_workers, require_fence=sandbox)
@@ -132,9 +138,13 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
     def reading(self) -> Iterator[ox.Store]:
         """The open store for pattern lookups in this process (kb.views.lookups); writers wait for it."""
         with self._lock.read():
-            if self.store is None:
-                raise StoreError("the store is closed")
-            yield self.store
+            self._ensure_open()
+            assert self.store is not None
+            lease = Lease(self.store)  # revoked with the lock: no reference outlives it
+            try:
+                yield lease  # type: ignore[misc]
+            finally:
+                lease.revoke()
 
     def require_fence(self) -> None:
         """Refuse unfenced workers from now on; StoreError now if the fence cannot be set up."""
@@ -150,9 +160,13 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
             return self._pool.fence_problem()
 
     def _refresh_workers(self) -> None:
-        # Under the read lock several threads may get here; resetting twice is harmless.
-        self._pool.reset(StoreSpec(path=str(self.path)) if self.path else StoreSpec(dump=self._write_dump()))
-        self._stale = False
+        # Several readers may get here: one resets (a second reset's dump deleted the first's
+        # while workers were reading it: "worker failed to start" on a memory store).
+        with self._reopening:
+            if self._stale:
+                spec = StoreSpec(path=str(self.path)) if self.path else StoreSpec(dump=self._write_dump())
+                self._pool.reset(spec)
+                self._stale = False
 
     def _write_dump(self) -> str:
         # A memory store reaches its workers as a dump file: written once per change,
@@ -172,10 +186,13 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """Iterate the quads of one graph, or of every graph (never staging ones)."""
+        self._ensure_open()
+        store = self.store
+        assert store is not None
         if graph is None:  # the default graph holds what updates wrote without naming a graph
-            yield from self.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+            yield from store.quads_for_pattern(None, None, None, ox.DefaultGraph())
         for name in [graph] if graph else list(self.graphs()):
-            yield from self.store.quads_for_pattern(None, None, None, ox.NamedNode(name))
+            yield from store.quads_for_pattern(None, None, None, ox.NamedNode(name))
 
     # -- writing ---------------------------------------------------------
     @contextmanager
@@ -184,63 +201,71 @@ class OxigraphBackend(StoreRecord, GraphReplacement, OneGraphAtATime):
         if self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only; nothing was written")
         with self._lock.write():
-            if self.store is None:
-                raise StoreError("the store is closed; nothing was written")
+            try:
+                self._ensure_open(write=True)  # after a fault (a full disk): as soon as it can be
+            except StoreError as err:
+                raise type(err)(f"{err}; nothing was written") from None
             self._pool.close()  # no reader may hold the files while they change
-            if recount is not None:
-                # Written first, so a crash mid-write leaves word to recount on open.
-                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle, recount=list(recount)))
-            elif self.meta.claim_index or self.meta.pending or self.meta.swaps:
-                # Written first, so a crash mid-write leaves the claim index marked stale (and no
-                # journal of an earlier write that failed can name a graph this one creates).
-                self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
+            if self.path is not None:
+                gc.collect()  # an old handle only cyclic garbage holds would block a reopen (Lease)
+            if recount is not None and self.meta.recount:
+                recount = list(dict.fromkeys([*recount, *self.meta.recount]))  # a refresh a fault cut short
+            try:
+                if recount is not None:
+                    # Written first, so a crash mid-write leaves word to recount on open.
+                    self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle,
+                                      recount=list(recount)))
+                elif self.meta.claim_index or self.meta.pending or self.meta.swaps:
+                    # Written first, so a crash mid-write leaves the claim index marked stale (and no
+                    # journal of an earlier write that failed can name a graph this one creates).
+                    self._commit(Meta(graphs=self.meta.graphs, bundle=self.meta.bundle))
+            except OSError as err:
+                raise store_error(err, "cannot write the store's metadata; nothing was written") from None
             try:
                 yield
                 crash_point("after-write")
+            except (OSError, RuntimeError) as err:
+                if not disk_full(err):
+                    raise
+                # RocksDB refuses writes after one failed for space: a fresh handle replaces it.
+                self._reopen()
+                raise StoreFull("the disk is full; nothing was written") from None
             finally:
-                if recount is not None:
-                    self._commit(self._refreshed(self.meta, recount))
-                elif self.path is not None and self.store is not None:
-                    self.store.flush()
                 self._stale = True
                 self.generation += 1
-
-    def update(self, request: UpdateRequest) -> None:
-        """Apply an update in a fenced one-shot worker that holds the store for writing.
-
-        The update is one Oxigraph transaction. If the engine crashes or the time limit
-        kills it, nothing was committed: this process reopens the store as it was.
-        """
-        with self._writing(recount=lifecycle.touched_graphs(request.update, self.meta.graphs)):
-            if self.path is None:
-                fd, out = tempfile.mkstemp(prefix="ckb-updated-", suffix=".nq")
-                os.close(fd)
                 try:
-                    run_update(StoreSpec(dump=self._write_dump(), write=True, dump_out=out), request,
-                               self.sandbox)
-                    fresh = ox.Store()
-                    fresh.bulk_load(path=out, format=ox.RdfFormat.N_QUADS)
-                    self.store = fresh
-                finally:
-                    _unlink(out)
-                return
-            self.store.flush()
-            self.store = None  # RocksDB allows one writer: the worker takes the store meanwhile
-            try:
-                run_update(StoreSpec(path=str(self.path), write=True), request, self.sandbox)
-            finally:
-                self.store = ox.Store(str(self.path))
+                    if recount is not None:
+                        self._commit(self._refreshed(self.meta, recount))
+                    elif self.path is not None and self.store is not None and self._writable:
+                        self.store.flush()
+                except (OSError, RuntimeError, AttributeError):
+                    # The store is read-only or gone after a fault: the metadata still lists
+                    # what to recount, and the next write or open does it.
+                    pass
 
     def close(self) -> None:
         """Stop the workers and release the store (after the reads and writes under way)."""
         with self._lock.write():  # a background job (the claim index) may still be reading
             self._pool.close()
             self._drop_dump()
-            if self.path is not None and not self.read_only and self.store is not None:
-                self.store.flush()
-            self.store = None  # dropping the last reference closes RocksDB
+            if self.path is not None and self._writable and self.store is not None:
+                with contextlib.suppress(OSError, RuntimeError):  # a full disk: nothing left to lose
+                    self.store.flush()
+            self.store = None  # dropping the last reference closes RocksDB (see _open_writable)
             lifecycle.release_lock(self._lock_fd)
             self._lock_fd = None
+
+
+def _open_writable(path: Path) -> ox.Store:
+    """Open the folder for writing; a handle this process dropped but cyclic garbage still holds
+    (a failed write's traceback frames) keeps RocksDB's LOCK until it is collected."""
+    try:
+        return ox.Store(str(path))
+    except OSError as err:
+        if "current process" not in str(err):
+            raise
+    gc.collect()
+    return ox.Store(str(path))
 
 
 def _unlink(path: str) -> None:

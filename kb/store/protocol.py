@@ -249,12 +249,16 @@ def own_dataset(
         raise ForbiddenQuery(f"cannot read this query's FROM clauses ({type(err).__name__})") from None
     if not clauses:
         return list(own), list(own), False
+    # rdflib's CompValue.get(key) answers the key itself when it is missing (so FROM NAMED read
+    # as "FROM <default>"); attribute access answers None.
     for c in clauses:
-        graph = str(c.get("default") if c.get("default") is not None else c.get("named"))
+        named_clause = c.default is None
+        graph = str(c.named if named_clause else c.default)
         if refuse is not None and refuse(graph):
-            raise ForbiddenQuery(f"FROM <{graph}>: that graph is not one of this knowledge base's")
-    default = [str(c.default) for c in clauses if c.get("default") is not None and str(c.default) in own]
-    named = [str(c.named) for c in clauses if c.get("named") is not None and str(c.named) in own]
+            raise ForbiddenQuery(f"FROM {'NAMED ' if named_clause else ''}<{graph}>: that graph is not "
+                                 "one of this knowledge base's")
+    default = [str(c.default) for c in clauses if c.default is not None and str(c.default) in own]
+    named = [str(c.named) for c in clauses if c.named is not None and str(c.named) in own]
     return default, named, True
 
 

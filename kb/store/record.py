@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pyoxigraph as ox
 
-from kb.store import lifecycle, upgrade
+from kb.store import commits, lifecycle, upgrade
 from kb.store.lifecycle import ALL, LAYOUT, Meta
 from kb.store.staging import STAGING, count_graph, swap_update
 
@@ -78,7 +78,9 @@ class StoreRecord:
             self._commit(fresh)
 
     def _named(self) -> list[str]:
-        return [g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode)]
+        # Not the commit markers' graph: an update's marker is its own, deleted before readers look.
+        return [g.value for g in self.store.named_graphs()
+                if isinstance(g, ox.NamedNode) and g.value != commits.MARKER_GRAPH]
 
     def _count(self, graphs: Sequence[str]) -> dict[str, int]:
         """Count the triples of each graph (a scan of each; never done on a plain open)."""

@@ -8,7 +8,9 @@ switched in with one update at the end: all-or-nothing.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -16,12 +18,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kb.errors import KBError
+from kb.errors import KBError, StoreError
 from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
 from kb.query.results import GRAPH_FORMATS, QueryResult, capture
 from kb.query.worker import WorkerPool, check, syntax_error
 from kb.store import protocol as p
+from kb.store import registry
 from kb.store.backend import QueryRequest, UpdateRequest
 from kb.store.staging import STAGING, Prepare, check_file, is_dataset, stage
 from kb.terms import iri_ref
@@ -29,7 +32,7 @@ from kb.terms import iri_ref
 EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph
 
 CHUNK_TRIPLES = 20_000  # per upload request: a few MiB of N-Triples
-GRAPHS_TTL = 5.0  # seconds a graph list is trusted (other clients may write meanwhile)
+GRAPHS_TTL = 5.0  # seconds the registry read is trusted (other clients may write meanwhile)
 
 
 class RemoteBackend:
@@ -51,7 +54,7 @@ class RemoteBackend:
         self.write_timeout = write_timeout
         self.read_timeout = read_timeout
         self._engine = p.ENGINES[engine] if engine else None
-        self._counts: dict[str, int] | None = None
+        self._counts: dict[str, registry.Counted] | None = None
         self._counted_at = 0.0
         self._pool: WorkerPool | None = None
 
@@ -75,8 +78,9 @@ class RemoteBackend:
         return self.engine.bounds_queries
 
     def own(self, graph: str) -> bool:
-        """True for graphs in the KB's namespace (never staging graphs)."""
-        return graph.startswith(self.graph_prefixes) and not graph.startswith(STAGING)
+        """True for graphs in the KB's namespace (never staging graphs, nor the graph registry)."""
+        return (graph.startswith(self.graph_prefixes) and not graph.startswith(STAGING)
+                and graph != registry.REGISTRY)
 
     # -- reading ---------------------------------------------------------
     def _read(self, sparql: str, kind: str, timeout: float, dataset: Sequence[tuple[str, str]] = ()) -> bytes:
@@ -90,17 +94,46 @@ class RemoteBackend:
         return body if kind == "graph" else p.clean_json(body, kind)
 
     def graphs(self) -> dict[str, int]:
-        """Return each of the KB's own graphs with its number of triples (cached a few seconds)."""
+        """Return each of the KB's own graphs with its number of triples, as the registry holds them."""
+        return {g: c.triples for g, c in self.counts().items()}
+
+    def counts(self) -> dict[str, registry.Counted]:
+        """Each of the KB's graphs with its size and when it was counted: one small read of the
+        registry the KB's writes keep (kb.store.registry), rebuilt by one full count if missing."""
         if self._counts is None or time.monotonic() - self._counted_at > GRAPHS_TTL:
-            own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
-            body = self._read(
-                f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
-                "select", self.read_timeout,
-            )
-            counts = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
-            self._counts = {g: n for g, n in sorted(counts.items()) if self.own(g)}
+            body = self._read(registry.READ, "select", self.read_timeout)
+            held = registry.parse(p.solutions(body))
+            if held is None:
+                held = self.recount()
+            self._counts = {g: c for g, c in held.items() if self.own(g)}
             self._counted_at = time.monotonic()
         return dict(self._counts)
+
+    def recount(self) -> dict[str, registry.Counted]:
+        """Count every graph of the KB's on the server (time proportional to its size) and write
+        the registry from that count; it stays in memory only where the server refuses writes."""
+        counts = self._count_all()
+        with contextlib.suppress(StoreError):  # a read-only endpoint: the count serves this process
+            self._send_update(" ;\n".join(registry.rebuild(counts)))
+        stamp = registry.now()
+        self._counts = {g: registry.Counted(n, stamp) for g, n in counts.items()}
+        self._counted_at = time.monotonic()
+        return dict(self._counts)
+
+    def _count_all(self) -> dict[str, int]:
+        """The KB's graphs on the server, counted there: the slow way, for rebuilds and loads only."""
+        own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
+        body = self._read(
+            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
+            "select", self.write_timeout,
+        )
+        found = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
+        return {g: n for g, n in sorted(found.items()) if self.own(g)}
+
+    def _holds(self, graph: str) -> bool:
+        """True if the server has triples in ``graph`` (one cheap ASK)."""
+        body = self._read(f"ASK {{ GRAPH {iri_ref(graph)} {{ ?s ?p ?o }} }}", "ask", self.read_timeout)
+        return bool(json.loads(body)["boolean"])
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Send a query with the KB's dataset and its own time limit; cap and format locally."""
@@ -134,11 +167,7 @@ class RemoteBackend:
         prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in request.prefixes.items())
         start = time.monotonic()
         body = self._read(prologue + "\n" + request.query, kind, request.timeout, dataset)
-        if kind == "graph":
-            answer = _graph_answer(body, request)
-        else:
-            parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-            answer = capture(parsed, request.limit, request.format, request.prefixes)
+        answer = _graph_answer(body, request) if kind == "graph" else _solutions_answer(body, request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
@@ -177,14 +206,22 @@ class RemoteBackend:
         loaded: list[tuple[str, str]] = []
         stage(local, files, extra, prepare, loaded, set(), named=named)
         targets = list(dict.fromkeys(t for _, t in loaded))
-        existing = self.graphs()
+        if clear_others:
+            # A load replaces all the KB's graphs: those on the server, known to the registry or not.
+            existing = set(self._count_all())
+        else:
+            # A graph written on the server directly is not in the registry; it is replaced all the same.
+            held = self.graphs()
+            existing = {t for t in targets if t in held or self._holds(t)}
         run = f"{STAGING}{uuid.uuid4().hex}/"
         into = {t: f"{run}{n}" if t in existing else t for n, t in enumerate(targets)}
         written: list[str] = []
+        sizes: dict[str, int] = {}
         try:
             for target, graph in into.items():
                 triples = [q.triple for q in local.quads_for_pattern(None, None, None, ox.NamedNode(target))]
                 written.append(graph)
+                sizes[target] = len(triples)
                 for batch in p.chunks(triples, CHUNK_TRIPLES):
                     self._upload(graph, batch)
             drops = [g for g in existing if g not in into] if clear_others else []
@@ -193,8 +230,9 @@ class RemoteBackend:
                 if graph != target:
                     ops.append(f"DROP SILENT GRAPH {iri_ref(target)}")
                     ops.append(f"MOVE SILENT GRAPH {iri_ref(graph)} TO GRAPH {iri_ref(target)}")
-            if ops:
-                self._send_update(" ;\n".join(ops))
+            # The registry changes in the same request as the graphs (kb.store.registry).
+            ops += registry.rebuild(sizes) if clear_others else registry.set_counts(sizes)
+            self._send_update(" ;\n".join(ops))
         except BaseException:
             # Every graph written so far was new (a target or a staging graph): drop them.
             if written:
@@ -221,8 +259,17 @@ class RemoteBackend:
 
         if request.check:
             check(self._checker(), request.update, True, request.timeout)
-        check_update(request.update, request.prefixes, self.own)
-        self._send_update(request.update, request.prefixes)
+        written = check_update(request.update, request.prefixes, self.own)
+        held = self.counts()  # the registry exists before an update records its counts in it
+        # Virtuoso drops or clears only graphs "explicitly created" (not loaded ones): "does not
+        # exist" for a graph that does. CREATE SILENT first, only for graphs that exist.
+        create = [f"CREATE SILENT GRAPH {iri_ref(g)} ;\n" for g in dict.fromkeys(written)
+                  if g in held and self.engine is p.VIRTUOSO]
+        # The written graphs are recounted on the server in the same request, after the update.
+        # A trailing comment or ";" must not swallow or break the operations appended.
+        update = request.update.rstrip().rstrip(";")
+        self._send_update("".join(create) + update + "\n;\n" + " ;\n".join(registry.recount(written)),
+                          request.prefixes)
 
     def _send_update(self, sparql: str, prefixes: dict[str, str] | None = None) -> None:
         self._counts = None  # graph sizes change with every write
@@ -237,10 +284,22 @@ class RemoteBackend:
             self._pool.close()
 
 
+def _solutions_answer(body: bytes, request: QueryRequest) -> dict:
+    """SPARQL JSON from the server, capped and written by the engine in the asked format.
+
+    The parsed solutions live only in this frame: pyoxigraph's are bound to their thread, and
+    query()'s frame, when a traceback keeps it, is freed by the garbage collector on whichever
+    thread runs it, which logged "unsendable PyQuerySolutions" on every remote page.
+    """
+    parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    return capture(parsed, request.limit, request.format, request.prefixes)
+
+
 def _graph_answer(body: bytes, request: QueryRequest) -> dict:
     """N-Triples from the server, capped at the row limit and written by the engine in the asked format."""
     triples = list(itertools.islice(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), request.limit + 1))
-    fmt = request.format or "nt"
+    # One format per kind (kb.query.results.capture) or one for all.
+    fmt = (request.format.get("graph") if isinstance(request.format, dict) else request.format) or "nt"
     kept = triples[: request.limit]
     prefixes = request.prefixes if fmt != "nt" else None
     out = ox.serialize(kept, format=GRAPH_FORMATS[fmt], prefixes=prefixes) if kept else b""
@@ -252,7 +311,3 @@ def urlencoded(update: str) -> bytes:
     import urllib.parse
 
     return urllib.parse.urlencode([("update", update)]).encode("ascii")
-
-
-def _literal(text: str) -> str:
-    return ox.Literal(text).__str__()

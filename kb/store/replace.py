@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kb.errors import StoreError
 from kb.store import lifecycle
 from kb.store.lifecycle import Meta, crash_point
 from kb.store.staging import (
@@ -181,6 +182,9 @@ class GraphReplacement:
             crash_point("between-renames")
             os.rename(fresh, self.path)
             crash_point("after-renames")
-            self.store = ox.Store(str(self.path))
+            # As after any fault: retried while a lock lingers, else read-only so that reads go on.
+            problem = self._reopen()  # type: ignore[attr-defined]
+            if self.store is None:
+                raise StoreError(f"the rebuilt store at {self.path} cannot be opened: {problem}")
             self.meta = lifecycle.read_meta(self.path) or Meta()
             shutil.rmtree(old, ignore_errors=True)

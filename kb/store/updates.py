@@ -28,6 +28,8 @@ def written_graphs(sparql: str, prefixes: dict[str, str], base_iri: str | None =
             ox.Store().update(sparql, prefixes=prefixes, base_iri=base_iri)
         except SyntaxError as err:
             raise syntax_error(str(err)) from None
+        except (RuntimeError, OSError):
+            pass  # it parsed; on no data, DROP GRAPH <g> (no SILENT) fails: that is not the update's fault
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.algebra import translateUpdate
     from rdflib.plugins.sparql.parser import parseUpdate
@@ -65,9 +67,11 @@ def written_graphs(sparql: str, prefixes: dict[str, str], base_iri: str | None =
     return out
 
 
-def check_update(sparql: str, prefixes: dict[str, str], own: Callable[[str], bool]) -> None:
-    """Refuse an update that writes the server's default graph or any graph not the KB's own."""
-    for graph in written_graphs(sparql, prefixes):
+def check_update(sparql: str, prefixes: dict[str, str], own: Callable[[str], bool]) -> list[str]:
+    """Refuse an update that writes the server's default graph or any graph not the KB's own;
+    return the graphs it writes."""
+    graphs = written_graphs(sparql, prefixes)
+    for graph in graphs:
         if graph in _WHOLE:
             raise ForbiddenQuery(
                 f"this update writes {graph} graphs; on a SPARQL server an update must name the "
@@ -78,6 +82,7 @@ def check_update(sparql: str, prefixes: dict[str, str], own: Callable[[str], boo
                                  "graph; on a SPARQL server an update must name the KB's own graph")
         if not own(graph):
             raise ForbiddenQuery(f"graph <{graph}> is not one of this knowledge base's graphs")
+    return graphs
 
 
 def check_own_graphs(sparql: str, prefixes: dict[str, str], base_iri: str | None,

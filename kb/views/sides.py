@@ -61,7 +61,8 @@ def engagements(kb: Any, actor: str | None, limit: int) -> tuple[list[Engagement
                 return _from_rows(rows), cut
     mine = f"?ev <{CKB.hasParticipation}>/<{CKB.participationActor}> {iri_ref(actor)} ." if actor else ""
     found = kb.query(f"""SELECT DISTINCT ?ev WHERE {{ {mine}
-      ?ev a ?t . ?t <{RDFS_SUB}>* <{CKB.ViolentEvent}> }}""", limit=limit, inferred=False)
+      VALUES ?t {{ {values_block(_subclasses(kb, [str(CKB.ViolentEvent)]))} }} ?ev a ?t }}""",
+                     limit=limit, inferred=False)
     events = sorted(str(r["ev"]) for r in found.rows)
     out: list[Engagement] = []
     for start in range(0, len(events), 200):
@@ -84,9 +85,17 @@ def _rows(kb: Any, events: list[str]) -> list[dict[str, Any]]:
 
 def _attack_classes(kb: Any) -> list[str]:
     """Strike, one-sided violence and their subclasses: looked up once, not per event."""
-    return sorted({str(r["c"]) for r in kb.query(f"""SELECT DISTINCT ?c WHERE {{
-      VALUES ?a {{ {values_block(list(ATTACK_CLASSES))} }} ?c <{RDFS_SUB}>* ?a }}""",
-                                                   inferred=False).rows} | set(ATTACK_CLASSES))
+    return _subclasses(kb, list(ATTACK_CLASSES))
+
+
+def _subclasses(kb: Any, classes: list[str]) -> list[str]:
+    """The classes and all their subclasses, one query per class with the path's end a constant
+    (Virtuoso refuses a transitive path whose ends are both variables: "transitive start not given")."""
+    found = set(classes)
+    for cls in classes:
+        found |= {str(r["c"]) for r in kb.query(
+            f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS_SUB}>* {iri_ref(cls)} }}", inferred=False).rows}
+    return sorted(found)
 
 
 def _from_rows(rows: list[dict[str, Any]]) -> list[Engagement]:

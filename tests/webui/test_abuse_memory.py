@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from benchmarks.attacks import MEMORY_QUERIES, billion_laughs, heavy_text
 from tests.webui.conftest import write_mini_project
 
 TOKEN = "memory-token"
@@ -35,49 +36,12 @@ TREE_BOUND = 1536 * 2**20  # the server's process tree must stay under 1.5 GiB t
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 
-def _concat(var: str, into: str, times: int = 10) -> str:
-    return f"BIND(CONCAT({', '.join([var] * times)}) AS {into})"
-
-
-def _tower(seed: str, levels: int, last: str) -> str:
-    """BINDs that multiply ``seed``'s length by 10 ``levels`` times, ending in ``last``."""
-    names = [f"?l{i}" for i in range(levels)] + [last]
-    binds = [f'BIND({seed} AS {names[0]})']
-    binds += [_concat(names[i], names[i + 1]) for i in range(levels)]
-    return " ".join(binds)
-
-
-# The issue's memory queries, on a store of ~45 triples (each would need gigabytes).
-MEMORY_QUERIES = {
-    # nested CONCAT to 10^9 characters
-    "concat": f'SELECT (STRLEN(?z) AS ?n) WHERE {{ {_tower(chr(34) + "a" * 10 + chr(34), 8, "?z")} }}',
-    # a REPLACE that squares its input: 10^5 characters, then 10^10
-    "replace": 'SELECT (STRLEN(?z) AS ?n) WHERE { '
-               + _tower('"' + "b" * 10 + '"', 4, "?a")
-               + ' BIND(REPLACE(?a, "", ?a) AS ?z) }',
-    # ORDER BY over a five-way cross join (80 million rows to sort)
-    "order-by": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o } ORDER BY ?a ?o",
-    # one 100 MB literal in the answer
-    "literal": f'SELECT ?z WHERE {{ {_tower(chr(34) + "d" * 10 + chr(34), 7, "?z")} }}',
-}
-
 GOOD_XML = f"""<?xml version="1.0"?>
 <rdf:RDF xmlns:rdf="{RDF}" xmlns:ex="http://example.org/">
   <rdf:Description rdf:about="http://example.org/a"><ex:p>one</ex:p></rdf:Description>
   <rdf:Description rdf:about="http://example.org/b"><ex:p>two</ex:p></rdf:Description>
 </rdf:RDF>
 """.encode()
-
-
-def billion_laughs(levels: int, fanout: int = 10) -> bytes:
-    """RDF/XML whose one literal expands to fanout ** levels copies of 'lol' (under 800 bytes)."""
-    names = "abcdefghijklmnop"
-    entities = ['<!ENTITY a "lol">'] + [
-        f'<!ENTITY {names[i]} "{f"&{names[i - 1]};" * fanout}">' for i in range(1, levels + 1)]
-    return (f'<?xml version="1.0"?>\n<!DOCTYPE r:RDF [\n{chr(10).join(entities)}\n]>\n'
-            f'<r:RDF xmlns:r="{RDF}" xmlns:x="http://e/">'
-            f'<r:Description r:about="http://e/b"><x:p>&{names[levels]};</x:p>'
-            '</r:Description></r:RDF>\n').encode()
 
 
 def _free_port() -> int:
@@ -306,8 +270,7 @@ def test_cheap_queries_stay_fast_while_16_addresses_send_new_heavy_texts(server:
         sent = 0
         while not stop.is_set():
             sent += 1
-            text = (f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
-                    f"?m ?o ?q FILTER(?a != <urn:attacker:{n}:{sent}>) }}")  # a new text every time
+            text = heavy_text(n, sent)  # a new text every time
             try:
                 statuses.append(server.query(text, source=f"127.0.0.{n + 2}", timeout=60)[0])
             except OSError:

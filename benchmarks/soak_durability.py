@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - start
     _write(Path(args.out), args, Counted.steps, runs, failures, elapsed)
     for where, n in sorted(KILLS.items()):
-        print(f"  killed {n:4d}x: {where}")
+        print(f"  {n:4d}x {where}")
     print(f"steps run: {Counted.steps}; runs: {runs}; failures: {len(failures)}; time: {elapsed:.0f} s")
     return 1 if failures else 0
 
@@ -84,7 +84,8 @@ def _write(out: Path, args: argparse.Namespace, steps: int, runs: int, failures:
     lines = [f"# Durability soak ({record['date']})", "",
              f"`python -m benchmarks.soak_durability --steps {args.steps}`: {steps} steps in {runs} runs "
              f"of at most {args.steps_per_run} steps, {len(failures)} failed runs, {elapsed:.0f} s.", "",
-             "Kills (operation at crash point):", "", *(f"- {w}: {n}" for w, n in sorted(KILLS.items())), ""]
+             "Crash points (operation at point: outcome):", "",
+             *(f"- {w}: {n}" for w, n in sorted(KILLS.items())), ""]
     for f in failures:
         lines += [f"## failed run {f['run']}", "", "```", f["error"].strip(), "```", ""]
     out.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")

@@ -1,7 +1,8 @@
 """One write of the durability machine in its own process, so that CKB_TEST_CRASH_AT can kill it.
 
 Usage: python tests/durability_child.py '{"op": ..., "store": ...}'. Prints ``ACK <answer>`` once
-the write returned (the parent reads it to know that the write committed before any kill).
+the write returned (the parent reads it to know that the write committed before any kill), or
+``NACK <error>`` and exits 3 when the KB answered that it failed (nothing written).
 """
 
 from __future__ import annotations
@@ -39,4 +40,10 @@ def main(job: dict) -> None:
 
 
 if __name__ == "__main__":
-    main(json.loads(sys.argv[1]))
+    from kb.errors import KBError
+
+    try:
+        main(json.loads(sys.argv[1]))
+    except KBError as err:  # the KB said the write failed (e.g. its update worker was killed)
+        print("NACK", err, flush=True)
+        sys.exit(3)

@@ -235,9 +235,12 @@ class Model:
 # -- children that may be killed ---------------------------------------------
 # Each named crash point, by whether the write it interrupts has committed there (kb/store/*.py);
 # upgrade-shapes-saved is on the open of an older store's layout, which changes no quad.
+# The update worker's points (update-*) kill the worker, not the child: the KB then tells the
+# child the truth (ACK or NACK), which decides; they are classified all the same.
 PRE_COMMIT = frozenset({"journal-written", "bulk-loaded", "before-commit", "gsp-staged", "rebuild-copied",
-                        "rebuild-loaded", "rebuild-built", "upgrade-shapes-saved"})
-POST_COMMIT = frozenset({"before-swap", "between-renames", "after-renames", "after-write"})
+                        "rebuild-loaded", "rebuild-built", "upgrade-shapes-saved", "update-started"})
+POST_COMMIT = frozenset({"before-swap", "between-renames", "after-renames", "after-write",
+                         "update-applied", "update-flushed", "before-settle"})
 
 
 def crash_points() -> list[str]:
@@ -252,8 +255,10 @@ def crash_points() -> list[str]:
     return sorted(names)
 
 
-def run_child(job: dict, crash: str | None, timeout: float = 120) -> tuple[bool, bool, str]:
-    """Run one job in a child, killed at ``crash``: (killed, acknowledged, output)."""
+def run_child(job: dict, crash: str | None, timeout: float = 120) -> tuple[str, str]:
+    """Run one job in a child, killed at ``crash``: ("acked" | "refused" | "killed", output).
+
+    "refused": the KB told the writer that nothing was written (a kill of its update worker)."""
     env = {k: v for k, v in os.environ.items() if k not in ("CKB_STORE", "CKB_TEST_CRASH_AT")}
     env["PYTHONUNBUFFERED"] = "1"  # an ACK printed before the kill must reach us
     if crash:
@@ -263,20 +268,22 @@ def run_child(job: dict, crash: str | None, timeout: float = 120) -> tuple[bool,
     else:
         cmd = [sys.executable, str(ROOT / "tests" / "durability_child.py"), json.dumps(job)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    out = proc.stdout
+    if proc.returncode == 3 and out.startswith("NACK") and crash:
+        return "refused", out
     killed = proc.returncode == -signal.SIGKILL
     if not killed and proc.returncode != 0:
-        raise AssertionError(f"child {job['op']} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
-    out = proc.stdout
+        raise AssertionError(f"child {job['op']} failed ({proc.returncode}): {(out + proc.stderr)[-800:]}")
     # ckb load prints its graph table ("total" row) once the rebuild returned, ckb reason its
     # report once the inferred graph is replaced; both before they index.
     acked = "ACK" in out or (job["op"] == "load" and "total" in out) or (
         job["op"] == "reason" and "consistent (" in out)
-    return killed, acked or not killed, out + proc.stderr
+    return ("acked" if acked or not killed else "killed"), out + proc.stderr
 
 
-def committed(killed: bool, acked: bool, point: str | None) -> bool:
+def committed(outcome: str, point: str | None) -> bool:
     """Whether the child's data write committed: acknowledged, or killed past its commit."""
-    if acked or not killed:
-        return True
+    if outcome != "killed":
+        return outcome == "acked"
     assert point in PRE_COMMIT | POST_COMMIT, f"crash point {point!r} is not classified"
     return point in POST_COMMIT

@@ -113,12 +113,12 @@ class DurabilityMachine(RuleBasedStateMachine):
         self.kb.close()
         self.kb = None
         try:
-            killed, acked, _ = run_child({**job, "store": str(self.path)}, crash)
+            outcome, _ = run_child({**job, "store": str(self.path)}, crash)
         finally:
             self.kb = KnowledgeBase.open(self.path, update_token=TOKEN)
-        if killed:
-            KILLS[f"{job['op']} at {crash} ({'after' if acked else 'before'} its ACK)"] += 1
-        return committed(killed, acked, crash)
+        if outcome != "acked" or crash:
+            KILLS[f"{job['op']} at {crash}: {outcome}"] += 1
+        return committed(outcome, crash)
 
     # -- the start: a small import, as a fresh store would get -----------
     @initialize()

@@ -33,6 +33,11 @@ class Counted(DurabilityMachine):
     """The machine, counting the steps it runs (an invariant runs after each one)."""
 
     steps = 0
+    sequences = 0  # operation sequences begun (each a fresh store and model)
+
+    def __init__(self) -> None:
+        super().__init__()
+        Counted.sequences += 1
 
     @invariant()
     def count(self) -> None:
@@ -64,26 +69,29 @@ def main(argv: list[str] | None = None) -> int:
             failures.append({"run": runs, "error": text[-4000:]})
             print(f"run {runs}: FAILED after {Counted.steps - before} steps", flush=True)
         runs += 1
-        print(f"{Counted.steps} steps, {runs} runs, {len(failures)} failures, "
+        print(f"{Counted.steps} steps, {Counted.sequences} sequences, {len(failures)} failures, "
               f"{time.monotonic() - start:.0f} s", flush=True)
     elapsed = time.monotonic() - start
     _write(Path(args.out), args, Counted.steps, runs, failures, elapsed)
     for where, n in sorted(KILLS.items()):
         print(f"  {n:4d}x {where}")
-    print(f"steps run: {Counted.steps}; runs: {runs}; failures: {len(failures)}; time: {elapsed:.0f} s")
+    print(f"steps run: {Counted.steps}; sequences: {Counted.sequences}; failures: {len(failures)}; "
+          f"time: {elapsed:.0f} s")
     return 1 if failures else 0
 
 
 def _write(out: Path, args: argparse.Namespace, steps: int, runs: int, failures: list[dict],
            elapsed: float) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "steps": steps, "runs": runs,
+    record = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "steps": steps,
+              "sequences": Counted.sequences, "runs": runs,
               "failures": len(failures), "seconds": round(elapsed, 1), "steps_per_run": args.steps_per_run,
               "kills": dict(sorted(KILLS.items())), "failed_runs": failures}
     out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     lines = [f"# Durability soak ({record['date']})", "",
-             f"`python -m benchmarks.soak_durability --steps {args.steps}`: {steps} steps in {runs} runs "
-             f"of at most {args.steps_per_run} steps, {len(failures)} failed runs, {elapsed:.0f} s.", "",
+             f"`python -m benchmarks.soak_durability --steps {args.steps}`: {steps} steps in "
+             f"{Counted.sequences} sequences of at most {args.steps_per_run} steps, {len(failures)} failed, "
+             f"{elapsed:.0f} s.", "",
              "Crash points (operation at point: outcome):", "",
              *(f"- {w}: {n}" for w, n in sorted(KILLS.items())), ""]
     for f in failures:

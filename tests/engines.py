@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,22 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], seconds: float, log: Pat
     proc.kill()
     tail = log.read_text("utf-8", "replace")[-800:] if log and log.exists() else ""
     pytest.fail(f"server did not answer at {url}: {tail}")
+
+
+def wait_serving(proc: subprocess.Popen[bytes], log: Any, probe: Callable[[], bool], seconds: float) -> None:
+    """Wait until ``probe()`` (a request to the server ``proc`` runs) is true; RuntimeError with the
+    server's log (a binary file) if it exits or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if probe():
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError(f"ckb serve did not start: {log.read().decode(errors='replace')}")
+        time.sleep(0.2)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

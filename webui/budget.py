@@ -43,12 +43,7 @@ class Budget:
         now = time.monotonic()
         with self._lock:
             balance = self._balance(client, now)
-            if balance < _MIN_GRANT:
-                wait = math.ceil((_MIN_GRANT - balance) * _WINDOW / self.capacity) + 1
-                raise TooManyRequests(
-                    f"query-time budget spent ({self.capacity:g} s per minute); retry in {wait} s",
-                    retry_after=wait,
-                )
+            self._refuse_if_spent(balance)
             granted = min(seconds, balance)
             self._set(client, balance - granted, now)
         return granted
@@ -65,6 +60,9 @@ class Budget:
         now = time.monotonic()
         with self._lock:
             balance = self._balance(client, now)
+        self._refuse_if_spent(balance)
+
+    def _refuse_if_spent(self, balance: float) -> None:
         if balance < _MIN_GRANT:
             wait = math.ceil((_MIN_GRANT - balance) * _WINDOW / self.capacity) + 1
             raise TooManyRequests(

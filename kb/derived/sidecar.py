@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from kb.store import lifecycle
+
 STAMP = b"# ckb derived: "
 _TMP = ".tmp-"  # files being written carry it in their names
 
@@ -99,7 +101,7 @@ class Sidecar:
             os.replace(tmp, self.folder / name)
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.folder)
+        lifecycle.fsync_dir(self.folder)
 
     def sweep(self) -> None:
         """Remove files a write that never finished left: only the store's writer writes here, so
@@ -115,14 +117,6 @@ def _stamp_of(fh: IO[bytes]) -> str:
     """Read the stamp line at the start of ``fh`` (leaving it just past that line)."""
     first = fh.readline()
     return first[len(STAMP):].decode("utf-8", "replace").strip() if first.startswith(STAMP) else ""
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _ROOMS: weakref.WeakKeyDictionary[Any, Sidecar] = weakref.WeakKeyDictionary()

@@ -148,12 +148,7 @@ class Template:
                 sock = self._ensure()
                 try:
                     socket.send_fds(sock, [b"w"], [from_parent, to_parent])
-                    data = b""
-                    while len(data) < _PID.size:
-                        chunk = sock.recv(_PID.size - len(data))
-                        if not chunk:
-                            raise EOFError("the worker template stopped")
-                        data += chunk
+                    data = _recv_exactly(sock, _PID.size)
                 except (OSError, EOFError):
                     self._stop()
                     raise
@@ -175,12 +170,7 @@ class Template:
                 return None
             try:
                 sock.sendall(b"s" + _PID.pack(pid) + struct.pack("!d", timeout))
-                data = b""
-                while len(data) < _PID.size:
-                    chunk = sock.recv(_PID.size - len(data))
-                    if not chunk:
-                        raise EOFError("the worker template stopped")
-                    data += chunk
+                data = _recv_exactly(sock, _PID.size)
             except (OSError, EOFError):
                 self._stop()
                 return None
@@ -270,3 +260,14 @@ def _ended_status(ended: OrderedDict[int, int], pid: int, wait: float) -> int:
         if time.monotonic() >= deadline:
             return _UNKNOWN
         time.sleep(0.01)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    """``size`` bytes from the template's socket; EOFError if it stopped first."""
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the worker template stopped")
+        data += chunk
+    return data

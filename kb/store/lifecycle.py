@@ -96,10 +96,11 @@ def write_meta(folder: Path, meta: Meta) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, folder / META_NAME)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (fsync of the folder itself)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -163,7 +164,7 @@ def recover_folders(path: Path) -> list[str]:
         else:
             os.rename(old, path)
             notes.append("restored the previous store after a crash interrupted its replacement")
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     removed = 0
     for kind in ("rebuild", "old"):
         for _, entry in _siblings(path, kind):

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ import pyoxigraph as ox
 from rdflib import RDFS, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
+
+from tests.engines import wait_serving
 
 from .manifests import ROOT, SUITE
 
@@ -162,17 +163,8 @@ def ckb_serve(*options: str, store: Path | None = None) -> Iterator[str]:
         env.pop("CKB_ENDPOINT", None)
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            deadline = time.monotonic() + 180  # the first use loads the bundle into the new store
-            while True:
-                try:
-                    if send(base, "GET", "/sparql?query=ASK%7B%7D", [])[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"ckb serve did not start: {log.read().decode(errors='replace')}")
-                time.sleep(0.2)
+            # 180 s: the first use loads the bundle into the new store
+            wait_serving(proc, log, lambda: send(base, "GET", "/sparql?query=ASK%7B%7D", [])[0] == 200, 180)
             yield base
         finally:
             proc.terminate()

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.engines import wait_serving
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "abuse-token"
 
@@ -86,17 +88,8 @@ def ckb_serve(*options: str, store: Path | None = None, env: dict[str, str] | No
                                 env={**os.environ, **(env or {})})
         server = Server(port, proc)
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if server.get("/sparql?query=ASK%7B%7D", "127.0.0.1", 5)[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"ckb serve did not start: {log.read().decode(errors='replace')}")
-                time.sleep(0.2)
+            ask = "/sparql?query=ASK%7B%7D"
+            wait_serving(proc, log, lambda: server.get(ask, "127.0.0.1", 5)[0] == 200, 120)
             yield server
         finally:
             proc.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -30,12 +31,13 @@ def fresh_kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
         yield k
 
 
-@pytest.fixture
-def listener() -> Iterator[tuple[int, list[str]]]:
-    """A TCP listener on loopback that records every connection made to it: (port, hits)."""
+@contextlib.contextmanager
+def counting_server(answer: bytes | None = None) -> Iterator[tuple[int, list[str]]]:
+    """A TCP listener on loopback that records every connection made to it: (port, hits); with
+    ``answer``, it reads the request and sends those bytes back before closing."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
-    server.listen()
+    server.listen(64)
     server.settimeout(0.2)
     hits: list[str] = []
     stop = threading.Event()
@@ -47,14 +49,28 @@ def listener() -> Iterator[tuple[int, list[str]]]:
             except OSError:
                 continue
             hits.append("connection")
+            if answer is not None:
+                with contextlib.suppress(OSError):
+                    conn.settimeout(1)
+                    conn.recv(4096)
+                    conn.sendall(answer)
             conn.close()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield server.getsockname()[1], hits
-    stop.set()
-    thread.join()
-    server.close()
+    try:
+        yield server.getsockname()[1], hits
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[str]]]:
+    """A TCP listener on loopback that records every connection made to it: (port, hits)."""
+    with counting_server() as found:
+        yield found
 
 
 # The real SPARQL servers (Oxigraph server, Virtuoso), one each per session.

@@ -7,14 +7,13 @@ platform without libseccomp, with --no-sandbox) the query check alone must hold.
 
 from __future__ import annotations
 
-import socket
-import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import counting_server
 from tests.webui.serving import TOKEN, Server, ckb_serve
 
 
@@ -55,37 +54,12 @@ def _updates(url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def counting_listener() -> Iterator[tuple[str, list[int]]]:
+def counting_listener() -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP-ish listener that counts every connection (and answers a canary)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    server.settimeout(0.2)
-    hits: list[int] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            hits.append(1)
-            try:
-                conn.settimeout(1)
-                conn.recv(4096)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/n-triples\r\n"
-                             b"Connection: close\r\n\r\n<http://x/canary> <http://x/p> \"INTERNAL\" .\n")
-            except OSError:
-                pass
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/x", hits
-    stop.set()
-    thread.join()
-    server.close()
+    canary = (b"HTTP/1.1 200 OK\r\nContent-Type: application/n-triples\r\n"
+              b"Connection: close\r\n\r\n<http://x/canary> <http://x/p> \"INTERNAL\" .\n")
+    with counting_server(canary) as (port, hits):
+        yield f"http://127.0.0.1:{port}/x", hits
 
 
 def _send_all(server: Server, url: str) -> list[tuple[str, int, bytes]]:
@@ -106,7 +80,7 @@ def _send_all(server: Server, url: str) -> list[tuple[str, int, bytes]]:
     return answers
 
 
-def _judge(answers: list[tuple[str, int, bytes]], hits: list[int]) -> None:
+def _judge(answers: list[tuple[str, int, bytes]], hits: list[str]) -> None:
     wrong = [(n, s, b[:160]) for n, s, b in answers if not 400 <= s < 500 or b"INTERNAL" in b]
     assert not wrong, f"not refused with a 4xx: {wrong}"
     assert not hits, f"{len(hits)} connection(s) reached the loopback listener"

@@ -226,3 +226,21 @@ def test_serve_refuses_a_server_that_cannot_stop_queries(
 ) -> None:
     assert main(["--endpoint", oxigraph.query, "serve", "--port", "1"]) == 2
     assert "--allow-unbounded-queries" in capsys.readouterr().err
+
+
+def test_an_idempotency_key_applies_an_update_once_across_clients(
+    server: Server, remote: KnowledgeBase
+) -> None:
+    graph = GRAPH_BASE + "keyed"
+    hit = f"INSERT {{ GRAPH <{graph}> {{ [] <http://example.org/hit> 1 }} }} WHERE {{}}"
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?h <http://example.org/hit> 1 }} }}"
+    remote.update(hit, token="t", idempotency_key="retry-7f3a")
+    remote.update(hit, token="t", idempotency_key="retry-7f3a")
+    # A new client of the same server (a restarted `ckb serve`) sees the key too.
+    with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as k:
+        k.update(hit, token="t", idempotency_key="retry-7f3a")
+        assert int(k.query(count).rows[0]["n"]) == 1
+        k.update(hit, token="t", idempotency_key="another-key")
+        k.update(hit, token="t")  # no key: applied each time
+        assert int(k.query(count).rows[0]["n"]) == 3
+        assert not any("system/keys" in g for g in k.graphs())

@@ -18,6 +18,7 @@ from kb.cli.main import main
 from kb.errors import ForbiddenQuery
 from kb.namespaces import GRAPH_BASE, GRAPH_DATA
 from kb.store import protocol
+from kb.store.remotekeys import KEYS
 from tests.engines import Server
 from webui import create_app
 
@@ -74,7 +75,7 @@ def _true_counts(server: Server) -> dict[str, int]:
     """The KB's graphs counted on the server itself, the slow way."""
     rows = _raw(server, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
     return {r["g"]["value"]: int(r["n"]["value"]) for r in rows
-            if r["g"]["value"].startswith(GRAPH_BASE) and r["g"]["value"] != REGISTRY
+            if r["g"]["value"].startswith(GRAPH_BASE) and r["g"]["value"] not in (REGISTRY, KEYS)
             and "/staging/" not in r["g"]["value"]}
 
 

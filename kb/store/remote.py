@@ -9,7 +9,6 @@ switched in with one update at the end: all-or-nothing.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import time
 import uuid
@@ -21,11 +20,12 @@ import pyoxigraph as ox
 from kb.errors import KBError, StoreError
 from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
-from kb.query.results import GRAPH_FORMATS, QueryResult, capture
+from kb.query.results import QueryResult
 from kb.query.worker import WorkerPool, check, syntax_error
 from kb.store import protocol as p
-from kb.store import registry
+from kb.store import registry, remotekeys
 from kb.store.backend import QueryRequest, UpdateRequest
+from kb.store.remoteanswers import graph_answer, solutions_answer, urlencoded
 from kb.store.staging import STAGING, Prepare, check_file, is_dataset, stage
 from kb.terms import iri_ref
 
@@ -80,7 +80,7 @@ class RemoteBackend:
     def own(self, graph: str) -> bool:
         """True for graphs in the KB's namespace (never staging graphs, nor the graph registry)."""
         return (graph.startswith(self.graph_prefixes) and not graph.startswith(STAGING)
-                and graph != registry.REGISTRY)
+                and graph not in (registry.REGISTRY, remotekeys.KEYS))
 
     # -- reading ---------------------------------------------------------
     def _read(self, sparql: str, kind: str, timeout: float, dataset: Sequence[tuple[str, str]] = ()) -> bytes:
@@ -132,8 +132,11 @@ class RemoteBackend:
 
     def _holds(self, graph: str) -> bool:
         """True if the server has triples in ``graph`` (one cheap ASK)."""
-        body = self._read(f"ASK {{ GRAPH {iri_ref(graph)} {{ ?s ?p ?o }} }}", "ask", self.read_timeout)
-        return bool(json.loads(body)["boolean"])
+        return self._asks(f"ASK {{ GRAPH {iri_ref(graph)} {{ ?s ?p ?o }} }}")
+
+    def _asks(self, ask: str) -> bool:
+        """The server's answer to one ASK."""
+        return bool(json.loads(self._read(ask, "ask", self.read_timeout))["boolean"])
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Send a query with the KB's dataset and its own time limit; cap and format locally."""
@@ -167,7 +170,7 @@ class RemoteBackend:
         prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in request.prefixes.items())
         start = time.monotonic()
         body = self._read(prologue + "\n" + request.query, kind, request.timeout, dataset)
-        answer = _graph_answer(body, request) if kind == "graph" else _solutions_answer(body, request)
+        answer = graph_answer(body, request) if kind == "graph" else solutions_answer(body, request)
         return QueryResult.from_answer(answer, time.monotonic() - start, request.limit)
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
@@ -260,6 +263,8 @@ class RemoteBackend:
         if request.check:
             check(self._checker(), request.update, True, request.timeout)
         written = check_update(request.update, request.prefixes, self.own)
+        if request.key and self._asks(remotekeys.ask(request.key)):
+            return  # this key's update already committed: a retry writes nothing
         held = self.counts()  # the registry exists before an update records its counts in it
         # Virtuoso drops or clears only graphs "explicitly created" (not loaded ones): "does not
         # exist" for a graph that does. CREATE SILENT first, only for graphs that exist.
@@ -268,8 +273,8 @@ class RemoteBackend:
         # The written graphs are recounted on the server in the same request, after the update.
         # A trailing comment or ";" must not swallow or break the operations appended.
         update = request.update.rstrip().rstrip(";")
-        self._send_update("".join(create) + update + "\n;\n" + " ;\n".join(registry.recount(written)),
-                          request.prefixes)
+        ops = registry.recount(written) + ([remotekeys.record(request.key)] if request.key else [])
+        self._send_update("".join(create) + update + "\n;\n" + " ;\n".join(ops), request.prefixes)
 
     def _send_update(self, sparql: str, prefixes: dict[str, str] | None = None) -> None:
         self._counts = None  # graph sizes change with every write
@@ -282,32 +287,3 @@ class RemoteBackend:
         """Stop the local check worker; each request is its own connection."""
         if self._pool is not None:
             self._pool.close()
-
-
-def _solutions_answer(body: bytes, request: QueryRequest) -> dict:
-    """SPARQL JSON from the server, capped and written by the engine in the asked format.
-
-    The parsed solutions live only in this frame: pyoxigraph's are bound to their thread, and
-    query()'s frame, when a traceback keeps it, is freed by the garbage collector on whichever
-    thread runs it, which logged "unsendable PyQuerySolutions" on every remote page.
-    """
-    parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-    return capture(parsed, request.limit, request.format, request.prefixes)
-
-
-def _graph_answer(body: bytes, request: QueryRequest) -> dict:
-    """N-Triples from the server, capped at the row limit and written by the engine in the asked format."""
-    triples = list(itertools.islice(ox.parse(body, format=ox.RdfFormat.N_TRIPLES), request.limit + 1))
-    # One format per kind (kb.query.results.capture) or one for all.
-    fmt = (request.format.get("graph") if isinstance(request.format, dict) else request.format) or "nt"
-    kept = triples[: request.limit]
-    prefixes = request.prefixes if fmt != "nt" else None
-    out = ox.serialize(kept, format=GRAPH_FORMATS[fmt], prefixes=prefixes) if kept else b""
-    return {"kind": "graph", "format": fmt, "body": out or b"", "truncated": len(triples) > request.limit}
-
-
-def urlencoded(update: str) -> bytes:
-    """An update as a form body (Virtuoso never answers a direct application/sparql-update POST)."""
-    import urllib.parse
-
-    return urllib.parse.urlencode([("update", update)]).encode("ascii")

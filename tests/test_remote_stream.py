@@ -32,7 +32,7 @@ def _triples(path: Path, n: int, broken_at: int | None = None) -> Path:
         for i in range(n):
             if i == broken_at:
                 f.write("<http://example.org/s> <http://example.org/p> oops .\n")
-            f.write(f'<http://example.org/s{i}> <http://example.org/p{i % 7}> "value number {i} of the file" .\n')
+            f.write(f"<http://example.org/s{i}> <http://example.org/p{i % 7}> \"value {i} of the file\" .\n")
     return path
 
 

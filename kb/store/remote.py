@@ -27,6 +27,7 @@ from kb.store import protocol as p
 from kb.store import registry, remotekeys, remotestream
 from kb.store.backend import QueryRequest, UpdateRequest
 from kb.store.remoteanswers import graph_answer, solutions_answer, urlencoded
+from kb.store.remotegsp import RemoteGraphOps
 from kb.store.staging import STAGING, Prepare, check_file, is_dataset, targets_of
 from kb.terms import iri_ref
 
@@ -36,7 +37,7 @@ CHUNK_TRIPLES = 20_000  # per upload request: a few MiB of N-Triples
 GRAPHS_TTL = 5.0  # seconds the registry read is trusted (other clients may write meanwhile)
 
 
-class RemoteBackend:
+class RemoteBackend(RemoteGraphOps):
     """The Backend protocol over HTTP, on the query (and update) endpoint of a SPARQL server."""
 
     def __init__(

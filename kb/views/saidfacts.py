@@ -1,0 +1,85 @@
+"""What a person, outlet or unnamed source said: the claims resting on it, with their quotes.
+
+A source's page leads with its words, not with the claims about it: the claims attributed to it
+and those resting on it further upstream (carried by later outlets), each with its quote, its
+hedging, what it supports and its one-line chain. The claim index answers when it is in memory
+(kb.derived.bitmaps); otherwise a walk bounded like kb.views.chains finds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.derived import bitmaps as claimbitmaps
+from kb.namespaces import CKB
+from kb.views.browse import labels
+from kb.views.chains import MAX_DEPTH, MAX_WIDTH, UPSTREAM
+from kb.views.look import Look, looking
+from kb.views.provenance import ClaimView, claim_views
+
+PROV = "http://www.w3.org/ns/prov#"
+AGENT_CLASS = PROV + "Agent"
+SHOWN = 6  # claims shown with their quotes
+MAX_STATEMENTS = 2000  # statements attributed to one source that the bounded walk reads
+
+
+@dataclass
+class Said:
+    """The claims resting on a source: a few with their quotes, and how many in all."""
+
+    total: int
+    direct: int  # attributed to it (its own words in this KB)
+    at_least: bool  # the bounded walk stopped at a cap: "at least" total
+    claims: list[ClaimView] = field(default_factory=list)
+    hops: dict[str, int] = field(default_factory=dict)  # claim -> 0 own, >0 carried by others
+
+
+def is_source(look: Look, types: list[str]) -> bool:
+    """Whether the types make the thing an agent that can say something."""
+    return any(look.first_of(types, c) for c in (AGENT_CLASS, str(CKB.Actor), str(CKB.UnnamedAgent)))
+
+
+def said(kb: Any, iri: str, shown: int = SHOWN) -> Said | None:
+    """The claims resting on the source ``iri``, quotes first; None if it is not a source or
+    nothing rests on it."""
+    bitmaps = claimbitmaps.ready(kb)
+    with looking(kb) as look:
+        if not is_source(look, look.types(iri)):
+            return None
+        if bitmaps is None:
+            hops, cut = _resting_on(look, iri)
+    if bitmaps is not None:
+        first, total, direct = bitmaps.resting_on(iri, shown * 4, 0)
+        hops, cut = dict(first), False
+    else:
+        total, direct = len(hops), sum(1 for h in hops.values() if h == 0)
+    if not hops:
+        return None
+    names = labels(kb, hops)
+    order = sorted(hops, key=lambda c: (hops[c] > 0, names.get(c, c).lower(), c))
+    views = claim_views(kb, dict.fromkeys(order[:shown * 4], False))
+    # the claims with a quote first: they show what the source said, in its words
+    views.sort(key=lambda v: (not v.quotes, hops.get(v.iri, 1) > 0, v.label.lower(), v.iri))
+    return Said(total, direct, cut, views[:shown], {v.iri: hops.get(v.iri, 1) for v in views[:shown]})
+
+
+def _resting_on(look: Look, agent: str) -> tuple[dict[str, int], bool]:
+    """Claims resting on ``agent``: its statements, then what quotes or derives from them,
+    at most MAX_DEPTH levels of MAX_WIDTH nodes (as kb.views.chains walks)."""
+    start, cut = look.attributed(agent, MAX_STATEMENTS)
+    depth_of = dict.fromkeys(start, 0)
+    frontier = sorted(depth_of)
+    for depth in range(1, MAX_DEPTH + 1):
+        if not frontier:
+            break
+        if len(frontier) > MAX_WIDTH:
+            frontier, cut = frontier[:MAX_WIDTH], True
+        below = {d for u in frontier for p in UPSTREAM for d in look.subjects(p, u, MAX_WIDTH)[0]}
+        frontier = sorted(below - set(depth_of))
+        depth_of.update(dict.fromkeys(frontier, depth))
+    claim = look.subclasses(str(CKB.Claim))
+    return {n: d for n, d in depth_of.items() if claim & set(look.types(n))}, cut
+
+
+__all__ = ["Said", "is_source", "said"]

@@ -82,7 +82,7 @@ def place_facts(kb: Any, iri: str) -> PlaceFacts | None:
         controllers = _controllers(look, list(tree)[:200])
     latest = sorted(events, key=lambda ev: (dated[ev][0], ev), reverse=True)[:SHOWN]
     counts = Counter(tree[events[ev]] for ev in events)  # by child of the place
-    children = sorted((p for p, parent in tree.items() if parent == iri and p != iri),
+    children = sorted((p for p, child in tree.items() if child == p and p != iri),
                       key=lambda p: (-counts[p], p))
     type_count = Counter(k[0] for k in kinds.values() if k)
     years = Counter(d[0][:4] if d[0] else "undated" for d in dated.values())

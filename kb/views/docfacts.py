@@ -22,7 +22,7 @@ from kb.views.look import PROV, Look, looking
 from kb.views.lookups import RDF_TYPE
 
 MAX_CLAIMS = 2000  # claims of one document followed to their facts
-MAX_COUNT = 20_000  # things counted in one dataset's graph ("at least" beyond)
+MAX_COUNT = 2000  # things counted in one dataset's graph ("at least" beyond; ~50 us a quad on disk)
 SHOWN = 20  # actors and events listed
 
 

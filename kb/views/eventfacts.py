@@ -130,7 +130,9 @@ def event_facts(kb: Any, iri: str) -> EventFacts | None:
     out.location_precision = [label.get(x, x) for x in raw["precision"]]
     out.coordinates = coordinates
     out.when = _when(raw, label)
-    out.weapons = [label.get(x, x) for x in raw["weapons"]] + [f"“{w}”" for w in raw["weapon_text"]]
+    out.weapons = [label.get(x, x) for x in raw["weapons"]]
+    # the source's own words, unless they are the category's name
+    out.weapons += [f"“{w}”" for w in raw["weapon_text"] if w.lower() not in {x.lower() for x in out.weapons}]
     out.deaths = [(what, raw[prop][0]) for prop, what in NUMBERS if raw[prop]]
     out.deaths_by_side = [(what, raw[prop][0]) for prop, what in SIDE_DEATHS if raw[prop]]
     out.fatality_status = [label.get(x, x) for x in raw["fatality"]]

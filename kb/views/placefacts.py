@@ -18,8 +18,10 @@ from kb.views.eventfacts import PLACE_DEPTH
 from kb.views.look import Look, looking
 from kb.views.lookups import RDF_TYPE
 
-MAX_PLACES = 2000  # sub-places followed below one place
-MAX_EVENTS = 5000  # events counted within one place
+# A lookup on the on-disk store costs ~150 us: the caps keep a place page near 1,500 lookups.
+MAX_PLACES = 400  # sub-places followed below one place
+MAX_EVENTS = 10_000  # events counted within one place (one lookup per place reads many)
+MAX_DETAILED = 400  # events whose date and type are read (for the histogram and the type counts)
 SHOWN = 15  # events listed on the page (the latest first)
 SUB_SHOWN = 20  # sub-places listed
 
@@ -42,6 +44,7 @@ class PlaceFacts:
 
     total: int  # events found within the place and its sub-places
     at_least: bool  # the count was cut at MAX_EVENTS (or the sub-places at MAX_PLACES)
+    complete: bool  # every counted event was dated and typed: the histogram and type counts are whole
     events: list[PlaceEvent]
     by_type: list[tuple[str, int]]
     by_year: list[tuple[str, int]]  # (year, count), oldest first; "undated" last
@@ -71,8 +74,11 @@ def place_facts(kb: Any, iri: str) -> PlaceFacts | None:
             if len(events) >= MAX_EVENTS or more:
                 cut = True
                 break
-        dated = {ev: _date(look, ev) for ev in events}
-        kinds = {ev: sorted(look.iris(ev, RDF_TYPE, 5))[:1] for ev in events}
+        complete = len(events) <= MAX_DETAILED
+        # beyond MAX_DETAILED only the events listed are read: no histogram of a partial sample
+        detailed = list(events) if complete else list(events)[:SHOWN]
+        dated = {ev: _date(look, ev) for ev in detailed}
+        kinds = {ev: sorted(look.iris(ev, RDF_TYPE, 5))[:1] for ev in detailed}
         chain = [iri]
         while len(chain) < PLACE_DEPTH:
             up = [p for p in look.iris(chain[-1], str(CKB.partOfPlace), 5) if p not in chain]
@@ -80,12 +86,12 @@ def place_facts(kb: Any, iri: str) -> PlaceFacts | None:
                 break
             chain.append(sorted(up)[0])
         controllers = _controllers(look, list(tree)[:200])
-    latest = sorted(events, key=lambda ev: (dated[ev][0], ev), reverse=True)[:SHOWN]
+    latest = sorted(dated, key=lambda ev: (dated[ev][0], ev), reverse=True)[:SHOWN]
     counts = Counter(tree[events[ev]] for ev in events)  # by child of the place
     children = sorted((p for p, child in tree.items() if child == p and p != iri),
                       key=lambda p: (-counts[p], p))
-    type_count = Counter(k[0] for k in kinds.values() if k)
-    years = Counter(d[0][:4] if d[0] else "undated" for d in dated.values())
+    type_count = Counter(k[0] for k in kinds.values() if k) if complete else Counter()
+    years = Counter(d[0][:4] if d[0] else "undated" for d in dated.values()) if complete else Counter()
     names = labels(kb, {*latest, *(events[e] for e in latest), *type_count, *chain,
                         *children[:SUB_SHOWN], *(x for c in controllers for x in (c[0], c[1]))})
     shown = [PlaceEvent(ev, names[ev], dated[ev][0][:10] or dated[ev][1], events[ev],
@@ -94,7 +100,7 @@ def place_facts(kb: Any, iri: str) -> PlaceFacts | None:
     by_year = sorted((y, n) for y, n in years.items() if y != "undated")
     by_year += [("undated", years["undated"])] if years.get("undated") else []
     return PlaceFacts(
-        total=len(events), at_least=cut, events=shown,
+        total=len(events), at_least=cut, complete=complete, events=shown,
         by_type=sorted(((names[t], n) for t, n in type_count.items()), key=lambda x: (-x[1], x[0])),
         by_year=by_year, peak=max((n for _y, n in by_year), default=0),
         within=[(p, names[p]) for p in chain[1:]],
@@ -124,8 +130,9 @@ def _below(look: Look, iri: str) -> tuple[dict[str, str], bool]:
 
 
 def _date(look: Look, ev: str) -> tuple[str, str]:
-    """(earliest date, the source's time words) of an event."""
-    return look.first(ev, str(CKB.earliestDate)) or "", look.first(ev, str(CKB.timeText)) or ""
+    """(earliest date, else the source's time words) of an event."""
+    day = look.first(ev, str(CKB.earliestDate))
+    return (day, "") if day else ("", look.first(ev, str(CKB.timeText)) or "")
 
 
 def _controllers(look: Look, places: list[str]) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from kb.views.browse import labels
 from kb.views.look import Look, looking
 from kb.views.sides import HAPPENED
 
-MAX_EVENTS = 200  # events of one actor read here
+MAX_EVENTS = 120  # events of one actor read here (the first found: ~5 lookups each)
 MAX_CONTAINERS = 20  # collectives including the actor followed
 # my role -> (group, heading); the counterpart is every participant in a role of the pair
 ROLE_GROUPS = {

@@ -81,7 +81,7 @@ def test_event_page_shows_the_infighting_by_side(web: FlaskClient) -> None:
     # one sentence: the divisions (backed by Russia) fought the Guard (backed by Iran)
     assert re.search(rf"{divisions} .*backed by Russia .*fought {guard} .*backed by Iran", who), who
     sides = text_of(web, "/id/event-infighting", 'class="facts sides"', "</ul>")
-    assert "side 1" in sides and "side 2" in sides
+    assert "side A" in sides and "side B" in sides
     # Russia and Iran only as the backers of their sides, never as direct fighters
     html = web.get("/id/event-infighting", headers=HTML).get_data(as_text=True)
     who_html = html[html.index('id="event-who"'):html.index("</p>", html.index('id="event-who"'))]

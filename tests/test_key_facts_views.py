@@ -128,3 +128,18 @@ def test_contribution_of_the_article_and_of_the_import(loaded: KnowledgeBase) ->
     dataset = contribution(loaded, str(CKBR["import-ucdp-ged-ucdp-ged-syria-synthetic"]))
     assert dataset is not None and (dataset.rows, dataset.claims, dataset.events) == (4, 4, 4)
     assert contribution(loaded, str(CKBR.Iran)) is None
+
+
+def test_the_views_answer_the_same_by_queries(loaded: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote engine has no store in this process: each lookup is then a short query."""
+    def answers() -> list[object]:
+        return [event_facts(loaded, str(CKBR["event-infighting"])),
+                event_facts(loaded, str(CKBR["ucdp-ged-990002"])),
+                placefacts.place_facts(loaded, IDLIB_GOV), said(loaded, str(CKBR.BasNews)),
+                contribution(loaded, str(CKBR["doc-russia-iran-infighting-syria"])),
+                contribution(loaded, str(CKBR["import-ucdp-ged-ucdp-ged-syria-synthetic"])),
+                sorted((f.group, f.relation, f.other, f.detail)
+                       for f in reached(loaded, str(CKBR.Hezbollah)))]
+    by_lookups = answers()
+    monkeypatch.setattr(loaded, "use_lookups", False, raising=False)
+    assert answers() == by_lookups

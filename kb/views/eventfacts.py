@@ -15,7 +15,7 @@ from typing import Any
 from kb.namespaces import CKB
 from kb.views.browse import labels
 from kb.views.chains import source_chains
-from kb.views.facts import Fact, _add_sources
+from kb.views.facts import Fact, add_sources
 from kb.views.look import Look, looking
 from kb.views.sides import ATTACK_CLASSES, ATTACKER, HAPPENED, INDIRECT, ROLE_SIDE, TARGET
 
@@ -141,7 +141,7 @@ def event_facts(kb: Any, iri: str) -> EventFacts | None:
     out.support = [label.get(x, x) for x in raw["support"]]
     out.links = [(h, [(x, label.get(x, x)) for x in xs]) for h, xs in links if xs]
     fact = Fact("event", iri, "", iri, "")
-    _add_sources(kb, [fact])
+    add_sources(kb, [fact])
     out.sources = fact
     shown = fact.claims[:MAX_CHAINS]
     chains, claim_names = source_chains(kb, shown), labels(kb, shown)

@@ -107,7 +107,7 @@ def _participations(r: Reader, events: dict[Any, str | None]) -> list[Row]:
 
 
 def support_rows(r: Reader, relations: Iterable[str]) -> list[Row]:
-    """kb.views.facts._add_sources: the claims supporting each relation, with their hedges."""
+    """kb.views.facts.add_sources: the claims supporting each relation, with their hedges."""
     rows: list[Row] = []
     for rel in relations:
         for claim in _subjects(r, SUPPORTS, ox.NamedNode(rel)):

@@ -123,7 +123,7 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
     for key, fact in facts.items():
         if key in kinds and fact.relation_label:
             fact.detail = ", ".join(sorted(names[k] for k in kinds[key]))
-    _add_sources(kb, every)
+    add_sources(kb, every)
     _mark_tension(every)
     order = [k for k, *_ in ROLES] + list(EVENT_GROUPS)
     return KeyFacts([(k, HEADINGS[k], sorted(grouped[k][:PER_GROUP], key=lambda f: (
@@ -165,7 +165,7 @@ def _side_text(actor: str, backers: list[str], names: dict[str, str]) -> str:
     return f"{' and '.join(names[b] for b in backers)}, through {names[actor]}"
 
 
-def _add_sources(kb: Any, facts: list[Fact]) -> None:
+def add_sources(kb: Any, facts: list[Fact]) -> None:
     """Fill in each fact's claims, hedges, outlets and anonymous/own-voice markers."""
     relations = sorted({f.relation for f in facts})
     if not relations:
@@ -265,7 +265,7 @@ def actor_edges(kb: Any, kinds: list[str] | None = None) -> tuple[list[Fact], bo
         f.relation_label = names[f.relation]
         if f.detail.startswith("http"):
             f.detail = names[f.detail]
-    _add_sources(kb, facts)
+    add_sources(kb, facts)
     _mark_tension_pairs(facts)
     facts.sort(key=lambda f: (f.group, f.subject_label.lower(), f.other_label.lower()))
     return facts, truncated

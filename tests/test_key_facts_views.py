@@ -57,6 +57,16 @@ def test_the_deployment_reaches_iran_with_its_hedges(loaded: KnowledgeBase) -> N
     assert deployed[0].claims == [str(CKBR["claim-25000-fighters"])]
 
 
+def test_units_fights_reach_the_whole(loaded: KnowledgeBase) -> None:
+    russia = dict((k, fs) for k, _h, fs in key_facts(loaded, str(CKBR.Russia)).groups)
+    strike = [f for f in russia["units-fought"] if f.relation == str(CKBR["event-russian-strike"])]
+    assert [f.other for f in strike] == [str(CKBR.IranianMilitias)]
+    assert "its unit Russian military attacked" in strike[0].detail and strike[0].anonymous_only
+    army = dict((k, fs) for k, _h, fs in key_facts(loaded, str(CKBR.SyrianMilitary)).groups)
+    infighting = [f for f in army["units-fought"] if f.relation == str(CKBR["event-infighting"])]
+    assert len(infighting) == 1 and infighting[0].detail.startswith("infighting: its units")
+
+
 def test_planned_and_coerced_events_are_never_fights(loaded: KnowledgeBase) -> None:
     groups = dict((k, fs) for k, _h, fs in key_facts(loaded, str(CKBR.Russia)).groups)
     forced = {f.other for f in groups["forced"]}

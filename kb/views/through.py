@@ -38,8 +38,11 @@ COUNTER = {str(CKB.Deployer): {str(CKB.DeployedForce)}, str(CKB.DeployedForce): 
            str(CKB.Attendee): {str(CKB.Host), str(CKB.Attendee)}}
 PLANNED = ("planned", "Prepares to fight (planned, not fought)")
 BACKED = ("backed-by", "Backed by")
-HEADINGS = dict([*ROLE_GROUPS.values(), PLANNED])
-GROUPS = tuple(dict.fromkeys(g for g, _h in [*ROLE_GROUPS.values(), PLANNED]))
+UNITS = ("units-fought", "Fought or attacked through its units")
+HEADINGS = dict([*ROLE_GROUPS.values(), PLANNED, UNITS])
+GROUPS = tuple(dict.fromkeys(g for g, _h in [*ROLE_GROUPS.values(), PLANNED, UNITS]))
+MAX_UNITS = 10  # units (ckb:UnitAffiliation parts) whose fights reach the whole
+MAX_UNIT_EVENTS = 50  # violent events read per unit
 
 
 def reached(kb: Any, iri: str) -> list[Any]:
@@ -60,8 +63,11 @@ def reached(kb: Any, iri: str) -> list[Any]:
         times = {rel: look.values(rel, str(CKB.timeText), 1) for _g, rel, *_r in raw}
         includes = {g: str(CKB.includes) if g in look.subjects(str(CKB.includes), iri, 50)[0]
                     else str(CKB.drawnFrom) for g in containers}
+        units = list(dict.fromkeys(u for rel in look.subjects(str(CKB.whole), iri, MAX_UNITS)[0]
+                                   for u in look.iris(rel, str(CKB.part), 5)))
+    fights = _unit_fights(kb, units)  # after the lookups: engagements reads the store itself
     names = labels(kb, {x for g, rel, other, details, via in raw for x in (rel, other, via, *details)
-                        if x} | {iri})
+                        if x} | {iri} | {x for f in fights for x in f[:3]})
     out: dict[tuple[str, str, str], Any] = {}
     for group, rel, other, details, via in raw:
         fact = out.setdefault((group, rel, other), Fact(group, rel, "", other, ""))
@@ -71,7 +77,32 @@ def reached(kb: Any, iri: str) -> list[Any]:
             how = "which include" if includes.get(via) == str(CKB.includes) else "drawn from"
             words.append(f"through {names[via]}, {how} {names[iri]}")
         fact.detail = "; ".join(dict.fromkeys(w for w in [*fact.detail.split("; "), *words] if w))
+    for event, other, unit, verb, time in fights:
+        if other in units and unit > other:
+            continue  # infighting between two of its units: one fact, not one per side
+        fact = out.setdefault((UNITS[0], event, other), Fact(UNITS[0], event, "", other, ""))
+        fact.time_text = time
+        words = (f"infighting: its units {names[unit]} and {names[other]}" if other in units
+                 else f"its unit {names[unit]} {verb} {names[other]}")
+        fact.detail = "; ".join(dict.fromkeys(w for w in [*fact.detail.split("; "), words] if w))
     return list(out.values())
+
+
+def _unit_fights(kb: Any, units: list[str]) -> list[tuple[str, str, str, str, str]]:
+    """(event, counterpart, unit, verb, time) for the fights the units took part in directly,
+    paired by side as kb.views.sides pairs them."""
+    from kb.views.sides import engagements  # sides is imported by facts, which imports this
+
+    out: list[tuple[str, str, str, str, str]] = []
+    for unit in units:
+        found, _cut = engagements(kb, unit, MAX_UNIT_EVENTS)
+        for e in found:
+            if unit == e.a:
+                out.append((e.event, e.b, unit, e.kind, e.time))
+            elif unit == e.b:
+                out.append((e.event, e.a, unit, "was attacked by" if e.kind == "attacked" else "fought",
+                            e.time))
+    return out
 
 
 def _events(look: Look, actor: str, via: str) -> list[tuple[str, str, str, list[str], str]]:

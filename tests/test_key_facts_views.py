@@ -153,3 +153,10 @@ def test_the_views_answer_the_same_by_queries(loaded: KnowledgeBase, monkeypatch
     by_lookups = answers()
     monkeypatch.setattr(loaded, "use_lookups", False, raising=False)
     assert answers() == by_lookups
+
+
+def test_what_a_spokesman_said_reaches_his_group(loaded: KnowledgeBase) -> None:
+    found = said(loaded, str(CKBR.AlNasrArmy))
+    expected, _cut = downstream_claims(loaded, str(CKBR.AlNasrArmySpokesman))
+    assert found is not None and {c.iri for c in found.claims} == set(expected) != set()
+    assert set(found.via.values()) == {"unnamed spokesman of Al-Nasr Army"}

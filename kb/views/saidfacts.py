@@ -19,6 +19,8 @@ from kb.views.look import Look, looking
 from kb.views.provenance import ClaimView, claim_views
 
 PROV = "http://www.w3.org/ns/prov#"
+ORG = "http://www.w3.org/ns/org#"
+MAX_SPEAKERS = 20  # members and spokespeople whose words reach the page of their organisation
 AGENT_CLASS = PROV + "Agent"
 SHOWN = 6  # claims shown with their quotes
 MAX_STATEMENTS = 300  # statements attributed to one source that the bounded walk reads
@@ -34,6 +36,7 @@ class Said:
     at_least: bool  # the bounded walk stopped at a cap: "at least" total
     claims: list[ClaimView] = field(default_factory=list)
     hops: dict[str, int] = field(default_factory=dict)  # claim -> 0 own, >0 carried by others
+    via: dict[str, str] = field(default_factory=dict)  # claim -> the member or spokesperson who said it
 
 
 def is_source(look: Look, types: list[str]) -> bool:
@@ -42,27 +45,42 @@ def is_source(look: Look, types: list[str]) -> bool:
 
 
 def said(kb: Any, iri: str, shown: int = SHOWN) -> Said | None:
-    """The claims resting on the source ``iri``, quotes first; None if it is not a source or
-    nothing rests on it."""
+    """The claims resting on the source ``iri`` or on its members and spokespeople (org:memberOf,
+    ckb:affiliatedWith), quotes first; None if it is not a source or nothing rests on it."""
     bitmaps = claimbitmaps.ready(kb)
+    found: dict[str, tuple[int, str]] = {}  # claim -> (hops, the speaker it rests on)
+    counts: dict[str, tuple[int, int]] = {}  # speaker -> (claims, own claims) from the index
+    cut = False
     with looking(kb) as look:
         if not is_source(look, look.types(iri)):
             return None
-        if bitmaps is None:
-            hops, cut = _resting_on(look, iri, shown * 4)
-    if bitmaps is not None:
-        first, total, direct = bitmaps.resting_on(iri, shown * 4, 0)
-        hops, cut = dict(first), False
-    else:
-        total, direct = len(hops), sum(1 for h in hops.values() if h == 0)
-    if not hops:
+        members = dict.fromkeys(m for p in (ORG + "memberOf", str(CKB.affiliatedWith))
+                                for m in look.subjects(p, iri, MAX_SPEAKERS)[0])
+        speakers = [iri, *list(members)[:MAX_SPEAKERS]]
+        for speaker in speakers if bitmaps is None else []:
+            hops, more = _resting_on(look, speaker, shown * 4)
+            found.update({c: (h, speaker) for c, h in hops.items() if c not in found})
+            cut |= more
+    for speaker in speakers if bitmaps is not None else []:
+        first, n, own = bitmaps.resting_on(speaker, shown * 4, 0)
+        found.update({c: (h, speaker) for c, h in first.items() if c not in found})
+        counts[speaker] = (n, own)
+    if len(speakers) == 1 and counts:  # the index counts one agent's claims exactly
+        total, direct = counts[iri]
+    else:  # with its members: those found here (at least, if any speaker has more)
+        total, direct = len(found), sum(1 for h, _s in found.values() if h == 0)
+        cut |= any(n > shown * 4 for n, _o in counts.values())
+    if not found:
         return None
-    names = labels(kb, hops)
-    order = sorted(hops, key=lambda c: (hops[c] > 0, names.get(c, c).lower(), c))
+    names = labels(kb, [*found, *speakers])
+    order = sorted(found, key=lambda c: (found[c][1] != iri, found[c][0] > 0, names.get(c, c).lower(), c))
     views = claim_views(kb, dict.fromkeys(order[:shown * 4], False))
     # the claims with a quote first: they show what the source said, in its words
-    views.sort(key=lambda v: (not v.quotes, hops.get(v.iri, 1) > 0, v.label.lower(), v.iri))
-    return Said(total, direct, cut, views[:shown], {v.iri: hops.get(v.iri, 1) for v in views[:shown]})
+    views.sort(key=lambda v: (not v.quotes, found[v.iri][1] != iri, found[v.iri][0] > 0,
+                              v.label.lower(), v.iri))
+    views = views[:shown]
+    return Said(total, direct, cut, views, {v.iri: found[v.iri][0] for v in views},
+                {v.iri: names[found[v.iri][1]] for v in views if found[v.iri][1] != iri})
 
 
 def _resting_on(look: Look, agent: str, wanted: int) -> tuple[dict[str, int], bool]:

@@ -80,8 +80,10 @@ def test_source_page_finds_claims_resting_on_the_anonymous_official_upstream(kb:
 def test_key_facts_of_hezbollah_say_who_backs_it_and_according_to_whom(kb: KnowledgeBase) -> None:
     facts = key_facts(kb, str(CKBR.Hezbollah))
     groups = {key: items for key, _heading, items in facts.groups}
-    backers = {str(r["b"]) for r in kb.query(f"""SELECT ?b WHERE {{ ?r <{CKB.backedActor}>
-        <{CKBR.Hezbollah}> ; <{CKB.backer}> ?b }}""").rows}
+    # its own backers, and those of the collectives that include it (kb.views.through)
+    backers = {str(r["b"]) for r in kb.query(f"""SELECT ?b WHERE {{ ?r <{CKB.backedActor}> ?x ;
+        <{CKB.backer}> ?b . VALUES ?link {{ <{CKB.includes}> <{CKB.drawnFrom}> }}
+        {{ BIND(<{CKBR.Hezbollah}> AS ?x) }} UNION {{ ?x ?link <{CKBR.Hezbollah}> }} }}""").rows}
     assert {f.other for f in groups["backed-by"]} == backers
     for fact in groups["backed-by"]:
         assert fact.claims and (fact.outlets or fact.own_voice_only)

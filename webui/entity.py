@@ -9,8 +9,13 @@ from markupsafe import Markup, escape
 
 from kb.namespaces import CKB, CKBR, PREFIXES
 from kb.views.browse import check_iri
-from kb.views.facts import key_facts
+from kb.views.docfacts import contribution
+from kb.views.eventcodings import event_codings
+from kb.views.eventfacts import event_facts
+from kb.views.facts import EVENT_GROUPS, key_facts
+from kb.views.placefacts import place_facts
 from kb.views.provenance import claims_page
+from kb.views.saidfacts import said
 from webui import get_kb
 from webui.negotiation import by_name, content_type, formats_for, negotiate, prefers_html
 from webui.sending import attachment, send_bytes
@@ -130,10 +135,19 @@ def _page(iri: str) -> str:
     is_document = str(CKB.Document) in type_iris
     number = page_number()
     claims, total = claims_page(kb, iri, number, CLAIMS_PER_PAGE)
+    # the panel of the page's kind (each view returns None for things of another kind)
+    event = event_facts(kb, iri)
+    place = None if event else place_facts(kb, iri)
     return render_template(
         "entity.html",
         d=desc,
         facts=key_facts(kb, iri),
+        event_groups=EVENT_GROUPS,
+        event=event,
+        codings=event_codings(kb, iri) if event else [],
+        place=place,
+        said=None if event or place else said(kb, iri),
+        contribution=None if event or place else contribution(kb, iri),
         claims=claims,
         claims_total=total,
         page=number,

@@ -72,7 +72,15 @@ def engagement_rows(r: Reader, iri: str, violent: str, attack: Sequence[str],
     attack_classes = {c: a for a in attack for c in r.subclasses(a, inferred=False)}
     part, actor = str(CKB.hasParticipation), str(CKB.participationActor)
     events: dict[Any, str | None] = {}
-    for mp in _subjects(r, actor, me):
+    # read lazily: an actor of a big import takes part in tens of thousands of events, and the
+    # loop stops at ``limit`` of them
+    mine = (q.subject for q in r.store.quads_for_pattern(None, named_node(actor), me, None)
+            if r._ok(q.graph_name, True, False))
+    seen: set[Any] = set()
+    for mp in mine:
+        if mp in seen:
+            continue
+        seen.add(mp)
         for ev in _subjects(r, part, mp):
             types = [t.value for t in _objects(r, ev, RDF_TYPE) if isinstance(t, ox.NamedNode)]
             if ev in events or not violent_classes & set(types):
@@ -99,7 +107,7 @@ def _participations(r: Reader, events: dict[Any, str | None]) -> list[Row]:
 
 
 def support_rows(r: Reader, relations: Iterable[str]) -> list[Row]:
-    """kb.views.facts._add_sources: the claims supporting each relation, with their hedges."""
+    """kb.views.facts.add_sources: the claims supporting each relation, with their hedges."""
     rows: list[Row] = []
     for rel in relations:
         for claim in _subjects(r, SUPPORTS, ox.NamedNode(rel)):

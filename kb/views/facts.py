@@ -19,6 +19,9 @@ from kb.views.browse import labels, values_block
 from kb.views.chains import source_chains
 from kb.views.lookups import reader
 from kb.views.sides import engagements
+from kb.views.through import GROUPS as EVENT_ROLE_GROUPS
+from kb.views.through import HEADINGS as EVENT_ROLE_HEADINGS
+from kb.views.through import reached
 
 ORG = "http://www.w3.org/ns/org#"
 # (group key, the entity's role property, the other end's property, heading)
@@ -39,8 +42,9 @@ ROLES = (
 )
 HEADINGS = {key: heading for key, _m, _o, heading in ROLES} | {
     "fought": "Fought against", "through": "Fought through the side it backs",
-    "attacked": "Attacked", "attacked-by": "Attacked by"}
+    "attacked": "Attacked", "attacked-by": "Attacked by"} | EVENT_ROLE_HEADINGS
 FIGHT_GROUPS = ("fought", "through", "attacked", "attacked-by")  # facts that are events
+EVENT_GROUPS = FIGHT_GROUPS + EVENT_ROLE_GROUPS  # shown with the event they happened in
 # Ally and rival are shown side by side when both hold for the same counterpart.
 TENSE = ("allied", "rival")
 MAX_FACTS = 300  # relation nodes per entity page
@@ -104,7 +108,7 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
             fact.time_text = str(row["time"])
         elif row.get("from") is not None and not fact.time_text:
             fact.time_text = f"since {row['from']}"
-    fought = _fights(kb, iri)
+    fought = _fights(kb, iri) + reached(kb, iri)  # fights, other events, facts via collectives
     # Only PER_GROUP facts of each group are labelled and sourced: a state backing hundreds
     # of groups still costs a page a bounded number of lookups.
     grouped: dict[str, list[Fact]] = defaultdict(list)
@@ -119,9 +123,9 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
     for key, fact in facts.items():
         if key in kinds and fact.relation_label:
             fact.detail = ", ".join(sorted(names[k] for k in kinds[key]))
-    _add_sources(kb, every)
+    add_sources(kb, every)
     _mark_tension(every)
-    order = [k for k, *_ in ROLES] + list(FIGHT_GROUPS)
+    order = [k for k, *_ in ROLES] + list(EVENT_GROUPS)
     return KeyFacts([(k, HEADINGS[k], sorted(grouped[k][:PER_GROUP], key=lambda f: (
         f.other_label.lower(), f.relation))) for k in order if grouped.get(k)], truncated, more)
 
@@ -161,7 +165,7 @@ def _side_text(actor: str, backers: list[str], names: dict[str, str]) -> str:
     return f"{' and '.join(names[b] for b in backers)}, through {names[actor]}"
 
 
-def _add_sources(kb: Any, facts: list[Fact]) -> None:
+def add_sources(kb: Any, facts: list[Fact]) -> None:
     """Fill in each fact's claims, hedges, outlets and anonymous/own-voice markers."""
     relations = sorted({f.relation for f in facts})
     if not relations:
@@ -261,7 +265,7 @@ def actor_edges(kb: Any, kinds: list[str] | None = None) -> tuple[list[Fact], bo
         f.relation_label = names[f.relation]
         if f.detail.startswith("http"):
             f.detail = names[f.detail]
-    _add_sources(kb, facts)
+    add_sources(kb, facts)
     _mark_tension_pairs(facts)
     facts.sort(key=lambda f: (f.group, f.subject_label.lower(), f.other_label.lower()))
     return facts, truncated

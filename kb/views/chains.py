@@ -18,7 +18,7 @@ from rdflib import URIRef
 
 from kb.derived.memo import memo, remember
 from kb.namespaces import CKB
-from kb.views import pagerows
+from kb.views import classes, pagerows
 from kb.views.browse import labels, values_block
 from kb.views.lookups import reader
 
@@ -283,7 +283,7 @@ def _claims_among(kb: Any, iris: list[str]) -> set[str]:
     for start in range(0, len(iris), 300):
         part = iris[start:start + 300]
         rows = kb.query(f"""SELECT DISTINCT ?c WHERE {{ VALUES ?c {{ {values_block(part)} }}
-          ?c a ?t . ?t <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{CKB.Claim}> }}""").rows
+          {classes.typed(kb, "?c", str(CKB.Claim))} }}""").rows
         found |= {str(r["c"]) for r in rows}
     return found
 

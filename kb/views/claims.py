@@ -100,10 +100,15 @@ FACET_PATTERNS = {
 }
 # A claim is in the article's own voice without an upstream statement; anonymous when every
 # primary source (prov:hadPrimarySource) is attributed to a ckb:UnnamedAgent. Counted with
-# OPTIONAL + GROUP BY: the engine evaluates that per claim, where EXISTS was far slower.
-_ANONYMITY = """(IF(COUNT(DISTINCT ?up) = 0, "own voice",
-      IF(COUNT(DISTINCT ?ps) > 0 && COUNT(DISTINCT ?ps) = COUNT(DISTINCT ?unnamed),
-         "anonymous", "named")) AS ?anonymity)"""
+# OPTIONAL + GROUP BY: the engine evaluates that per claim, where EXISTS was far slower. The
+# counts are aggregated first and the IF reads them one level up: an IF over aggregates stops
+# Virtuoso 7.2's compiler ("SQ156: Internal Optimized compiler error").
+_COUNTS = "(COUNT(DISTINCT ?up) AS ?nup) (COUNT(DISTINCT ?ps) AS ?nps) (COUNT(DISTINCT ?unnamed) AS ?nun)"
+_ANONYMITY_OF = 'IF(?nup = 0, "own voice", IF(?nps > 0 && ?nps = ?nun, "anonymous", "named"))'
+_ANONYMITY = f"({_ANONYMITY_OF} AS ?anonymity)"
+# The same rule as conditions on the counts, one per value (Virtuoso cannot filter on the IF).
+_ANONYMITY_IS = {"own voice": "?nup = 0", "anonymous": "?nup > 0 && ?nps > 0 && ?nps = ?nun",
+                 "named": "?nup > 0 && !(?nps > 0 && ?nps = ?nun)"}
 PREFIXES = f"""PREFIX ckb: <{CKB}>
 PREFIX prov: <{PROV}>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -170,19 +175,22 @@ def where(f: Filters) -> str:
         parts.append("?claim ckb:hasQuote ?fqn . ?fqn ckb:exact ?fq . "
                      f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
     if f.anonymity:
-        parts.append(anonymity_of_claims(f) + f"\n  FILTER(?anonymity = {_literal(f.anonymity)})")
+        parts.append(anonymity_of_claims(f, only=f.anonymity))
     return "\n  ".join(parts)
 
 
-def anonymity_of_claims(f: Filters) -> str:
-    """Bind ?anonymity for each ?claim matching ``f`` but for its anonymity (grouped by claim)."""
+def anonymity_of_claims(f: Filters, only: str = "") -> str:
+    """Bind ?anonymity for each ?claim matching ``f`` but for its anonymity (grouped by claim);
+    ``only``: keep the claims of that anonymity (filtered inside: Virtuoso 7.2 cannot compile the
+    filter on the subquery's ?anonymity once it is joined with other patterns)."""
     inner = where(Filters(**{**vars(f), "anonymity": ""})).replace("?kindClass", "?kc2")
-    return f"""{{ SELECT ?claim {_ANONYMITY} WHERE {{
+    keep = f" FILTER({_ANONYMITY_IS[only]})" if only else ""
+    return f"""{{ SELECT ?claim {_ANONYMITY} WHERE {{ {{ SELECT ?claim {_COUNTS} WHERE {{
       {inner}
       OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
       OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
                  OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
-    }} GROUP BY ?claim }}"""
+    }} GROUP BY ?claim }}{keep} }} }}"""
 
 
 def count_query(f: Filters) -> str:
@@ -212,7 +220,9 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
     {where(f)}
   }}{window} }}
   OPTIONAL {{ ?claim rdfs:label ?l }}"""
-    return f"""{PREFIXES}SELECT ?claim (MIN(STR(?l)) AS ?label) {_ANONYMITY}
+    columns = "?claim ?label ?quote ?quoteIri ?document ?kinds ?hedges ?speakers"
+    return f"""{PREFIXES}SELECT {columns} {_ANONYMITY} WHERE {{ {{
+SELECT ?claim (MIN(STR(?l)) AS ?label) {_COUNTS}
        (SAMPLE(?quoteText) AS ?quote) (SAMPLE(?qiri) AS ?quoteIri) (SAMPLE(?doc) AS ?document)
        (GROUP_CONCAT(DISTINCT STR(?kindClass); separator=" ") AS ?kinds)
        (GROUP_CONCAT(DISTINCT STR(?h); separator="|") AS ?hedges)
@@ -227,5 +237,5 @@ WHERE {{
   OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
              OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
 }}
-GROUP BY ?claim
+GROUP BY ?claim }} }}
 ORDER BY ?label ?claim"""

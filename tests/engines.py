@@ -126,6 +126,7 @@ ServerPort = 127.0.0.1:{sql}
 DisableUnixSocket = 1
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
+MaxVectorSize = 4000000
 CheckpointInterval = 0
 DirsAllowed = .
 [HTTPServer]

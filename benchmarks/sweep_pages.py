@@ -1,0 +1,140 @@
+"""Every page linked from the home page, in chromium, with real datasets imported (issue 20).
+
+python -m benchmarks.sweep_pages --events 300000 --out benchmarks/results/
+
+The bundle is loaded, the 601 Bangladesh GED rows and a generated GED file of ``--events``
+events are imported, and ``ckb serve`` serves the store. Debian's chromium (never a downloaded
+browser) opens the home page at desktop (1366x900) and phone (390x844) size, follows every link
+on it to this server, and records for each page: the HTTP status, console and page errors,
+whether it is wider than the viewport, its height and its load time. Writes sweep-<size>.json
+and sweep-<size>.md; exits 1 if any page fails (status, errors or width).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from benchmarks.bench_serving import Server, ckb, timed_child
+from benchmarks.report import machine, size_label
+
+ROOT = Path(__file__).resolve().parents[1]
+GED = ROOT.parent / "shared" / "data" / "ucdp-ged-19.1-bangladesh.csv"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORTS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def build(events: int, work: Path, ged: Path) -> dict[str, Any]:
+    """Load the bundle and import both GED files into a store under ``work``."""
+    store = work / "store"
+    generated = work / f"ged-{events}.csv"
+    at = ("--store", str(store))
+    steps = {"generate": timed_child([sys.executable, "-m", "benchmarks.generate_ged",
+                                      "--events", str(events), "-o", str(generated)]),
+             "load": timed_child(ckb("load", *at)),
+             "import_bangladesh": timed_child(ckb("import", "--format", "ucdp-ged", str(ged), *at)),
+             "import_generated": timed_child(ckb("import", "--format", "ucdp-ged", str(generated), *at)),
+             "index": timed_child(ckb("index", *at))}
+    generated.unlink()
+    return steps
+
+
+def sweep(base: str) -> list[dict[str, Any]]:
+    """Open the home page and every same-server page it links to, at each viewport size."""
+    from playwright.sync_api import sync_playwright
+
+    rows: list[dict[str, Any]] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for size, viewport in VIEWPORTS.items():
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            page.goto(base + "/", wait_until="load")
+            links = page.eval_on_selector_all("main a[href], header a[href]", "els => els.map(e => e.href)")
+            wanted = ["/", *sorted({_local(u) for u in links if u.startswith(base) and "/export/" not in u
+                                    and not urlsplit(u).path.startswith("/static/")})]
+            for path in dict.fromkeys(wanted):
+                rows.append(_visit(context, base, path, size))
+            context.close()
+        browser.close()
+    return rows
+
+
+def _local(url: str) -> str:
+    """A URL's path and query."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _visit(context: Any, base: str, path: str, size: str) -> dict[str, Any]:
+    """One page: status, errors, overflow, height and time to its load event."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start = time.monotonic()
+    response = page.goto(base + path, wait_until="load", timeout=120_000)
+    elapsed = time.monotonic() - start
+    page.wait_for_timeout(300)  # scripts that draw after load (timeline, map, graphs)
+    wider = int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+    height = int(page.evaluate("document.documentElement.scrollHeight"))
+    page.close()
+    status = response.status if response else 0
+    return {"size": size, "path": path, "status": status, "errors": errors[:5], "wider_px": max(wider, 0),
+            "height_px": height, "load_s": round(elapsed, 2),
+            "ok": status == 200 and not errors and wider <= 0}
+
+
+def report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """The sweep as a markdown table."""
+    lines = [f"# Every page linked from the home page, {meta['events']:,} generated GED events + 601 real",
+             "", f"Machine: {meta['machine']}. Store build: " + ", ".join(
+                 f"{k} {v['seconds']:.0f} s" for k, v in meta["build"].items() if "seconds" in v), "",
+             "| size | page | status | console errors | wider than viewport | height px | load s |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['size']} | `{r['path'][:70]}` | {r['status']} | {len(r['errors'])} | "
+                     f"{r['wider_px'] or '-'} | {r['height_px']:,} | {r['load_s']} |")
+    bad = [r for r in rows if not r["ok"]]
+    lines += ["", f"{len(rows) - len(bad)} of {len(rows)} page views pass (200, no console error, fits)."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the store, serve it, sweep the pages, write the report."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=300_000)
+    ap.add_argument("--ged", type=Path, default=GED, help="the real GED rows imported beside")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--work", type=Path, help="keep the store here (default: a temporary folder)")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="ckb-sweep-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        meta: dict[str, Any] = {"events": args.events, "machine": machine(),
+                                "build": build(args.events, work, args.ged)}
+        server = Server(work / "store", timeout=30)
+        try:
+            rows = sweep(f"http://127.0.0.1:{server.port}")
+        finally:
+            server.stop()
+        meta["server_peak_mib"] = server.peak_kib // 1024
+    name = f"sweep-{size_label(args.events)}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    record = json.dumps({"meta": meta, "rows": rows}, indent=1)
+    (args.out / f"{name}.json").write_text(record, encoding="utf-8")
+    (args.out / f"{name}.md").write_text(report(rows, meta), encoding="utf-8")
+    print(report(rows, meta))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

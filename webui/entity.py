@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 from kb.namespaces import CKB, CKBR, PREFIXES
 from kb.views.browse import check_iri
 from kb.views.facts import key_facts
+from kb.views.neighbours import neighbours
 from kb.views.provenance import claims_page
 from webui import get_kb
 from webui.negotiation import by_name, content_type, formats_for, negotiate, prefers_html
@@ -155,3 +156,12 @@ def api_neighbourhood() -> Response:
     limit = min(max(request.args.get("limit", 150, type=int) or 150, 1), 500)
     data = get_kb().neighbourhood(iri, depth=depth, limit=limit)
     return data
+
+
+@bp.get("/api/neighbours")
+def api_neighbours() -> dict:
+    """The actors, events and places around ?iri= as JSON nodes and worded edges, at most
+    ?cap= (1..20, default 6) per kind of link and the rest counted (kb.views.neighbours)."""
+    iri = check_iri(request.args.get("iri", "").strip())
+    cap = min(max(request.args.get("cap", 6, type=int) or 6, 1), 20)
+    return neighbours(get_kb(), iri, cap=cap)

@@ -10,7 +10,12 @@
     { selector: "node[kind = 'class']", style: { "shape": "round-rectangle", "background-color": "#6b7f3a" } },
     { selector: "node[kind = 'claim']", style: { "shape": "diamond", "background-color": "#b07a1d" } },
     { selector: "node[kind = 'literal']", style: { "shape": "rectangle", "background-color": "#bbbbbb", "width": 10, "height": 10 } },
+    // the entity page's neighbourhood (js/entity.js): actors, events, places, and "N more"
+    { selector: "node[kind = 'event']", style: { "shape": "round-rectangle", "background-color": "#b0601d" } },
+    { selector: "node[kind = 'place']", style: { "shape": "triangle", "background-color": "#3a7f4f" } },
     { selector: "node[?expanded]", style: { "border-width": 2, "border-color": "#111" } },
+    { selector: "node[kind = 'more']", style: { "shape": "rectangle", "background-color": "#d6d6d6", "width": 12,
+        "height": 12, "color": "#555", "font-style": "italic", "border-width": 0 } },
     { selector: "node:selected", style: { "border-width": 3, "border-color": "#e0a800" } },
     { selector: "edge", style: {
         "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle",
@@ -26,8 +31,8 @@
     var busy = false;
 
     function layout() {
-      cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: 9000,
-                  idealEdgeLength: 90, fit: true, padding: 20 }).run();
+      cy.layout(options.layout || { name: "cose", animate: false, randomize: false, nodeRepulsion: 9000,
+                                    idealEdgeLength: 90, fit: true, padding: 20 }).run();
     }
 
     function add(data) {
@@ -36,7 +41,8 @@
         var existing = cy.getElementById(n.id);
         if (existing.nonempty()) { return; }
         cy.add({ group: "nodes", data: { id: n.id, label: n.label || ckb.localName(n.id),
-                                         kind: n.kind || "entity", iri: n.iri || n.id, types: n.types || [] } });
+                                         kind: n.kind || "entity", iri: n.iri || n.id, types: n.types || [],
+                                         level: n.level, expanded: n.kind === "more" || undefined } });
       });
       (data.edges || []).forEach(function (e) {
         var id = e.source + " " + e.iri + " " + e.target;

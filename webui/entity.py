@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 from kb.namespaces import CKB, CKBR, PREFIXES
 from kb.views.browse import check_iri
 from kb.views.facts import key_facts
+from kb.views.naming import datatype_words, literal_words
 from kb.views.neighbours import neighbours
 from kb.views.provenance import claims_page
 from webui import get_kb
@@ -55,6 +56,11 @@ def short_iri(iri: str) -> str:
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
     return iri
+
+
+# literals in words on every page (kb.views.naming): "date and time", "25 April 2003"
+bp.add_app_template_global(datatype_words)
+bp.add_app_template_global(literal_words)
 
 
 @bp.app_template_global()

@@ -243,3 +243,15 @@ def test_neighbourhood_shows_actors_events_and_places_in_words(web: FlaskClient,
     more = [m for m in data["more"] if m["words"] == "took part in"]
     assert len(shown) == 6 and more and more[0]["count"] == len(taken) - 6
     assert len(data["nodes"]) <= 40
+
+
+def test_literals_read_in_words_on_an_imported_events_page(web: FlaskClient, kb: KnowledgeBase) -> None:
+    store = Store(kb)
+    event, day, _g = store.objects(None, str(CKB.earliestDate))[0]
+    html = page(web, "/entity?iri=" + quote(event, safe=""))
+    year, month, date = int(day[:4]), int(day[5:7]), int(day[8:10])
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December"]
+    assert f">{date} {months[month - 1]} {year}<" in html  # not 2003-04-25T00:00:00
+    assert ">date and time<" in html and ">number<" in html
+    assert not re.search(r">xsd:\w+<", html)  # the datatype's IRI only in a tooltip

@@ -255,3 +255,13 @@ def test_literals_read_in_words_on_an_imported_events_page(web: FlaskClient, kb:
     assert f">{date} {months[month - 1]} {year}<" in html  # not 2003-04-25T00:00:00
     assert ">date and time<" in html and ">number<" in html
     assert not re.search(r">xsd:\w+<", html)  # the datatype's IRI only in a tooltip
+
+
+def test_type_pills_name_each_type_once(web: FlaskClient, kb: KnowledgeBase) -> None:
+    store = Store(kb)
+    labels = [store.label(t) for t in store.types(str(CKBR.Russia))]
+    assert labels.count("Organization") > 1  # org:Organization and prov:Organization, say
+    html = page(web, "/id/Russia")
+    pills = re.findall(r'<a class="chip[^"]*" href="[^"]*" title="[^"]*">([^<]+)</a>',
+                       html[html.index('<p class="types">'):].split("</p>", 1)[0])
+    assert pills and len(pills) == len(set(pills)) and pills.count("Organization") == 1

@@ -34,9 +34,12 @@
 
   var graph = ckbGraph.create(box, document.getElementById("graph-info"), {
     expand: fetchNeighbours,
-    layout: { name: "concentric", animate: false, fit: true, padding: 24, minNodeSpacing: 34,
+    layout: { name: "concentric", animate: false, fit: true, padding: 24, minNodeSpacing: 80,
               concentric: function (n) { return n.data("level") || 1; }, levelWidth: function () { return 1; } }
   });
+  // names wrap rather than end in "…": a dataset's event labels differ only at their end
+  graph.cy.style().selector("node").style({ "text-wrap": "wrap", "text-max-width": 150, "font-size": 10 })
+    .selector("edge").style({ "font-size": 9, "text-background-opacity": 1 }).update();
   function showCount() { count.textContent = graph.count() + " nodes"; }
   graph.cy.on("add remove", showCount);
   fetchNeighbours(root).then(function (data) {

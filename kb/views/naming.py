@@ -43,17 +43,18 @@ def datatype_words(datatype: Any) -> str:
     return DATATYPE_WORDS.get(str(datatype), local_name(str(datatype)))
 
 
-def literal_words(value: Any) -> str:
+def literal_words(value: Any, shown: str | None = None) -> str:
     """A literal's value for a reader: dates written out ("25 April 2003", a midnight time left
-    off); anything else as it is written."""
+    off); anything else as ``shown`` (else as it is written)."""
     text, datatype = str(value), str(getattr(value, "datatype", "") or "")
+    shown = text if shown is None else shown
     if datatype in (XSD + "date", XSD + "dateTime") and len(text) >= 10 and text[4] == "-" == text[7]:
         year, month, day = text[:4], text[5:7], text[8:10]
         if year.isdigit() and month.isdigit() and day.isdigit() and 1 <= int(month) <= 12:
             written = f"{int(day)} {_MONTHS[int(month) - 1]} {year}"
             clock = text[11:16] if datatype == XSD + "dateTime" else ""
             return written if clock in ("", "00:00") else f"{written}, {clock}"
-    return text
+    return shown
 
 
 def values_block(iris: Iterable[str]) -> str:

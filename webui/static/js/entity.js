@@ -33,7 +33,7 @@
   }
 
   var graph = ckbGraph.create(box, document.getElementById("graph-info"), {
-    expand: fetchNeighbours,
+    expand: fetchNeighbours, fanOut: true,
     layout: { name: "concentric", animate: false, fit: true, padding: 24, minNodeSpacing: 80,
               concentric: function (n) { return n.data("level") || 1; }, levelWidth: function () { return 1; } }
   });

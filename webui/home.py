@@ -41,6 +41,11 @@ def _search(q: str, limit: int) -> list[dict[str, Any]]:
     return [hit_json(h) for h in get_kb().search(q, limit=limit)] if q else []
 
 
+# The model's own machinery (a participation, a source statement, a quote, a reified fact) is
+# not what a reader looks for: the counts name actors, events, places, claims and documents.
+_MACHINERY = tuple(str(CKB[c]) for c in ("Participation", "SourceStatement", "Quote", "FactStatement"))
+
+
 def _type_counts() -> list[tuple[str, str, int]]:
     """Instances per ontology class in the data, imported datasets included, largest first:
     (class, label, count); counted once per store generation (kb.derived.memo)."""
@@ -53,6 +58,7 @@ def _type_counts() -> list[tuple[str, str, int]]:
     rows = kb.query(f"""
     SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{
       VALUES ?g {{ {values_block(graphs)} }} GRAPH ?g {{ ?s a ?t }} FILTER(STRSTARTS(STR(?t), "{CKB}"))
+      FILTER(?t NOT IN ({", ".join(f"<{c}>" for c in _MACHINERY)}))
     }} GROUP BY ?t ORDER BY DESC(?n) ?t LIMIT 16""").rows if graphs else []
     names = labels(kb, [str(r["t"]) for r in rows])
     counts = [(str(r["t"]), names[str(r["t"])], int(r["n"].toPython())) for r in rows]

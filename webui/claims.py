@@ -9,9 +9,10 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from kb.query import scheduling
 from kb.views.browse import labels
+from kb.views.claimcsv import csv_query
 from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import enrich, run
-from kb.views.claims import FACET_TITLES, FACETS, build_query, check_filters
+from kb.views.claims import FACET_TITLES, FACETS, IRI_FACETS, build_query, check_filters
 from webui import get_kb
 from webui.entity import page_number, query_string
 
@@ -32,8 +33,9 @@ def _filename(active: dict[str, str]) -> str:
 
 @bp.get("/claims")
 def index() -> str | Response:
-    """Claims matching the filters in ?source= &speaker= &anonymity= &hedge= &kind= &event=
-    &actor= &supports= &q=, with facet counts; ?format=csv or ?format=sparql to download."""
+    """Claims matching the filters in ?source= &via= &speaker= &anonymity= &hedge= &coding=
+    &kind= &event= &actor= &document= &supports= &q=, with facet counts; ?format=csv or
+    ?format=sparql to download."""
     kb = get_kb()
     filters = check_filters(request.args)
     active = filters.active()
@@ -42,7 +44,7 @@ def index() -> str | Response:
         return _download(build_query(filters).encode("utf-8"),
                          "application/sparql-query", _filename(active) + ".rq")
     if fmt == "csv":
-        result = kb.query(build_query(filters))
+        result = kb.query(csv_query(filters))  # in words: labels, with the outlet cited
         return _download(result.serialize("csv"), "text/csv; charset=utf-8",
                          _filename(active) + ".csv")
     if fmt:
@@ -52,15 +54,15 @@ def index() -> str | Response:
     rows, total = listing.rows, listing.total
     names = enrich(kb, rows)
     facets, slow = facet_counts(kb, filters, timeout=FACET_TIMEOUT, budget=_facet_budget())
-    iris = {v for name in ("via", "speaker", "event", "actor")
-            for v, _n in facets.get(name, [])} | set(active.values())
+    iris = {v for name in IRI_FACETS for v, _n in facets.get(name, [])} | set(active.values())
     names |= labels(kb, {i for i in iris if i.startswith(("http://", "https://"))})
     path = url_for("claims.index")
     facet_view = [(name, FACET_TITLES[name], [
         (value, names.get(value, value), n, _view_url(path, active | {name: value}),
          active.get(name) == value) for value, n in facets.get(name, [])]) for name in FACETS
         if facets.get(name)]
-    removers = [(name, names.get(value, value), _view_url(path, {
+    titles = FACET_TITLES | {"source": "Resting on", "supports": "Supporting", "q": "Words in the quote"}
+    removers = [(name, titles.get(name, name), names.get(value, value), _view_url(path, {
         k: v for k, v in active.items() if k != name})) for name, value in active.items()]
     return render_template(
         "claims.html", rows=rows, names=names, facets=facet_view, removers=removers,

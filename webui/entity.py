@@ -13,6 +13,8 @@ from kb.views.docfacts import contribution
 from kb.views.eventcodings import event_codings
 from kb.views.eventfacts import event_facts
 from kb.views.facts import EVENT_GROUPS, key_facts
+from kb.views.naming import datatype_words, literal_words
+from kb.views.neighbours import neighbours
 from kb.views.placefacts import place_facts
 from kb.views.provenance import claims_page
 from kb.views.saidfacts import said
@@ -59,6 +61,11 @@ def short_iri(iri: str) -> str:
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns):]}"
     return iri
+
+
+# literals in words on every page (kb.views.naming): "date and time", "25 April 2003"
+bp.add_app_template_global(datatype_words)
+bp.add_app_template_global(literal_words)
 
 
 @bp.app_template_global()
@@ -169,3 +176,12 @@ def api_neighbourhood() -> Response:
     limit = min(max(request.args.get("limit", 150, type=int) or 150, 1), 500)
     data = get_kb().neighbourhood(iri, depth=depth, limit=limit)
     return data
+
+
+@bp.get("/api/neighbours")
+def api_neighbours() -> dict:
+    """The actors, events and places around ?iri= as JSON nodes and worded edges, at most
+    ?cap= (1..20, default 6) per kind of link and the rest counted (kb.views.neighbours)."""
+    iri = check_iri(request.args.get("iri", "").strip())
+    cap = min(max(request.args.get("cap", 6, type=int) or 6, 1), 20)
+    return neighbours(get_kb(), iri, cap=cap)

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from kb.namespaces import CKB, GRAPH_DATA, GRAPH_NAMES
+from kb.derived.memo import memo
+from kb.namespaces import CKB, GRAPH_INFERRED, GRAPH_NAMES, GRAPH_ONTOLOGY, GRAPH_SHAPES
 from kb.query.examples import load_examples
-from kb.views.browse import labels
+from kb.views.browse import labels, values_block
 from webui import get_kb
 from webui.entity import entity_url
 
@@ -40,14 +41,30 @@ def _search(q: str, limit: int) -> list[dict[str, Any]]:
     return [hit_json(h) for h in get_kb().search(q, limit=limit)] if q else []
 
 
+# The model's own machinery (a participation, a source statement, a quote, a reified fact) is
+# not what a reader looks for: the counts name actors, events, places, claims and documents.
+_MACHINERY = tuple(str(CKB[c]) for c in ("Participation", "SourceStatement", "Quote", "FactStatement"))
+
+
 def _type_counts() -> list[tuple[str, str, int]]:
-    """Instances per ontology class in the data graph, largest first: (class, label, count)."""
-    rows = get_kb().query(f"""
+    """Instances per ontology class in the data, imported datasets included, largest first:
+    (class, label, count); counted once per store generation (kb.derived.memo)."""
+    kb = get_kb()
+    held = memo(kb, "home-type-counts")
+    if held is not None and "counts" in held:
+        return held["counts"]
+    # the asserted types of the data and of every import (not the ontology's, nor the inferred)
+    graphs = [g for g in kb.graphs() if g not in (GRAPH_ONTOLOGY, GRAPH_SHAPES, GRAPH_INFERRED)]
+    rows = kb.query(f"""
     SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-      GRAPH <{GRAPH_DATA}> {{ ?s a ?t }} FILTER(STRSTARTS(STR(?t), "{CKB}"))
-    }} GROUP BY ?t ORDER BY DESC(?n) ?t LIMIT 16""").rows
-    names = labels(get_kb(), [str(r["t"]) for r in rows])
-    return [(str(r["t"]), names[str(r["t"])], int(r["n"].toPython())) for r in rows]
+      VALUES ?g {{ {values_block(graphs)} }} GRAPH ?g {{ ?s a ?t }} FILTER(STRSTARTS(STR(?t), "{CKB}"))
+      FILTER(?t NOT IN ({", ".join(f"<{c}>" for c in _MACHINERY)}))
+    }} GROUP BY ?t ORDER BY DESC(?n) ?t LIMIT 16""").rows if graphs else []
+    names = labels(kb, [str(r["t"]) for r in rows])
+    counts = [(str(r["t"]), names[str(r["t"])], int(r["n"].toPython())) for r in rows]
+    if held is not None:
+        held["counts"] = counts
+    return counts
 
 
 @bp.get("/")

@@ -103,11 +103,7 @@ class ClaimBitmaps:
         for name, value in f.active().items():
             if name == "kind":
                 value = next(k for k, v in KINDS.items() if v == value)
-            if name == "hedge":  # as LCASE(?h) = LCASE(value)
-                wanted = value.lower()
-                mask &= BitMap.union(BitMap(), *(b for h, b in self.values.get("hedge", {}).items()
-                                                 if h.lower() == wanted))
-            elif name == "q":  # as CONTAINS(LCASE(?quote), LCASE(value))
+            if name == "q":  # as CONTAINS(LCASE(?quote), LCASE(value))
                 mask &= self.containing(value.lower())
             elif name == "supports":
                 mask &= self.numbered(supporting())

@@ -54,21 +54,28 @@ ROLE_PROPERTIES = (
 # joined to ?c a ?k as a scan of every claim first, which made the actors rule take minutes).
 _KINDS = f"?c a ?k . FILTER(?k IN ({', '.join(f'ckb:{k}' for k in CLAIM_KINDS)}))"
 _UPSTREAM = "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
+# As kb.views.claims: a dataset coder's judgements (not hedges), and the classes of outlets.
+_CODING = "ckb:CodedClear, ckb:CodedUnclear"
+_OUTLETS = "ckb:MediaOutlet, ckb:OutletGroup"
 # The rules, each a CONSTRUCT over the union of the store's graphs (inferred one included).
 RULES: dict[str, str] = {
     "claimKind": f"CONSTRUCT {{ ?c ckb:claimKind ?k }} WHERE {{ {_KINDS} }}",
     "firstSpeaker": f"CONSTRUCT {{ ?c ckb:firstSpeaker ?a }} WHERE {{ "
                     f"?c prov:hadPrimarySource ?s . ?s prov:wasAttributedTo ?a . {_KINDS} }}",
+    # the outlet cited: the statement the claim derives from is an outlet's (not a person's)
     "accordingTo": f"CONSTRUCT {{ ?c ckb:accordingTo ?a }} WHERE {{ "
-                   f"?c prov:wasDerivedFrom|prov:wasQuotedFrom ?s . ?s prov:wasAttributedTo ?a . {_KINDS} }}",
+                   f"?c prov:wasDerivedFrom|prov:wasQuotedFrom ?s . ?s prov:wasAttributedTo ?a . {_KINDS} "
+                   f"?a a ?t . ?t rdfs:subClassOf* ?o . FILTER(?o IN ({_OUTLETS})) }}",
     # The claim itself (zero steps) or any statement upstream, attributed plainly or qualified.
     "restsOn": f"CONSTRUCT {{ ?c ckb:restsOn ?a }} WHERE {{ {_KINDS} ?c ({_UPSTREAM})* ?s . "
                "{ ?s prov:wasAttributedTo ?a } UNION { ?s prov:qualifiedAttribution/prov:agent ?a } }",
     # The claim's own attribution alone (restsOn's zero steps): a source page's own claims.
     "attributedTo": "CONSTRUCT { ?c ckb:attributedTo ?a } WHERE { { ?c prov:wasAttributedTo ?a } "
                     f"UNION {{ ?c prov:qualifiedAttribution/prov:agent ?a }} {_KINDS} }}",
+    # the most specific classes below ckb:Event of what the claim supports (as kb.views.claims)
     "concernsEventType": f"CONSTRUCT {{ ?c ckb:concernsEventType ?t }} WHERE {{ "
-                         f"?c ckb:supports ?ev . ?ev a ?t . ?t rdfs:subClassOf* ckb:Event . {_KINDS} }}",
+                         f"?c ckb:supports ?ev . ?ev a ?t . ?t rdfs:subClassOf* ckb:Event . {_KINDS} "
+                         "FILTER NOT EXISTS { ?ev a ?sub . ?sub rdfs:subClassOf+ ?t . FILTER(?sub != ?t) } }",
     # Two rules, not one UNION: joined to the kinds test, the UNION made the engine take minutes.
     "concernsActor": "CONSTRUCT { ?c ckb:concernsActor ?v } WHERE { "
                      "?c ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v . "
@@ -76,7 +83,18 @@ RULES: dict[str, str] = {
     "concernsActorByRole": "CONSTRUCT { ?c ckb:concernsActor ?v } WHERE { "
                            f"?c ckb:supports ?x . ?x ?p ?v . FILTER(?p IN ({', '.join(ROLE_PROPERTIES)})) "
                            f"{_KINDS} }}",
-    "hedgedAs": f"CONSTRUCT {{ ?c ckb:hedgedAs ?h }} WHERE {{ ?c ckb:hedgeText ?h . {_KINDS} }}",
+    # one vocabulary: the hedge individuals (the source's own words stay in ckb:hedgeText); a
+    # dataset coder's judgement of its reports is not a hedge and is indexed apart
+    "hedgedAs": f"CONSTRUCT {{ ?c ckb:hedgedAs ?h }} WHERE {{ ?c ckb:hedge ?h . {_KINDS} "
+                f"FILTER(?h NOT IN ({_CODING})) }}",
+    "coderJudged": f"CONSTRUCT {{ ?c ckb:coderJudged ?h }} WHERE {{ ?c ckb:hedge ?h . {_KINDS} "
+                   f"FILTER(?h IN ({_CODING})) }}",
+    # the imported file (a dataset) the claim came in with, else the document of its quote
+    "fromDocument": "CONSTRUCT { ?c ckb:fromDocument ?d } WHERE { "
+                    "{ GRAPH ?g { ?c a ?k0 . ?d a ckb:ImportedFile } } UNION "
+                    "{ ?c ckb:hasQuote ?q . ?q ckb:inDocument ?d . "
+                    "FILTER NOT EXISTS { GRAPH ?g2 { ?c a ?k2 . ?f a ckb:ImportedFile } } } "
+                    f"{_KINDS} }}",
     "quoteText": "CONSTRUCT { ?c ckb:quoteText ?t } WHERE { "
                  f"?c ckb:hasQuote ?q . ?q ckb:exact ?t . {_KINDS} }}",
     # anonymous: every primary source is an unnamed agent; own voice: no upstream statement.
@@ -101,7 +119,8 @@ RULES_VERSION = hashlib.sha256("\n".join([PREFIXES, *(f"{k}: {v}" for k, v in RU
 # Each explorer facet or filter, and the index property holding its values (kb.derived.bitmaps).
 FACET_PROPERTIES = {"source": "restsOn", "via": "accordingTo", "speaker": "firstSpeaker",
                     "anonymity": "sourcing", "kind": "claimKind", "event": "concernsEventType",
-                    "actor": "concernsActor", "hedge": "hedgedAs"}
+                    "actor": "concernsActor", "hedge": "hedgedAs", "coding": "coderJudged",
+                    "document": "fromDocument"}
 # Every property the rules state: a graph holding only these is an index (see _forget_old_graph).
 INDEX_PROPERTIES = frozenset(str(CKB) + p for p in [*FACET_PROPERTIES.values(), "attributedTo", "quoteText"])
 

@@ -20,6 +20,7 @@ from kb.derived.memo import memo, remember
 from kb.namespaces import CKB
 from kb.views import classes, pagerows
 from kb.views.browse import labels, values_block
+from kb.views.claims import CODING
 from kb.views.lookups import reader
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -219,8 +220,10 @@ def source_chains(kb: Any, claims: list[str],
 
 
 def _hedge(node: Node, names: dict[str, str]) -> str:
-    """The source's hedging words for a node, else the hedge kinds' labels."""
-    return ", ".join(node.hedge_text) or ", ".join(names.get(h, h) for h in node.hedges)
+    """The node's hedges in the vocabulary's words ("Reports:" and "reportedly" both read
+    "reportedly"), else the source's own words; a dataset coder's judgement is no hedge."""
+    kinds = [names.get(h, h) for h in node.hedges if h not in CODING]
+    return ", ".join(kinds) if kinds or node.hedges else ", ".join(node.hedge_text)
 
 
 def _unnamed(kb: Any, agents: set[str]) -> set[str]:

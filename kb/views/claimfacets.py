@@ -26,7 +26,7 @@ def facet_query(f: Filters, name: str) -> str:
 
 
 # Facets are counted cheapest first, so the budget goes to the ones most likely to finish.
-_COST_ORDER = ("kind", "hedge", "speaker", "anonymity", "event", "via", "actor")
+_COST_ORDER = ("kind", "hedge", "coding", "speaker", "document", "anonymity", "event", "via", "actor")
 
 
 def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: float | None = None,

@@ -9,7 +9,7 @@ from kb.derived import bitmaps as claimbitmaps
 from kb.namespaces import CKB
 from kb.terms import iri_ref
 from kb.views.browse import labels
-from kb.views.claims import KINDS, MAX_ROWS, SORT_LIMIT, Filters, build_query, count_query
+from kb.views.claims import CODING, KINDS, MAX_ROWS, SORT_LIMIT, Filters, build_query, count_query
 from kb.views.lookups import reader, text
 
 
@@ -23,9 +23,10 @@ class ClaimRow:
     quote_iri: str
     document: str
     kinds: list[str]
-    hedges: list[str]
+    hedges: list[str]  # ckb:Hedge individuals (IRIs)
     speakers: list[str]
     anonymity: str
+    coding: list[str] = field(default_factory=list)  # a dataset coder's judgements (IRIs)
     supports: list[str] = field(default_factory=list)
     chain: Any = None  # kb.views.chains.Chain, filled in for the rows shown
 
@@ -71,13 +72,17 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0, bitmaps:
 
 def _rows(result: Any) -> list[ClaimRow]:
     """The listing query's rows as ClaimRows."""
-    return [] if result is None else [ClaimRow(
-        iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
-        quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
-        document=str(r.get("document") or ""),
-        kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
-        hedges=_split(r.get("hedges"), "|"), speakers=_split(r.get("speakers")),
-        anonymity=str(r.get("anonymity") or "")) for r in result.rows]
+    rows = []
+    for r in [] if result is None else result.rows:
+        hedges = _split(r.get("hedges"), "|")
+        rows.append(ClaimRow(
+            iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
+            quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
+            document=str(r.get("document") or ""),
+            kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
+            hedges=[h for h in hedges if h not in CODING], speakers=_split(r.get("speakers")),
+            anonymity=str(r.get("anonymity") or ""), coding=[h for h in hedges if h in CODING]))
+    return rows
 
 
 def supporting(kb: Any, f: Filters) -> list[str]:
@@ -101,4 +106,5 @@ def enrich(kb: Any, rows: list[ClaimRow]) -> dict[str, str]:
     for row in rows:
         row.chain = chains.get(row.iri)
         row.supports = supports.get(row.iri, [])
-    return labels(kb, {v for r in rows for v in (*r.speakers, *r.supports, r.document) if v})
+    return labels(kb, {v for r in rows for v in (*r.speakers, *r.supports, *r.hedges, *r.coding, r.document)
+                       if v})

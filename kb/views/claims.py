@@ -30,11 +30,13 @@ SORT_LIMIT = 2000
 KINDS = {str(CKB) + kind: kind.lower() for kind in CLAIM_KINDS}
 _KIND_IRIS = tuple(iri_ref(k) for k in KINDS)
 ANONYMITY = ("anonymous", "named", "own voice")
-# facet name -> (row column, whether its values are IRIs)
-FACETS = ("via", "speaker", "anonymity", "hedge", "kind", "event", "actor")
-FACET_TITLES = {"via": "According to (the outlet cited)", "speaker": "First speaker",
-                "anonymity": "Anonymity", "hedge": "Hedge", "kind": "Claim kind",
-                "event": "Event type", "actor": "Actor"}
+FACETS = ("document", "via", "speaker", "anonymity", "hedge", "coding", "kind", "event", "actor")
+FACET_TITLES = {"document": "Document or dataset", "via": "According to (the outlet cited)",
+                "speaker": "First speaker", "anonymity": "Anonymity", "hedge": "Hedge",
+                "coding": "Dataset coder's judgement", "kind": "Claim kind", "event": "Event type",
+                "actor": "Actor"}
+# Facets and filters whose values are IRIs (checked as such; shown by their labels).
+IRI_FACETS = ("source", "via", "speaker", "event", "actor", "supports", "hedge", "coding", "document")
 
 
 @dataclass
@@ -42,10 +44,12 @@ class Filters:
     """The explorer's filters, each already checked."""
 
     source: str = ""  # anywhere in the chain (the source pages link here)
-    via: str = ""  # the statement the claim itself derives from
+    via: str = ""  # the outlet of the statement the claim itself derives from
     speaker: str = ""
     anonymity: str = ""
-    hedge: str = ""
+    hedge: str = ""  # a ckb:Hedge individual
+    coding: str = ""  # a dataset coder's judgement (ckb:CodedClear, ckb:CodedUnclear)
+    document: str = ""  # the quote's document, or the imported file the claim came in
     kind: str = ""
     event: str = ""
     actor: str = ""
@@ -60,8 +64,11 @@ class Filters:
 def check_filters(args: dict[str, str]) -> Filters:
     """Build Filters from request arguments; KBError (one line) for a bad value."""
     f = Filters()
-    for name in ("source", "via", "speaker", "event", "actor", "supports"):
+    for name in IRI_FACETS:
         value = (args.get(name) or "").strip()
+        if name == "hedge" and value and ":" not in value:
+            # the hedge's word, as the vocabulary names it: "at least" -> ckb:AtLeast
+            value = str(CKB) + "".join(w.capitalize() for w in value.split())
         if value:
             iri_ref(value)  # raises on anything that is not an IRI
             setattr(f, name, value)
@@ -72,7 +79,6 @@ def check_filters(args: dict[str, str]) -> Filters:
     if kind and kind not in KINDS.values():
         raise KBError(f"kind must be one of {', '.join(KINDS.values())}, not {kind!r}")
     f.anonymity, f.kind = anonymity, kind
-    f.hedge = (args.get("hedge") or "").strip()[:100]
     f.q = (args.get("q") or "").strip()[:200]
     return f
 
@@ -83,21 +89,41 @@ def _literal(text: str) -> str:
 
 
 _SUB = "rdfs:subClassOf*"
+# A dataset coder's judgement of its reports (UCDP's event_clarity) is stated with ckb:hedge,
+# but it is not the source hedging its words: the explorer shows it as a facet of its own.
+CODING = (str(CKB.CodedClear), str(CKB.CodedUnclear))
+_CODING = ", ".join(iri_ref(c) for c in CODING)
+# The outlets: media outlets (news agencies included) and unnamed groups of outlets.
+OUTLET_CLASSES = (str(CKB.MediaOutlet), str(CKB.OutletGroup))
 # How each facet binds ?v for a claim (the engine counts them with GROUP BY). Paths are spelt
 # out as joins: the engine then starts from the claim (or from a filter's IRI) it already has.
+# A filter puts its IRI in place of ?v, so no other variable here may start with "?v".
 FACET_PATTERNS = {
-    "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?dst . ?dst prov:wasAttributedTo ?v .",
+    "via": "?claim prov:wasDerivedFrom|prov:wasQuotedFrom ?dst . ?dst prov:wasAttributedTo ?v . "
+           f"?v a ?otype . ?otype {_SUB} ?ocls . "
+           f"FILTER(?ocls IN ({', '.join(iri_ref(c) for c in OUTLET_CLASSES)}))",
     "speaker": "?claim prov:hadPrimarySource ?sst . ?sst prov:wasAttributedTo ?v .",
     "anonymity": "__ANONYMITY__ BIND(?anonymity AS ?v)",
-    "hedge": "?claim ckb:hedgeText ?v .",
+    "hedge": f"?claim ckb:hedge ?v . FILTER(?v NOT IN ({_CODING}))",
+    "coding": f"?claim ckb:hedge ?v . FILTER(?v IN ({_CODING}))",
     "kind": "BIND(?kindClass AS ?v)",
-    "event": f"?claim ckb:supports ?ev . ?ev a ?v . ?v {_SUB} ckb:Event .",
+    # the most specific types only: a clash is not also counted as a violent event and an event
+    "event": f"?claim ckb:supports ?ev . ?ev a ?v . ?v {_SUB} ckb:Event . "
+             "FILTER NOT EXISTS { ?ev a ?sub . ?sub rdfs:subClassOf+ ?v . FILTER(?sub != ?v) }",
     # the actors a claim names, or that take a role in what it supports (by role property)
     # (FILTER IN, not VALUES: VALUES ?p made the engine scan every triple of those properties)
     "actor": "{ ?claim ckb:supports|ckb:about|ckb:mentions|ckb:characterises ?v . ?v a ?at . "
              f"?at {_SUB} ckb:Actor }} UNION {{ ?claim ckb:supports ?x . ?x ?p ?v . "
              f"FILTER(?p IN ({', '.join(ROLE_PROPERTIES)})) }}",
+    # the imported file the claim came in with (a dataset), else the document of its quote
+    "document": "{ GRAPH ?dg { ?claim a ?dk . ?v a ckb:ImportedFile } } UNION "
+                "{ ?claim ckb:hasQuote ?dq . ?dq ckb:inDocument ?v . "
+                "FILTER NOT EXISTS { GRAPH ?dg2 { ?claim a ?dk2 . ?df a ckb:ImportedFile } } }",
 }
+# Variables of the patterns above, renamed per filter so that a filter's join does not meet
+# the facet's own.
+_PATTERN_VARS = ("?dst", "?sst", "?ev", "?x", "?p", "?at", "?otype", "?ocls", "?sub",
+                 "?dg", "?dk", "?dq", "?dg2", "?dk2", "?df")
 # A claim is in the article's own voice without an upstream statement; anonymous when every
 # primary source (prov:hadPrimarySource) is attributed to a ckb:UnnamedAgent. Counted with
 # OPTIONAL + GROUP BY: the engine evaluates that per claim, where EXISTS was far slower. The
@@ -154,23 +180,18 @@ def where(f: Filters) -> str:
         parts.append(_resting_on(f.source))
     if f.supports:
         parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
-    for name in ("via", "speaker", "event", "actor"):
+    for name in ("via", "speaker", "event", "actor", "hedge", "coding", "document"):
         value = getattr(f, name)
         if value:
-            # the checked IRI stands in for ?v, so the engine starts from it; variables are
-            # renamed so the filter's join does not meet the facet's own
-            pattern = FACET_PATTERNS[name].replace("?v", iri_ref(value)).replace(
-                f"FILTER(isIRI({iri_ref(value)}))", "")
-            for var in ("?dst", "?sst", "?ev", "?x", "?p", "?at"):
+            # the checked IRI stands in for ?v, so the engine starts from it
+            pattern = FACET_PATTERNS[name].replace("?v", iri_ref(value))
+            for var in _PATTERN_VARS:
                 pattern = pattern.replace(var + " ", f"?f_{name}_{var[1:]} ")
             parts.append(pattern)
     parts.append(_kind_pattern(f))
     if f.kind:
         kind_iri = next(k for k, v in KINDS.items() if v == f.kind)
         parts.append(f"FILTER(?kindClass = {iri_ref(kind_iri)})")
-    if f.hedge:
-        parts.append("?claim ckb:hedgeText ?fh . "
-                     f"FILTER(LCASE(STR(?fh)) = LCASE({_literal(f.hedge)}))")
     if f.q:
         parts.append("?claim ckb:hasQuote ?fqn . ?fqn ckb:exact ?fq . "
                      f"FILTER(CONTAINS(LCASE(STR(?fq)), LCASE({_literal(f.q)})))")
@@ -232,7 +253,7 @@ WHERE {{
   {kind_in()}
   OPTIONAL {{ ?claim ckb:hasQuote ?qiri . ?qiri ckb:exact ?quoteText .
              OPTIONAL {{ ?qiri ckb:inDocument ?doc }} }}
-  OPTIONAL {{ ?claim ckb:hedgeText ?h }}
+  OPTIONAL {{ ?claim ckb:hedge ?h }}
   OPTIONAL {{ ?claim prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource ?up }}
   OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps .
              OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}

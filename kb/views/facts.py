@@ -17,6 +17,7 @@ from kb.terms import iri_ref
 from kb.views import factrows
 from kb.views.browse import labels, values_block
 from kb.views.chains import source_chains
+from kb.views.claims import CODING
 from kb.views.lookups import reader
 from kb.views.sides import engagements
 from kb.views.through import GROUPS as EVENT_ROLE_GROUPS
@@ -182,10 +183,13 @@ def add_sources(kb: Any, facts: list[Fact]) -> None:
         for r in rows:
             if str(r["claim"]) not in claims_of[str(r["rel"])]:
                 claims_of[str(r["rel"])].append(str(r["claim"]))
-            if r.get("h") is not None:
+            # one vocabulary (the hedge's label, "Reports:" reads "reportedly"), else the
+            # source's word; a dataset coder's judgement (UCDP event_clarity) is no hedge
+            if r.get("hk") is not None:
+                if str(r["hk"]) not in CODING:
+                    hedges_of[str(r["claim"])].add(str(r["hk"]))
+            elif r.get("h") is not None:
                 hedges_of[str(r["claim"])].add(str(r["h"]))
-            elif r.get("hk") is not None:
-                hedges_of[str(r["claim"])].add(str(r["hk"]))
     every_claim = sorted({c for cs in claims_of.values() for c in cs})
     chains = source_chains(kb, every_claim)
     hedge_names = labels(kb, {h for hs in hedges_of.values() for h in hs if h.startswith("http")})

@@ -16,6 +16,16 @@ from kb.views import pagerows
 from kb.views.lookups import reader
 
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+# A literal's datatype in words, for pages (the IRI stays in the tooltip).
+DATATYPE_WORDS = {
+    **dict.fromkeys((XSD + t for t in ("integer", "int", "long", "short", "decimal", "double", "float",
+                                       "nonNegativeInteger", "positiveInteger")), "number"),
+    XSD + "date": "date", XSD + "dateTime": "date and time", XSD + "gYear": "year",
+    XSD + "gYearMonth": "month", XSD + "boolean": "yes or no", XSD + "anyURI": "web address",
+    XSD + "string": "text", PREFIXES["rdf"] + "langString": "text"}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
 # Label sources in order of preference (the brief: rdfs:label, then skos:prefLabel).
 LABEL_PROPERTIES = (RDFS_LABEL, PREFIXES["skos"] + "prefLabel")
 _CHUNK = 300  # IRIs per VALUES block
@@ -26,6 +36,25 @@ def local_name(iri: str) -> str:
     tail = iri.rstrip("/#")
     cut = max(tail.rfind("#"), tail.rfind("/"))
     return tail[cut + 1 :] or iri
+
+
+def datatype_words(datatype: Any) -> str:
+    """A literal's datatype as a reader says it ("number", "date"), else its local name."""
+    return DATATYPE_WORDS.get(str(datatype), local_name(str(datatype)))
+
+
+def literal_words(value: Any, shown: str | None = None) -> str:
+    """A literal's value for a reader: dates written out ("25 April 2003", a midnight time left
+    off); anything else as ``shown`` (else as it is written)."""
+    text, datatype = str(value), str(getattr(value, "datatype", "") or "")
+    shown = text if shown is None else shown
+    if datatype in (XSD + "date", XSD + "dateTime") and len(text) >= 10 and text[4] == "-" == text[7]:
+        year, month, day = text[:4], text[5:7], text[8:10]
+        if year.isdigit() and month.isdigit() and day.isdigit() and 1 <= int(month) <= 12:
+            written = f"{int(day)} {_MONTHS[int(month) - 1]} {year}"
+            clock = text[11:16] if datatype == XSD + "dateTime" else ""
+            return written if clock in ("", "00:00") else f"{written}, {clock}"
+    return shown
 
 
 def values_block(iris: Iterable[str]) -> str:

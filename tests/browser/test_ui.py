@@ -81,7 +81,7 @@ def test_entity_graph_grows_on_click(page, shot) -> None:
         const cy = window.ckbEntityGraph.cy;
         const tried = [];
         for (const n of cy.nodes().filter(n => !n.data('expanded'))) {
-            const d = await ckbGraph.fetchNeighbourhood(n.id());
+            const d = await window.ckbEntityGraph.fetch(n.id());
             if (d.nodes.some(m => cy.getElementById(m.id).empty())) {
                 // where the graph is now: the page may have moved while the fetches ran
                 const box = document.getElementById('entity-graph').getBoundingClientRect();
@@ -120,7 +120,8 @@ def test_reader_highlight_leads_to_its_claim(page, shot, kb: KnowledgeBase) -> N
     shot(page, "reader")
     first = view.spans[0]
     claim_iri, claim_label = first.claims[0]
-    highlights.first.click()
+    highlights.first.click()  # its note opens beside the words; the claim is one click on
+    page.locator(".hl-note a.claim-link").first.click()
     page.wait_for_selector("article.entity h1")
     assert page.locator("article.entity h1").inner_text() == claim_label
     assert first.exact in page.locator("blockquote.quote").first.inner_text()

@@ -10,7 +10,12 @@
     { selector: "node[kind = 'class']", style: { "shape": "round-rectangle", "background-color": "#6b7f3a" } },
     { selector: "node[kind = 'claim']", style: { "shape": "diamond", "background-color": "#b07a1d" } },
     { selector: "node[kind = 'literal']", style: { "shape": "rectangle", "background-color": "#bbbbbb", "width": 10, "height": 10 } },
+    // the entity page's neighbourhood (js/entity.js): actors, events, places, and "N more"
+    { selector: "node[kind = 'event']", style: { "shape": "round-rectangle", "background-color": "#b0601d" } },
+    { selector: "node[kind = 'place']", style: { "shape": "triangle", "background-color": "#3a7f4f" } },
     { selector: "node[?expanded]", style: { "border-width": 2, "border-color": "#111" } },
+    { selector: "node[kind = 'more']", style: { "shape": "rectangle", "background-color": "#d6d6d6", "width": 12,
+        "height": 12, "color": "#555", "font-style": "italic", "border-width": 0 } },
     { selector: "node:selected", style: { "border-width": 3, "border-color": "#e0a800" } },
     { selector: "edge", style: {
         "label": "data(label)", "font-size": 8, "curve-style": "bezier", "target-arrow-shape": "triangle",
@@ -26,17 +31,31 @@
     var busy = false;
 
     function layout() {
-      cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: 9000,
-                  idealEdgeLength: 90, fit: true, padding: 20 }).run();
+      cy.layout(options.layout || { name: "cose", animate: false, randomize: false, nodeRepulsion: 9000,
+                                    idealEdgeLength: 90, fit: true, padding: 20 }).run();
     }
 
-    function add(data) {
-      var before = cy.nodes().length;
+    /* New neighbours fan out around the node they were asked for, away from the rest: the
+       picture drawn so far stays as it was (options.fanOut; else the whole graph is laid out). */
+    function fanOut(parent, added) {
+      var p = parent.position(), box = cy.elements().not(added).boundingBox();
+      var away = Math.atan2(p.y - (box.y1 + box.y2) / 2, p.x - (box.x1 + box.x2) / 2);
+      var n = added.length, spread = Math.min(Math.PI * 1.4, 0.45 * n), r = 130 + 10 * n;
+      added.forEach(function (node, i) {
+        var a = away + (n === 1 ? 0 : spread * (i / (n - 1) - 0.5));
+        node.position({ x: p.x + r * Math.cos(a), y: p.y + r * Math.sin(a) });
+      });
+      cy.fit(undefined, 20);
+    }
+
+    function add(data, around) {
+      var before = cy.nodes().length, added = cy.collection();
       (data.nodes || []).forEach(function (n) {
         var existing = cy.getElementById(n.id);
         if (existing.nonempty()) { return; }
-        cy.add({ group: "nodes", data: { id: n.id, label: n.label || ckb.localName(n.id),
-                                         kind: n.kind || "entity", iri: n.iri || n.id, types: n.types || [] } });
+        added = added.union(cy.add({ group: "nodes", data: { id: n.id, label: n.label || ckb.localName(n.id),
+                                         kind: n.kind || "entity", iri: n.iri || n.id, types: n.types || [],
+                                         level: n.level, expanded: n.kind === "more" || undefined } }));
       });
       (data.edges || []).forEach(function (e) {
         var id = e.source + " " + e.iri + " " + e.target;
@@ -45,7 +64,9 @@
         cy.add({ group: "edges", data: { id: id, source: e.source, target: e.target,
                                          label: e.label || ckb.localName(e.iri), iri: e.iri, inferred: !!e.inferred } });
       });
-      if (cy.nodes().length !== before) { layout(); }
+      if (cy.nodes().length !== before) {
+        if (around && options.fanOut) { fanOut(around, added); } else { layout(); }
+      }
       container.setAttribute("data-node-count", String(cy.nodes().length));
       container.setAttribute("data-edge-count", String(cy.edges().length));
     }
@@ -77,7 +98,7 @@
       container.setAttribute("aria-busy", "true");
       options.expand(node.data("iri")).then(function (data) {
         node.data("expanded", true);
-        add(data);
+        add(data, node);
       }).catch(function (err) {
         if (info) { info.textContent = "Could not expand: " + err.message; }
       }).then(function () { busy = false; container.setAttribute("aria-busy", "false"); });

@@ -39,6 +39,8 @@
   var scroller = document.querySelector("#editor .CodeMirror-scroll");
   if (scroller) { scroller.setAttribute("tabindex", "0"); scroller.setAttribute("aria-label", "query text, scrollable"); }
   window.ckbYasqe = yasqe;  // for tests and the console
+  // "Skip to the query editor" (the page's first Tab stop) puts the cursor in the editor itself
+  $("skip-editor").addEventListener("click", function (e) { e.preventDefault(); yasqe.focus(); });
 
   /* --- history (this browser only) --- */
   function loadHistory() {

@@ -3,7 +3,9 @@
   "use strict";
   function attach(input) {
     var list = document.getElementById(input.getAttribute("data-suggest-list"));
-    if (!list) { return; }
+    // every page loads this script once (base.html); a box is never wired twice
+    if (!list || input.getAttribute("data-suggest-ready")) { return; }
+    input.setAttribute("data-suggest-ready", "true");
     var timer = null, active = -1, seq = 0;
 
     function clear() { list.textContent = ""; list.hidden = true; active = -1; }

@@ -80,7 +80,8 @@ def test_every_code_column_has_a_concept_with_a_label(kb) -> None:
     for prop in ("interactionCode", "disorderType", "timePrecisionCode", "geoPrecisionCode"):
         assert prop in got and got[prop][1] is not None, prop
     assert str(got["interactionCode"][1]) == "Rebel group-Protesters"
-    assert len([r for r in rows if str(r["p"]) == CKB + "disorderType"]) == 2  # "Political violence; Demonstrations"
+    # "Political violence; Demonstrations": two concepts
+    assert len([r for r in rows if str(r["p"]) == CKB + "disorderType"]) == 2
 
 
 def test_associated_actors_keep_their_side(kb) -> None:

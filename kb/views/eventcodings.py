@@ -16,6 +16,7 @@ from typing import Any
 from kb.linking.eventlinks import GRAPH_EVENT_MATCHES
 from kb.namespaces import CKB
 from kb.terms import iri_ref
+from kb.views.lookups import reader
 
 POS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -59,6 +60,9 @@ class EventCodings:
 
 def event_codings(kb: Any, event: str) -> EventCodings | None:
     """The codings of ``event`` and of the records linked to it; None when nothing is linked."""
+    with reader(kb) as r:  # most pages show no linked event: a pattern lookup says so, no worker
+        if r is not None and not r.subjects(str(CKB.matchedEvent), event):
+            return None
     links = _links(kb, event)
     if not links:
         return None

@@ -163,3 +163,15 @@ def test_cli_match_events(tmp_path: Path, capsys) -> None:
     assert main(["--store", store, "match-events"]) == 0
     assert "0 new, 0 dropped" in capsys.readouterr().out
     assert MatchParams().min_score > 0
+
+
+def test_links_follow_the_records_when_an_import_is_dropped() -> None:
+    with KnowledgeBase.open(memory=True) as kb:
+        kb.ensure_loaded()
+        run_import(kb, GED, "ucdp-ged")
+        twins = run_import(kb, TWINS, "acled")
+        assert len(link_events(kb).links) >= 541
+        kb.backend.drop_graph(twins.graph)
+        report = link_events(kb)
+        assert report.links == [] and report.removed >= 541
+        assert GRAPH_EVENT_MATCHES not in kb.graphs()  # no graph that names only the matcher

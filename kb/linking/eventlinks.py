@@ -164,6 +164,9 @@ def link_events(kb: Any, params: MatchParams | None = None, write: bool = True) 
     report.added, report.removed = len(new) - report.kept, len(old) - report.kept
     if not write or new.keys() == old.keys():
         return report  # the same links: nothing to write, and every link keeps its time
+    if not new:  # no link left: no graph (not one that names only the matcher)
+        kb.backend.drop_graph(GRAPH_EVENT_MATCHES)
+        return report
     lines = [triple(res(MATCHER), ns(RDFS + "label"), text("conflict-kb event matcher (kb.linking)")),
              triple(res(MATCHER), "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{CKB.Software}>")]
     for sig, k in new.items():

@@ -50,13 +50,14 @@ def read_records(kb: Any) -> list[Record]:
     """Every dated, located event of every source, with its aligned types, actors and fatalities."""
     skip = f"<{GRAPH_INFERRED}>, <{GRAPH_EVENT_MATCHES}>"
     base: dict[str, dict[str, Any]] = {}
-    for r in _rows(kb, f"""SELECT ?ev ?g ?t ?start ?end ?acled ?ucdp ?fat ?lat ?lon ?prec WHERE {{
+    for r in _rows(kb, f"""SELECT ?ev ?g ?t ?start ?end ?acled ?ucdp ?fat ?lat ?lon ?prec ?country WHERE {{
         GRAPH ?g {{ ?ev a ?t }} FILTER (?g NOT IN ({skip}))
         ?t <{RDFS}subClassOf>* <{CKB.Event}> .
         ?ev <{CKB.earliestDate}> ?start ; <{CKB.latestDate}> ?end ; <{CKB.place}> ?pl .
         ?pl <{POS}lat> ?lat ; <{POS}long> ?lon .
         OPTIONAL {{ ?ev <{CKB.acledId}> ?acled }} OPTIONAL {{ ?ev <{CKB.ucdpId}> ?ucdp }}
         OPTIONAL {{ ?ev <{CKB.fatalitiesBest}> ?fat }} OPTIONAL {{ ?ev <{CKB.locationPrecision}> ?prec }}
+        OPTIONAL {{ ?ev <{CKB.codedCountry}> ?country }}
       }}"""):
         ev = str(r["ev"])
         rec = base.setdefault(ev, {"types": set(), "row": r})
@@ -88,7 +89,8 @@ def read_records(kb: Any) -> list[Record]:
                           coarse=r.get("prec") is not None and str(r["prec"]) not in PRECISE,
                           types=frozenset((rec["types"] | aligned[ev]) - {str(CKB.Event)}),
                           actors=frozenset(actors[ev]), names=tuple(sorted(names[ev])),
-                          fatalities=int(str(fat)) if fat is not None else None))
+                          fatalities=int(str(fat)) if fat is not None else None,
+                          country=str(r["country"]) if r.get("country") is not None else ""))
     return sorted(out, key=lambda x: x.iri)
 
 

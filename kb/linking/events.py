@@ -55,6 +55,7 @@ class Record:
     actors: frozenset[str] = frozenset()  # actor IRIs
     names: tuple[str, ...] = ()  # the actors as the source names them
     fatalities: int | None = None
+    country: str = ""  # as the record spells it: a word every actor of a country's data shares
 
 
 @dataclass
@@ -103,12 +104,16 @@ def compatible(a: Record, b: Record, ancestors: dict[str, frozenset[str]]) -> tu
     return None
 
 
-def words(names: tuple[str, ...]) -> frozenset[str]:
-    """The distinctive words of actor names ('Military Forces of Bangladesh (2009-)' -> bangladesh)."""
+def words(names: tuple[str, ...], country: str = "") -> frozenset[str]:
+    """The distinctive words of actor names: not the period, generic words or the event's country.
+
+    'JSS: Parbatya Chattagram Jana Samhati Samiti' and 'JSS/SB' share jss; 'Civilians (Bangladesh)'
+    is civilians; 'Government of Bangladesh' has no distinctive word in Bangladesh.
+    """
     out: set[str] = set()
     for name in names:
-        out |= {w for w in _WORD.findall(re.sub(r"\(\d[^)]*\)", " ", name).lower()) if w not in _GENERIC}
-    return frozenset(out)
+        out |= set(_WORD.findall(re.sub(r"\(\d[^)]*\)", " ", name).lower()))
+    return frozenset(out - _GENERIC - set(_WORD.findall(country.lower())))
 
 
 def score(a: Record, b: Record, params: MatchParams, ancestors: dict[str, frozenset[str]],
@@ -134,7 +139,7 @@ def score(a: Record, b: Record, params: MatchParams, ancestors: dict[str, frozen
     s_type = 1.0 if types[0] == types[1] else 0.6
     reasons.append(f"types compatible: {label.get(types[0], types[0])} ~ {label.get(types[1], types[1])}")
     shared = a.actors & b.actors
-    wa, wb = words(a.names), words(b.names)
+    wa, wb = words(a.names, a.country), words(b.names, b.country)
     common = wa & wb
     if shared:
         s_actor = 1.0

@@ -94,7 +94,7 @@ def _row(ev: str, props: dict[str, list[str]], parts: list[dict[str, str]], clai
         return values[0] if values else ""
     style = style | dict(s.split("=", 1) for s in props.get(str(CKB.codeStyle), []))  # the row's own way
     coded_as = props.get(str(CKB.codedAs), [])
-    when = date.fromisoformat(one("codedDate"))
+    when = date.fromisoformat(one("codedDate")[:10])
     row = {"event_id_cnty": one("acledId"),
            "event_date": codes.format_date(when, style.get("date", "%Y-%m-%d")),
            "year": str(when.year), "time_precision": _code(one("timePrecisionCode"), "time-precision"),

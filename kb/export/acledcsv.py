@@ -14,7 +14,7 @@ from typing import Any
 
 from kb.errors import KBError
 from kb.imports import acledcodes as codes
-from kb.imports.acled import EVENT_TYPES, LITERAL_COLUMNS, SUB_EVENT_TYPES
+from kb.imports.acled import EVENT_TYPES, SUB_EVENT_TYPES
 from kb.imports.common import slug
 from kb.namespaces import CKB, CKBR, import_graph
 
@@ -108,7 +108,7 @@ def _row(ev: str, props: dict[str, list[str]], parts: list[dict[str, str]], clai
     interaction = one("interactionCode")
     row["interaction"] = codes.interaction_text(_code(interaction, "interaction"),
                                                 style.get("interaction", "numeric")) if interaction else ""
-    for column, prop in LITERAL_COLUMNS:
+    for column, prop in codes.LITERAL_COLUMNS:
         row[column] = one(prop)
     for n, role in (("1", "Actor1"), ("2", "Actor2")):
         mine = [p for p in parts if p["role"] == str(CKB[role])]

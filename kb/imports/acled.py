@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from . import acledcodes as codes
 from .common import (
-    DIGITS,
     RDF_TYPE,
     RDFS_LABEL,
     XSD,
@@ -122,57 +121,6 @@ def converter() -> Converter:
     return Converter()
 
 
-def _codes(row: dict[str, str], file_style: Any) -> dict[str, Any]:
-    """The row's coded columns read and checked: inter codes, interaction, disorder, dates, stamp."""
-    own: list[str] = []  # where this row writes a code unlike the file's first row: kept on the event
-
-    def style(key: str, value: str) -> None:
-        if not file_style(key, value):
-            own.append(f"{key}={value}")
-    when, fmt = codes.parse_date(row["event_date"])
-    style("date", fmt)
-    year = (row.get("year") or "").strip()
-    if year and year != str(when.year):
-        raise BadRow(f"year {shown(year)} is not the year of event_date {when.isoformat()}")
-    got: dict[str, Any] = {"date": when, "style": own}
-    for n in ("1", "2"):
-        raw, actor = row[f"inter{n}"].strip(), row[f"actor{n}"].strip()
-        if not actor:
-            if raw not in codes.NO_ACTOR:
-                raise BadRow(f"inter{n} is {raw!r} but actor{n} is empty")
-            if n == "2":
-                style("no-actor-inter", raw)
-            got[n] = ""
-        elif not raw:
-            got[n] = ""
-        else:
-            got[n], how = codes.inter_code(raw, f"inter{n}")
-            style("inter", how)
-    raw = (row.get("interaction") or "").strip()
-    if raw:
-        got["interaction"], how = codes.interaction_code(raw)
-        style("interaction", how)
-    raw = (row.get("disorder_type") or "").strip()
-    got["disorder"] = codes.disorder_types(raw) if raw else []
-    raw = (row.get("civilian_targeting") or "").strip()
-    if raw and raw != codes.CIVILIANS_TARGETED:
-        raise BadRow(f"civilian_targeting {shown(raw)} is neither empty nor {codes.CIVILIANS_TARGETED!r}")
-    got["civilians"] = bool(raw)
-    raw = (row.get("timestamp") or "").strip()
-    if raw and not (DIGITS.fullmatch(raw) and len(raw) <= 12):  # seconds since 1970: 10 digits today
-        raise BadRow(f"timestamp {shown(raw)} is not a time in seconds since 1970")
-    got["stamp"] = datetime.fromtimestamp(int(raw), UTC) if raw else None
-    return got
-
-
-# the row's own spellings, kept on the event: place nodes are shared (and reconciled), these are not
-LITERAL_COLUMNS = (("country", "codedCountry"), ("region", "codedRegion"), ("iso", "codedCountryCode"),
-                   ("iso3", "codedCountryCode3"), ("admin1", "codedAdmin1"), ("admin2", "codedAdmin2"),
-                   ("admin3", "codedAdmin3"), ("location", "codedLocation"), ("latitude", "codedLatitude"),
-                   ("longitude", "codedLongitude"), ("tags", "acledTags"), ("data_id", "acledDataId"),
-                   ("event_id_no_cnty", "acledEventNumber"))
-
-
 def convert(row: dict[str, str], matcher: Any, style: Any = lambda key, value: True) -> list[str]:
     """All triples for one ACLED row; raises BadRow with the reason."""
     eid = (row.get("event_id_cnty") or "").strip()
@@ -183,7 +131,7 @@ def convert(row: dict[str, str], matcher: Any, style: Any = lambda key, value: T
         raise BadRow(f"event_type {shown(etype)} is not one of ACLED's six event types")
     if sub not in SUB_EVENT_TYPES[etype]:
         raise BadRow(f"sub_event_type {shown(sub)} is not a sub-event type of {etype!r}")
-    coded = _codes(row, style)
+    coded = codes.read_codes(row, style)
     precision = row["time_precision"].strip()
     earliest, latest, unit = bounds(coded["date"], precision)
     fatalities = count(row, "fatalities")
@@ -223,7 +171,7 @@ def convert(row: dict[str, str], matcher: Any, style: Any = lambda key, value: T
         T(ev, ckb("disorderType"), res(f"acled-disorder-{slug(kind)}"))
     if coded["civilians"]:
         T(ev, ckb("civilianTargeting"), res("acled-civilians-targeted"))
-    for column, prop in LITERAL_COLUMNS:
+    for column, prop in codes.LITERAL_COLUMNS:
         value = (row.get(column) or "").strip()
         if value:
             T(ev, ckb(prop), text(value))

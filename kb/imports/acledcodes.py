@@ -7,9 +7,11 @@ a file's way of writing them (numbers or text, the date format) is kept once per
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
 
-from .common import BadRow, shown
+from .common import DIGITS, BadRow, shown
 
 # inter codes 1-8 and the names newer exports write instead (singular and plural both seen)
 INTER_TEXT = ("State forces", "Rebel group", "Political militia", "Identity militia", "Rioters",
@@ -96,3 +98,54 @@ def parse_date(raw: str) -> tuple[date, str]:
 def format_date(when: date, fmt: str) -> str:
     """A date written in a recorded format ('%-d' is the day without its leading zero)."""
     return when.strftime(fmt.replace("%-d", str(when.day)))
+
+
+def read_codes(row: dict[str, str], file_style: Callable[[str, str], bool]) -> dict[str, Any]:
+    """The row's coded columns read and checked: inter codes, interaction, disorder, dates, stamp."""
+    own: list[str] = []  # where this row writes a code unlike the file's first row: kept on the event
+
+    def style(key: str, value: str) -> None:
+        if not file_style(key, value):
+            own.append(f"{key}={value}")
+    when, fmt = parse_date(row["event_date"])
+    style("date", fmt)
+    year = (row.get("year") or "").strip()
+    if year and year != str(when.year):
+        raise BadRow(f"year {shown(year)} is not the year of event_date {when.isoformat()}")
+    got: dict[str, Any] = {"date": when, "style": own}
+    for n in ("1", "2"):
+        raw, actor = row[f"inter{n}"].strip(), row[f"actor{n}"].strip()
+        if not actor:
+            if raw not in NO_ACTOR:
+                raise BadRow(f"inter{n} is {raw!r} but actor{n} is empty")
+            if n == "2":
+                style("no-actor-inter", raw)
+            got[n] = ""
+        elif not raw:
+            got[n] = ""
+        else:
+            got[n], how = inter_code(raw, f"inter{n}")
+            style("inter", how)
+    raw = (row.get("interaction") or "").strip()
+    if raw:
+        got["interaction"], how = interaction_code(raw)
+        style("interaction", how)
+    raw = (row.get("disorder_type") or "").strip()
+    got["disorder"] = disorder_types(raw) if raw else []
+    raw = (row.get("civilian_targeting") or "").strip()
+    if raw and raw != CIVILIANS_TARGETED:
+        raise BadRow(f"civilian_targeting {shown(raw)} is neither empty nor {CIVILIANS_TARGETED!r}")
+    got["civilians"] = bool(raw)
+    raw = (row.get("timestamp") or "").strip()
+    if raw and not (DIGITS.fullmatch(raw) and len(raw) <= 12):  # seconds since 1970: 10 digits today
+        raise BadRow(f"timestamp {shown(raw)} is not a time in seconds since 1970")
+    got["stamp"] = datetime.fromtimestamp(int(raw), UTC) if raw else None
+    return got
+
+
+# the row's own spellings, kept on the event: place nodes are shared (and reconciled), these are not
+LITERAL_COLUMNS = (("country", "codedCountry"), ("region", "codedRegion"), ("iso", "codedCountryCode"),
+                   ("iso3", "codedCountryCode3"), ("admin1", "codedAdmin1"), ("admin2", "codedAdmin2"),
+                   ("admin3", "codedAdmin3"), ("location", "codedLocation"), ("latitude", "codedLatitude"),
+                   ("longitude", "codedLongitude"), ("tags", "acledTags"), ("data_id", "acledDataId"),
+                   ("event_id_no_cnty", "acledEventNumber"))

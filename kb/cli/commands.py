@@ -220,6 +220,10 @@ def cmd_search(kb: Any, args: argparse.Namespace) -> int:
 
 def cmd_export(kb: Any, args: argparse.Namespace) -> int:
     """ckb export [--graph G | --entity X | --query Q] --format F -o FILE"""
+    if args.format == "acled-csv":
+        from kb.cli.eventcmds import cmd_export_acled
+
+        return cmd_export_acled(kb, args)
     fmt = args.format or _format_from_name(args.output) or "turtle"
     entity = kb.resolve(args.entity) if args.entity else None
     query = args.query

@@ -24,6 +24,7 @@ from kb.cli.commands import (
     cmd_serve,
     cmd_validate,
 )
+from kb.cli.eventcmds import add_match_events
 from kb.cli.progress import Progress
 from kb.errors import KBError, StoreFull
 
@@ -131,9 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--entity", metavar="IRI-OR-LABEL", help="only the statements about one entity")
     c.add_argument("--query", metavar="SPARQL",
                    help="the triples of a CONSTRUCT or DESCRIBE query (a file with @FILE.rq)")
-    c.add_argument("--format", choices=EXPORT_FORMATS, default=None,
-                   help="RDF format (default: from the -o extension, else turtle)")
+    c.add_argument("--format", choices=(*EXPORT_FORMATS, "acled-csv"), default=None,
+                   help="RDF format (default: from the -o extension, else turtle), or acled-csv: "
+                        "an ACLED import (--graph) written back as the file it came from")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE atomically (default: stdout)")
+    add_match_events(sub, cmd)
     c = cmd("serve", cmd_serve, "serve the web UI and the SPARQL endpoint")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=5000)

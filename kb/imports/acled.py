@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from . import acledcodes as codes
 from .common import (
     RDF_TYPE,
     RDFS_LABEL,
+    XSD,
     BadRow,
     ckb,
     coordinate,
@@ -63,13 +65,7 @@ GEO_PREC = {"1": "ExactLocation", "2": "NearLocation", "3": "FirstOrderAdminArea
 
 def parse_date(raw: str) -> date:
     """ACLED dates come as ISO (2025-05-16) or as in its exports (16 May 2025); anything else is bad."""
-    raw = raw.strip()
-    for fmt in ("%Y-%m-%d", "%d %B %Y", "%d %b %Y"):
-        try:
-            return datetime.strptime(raw, fmt).date()
-        except ValueError:
-            continue
-    raise BadRow(f"event_date {shown(raw)} is neither YYYY-MM-DD nor like '16 May 2025'")
+    return codes.parse_date(raw)[0]
 
 
 def bounds(when: date, precision: str) -> tuple[date, date, str]:
@@ -85,6 +81,7 @@ def bounds(when: date, precision: str) -> tuple[date, date, str]:
 
 
 def _actor(matcher: Any, name: str, inter: str, out: list[str]) -> str:
+    """Resolve an actor name; a new actor is typed from its inter code (already read to 1..8)."""
     iri, new = matcher.resolve("acled", name, fallback=f"acled-actor-{name_key(name)}")
     node = iri_term(iri)
     if new and matcher.once(f"actor-{iri}"):  # described once per import
@@ -95,7 +92,36 @@ def _actor(matcher: Any, name: str, inter: str, out: list[str]) -> str:
     return node
 
 
-def convert(row: dict[str, str], matcher: Any) -> list[str]:
+class Converter:
+    """Converts one file's rows and remembers how the file writes its codes and dates."""
+
+    def __init__(self) -> None:
+        self.header: list[str] = []
+        self.styles: dict[str, str] = {}
+
+    def _style(self, key: str, value: str) -> bool:
+        """Note how a row writes a code; False when it differs from the file's way (the first row's)."""
+        return self.styles.setdefault(key, value) == value
+
+    def convert(self, row: dict[str, str], matcher: Any) -> list[str]:
+        """All triples for one ACLED row; raises BadRow with the reason."""
+        if not self.header:
+            self.header = list(row)
+        return convert(row, matcher, self._style)
+
+    def record_triples(self, run: str) -> list[str]:
+        """The file's header and code style, on the import's record: what a re-export needs."""
+        out = [triple(run, ckb("csvHeader"), text(",".join(self.header)))]
+        out += [triple(run, ckb("codeStyle"), text(f"{k}={v}")) for k, v in sorted(self.styles.items())]
+        return out
+
+
+def converter() -> Converter:
+    """A converter for one import."""
+    return Converter()
+
+
+def convert(row: dict[str, str], matcher: Any, style: Any = lambda key, value: True) -> list[str]:
     """All triples for one ACLED row; raises BadRow with the reason."""
     eid = (row.get("event_id_cnty") or "").strip()
     if not re.fullmatch(r"[A-Z]{2,4}\d+", eid):
@@ -105,7 +131,9 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
         raise BadRow(f"event_type {shown(etype)} is not one of ACLED's six event types")
     if sub not in SUB_EVENT_TYPES[etype]:
         raise BadRow(f"sub_event_type {shown(sub)} is not a sub-event type of {etype!r}")
-    earliest, latest, unit = bounds(parse_date(row["event_date"]), row["time_precision"].strip())
+    coded = codes.read_codes(row, style)
+    precision = row["time_precision"].strip()
+    earliest, latest, unit = bounds(coded["date"], precision)
     fatalities = count(row, "fatalities")
     lat, lon = coordinate(row, "latitude", 90), coordinate(row, "longitude", 180)
     geo = row["geo_precision"].strip()
@@ -128,9 +156,25 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
     T(ev, ckb("codedAs"), res(f"acled-{slug(sub)}"))
     T(ev, ckb("acledId"), text(eid))
     T(ev, ckb("eventStatus"), ckb("Occurred"))
+    # a day as the ontology stores days (xsd:date is outside OWL 2's datatypes: reasoners reject it)
+    T(ev, ckb("codedDate"), day(coded["date"].isoformat()))
     T(ev, ckb("earliestDate"), day(earliest.isoformat()))
     T(ev, ckb("latestDate"), day(latest.isoformat()))
     T(ev, ckb("datePrecision"), ckb(unit))
+    T(ev, ckb("timePrecisionCode"), res(f"acled-time-precision-{precision}"))
+    T(ev, ckb("geoPrecisionCode"), res(f"acled-geo-precision-{geo}"))
+    if "interaction" in coded:
+        T(ev, ckb("interactionCode"), res(f"acled-interaction-{coded['interaction']}"))
+    for way in coded["style"]:
+        T(ev, ckb("codeStyle"), text(way))
+    for kind in coded["disorder"]:
+        T(ev, ckb("disorderType"), res(f"acled-disorder-{slug(kind)}"))
+    if coded["civilians"]:
+        T(ev, ckb("civilianTargeting"), res("acled-civilians-targeted"))
+    for column, prop in codes.LITERAL_COLUMNS:
+        value = (row.get(column) or "").strip()
+        if value:
+            T(ev, ckb(prop), text(value))
     if fatalities is not None:  # ACLED's single, conservative figure
         T(ev, ckb("fatalitiesBest"), integer(fatalities))
     place = place_triples(row["country"].strip(), row["admin1"].strip(), row["admin2"].strip(),
@@ -138,14 +182,24 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
     if place is not None:
         T(ev, ckb("place"), place)
     T(ev, ckb("locationPrecision"), ckb(GEO_PREC[geo]))
+    _participants(row, eid, coded, matcher, out)
+    _claim(row, eid, ev, claim, notes, coded, matcher, out)
+    return out
 
-    parts = [("1", row["actor1"].strip(), row["inter1"].strip(), "Actor1"),
-             ("2", row["actor2"].strip(), row["inter2"].strip(), "Actor2")]
+
+def _participants(row: dict[str, str], eid: str, coded: dict[str, Any], matcher: Any, out: list[str]) -> None:
+    """Actor 1 and 2 and their associated actors: each a participation on its actor's side."""
+
+    def T(s: str, p: str, o: str) -> None:
+        out.append(f"{s} {p} {o} .\n")
+    ev = res(f"acled-{eid}")
+    parts = [("1", row["actor1"].strip(), coded["1"], "Actor1", None),
+             ("2", row["actor2"].strip(), coded["2"], "Actor2", None)]
     for n, column in (("1", "assoc_actor_1"), ("2", "assoc_actor_2")):
-        for k, name in enumerate(a.strip() for a in row[column].split(";")):
-            if name:
-                parts.append((f"{n}-assoc-{k}", name, "", "AssociatedActor"))
-    for key, name, inter, role in parts:
+        names = [a.strip() for a in row[column].split(";")]
+        for k, name in enumerate(a for a in names if a):
+            parts.append((f"{n}-assoc-{k}", name, "", "AssociatedActor", k))
+    for key, name, inter, role, position in parts:
         if not name:
             continue
         actor = _actor(matcher, name, inter, out)
@@ -158,8 +212,18 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
         # actor 1 and its associated actors are one side, actor 2 and its associated actors the other
         T(part, ckb("side"), ckb("SideA" if key.startswith("1") else "SideB"))
         T(part, ckb("asDescribed"), text(name))
+        if inter:  # the row's coding of this actor, also when the actor was already known
+            T(part, ckb("actorTypeCode"), res(f"acled-inter-{inter}"))
+        if position is not None:
+            T(part, ckb("listPosition"), integer(position))
 
-    # the claim: ACLED's coding; its notes are the words the claim rests on
+
+def _claim(row: dict[str, str], eid: str, ev: str, claim: str, notes: str, coded: dict[str, Any],
+           matcher: Any, out: list[str]) -> None:
+    """The claim: ACLED's coding; its notes are the words the claim rests on; its sources."""
+
+    def T(s: str, p: str, o: str) -> None:
+        out.append(f"{s} {p} {o} .\n")
     doc, quote = res(f"acled-{eid}-notes"), res(f"acled-{eid}-quote")
     T(claim, RDF_TYPE, ckb("Report"))
     T(claim, RDFS_LABEL, text(f"ACLED event {eid} as coded by ACLED"))
@@ -168,6 +232,10 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
     T(claim, ns(PROV + "wasAttributedTo"), res("ACLED"))
     if row["source_scale"].strip():
         T(claim, ckb("sourceScale"), text(row["source_scale"].strip()))
+    if row["source"].strip():
+        T(claim, ckb("codedSources"), text(row["source"].strip()))
+    if coded["stamp"] is not None:
+        T(claim, ckb("lastModified"), f'"{coded["stamp"].strftime("%Y-%m-%dT%H:%M:%SZ")}"^^<{XSD}dateTime>')
     T(doc, RDF_TYPE, ckb("Document"))
     T(doc, RDFS_LABEL, text(f"ACLED notes of event {eid}"))
     T(doc, ckb("fullText"), text(notes))
@@ -188,4 +256,3 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
             T(outlet, RDFS_LABEL, text(source))
         T(claim, ns(PROV + "wasDerivedFrom"), stmt)
         T(claim, ns(PROV + "hadPrimarySource"), stmt)
-    return out

@@ -107,6 +107,9 @@ def run_import(
         return ImportResult(graph, unchanged=True)
     matcher = actors.Matcher.for_kb(kb, aliases, replacing=graph)
     result = ImportResult(graph)
+    # a format that keeps per-file state (how the file writes its codes) has a converter
+    conv = module.converter() if hasattr(module, "converter") else None
+    convert = conv.convert if conv is not None else module.convert
 
     seen: dict[str, int] = {}  # event id -> its line: a repeated id would merge two rows' facts
 
@@ -121,7 +124,7 @@ def run_import(
                 key = row[module.ID].strip()
                 if key in seen:
                     raise BadRow(f"{module.ID} {shown(key)} repeats the row on line {seen[key]}")
-                lines = module.convert(row, matcher)
+                lines = convert(row, matcher)
             except BadRow as e:
                 matcher.row_done(kept=False)
                 bad(line, e)
@@ -138,6 +141,8 @@ def run_import(
                                                       if result.skipped else ""))
         yield "".join(matcher.record_triples())
         yield "".join(_record(p, checksum, graph_name, result))
+        if conv is not None:
+            yield "".join(conv.record_triples(res(f"import-{slug(graph_name)}")))
 
     with tempfile.TemporaryDirectory(prefix="ckb-import-") as tmp:
         pipe = Path(tmp) / f"{slug(graph_name)}.nt"  # the suffix tells the loader the format

@@ -49,6 +49,9 @@ WHERE_PREC = {"1": "ExactLocation", "2": "NearLocation", "3": "SecondOrderAdminA
               "5": "PartOfCountry", "6": "CountryOnly", "7": "InternationalArea"}
 CLARITY = {"1": "CodedClear", "2": "CodedUnclear"}
 UCDP = res("UCDP")
+PLACE_COLUMNS = (("country", "codedCountry"), ("adm_1", "codedAdmin1"), ("adm_2", "codedAdmin2"),
+                 ("where_coordinates", "codedLocation"), ("latitude", "codedLatitude"),
+                 ("longitude", "codedLongitude"))
 
 
 def _date(row: dict[str, str], column: str) -> str:
@@ -132,6 +135,10 @@ def convert(row: dict[str, str], matcher: Any) -> list[str]:
                           row["where_coordinates"].strip(), lat, lon, out, matcher.once)
     if place is not None:
         T(ev, ckb("place"), place)
+    # the row's own spellings ("Barisāl Division" and "Barisal Division" share one place node)
+    for column, prop in PLACE_COLUMNS:
+        if row[column].strip():
+            T(ev, ckb(prop), text(row[column].strip()))
     T(ev, ckb("locationPrecision"), ckb(where))
 
     one_sided = kind == "OneSidedViolence"

@@ -6,7 +6,7 @@ and get the same table; each IRI column has a label column's words, the claim ke
 
 from __future__ import annotations
 
-from kb.views.claims import _ANONYMITY, CODING, FACET_PATTERNS, PREFIXES, Filters, kind_in, where
+from kb.views.claims import _ANONYMITY, _COUNTS, CODING, FACET_PATTERNS, PREFIXES, Filters, kind_in, where
 
 # The columns, in order, as the CSV's header names them.
 COLUMNS = ("claim", "label", "kind", "anonymity", "hedge", "coder_judgement", "according_to",
@@ -30,8 +30,11 @@ def csv_query(f: Filters) -> str:
     """The SELECT whose CSV is the explorer's download for ``f``: the columns of COLUMNS."""
     outlet = FACET_PATTERNS["via"].replace("?v", "?outlet")
     document = FACET_PATTERNS["document"].replace("?v", "?docv")
-    return f"""{PREFIXES}SELECT ?claim (MIN(STR(?l)) AS ?label) {_words("?kindClass", "kind")}
-       {_ANONYMITY}
+    # Aggregates first, the anonymity IF one level up (as kb.views.claims.build_query: Virtuoso).
+    rest = "?hedge ?coder_judgement ?according_to ?first_speaker ?document ?quote"
+    return f"""{PREFIXES}SELECT ?claim ?label ?kind {_ANONYMITY} {rest} WHERE {{ {{
+SELECT ?claim (MIN(STR(?l)) AS ?label) {_words("?kindClass", "kind")}
+       {_COUNTS}
        {_words("?h", "hedge")} {_words("?coded", "coder_judgement")}
        {_words("?outlet", "according_to")} {_words("?ps", "first_speaker")}
        {_words("?docv", "document")} (SAMPLE(STR(?quoteText)) AS ?quote)
@@ -50,5 +53,5 @@ WHERE {{
   OPTIONAL {{ ?claim prov:hadPrimarySource ?pst . ?pst prov:wasAttributedTo ?ps . {_name("?ps")}
              OPTIONAL {{ ?ps a ckb:UnnamedAgent . BIND(?ps AS ?unnamed) }} }}
 }}
-GROUP BY ?claim
+GROUP BY ?claim }} }}
 ORDER BY ?label ?claim"""

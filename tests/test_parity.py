@@ -113,23 +113,16 @@ PAGES = ["/", "/query", "/ontology", "/timeline", "/reader", "/id/Hezbollah", "/
          "%20ORDER%20BY%20%3Fs&format=csv",
          # The analyst's pages (issue 23): every kind of page, with facets.
          "/actors", "/actors?relation=fought", "/actors?relation=backs", "/map", "/api/map",
-         "/claims", "/claims?anonymous=1", "/claims?hedge=reportedly", "/id/Russia", "/id/Iran",
+         "/claims", "/claims?hedge=reportedly",
+         "/claims?actor=https://w3id.org/conflict-kb/id/Russia", "/id/Russia", "/id/Iran",
          "/id/SyrianRepublicanGuard", "/id/event-infighting", "/id/BasNews", "/id/AhmedRahal",
          "/id/IdlibProvince", "/id/doc-russia-iran-infighting-syria",
          "/source?iri=https%3A%2F%2Fw3id.org%2Fconflict-kb%2Fid%2FBasNews",
          "/api/search?q=hez", "/api/terms?q=Clash"]
 
 
-# Pages whose queries Virtuoso 7.2.5 cannot compile or answers wrongly (to be rewritten, issue 23).
-FACETS = "Virtuoso 7.2.5 loses rows in the explorer's event and actor facets (a joined subClassOf* path)"
-VIRTUOSO_PAGES = {"/claims": FACETS, "/claims?anonymous=1": FACETS, "/claims?hedge=reportedly": FACETS}
-
-
 @pytest.mark.parametrize("page", PAGES)
-def test_pages_show_alike(engine: tuple[str, list[str]], kb: KnowledgeBase, page: str,
-                          request: pytest.FixtureRequest) -> None:
-    if engine[0] == "virtuoso" and page in VIRTUOSO_PAGES:
-        request.applymarker(pytest.mark.xfail(reason=VIRTUOSO_PAGES[page], strict=True))
+def test_pages_show_alike(engine: tuple[str, list[str]], kb: KnowledgeBase, page: str) -> None:
     with _open(engine[1]) as k:
         got = create_app({"KB": k, "TESTING": True}).test_client().get(page)
     want = create_app({"KB": kb, "TESTING": True}).test_client().get(page)

@@ -8,6 +8,7 @@ import time
 from flask import Blueprint, Response, render_template, request, url_for
 
 from kb.query import scheduling
+from kb.views import classes
 from kb.views.browse import labels
 from kb.views.claimcsv import csv_query
 from kb.views.claimfacets import facet_counts
@@ -44,7 +45,7 @@ def index() -> str | Response:
         return _download(build_query(filters).encode("utf-8"),
                          "application/sparql-query", _filename(active) + ".rq")
     if fmt == "csv":
-        result = kb.query(csv_query(filters))  # in words: labels, with the outlet cited
+        result = kb.query(classes.listed(kb, csv_query(filters)))  # in words: labels, with the outlet cited
         return _download(result.serialize("csv"), "text/csv; charset=utf-8",
                          _filename(active) + ".csv")
     if fmt:

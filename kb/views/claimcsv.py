@@ -37,7 +37,7 @@ SELECT ?claim (MIN(STR(?l)) AS ?label) {_words("?kindClass", "kind")}
        {_COUNTS}
        {_words("?h", "hedge")} {_words("?coded", "coder_judgement")}
        {_words("?outlet", "according_to")} {_words("?ps", "first_speaker")}
-       {_words("?docv", "document")} (SAMPLE(STR(?quoteText)) AS ?quote)
+       {_words("?docv", "document")} (MIN(STR(?quoteText)) AS ?quote)
 WHERE {{
   {{ SELECT DISTINCT ?claim WHERE {{
     {where(f)}

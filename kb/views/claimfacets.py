@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from kb.derived import bitmaps as claimbitmaps
+from kb.views import classes
 from kb.views.claimlist import supporting
 from kb.views.claims import FACET_PATTERNS, KINDS, PREFIXES, Filters, anonymity_of_claims, kind_in, where
 
@@ -50,7 +51,7 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
             continue
         limit = left if timeout is None else timeout if left is None else min(timeout, left)
         try:
-            rows = kb.query(facet_query(f, name), timeout=limit).rows
+            rows = kb.query(classes.listed(kb, facet_query(f, name)), timeout=limit).rows
         except QueryTimeout:
             slow.append(name)  # the next, cheaper-looking facets may still fit
             continue

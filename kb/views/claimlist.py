@@ -8,6 +8,7 @@ from typing import Any
 from kb.derived import bitmaps as claimbitmaps
 from kb.namespaces import CKB
 from kb.terms import iri_ref
+from kb.views import classes
 from kb.views.browse import labels
 from kb.views.claims import CODING, KINDS, MAX_ROWS, SORT_LIMIT, Filters, build_query, count_query
 from kb.views.lookups import reader, text
@@ -48,7 +49,7 @@ class Listing:
 
 def count(kb: Any, f: Filters) -> int:
     """How many claims match ``f``."""
-    rows = kb.query(count_query(f)).rows
+    rows = kb.query(classes.listed(kb, count_query(f))).rows
     return int(rows[0]["n"].toPython()) if rows else 0
 
 
@@ -61,12 +62,13 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0, bitmaps:
     if held is not None:
         mask = held.matching(f, lambda: supporting(kb, f))
         chosen = held.page(mask, limit, offset)
-        result = kb.query(build_query(f, claims=chosen), limit=MAX_ROWS) if chosen else None
+        listed = classes.listed(kb, build_query(f, claims=chosen)) if chosen else None
+        result = kb.query(listed, limit=MAX_ROWS) if listed else None
         return Listing(build_query(f, limit, offset), _rows(result),
                        bool(result and result.truncated), len(mask), True)
     total = count(kb, f)
     sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT)
-    result = kb.query(sparql, limit=MAX_ROWS)
+    result = kb.query(classes.listed(kb, sparql), limit=MAX_ROWS)
     return Listing(sparql, _rows(result), bool(result.truncated), total, total <= SORT_LIMIT)
 
 
@@ -75,9 +77,10 @@ def _rows(result: Any) -> list[ClaimRow]:
     rows = []
     for r in [] if result is None else result.rows:
         hedges = _split(r.get("hedges"), "|")
+        quote_iri, _, quote = str(r.get("quotePair") or "").partition(" ")  # an IRI has no space
         rows.append(ClaimRow(
             iri=str(r["claim"]), label=str(r.get("label") or r["claim"]),
-            quote=str(r.get("quote") or ""), quote_iri=str(r.get("quoteIri") or ""),
+            quote=quote, quote_iri=quote_iri,
             document=str(r.get("document") or ""),
             kinds=[KINDS[k] for k in _split(r.get("kinds")) if k in KINDS],
             hedges=[h for h in hedges if h not in CODING], speakers=_split(r.get("speakers")),

@@ -241,10 +241,12 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
     {where(f)}
   }}{window} }}
   OPTIONAL {{ ?claim rdfs:label ?l }}"""
-    columns = "?claim ?label ?quote ?quoteIri ?document ?kinds ?hedges ?speakers"
+    # One quote per claim, the same on every engine: its IRI and words together (SAMPLE could
+    # take the words of one quote and the IRI of another).
+    columns = "?claim ?label ?quotePair ?document ?kinds ?hedges ?speakers"
     return f"""{PREFIXES}SELECT {columns} {_ANONYMITY} WHERE {{ {{
 SELECT ?claim (MIN(STR(?l)) AS ?label) {_COUNTS}
-       (SAMPLE(?quoteText) AS ?quote) (SAMPLE(?qiri) AS ?quoteIri) (SAMPLE(?doc) AS ?document)
+       (MIN(CONCAT(STR(?qiri), " ", STR(?quoteText))) AS ?quotePair) (MIN(STR(?doc)) AS ?document)
        (GROUP_CONCAT(DISTINCT STR(?kindClass); separator=" ") AS ?kinds)
        (GROUP_CONCAT(DISTINCT STR(?h); separator="|") AS ?hedges)
        (GROUP_CONCAT(DISTINCT STR(?ps); separator=" ") AS ?speakers)

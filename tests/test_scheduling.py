@@ -307,3 +307,49 @@ def test_a_freed_slot_goes_first_to_the_client_holding_fewest() -> None:
     for t in (*holders, *waiters):
         t.join(10)
     assert order[3] == "page" and gate.load() == (0, 0)
+
+
+def test_one_client_never_holds_every_interactive_worker() -> None:
+    """The lanes' interactive gate leaves one worker to the other clients: one client's second
+    query waits even while a worker is free, and another client's query takes that worker at once
+    (the pages attack of issue 19: page queries of seconds held both workers)."""
+    gate = LanePools(interactive=2).gates[INTERACTIVE]
+    held, release = threading.Event(), threading.Event()
+    outcome: list[tuple[str, str, float]] = []
+
+    def run(client: str, deadline: float | None, hold: bool) -> None:
+        scheduling.CLIENT.set(client)
+        start = time.monotonic()
+        try:
+            with gate.slot(deadline):
+                outcome.append((client, "slot", time.monotonic() - start))
+                if hold:
+                    held.set()
+                    release.wait(30)
+        except Overloaded:
+            outcome.append((client, "overloaded", time.monotonic() - start))
+
+    holder = threading.Thread(target=run, args=("attacker", None, True))
+    holder.start()
+    held.wait(10)
+    second = threading.Thread(target=run, args=("attacker", time.monotonic() + 1.0, False))
+    second.start()
+    second.join(10)  # its deadline passed while a worker stood free: capped, not queued behind one
+    cheap = threading.Thread(target=run, args=("cheap", time.monotonic() + 1.0, False))
+    cheap.start()
+    cheap.join(10)
+    release.set()
+    holder.join(10)
+    assert outcome[1][:2] == ("attacker", "overloaded"), outcome
+    assert outcome[2][:2] == ("cheap", "slot") and outcome[2][2] < 0.5, outcome
+    # Callers that name no client (the CLI, library users) are not capped.
+    held.clear()
+    release.clear()
+    holder = threading.Thread(target=run, args=("", None, True))
+    holder.start()
+    held.wait(10)
+    run("", time.monotonic() + 1.0, False)
+    release.set()
+    holder.join(10)
+    assert [o[:2] for o in outcome[3:]] == [("", "slot"), ("", "slot")], outcome
+    assert gate.load() == (0, 0)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -21,7 +24,7 @@ from kb.query import engine, scheduling
 from kb.query.engine import StoreSpec
 from kb.query.forkserver import Forked
 from kb.query.scheduling import HEAVY, INTERACTIVE, Gate, LanePools, Overloaded
-from kb.query.worker import _Worker
+from kb.query.worker import WorkerPool, _Worker
 from kb.store.backend import QueryRequest
 
 HEAVY_Q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
@@ -353,3 +356,47 @@ def test_one_client_never_holds_every_interactive_worker() -> None:
     holder.join(10)
     assert [o[:2] for o in outcome[3:]] == [("", "slot"), ("", "slot")], outcome
     assert gate.load() == (0, 0)
+
+
+@pytest.fixture
+def high_descriptors() -> Iterator[None]:
+    """Every descriptor opened in the test is numbered above 1024 (a server with many connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1400:
+        pytest.skip(f"the descriptor limit ({hard}) is too low to pass 1024")
+    if soft != resource.RLIM_INFINITY and soft < 1400:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1400, hard))
+    fillers = []
+    try:
+        while not fillers or fillers[-1] < 1030:
+            fillers.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_workers_wait_on_descriptors_past_1024(spec: StoreSpec, high_descriptors: None) -> None:
+    """select() refuses descriptors >= 1024: the pool's wait for an answer raised ValueError, and a
+    running worker's pidfd read as ended."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        proc = Forked(child.pid)
+        assert proc._pidfd is not None and proc._pidfd > 1024
+        assert proc.poll() is None  # still running
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(0.2)
+        proc.kill()
+        assert proc.wait(10) == -1
+    finally:
+        child.kill()
+        child.wait()
+    pool = WorkerPool(1)
+    pool.reset(spec)
+    try:
+        assert pool.run(job(CHEAP_Q, 10.0))["kind"] == "ask"
+        with pytest.raises(QueryTimeout):  # the wait still ends at the limit
+            pool.run(job(HEAVY_Q, 0.5))
+    finally:
+        pool.close()

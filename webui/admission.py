@@ -18,7 +18,8 @@
 - **Pages.** Every other request (pages, lookups, their APIs) runs as one of the client's
   PAGES_PER_CLIENT at a time; up to PAGES_WAITING more wait their turn (until their deadline:
   then 503), beyond that 429. So one client's pages hold at most that many places in the
-  interactive lane, whatever it sends. A page's time beyond FAST_QUERY_LIMIT is charged to the
+  interactive lane, whatever it sends, and their queries at most all its workers but one
+  (``scheduling.LanePools``): another client's cheap query never waits for them. A page's time beyond FAST_QUERY_LIMIT is charged to the
   same budget as queries: a client that spent it gets 429 on pages too. Cheap pages (and the
   page cache's answers) cost nothing.
 - **Who is a client.** The remote address, or the X-Forwarded-For hop before it when the

@@ -23,7 +23,7 @@ from kb.errors import ForbiddenQuery, QueryTimeout
 from kb.query import engine, scheduling
 from kb.query.engine import StoreSpec
 from kb.query.forkserver import Forked
-from kb.query.scheduling import HEAVY, INTERACTIVE, Gate, LanePools, Overloaded
+from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, Gate, LanePools, NoRoom, Overloaded
 from kb.query.worker import WorkerPool, _Worker
 from kb.store.backend import QueryRequest
 
@@ -400,3 +400,35 @@ def test_workers_wait_on_descriptors_past_1024(spec: StoreSpec, high_descriptors
             pool.run(job(HEAVY_Q, 0.5))
     finally:
         pool.close()
+
+
+def test_a_new_text_from_a_client_at_its_share_goes_to_the_heavy_lane_at_once(spec: StoreSpec) -> None:
+    """It would otherwise hold the one probe slot while waiting for an interactive worker it may
+    not take, and every other client's new text would find no probe slot (NoRoom) meanwhile."""
+    pools = LanePools(interactive=2)
+    pools.reset(spec)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        scheduling.CLIENT.set("a")
+        with pools.gates[INTERACTIVE].slot(None):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        scheduling.CLIENT.set("a")
+        start = time.monotonic()
+        with pytest.raises(NoRoom), scheduling.lane(PROBE, start + 10):
+            pools.run(job(CHEAP_Q, 5.0))
+        assert time.monotonic() - start < 1.0 and pools.gates[PROBE].load() == (0, 0)
+        scheduling.CLIENT.set("b")  # another client's new text still probes
+        with scheduling.lane(PROBE, time.monotonic() + 10):
+            assert pools.run(job(CHEAP_Q, 5.0))["kind"] == "ask"
+    finally:
+        scheduling.CLIENT.set("")
+        release.set()
+        holder.join(10)
+        pools.close()

@@ -155,6 +155,11 @@ class Gate:
             else:
                 self._busy -= 1
 
+    def may_take(self, client: str) -> bool:
+        """False while ``client`` holds all the slots it may hold (``per_client``)."""
+        with self._lock:
+            return self._may_hold(client)
+
     def _may_hold(self, client: str) -> bool:
         # Unnamed callers (the CLI, library users: no CLIENT set) are one caller; not capped.
         return self.per_client is None or not client or self._held[client] < self.per_client
@@ -257,7 +262,10 @@ class LanePools:
         lane, deadline = LANE.get(), DEADLINE.get()
         if lane != PROBE:
             return self._run(lane, job, deadline)
-        # A new text: an interactive worker, if a probe slot comes free soon; else NoRoom.
+        # A new text: an interactive worker, if a probe slot comes free soon; else NoRoom. A client
+        # already holding its share of interactive workers would hold the probe slot while it waits.
+        if not self.gates[INTERACTIVE].may_take(CLIENT.get()):
+            raise NoRoom
         wait = time.monotonic() + PROBE_WAIT
         with contextlib.ExitStack() as held:
             try:

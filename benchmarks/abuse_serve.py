@@ -330,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/results/")
     args = ap.parse_args(argv)
     rows: dict[str, Any] = {}
+    # A shared machine slows the cheap client too: the record says how busy it was.
+    load = {"start": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="ckb-abuse-") as tmp:
         store = build(args.triples, Path(tmp))
         with socket.socket() as probe:
@@ -348,10 +350,12 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 proc.terminate()
                 proc.wait(60)
+    load["end"] = [round(x, 2) for x in os.getloadavg()]
     label = size_label(args.triples)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    record = {"triples": args.triples, "seconds": args.seconds, "machine": machine(), "rows": rows}
+    record = {"triples": args.triples, "seconds": args.seconds, "machine": machine(), "load_average": load,
+              "rows": rows}
     (out / f"abuse-{label}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"# Cheap client under attack, {label} triples ({args.seconds:g} s per attack)", "",
              "| attack | cheap p50 ms | p95 ms | p99 ms | cheap failed | attacker got | server peak MiB "
@@ -360,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         got = ", ".join(f"{k}: {v}" for k, v in row["attacker"].items()) or "-"
         lines.append(f"| {row['attack']} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | "
                      f"{row['cheap_failed']} | {got} | {row['server_peak_mib']} | {row['tree_peak_mib']} |")
+    lines += ["", f"Load average (1, 5, 15 min) at the start {load['start']}, at the end {load['end']}."]
     (out / f"abuse-{label}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -20,8 +23,8 @@ from kb.errors import ForbiddenQuery, QueryTimeout
 from kb.query import engine, scheduling
 from kb.query.engine import StoreSpec
 from kb.query.forkserver import Forked
-from kb.query.scheduling import HEAVY, INTERACTIVE, Gate, LanePools, Overloaded
-from kb.query.worker import _Worker
+from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, Gate, LanePools, NoRoom, Overloaded
+from kb.query.worker import WorkerPool, _Worker
 from kb.store.backend import QueryRequest
 
 HEAVY_Q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
@@ -307,3 +310,125 @@ def test_a_freed_slot_goes_first_to_the_client_holding_fewest() -> None:
     for t in (*holders, *waiters):
         t.join(10)
     assert order[3] == "page" and gate.load() == (0, 0)
+
+
+def test_one_client_never_holds_every_interactive_worker() -> None:
+    """The lanes' interactive gate leaves one worker to the other clients: one client's second
+    query waits even while a worker is free, and another client's query takes that worker at once
+    (the pages attack of issue 19: page queries of seconds held both workers)."""
+    gate = LanePools(interactive=2).gates[INTERACTIVE]
+    held, release = threading.Event(), threading.Event()
+    outcome: list[tuple[str, str, float]] = []
+
+    def run(client: str, deadline: float | None, hold: bool) -> None:
+        scheduling.CLIENT.set(client)
+        start = time.monotonic()
+        try:
+            with gate.slot(deadline):
+                outcome.append((client, "slot", time.monotonic() - start))
+                if hold:
+                    held.set()
+                    release.wait(30)
+        except Overloaded:
+            outcome.append((client, "overloaded", time.monotonic() - start))
+
+    holder = threading.Thread(target=run, args=("attacker", None, True))
+    holder.start()
+    held.wait(10)
+    second = threading.Thread(target=run, args=("attacker", time.monotonic() + 1.0, False))
+    second.start()
+    second.join(10)  # its deadline passed while a worker stood free: capped, not queued behind one
+    cheap = threading.Thread(target=run, args=("cheap", time.monotonic() + 1.0, False))
+    cheap.start()
+    cheap.join(10)
+    release.set()
+    holder.join(10)
+    assert outcome[1][:2] == ("attacker", "overloaded"), outcome
+    assert outcome[2][:2] == ("cheap", "slot") and outcome[2][2] < 0.5, outcome
+    # Callers that name no client (the CLI, library users) are not capped.
+    held.clear()
+    release.clear()
+    holder = threading.Thread(target=run, args=("", None, True))
+    holder.start()
+    held.wait(10)
+    run("", time.monotonic() + 1.0, False)
+    release.set()
+    holder.join(10)
+    assert [o[:2] for o in outcome[3:]] == [("", "slot"), ("", "slot")], outcome
+    assert gate.load() == (0, 0)
+
+
+@pytest.fixture
+def high_descriptors() -> Iterator[None]:
+    """Every descriptor opened in the test is numbered above 1024 (a server with many connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1400:
+        pytest.skip(f"the descriptor limit ({hard}) is too low to pass 1024")
+    if soft != resource.RLIM_INFINITY and soft < 1400:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1400, hard))
+    fillers = []
+    try:
+        while not fillers or fillers[-1] < 1030:
+            fillers.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in fillers:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_workers_wait_on_descriptors_past_1024(spec: StoreSpec, high_descriptors: None) -> None:
+    """select() refuses descriptors >= 1024: the pool's wait for an answer raised ValueError, and a
+    running worker's pidfd read as ended."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        proc = Forked(child.pid)
+        assert proc._pidfd is not None and proc._pidfd > 1024
+        assert proc.poll() is None  # still running
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(0.2)
+        proc.kill()
+        assert proc.wait(10) == -1
+    finally:
+        child.kill()
+        child.wait()
+    pool = WorkerPool(1)
+    pool.reset(spec)
+    try:
+        assert pool.run(job(CHEAP_Q, 10.0))["kind"] == "ask"
+        with pytest.raises(QueryTimeout):  # the wait still ends at the limit
+            pool.run(job(HEAVY_Q, 0.5))
+    finally:
+        pool.close()
+
+
+def test_a_new_text_from_a_client_at_its_share_goes_to_the_heavy_lane_at_once(spec: StoreSpec) -> None:
+    """It would otherwise hold the one probe slot while waiting for an interactive worker it may
+    not take, and every other client's new text would find no probe slot (NoRoom) meanwhile."""
+    pools = LanePools(interactive=2)
+    pools.reset(spec)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        scheduling.CLIENT.set("a")
+        with pools.gates[INTERACTIVE].slot(None):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        held.wait(10)
+        scheduling.CLIENT.set("a")
+        start = time.monotonic()
+        with pytest.raises(NoRoom), scheduling.lane(PROBE, start + 10):
+            pools.run(job(CHEAP_Q, 5.0))
+        assert time.monotonic() - start < 1.0 and pools.gates[PROBE].load() == (0, 0)
+        scheduling.CLIENT.set("b")  # another client's new text still probes
+        with scheduling.lane(PROBE, time.monotonic() + 10):
+            assert pools.run(job(CHEAP_Q, 5.0))["kind"] == "ask"
+    finally:
+        scheduling.CLIENT.set("")
+        release.set()
+        holder.join(10)
+        pools.close()

@@ -17,10 +17,14 @@
   time they wait for their file is charged to the client's budget, as a query's is.
 - **Pages.** Every other request (pages, lookups, their APIs) runs as one of the client's
   PAGES_PER_CLIENT at a time; up to PAGES_WAITING more wait their turn (until their deadline:
-  then 503), beyond that 429. So one client's pages hold at most that many places in the
-  interactive lane, whatever it sends. A page's time beyond FAST_QUERY_LIMIT is charged to the
-  same budget as queries: a client that spent it gets 429 on pages too. Cheap pages (and the
-  page cache's answers) cost nothing.
+  then 503); a request beyond those waits up to REFUSAL_WAIT for room among them (LINGERING such
+  requests at most, in all), then gets 429: a flood costs the server about one refusal per
+  connection per REFUSAL_WAIT, not one a millisecond, each taking the interpreter from everyone
+  else. So one client's pages hold at most that many places in the interactive lane, whatever
+  it sends, and their queries at most all its workers but one (``scheduling.LanePools``):
+  another client's cheap query never waits for them. A page's time beyond FAST_QUERY_LIMIT is
+  charged to the same budget as queries: a client that spent it gets 429 on pages too. Cheap
+  pages (and the page cache's answers) cost nothing.
 - **Who is a client.** The remote address, or the X-Forwarded-For hop before it when the
   remote address is a proxy named in TRUSTED_PROXIES (``ckb serve --trusted-proxy``).
 """
@@ -45,6 +49,8 @@ from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, LanePools, NoRoom, Ov
 from webui.budget import Budget
 
 _KNOWN_HEAVY = 4096  # query texts remembered as heavy
+REFUSAL_WAIT = 1.0  # seconds a request past its client's page places waits for room before its 429
+LINGERING = 8  # such requests waiting at once, in all (each holds a server thread)
 
 
 def arrival() -> float:
@@ -67,6 +73,7 @@ class Admission:
         self.pages_waiting = int(config.get("PAGES_WAITING", 6))
         self._pages: Counter[str] = Counter()  # running
         self._queued: Counter[str] = Counter()  # waiting for one of the client's places
+        self._lingering = 0  # past their client's places, waiting briefly for room (REFUSAL_WAIT)
         self._known: OrderedDict[str, None] = OrderedDict()
         self._cheap: OrderedDict[str, None] = OrderedDict()  # texts that finished within a slice
         self._lock = threading.Lock()
@@ -173,6 +180,8 @@ class Admission:
         with self._turn:
             if self._pages[client] >= self.pages_per_client:
                 if self._queued[client] >= self.pages_waiting:
+                    self._linger(client, min(deadline, time.monotonic() + REFUSAL_WAIT))
+                if self._queued[client] >= self.pages_waiting:
                     most = self.pages_per_client + self.pages_waiting
                     raise TooManyRequests(f"this client already has {most} requests under way; wait "
                                           "for them to finish", retry_after=2)
@@ -187,7 +196,19 @@ class Admission:
                     self._queued[client] -= 1
                     if not self._queued[client]:
                         del self._queued[client]
+                    self._turn.notify_all()  # room in the queue: for a request lingering
             self._pages[client] += 1
+
+    def _linger(self, client: str, until: float) -> None:
+        """Wait (holding ``_turn``) until ``client`` has room among its waiting places, or ``until``."""
+        if self._lingering >= LINGERING:
+            return
+        self._lingering += 1
+        try:
+            while self._queued[client] >= self.pages_waiting and (left := until - time.monotonic()) > 0:
+                self._turn.wait(left)
+        finally:
+            self._lingering -= 1
 
     def leave_page(self, client: str, seconds: float) -> None:
         """A page request ended after ``seconds``: its place goes on, its time beyond the slice is charged."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import math
 import os
 import select
 import signal
@@ -37,6 +38,15 @@ _UNKNOWN = -(2**31)  # on the wire: the template does not know how that worker e
 _STATUSES = 256  # exit statuses the template remembers
 _STATUS_WAIT = 2.0  # seconds the template waits for a worker that closed its pipes to end
 _TEMPLATE = "import sys; from kb.query.forkserver import template; template(int(sys.argv[1]))"
+
+
+def readable(fd: int | BinaryIO, timeout: float | None) -> bool:
+    """True once ``fd`` has data, its end or an error to read; False if ``timeout`` s pass first."""
+    # poll, not select: select refuses descriptors numbered 1024 or more, which a server
+    # holding many connections gives its workers' pipes and pidfds.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else math.ceil(max(timeout, 0.0) * 1000)))
 
 
 class Forked:
@@ -64,7 +74,7 @@ class Forked:
             # notices within a slice instead of waiting on a number that may name another file.
             left = 1.0 if end is None else min(1.0, max(end - time.monotonic(), 0.0))
             try:
-                if select.select([fd], [], [], left)[0]:
+                if readable(fd, left):  # a pidfd another thread closed meanwhile: POLLNVAL, True
                     return True
             except (OSError, ValueError):  # another thread saw it end and closed the pidfd
                 return True

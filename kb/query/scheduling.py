@@ -95,12 +95,15 @@ class Gate:
     first: one client's many requests (pages that each run queries) cannot keep another client's
     one query waiting behind them. Then earliest deadline first, with the slot handed over (no
     barging): a page whose request came first gets its next query in first, so pages finish
-    instead of all of them ageing together.
+    instead of all of them ageing together. ``per_client`` caps the slots one named client holds
+    at once, even while others are free: fewest-held-first only helps once a slot frees, and one
+    client's page queries (up to seconds each) could hold every slot until then.
     """
 
-    def __init__(self, slots: int, max_waiting: int | None = None) -> None:
+    def __init__(self, slots: int, max_waiting: int | None = None, per_client: int | None = None) -> None:
         self.slots = slots
         self.max_waiting = max_waiting
+        self.per_client = per_client
         self._busy = 0
         self._held: Counter[str] = Counter()  # slots each client holds
         self._waiters: list[tuple[float, int, str, _Waiter]] = []
@@ -113,7 +116,7 @@ class Gate:
         client = CLIENT.get()
         with self._lock:
             waiter = None
-            if self._busy < self.slots and not self._waiters:
+            if self._busy < self.slots and self._may_hold(client) and not self._eligible():
                 self._busy += 1
                 self._held[client] += 1
             elif self.max_waiting is not None and len(self._waiters) >= self.max_waiting:
@@ -140,16 +143,30 @@ class Gate:
             self._held[client] -= 1
             if self._held[client] <= 0:
                 del self._held[client]
-            if self._waiters:  # hand the slot straight over: busy stays the same
+            eligible = self._eligible()
+            if eligible:  # hand the slot straight over: busy stays the same
                 # A few waiters at most (bounded by the server's threads): a scan beats a heap
                 # whose order changes as clients take and give back slots.
-                entry = min(self._waiters, key=lambda e: (self._held[e[2]], e[0], e[1]))
+                entry = min(eligible, key=lambda e: (self._held[e[2]], e[0], e[1]))
                 self._waiters.remove(entry)
                 self._held[entry[2]] += 1
                 entry[3].granted = True
                 entry[3].event.set()
             else:
                 self._busy -= 1
+
+    def may_take(self, client: str) -> bool:
+        """False while ``client`` holds all the slots it may hold (``per_client``)."""
+        with self._lock:
+            return self._may_hold(client)
+
+    def _may_hold(self, client: str) -> bool:
+        # Unnamed callers (the CLI, library users: no CLIENT set) are one caller; not capped.
+        return self.per_client is None or not client or self._held[client] < self.per_client
+
+    def _eligible(self) -> list[tuple[float, int, str, _Waiter]]:
+        """Waiters whose client may take one more slot (under the lock)."""
+        return [e for e in self._waiters if self._may_hold(e[2])]
 
     def load(self) -> tuple[int, int]:
         """(running, waiting) now."""
@@ -184,7 +201,10 @@ class LanePools:
         # finds a started worker instead of waiting for one to start.
         self.pools = {INTERACTIVE: WorkerPool(interactive + 1, require_fence=require_fence),
                       HEAVY: _NicePool(heavy, HEAVY_NICE, require_fence=require_fence)}
-        self.gates = {INTERACTIVE: Gate(interactive), HEAVY: Gate(heavy, max_waiting=heavy_queue),
+        # One client holds at most all interactive workers but one: another client's cheap query
+        # never waits for its page queries (the uncached-pages flood of issue 19).
+        self.gates = {INTERACTIVE: Gate(interactive, per_client=max(1, interactive - 1)),
+                      HEAVY: Gate(heavy, max_waiting=heavy_queue),
                       # New texts may hold all interactive workers but one (a lane of one: that one).
                       PROBE: Gate(max(1, interactive - 1), max_waiting=interactive)}
         # A server sets this: a worker is then started ahead of need (after a change of store,
@@ -242,7 +262,10 @@ class LanePools:
         lane, deadline = LANE.get(), DEADLINE.get()
         if lane != PROBE:
             return self._run(lane, job, deadline)
-        # A new text: an interactive worker, if a probe slot comes free soon; else NoRoom.
+        # A new text: an interactive worker, if a probe slot comes free soon; else NoRoom. A client
+        # already holding its share of interactive workers would hold the probe slot while it waits.
+        if not self.gates[INTERACTIVE].may_take(CLIENT.get()):
+            raise NoRoom
         wait = time.monotonic() + PROBE_WAIT
         with contextlib.ExitStack() as held:
             try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import select
 import subprocess
 import sys
 import threading
@@ -32,7 +31,7 @@ from typing import Any
 from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
 from kb.query import memory
 from kb.query.engine import StoreSpec, read_frame, write_frame
-from kb.query.forkserver import TEMPLATE
+from kb.query.forkserver import TEMPLATE, readable
 from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
 
 # Run through -c, not -m: "-m kb.query.engine" would load that module twice (as kb.query.engine and __main__).
@@ -117,8 +116,7 @@ class _Worker:
 
     def wait(self, timeout: float) -> bool:
         """True once an answer is ready to read; False when ``timeout`` passes first."""
-        ready, _, _ = select.select([self.out], [], [], max(timeout, 0))
-        return bool(ready)
+        return readable(self.out, timeout)
 
     def alive(self) -> bool:
         """True while the process runs and its pipes are open (a killed worker is never reused)."""

@@ -189,3 +189,56 @@ def test_heavy_queries_cannot_take_every_server_thread(lane_kb: KnowledgeBase) -
         # One queued (503 at its deadline), the rest refused at once (queue full); the running one
         # is stopped at its limit.
         assert running[0][0] == 503 and sorted(h[0] for h in heavy) == [503] * 4
+
+
+def test_a_request_past_its_clients_page_places_waits_briefly_before_its_429(lane_kb: KnowledgeBase) -> None:
+    """A flood of pages from one client is answered about once per REFUSAL_WAIT per connection:
+    refused at once, each refusal (a rendered error page) took the server's interpreter for a
+    millisecond, hundreds a second, and another client's cheap requests waited for it."""
+    from webui.admission import LINGERING, REFUSAL_WAIT
+
+    app = create_app({"KB": lane_kb, "TESTING": True, "PAGES_PER_CLIENT": 1, "PAGES_WAITING": 1})
+    admission = app.extensions["ckb.admission"]
+    outcome: dict[str, tuple[str, float]] = {}
+
+    def enter(name: str) -> None:
+        start = time.monotonic()
+        try:
+            admission.enter_page("a", start + 10)
+            outcome[name] = ("place", time.monotonic() - start)
+        except TooManyRequests:
+            outcome[name] = ("429", time.monotonic() - start)
+
+    def _brief(took: float) -> bool:  # waited REFUSAL_WAIT, within a loaded machine's margin
+        return REFUSAL_WAIT - 0.1 <= took <= REFUSAL_WAIT + 2
+
+    def until(check) -> None:
+        deadline = time.monotonic() + 10
+        while not check() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    enter("running")
+    queued = threading.Thread(target=enter, args=("queued",))
+    queued.start()
+    until(lambda: admission._queued["a"] == 1)
+    enter("refused")  # no room came: 429 after the brief wait
+    assert outcome["refused"][0] == "429" and _brief(outcome["refused"][1]), outcome
+    lingering = [threading.Thread(target=enter, args=(f"linger{i}",)) for i in range(LINGERING)]
+    for t in lingering:
+        t.start()
+    until(lambda: admission._lingering == LINGERING)
+    enter("past the lingering bound")  # every lingering place taken: 429 at once
+    assert outcome["past the lingering bound"][0] == "429"
+    assert outcome["past the lingering bound"][1] < REFUSAL_WAIT / 2
+    admission.leave_page("a", 0.0)  # "running" ends: "queued" runs, a lingering request queues
+    queued.join(10)
+    deadline = time.monotonic() + 15
+    while any(t.is_alive() for t in lingering) and time.monotonic() < deadline:
+        if admission._pages["a"] and admission._queued["a"]:
+            admission.leave_page("a", 0.0)  # the page running ends: the queued one runs
+        time.sleep(0.02)
+    lingered = [outcome[f"linger{i}"] for i in range(LINGERING)]
+    assert outcome["queued"][0] == "place" and "place" in [what for what, _ in lingered], outcome
+    # The rest waited their brief time for room, then got their 429.
+    assert all(_brief(took) for what, took in lingered if what == "429"), outcome
+    assert admission._lingering == 0

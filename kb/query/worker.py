@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -28,9 +27,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout, StoreError
+from kb.errors import QueryTimeout, StoreError
 from kb.query import memory
 from kb.query.engine import StoreSpec, read_frame, write_frame
+from kb.query.failures import raise_error, syntax_error
 from kb.query.forkserver import TEMPLATE, readable
 from kb.store.backend import CheckRequest, QueryRequest, UpdateRequest
 
@@ -40,39 +40,6 @@ _START_TIMEOUT = 60.0
 _REAP_TIMEOUT = 60.0  # an update worker is waited for (it holds the store's LOCK until it has ended)
 
 __all__ = ["StoreSpec", "WorkerPool", "check", "one_shot", "run_update", "syntax_error"]
-
-
-_POSITION = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.DOTALL)
-
-
-def syntax_error(message: str, line_shift: int = 0) -> QuerySyntaxError:
-    """Turn Oxigraph's 'error at L:C: ...' into a QuerySyntaxError with its position."""
-    m = _POSITION.search(message)
-    if m:
-        return QuerySyntaxError(int(m.group(1)) - line_shift, int(m.group(2)), _short(m.group(3)))
-    return QuerySyntaxError(None, None, _short(message))
-
-
-def _short(detail: str, limit: int = 200) -> str:
-    # Oxigraph lists every token it expected; a reader needs the start of that list.
-    detail = " ".join(detail.split())
-    return detail if len(detail) <= limit else detail[: limit - 1] + "…"
-
-
-_ERRORS = {"ForbiddenQuery": ForbiddenQuery, "KBError": KBError, "MemoryLimit": memory.MemoryLimit}
-
-
-def _raise_error(answer: dict[str, Any], what: str = "query") -> None:
-    kind = answer["error"]
-    if kind == "syntax":
-        raise syntax_error(answer["message"])
-    if kind == "checker":
-        raise QuerySyntaxError(answer["line"], answer["column"], answer["message"])
-    if kind == "QueryTimeout":
-        raise QueryTimeout(answer["seconds"])
-    if kind in _ERRORS:
-        raise _ERRORS[kind](answer["message"])
-    raise StoreError(f"{what} failed: {answer['message']}")
 
 
 class _Worker:
@@ -185,7 +152,7 @@ def run_update(spec: StoreSpec, job: UpdateRequest, require_fence: bool = False)
         with contextlib.suppress(subprocess.TimeoutExpired):
             worker.kill(within=_REAP_TIMEOUT)
     if "error" in answer:
-        _raise_error(answer, "update")
+        raise_error(answer, "update")
 
 
 def one_shot(spec: StoreSpec, require_fence: bool = False, nice: int = 0) -> _Worker:
@@ -321,7 +288,7 @@ class WorkerPool:
                     worker = None
                 self._release(worker)
         if "error" in answer:
-            _raise_error(answer)
+            raise_error(answer)
         return answer
 
     @staticmethod

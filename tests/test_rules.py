@@ -120,7 +120,7 @@ def test_rules_infer_no_more_than_owl_allows() -> None:
 
 
 def test_rules_report_a_disjointness_clash() -> None:
-    bad = "<https://example.org/rules/x> a <%sArmedForce>, <%sRebelGroup> ." % (CKB, CKB)
+    bad = f"<https://example.org/rules/x> a <{CKB}ArmedForce>, <{CKB}RebelGroup> ."
     out = rulerun.entail(bundle_triples() + list(ox.parse(bad, format=ox.RdfFormat.TURTLE)))
     assert out.clashes and out.clashes[0].startswith("<https://example.org/rules/x>: ")
     assert "ArmedForce" in out.clashes[0] and "ArmedGroup" in out.clashes[0]
@@ -152,7 +152,7 @@ def test_reason_without_java_runs_the_rules(tmp_path: Path) -> None:
     assert cli("query", COUNT, "--format", "csv", store=store).stdout.split() == ["n", "1"]
     # the shipped HermiT answer for the article is still there
     hezbollah = ("ASK { GRAPH <https://w3id.org/conflict-kb/graph/inferred> { "
-                 "<https://w3id.org/conflict-kb/id/Hezbollah> a <%sProxyForce> } }" % CKB)
+                 f"<https://w3id.org/conflict-kb/id/Hezbollah> a <{CKB}ProxyForce> }} }}")
     assert "true" in cli("query", hezbollah, "--format", "csv", store=store).stdout.lower()
 
 

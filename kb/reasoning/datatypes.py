@@ -41,10 +41,11 @@ def ox_definitions(triples: Iterable[ox.Triple | ox.Quad]) -> dict[str, ox.Named
     return {dt.value: base for dt, base in equivalent.items() if dt in typed}
 
 
-def ox_view(triples: Iterable[ox.Triple | ox.Quad], defined: dict[str, ox.NamedNode]) -> Iterator[ox.Triple]:
-    """The triples with each literal of a defined datatype retyped to its base datatype."""
-    for t in triples:
-        o = t.object
+def ox_view(quads: Iterable[ox.Quad], defined: dict[str, ox.NamedNode]) -> Iterator[ox.Quad]:
+    """The quads, each literal of a defined datatype retyped to its base datatype."""
+    for q in quads:
+        o = q.object
         if isinstance(o, ox.Literal) and o.datatype.value in defined:
-            o = ox.Literal(o.value, datatype=defined[o.datatype.value])
-        yield ox.Triple(t.subject, t.predicate, o)
+            q = ox.Quad(q.subject, q.predicate, ox.Literal(o.value, datatype=defined[o.datatype.value]),
+                        q.graph_name)
+        yield q

@@ -19,7 +19,7 @@ from kb.errors import KBError
 from kb.reasoning import rules
 
 MAX_ROUNDS = 50  # a fixpoint of these rules is reached in a handful; more means a bug
-_ASSERTED = ox.NamedNode("urn:x-ckb:rules:asserted")  # a copy of the input, to subtract at the end
+_DERIVED = ox.NamedNode("urn:x-ckb:rules:derived")  # everything the rules added, round by round
 _BUILTIN = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
             "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2001/XMLSchema#")
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -35,9 +35,8 @@ class RuleOutcome:
     inferred: list[ox.Triple]
     rounds: int
     seconds: float
-    input_triples: int
     clashes: list[str] = field(default_factory=list)  # "x: C1 and C2 are disjoint", at most five
-    per_rule: dict[str, float] = field(default_factory=dict)  # seconds spent in each rule
+    per_rule: dict[str, float] = field(default_factory=dict)  # CPU seconds in each rule
 
 
 def _named(term: object) -> bool:
@@ -53,26 +52,27 @@ def entail(triples: Iterable[ox.Triple | ox.Quad], given: Iterable[ox.Triple] = 
     t0 = time.perf_counter()
     store = ox.Store()  # in memory: scratch space, never the KB's store
     default = ox.DefaultGraph()
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in triples)
-    n_input = len(store)
-    store.update(f"INSERT {{ GRAPH <{_ASSERTED.value}> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}")
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, _ASSERTED) for t in given)
+    for source in (triples, given):  # everything known goes to the default graph
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in source)
     per_rule = {name: 0.0 for name in rules.RULES}
-    size, rounds = len(store), 0
+    delta, rounds = None, 0  # the first round's news is everything
+    new = ox.NamedNode(rules.NEW)
     while True:
         rounds += 1
         if rounds > MAX_ROUNDS:
             raise KBError(f"the reasoning rules found no fixpoint in {MAX_ROUNDS} rounds")
-        for name, update in rules.updates():
-            t = time.perf_counter()
+        for name, update in rules.updates(delta):
+            t = time.process_time()  # CPU, not wall: the machine may be shared
             store.update(update)
-            per_rule[name] += time.perf_counter() - t
-        now = len(store)
-        if now == size:
+            per_rule[name] += time.process_time() - t
+        if next(iter(store.quads_for_pattern(None, None, None, new)), None) is None:
             break
-        size = now
+        # what this round found is known from now on, and is the next round's news
+        store.update(f"DROP SILENT GRAPH <{rules.DELTA}> ; ADD <{rules.NEW}> TO DEFAULT ; "
+                     f"ADD <{rules.NEW}> TO <{_DERIVED.value}> ; MOVE <{rules.NEW}> TO <{rules.DELTA}>")
+        delta = rules.DELTA
     out = _filtered(store) + _subsumptions(store)
-    return RuleOutcome(out, rounds, time.perf_counter() - t0, n_input, _clashes(store), per_rule)
+    return RuleOutcome(out, rounds, time.perf_counter() - t0, _clashes(store), per_rule)
 
 
 def _usable(store: ox.Store) -> list[ox.NamedNode]:
@@ -82,22 +82,16 @@ def _usable(store: ox.Store) -> list[ox.NamedNode]:
       VALUES ?t {{ {types} }} ?p a ?t .
       {{ ?p (rdfs:subPropertyOf|owl:equivalentProperty|^owl:equivalentProperty)* ?q }}
       UNION {{ ?p owl:inverseOf|^owl:inverseOf ?q }} }}"""
-    return [row[0] for row in store.query(query) if _named(row[0]) and _named_p(row[0])]
-
-
-def _named_p(term: ox.NamedNode) -> bool:
-    """A property the filter may report: any IRI but the RDF/RDFS/OWL vocabulary."""
-    return not term.value.startswith(_BUILTIN)
+    return [row[0] for row in store.query(query) if _named(row[0])]
 
 
 def _filtered(store: ox.Store) -> list[ox.Triple]:
     """New triples on named subjects: types in named classes, values of the ontology's properties."""
     props = " ".join(str(p) for p in _usable(store))
-    query = f"""SELECT ?s ?p ?o WHERE {{
+    query = f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{_DERIVED.value}> {{
       {{ BIND(<{_RDF_TYPE.value}> AS ?p) ?s ?p ?o . FILTER(isIRI(?o)) }}
       UNION {{ VALUES ?p {{ {props} }} ?s ?p ?o . FILTER(!isBlank(?o) && ?s != ?o) }}
-      FILTER(isIRI(?s))
-      FILTER NOT EXISTS {{ GRAPH <{_ASSERTED.value}> {{ ?s ?p ?o }} }} }}"""
+      FILTER(isIRI(?s)) }} }}"""
     out = []
     for s, p, o in store.query(query):
         if _named(s) and (p != _RDF_TYPE or _named(o)):
@@ -110,7 +104,7 @@ def _subsumptions(store: ox.Store) -> list[ox.Triple]:
     found = []
     for c, m in store.query(rules.SUBSUMPTIONS):
         t = ox.Triple(c, _SUBCLASS, m)
-        if _named(c) and _named(m) and ox.Quad(c, _SUBCLASS, m, _ASSERTED) not in store:
+        if _named(c) and _named(m) and ox.Quad(c, _SUBCLASS, m, ox.DefaultGraph()) not in store:
             found.append(t)
     return found
 

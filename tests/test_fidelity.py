@@ -88,3 +88,13 @@ def test_facts_without_claim_covers_types_and_texts(tmp_path: Path, triple: str)
         for inferred in (False, True):
             rows = k.query(CHECK, inferred=inferred).rows
             assert [str(r["subject"]) for r in rows] == ["https://example.org/x"], rows
+
+
+def test_type_facts_survive_export(kb: KnowledgeBase) -> None:
+    """The type facts name rdf:type as an object: Turtle and TriG must not write it as 'a' there."""
+    import pyoxigraph as ox
+
+    for fmt, parser in (("turtle", ox.RdfFormat.TURTLE), ("trig", ox.RdfFormat.TRIG)):
+        body = kb.export(format=fmt, graph="all")
+        objects = {q.object for q in ox.parse(body, format=parser)}
+        assert ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type") in objects, fmt

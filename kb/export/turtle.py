@@ -57,7 +57,7 @@ class _Terms:
 
     def _render(self, term: Any) -> str:
         if isinstance(term, ox.NamedNode):
-            return "a" if term.value == RDF_TYPE else self.iri(term.value)
+            return self.iri(term.value)  # "a" only as a predicate (body), never as an object
         if isinstance(term, ox.BlankNode):
             return f"_:{term.value}"
         quoted = str(ox.Literal(term.value))  # pyoxigraph's escaping of the string
@@ -173,7 +173,7 @@ def _write_graph(graph: _Graph, terms: _Terms) -> str:
         props = graph.props.get(subject, {})
         for p in sorted(props, key=lambda p: (p.value != RDF_TYPE, p.value)):
             values = sorted(obj(o, ind) for o in props[p])
-            parts.append(f"{terms(p)} {', '.join(values)}")
+            parts.append(f"{'a' if p.value == RDF_TYPE else terms(p)} {', '.join(values)}")
         if not nested:
             return f" ;\n{ind}".join(parts)
         if len(parts) == 1 and "\n" not in parts[0]:

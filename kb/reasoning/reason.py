@@ -18,11 +18,12 @@ from pathlib import Path
 
 import owlready2
 import owlready2.reasoning
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL
 
 from kb.errors import KBError
 from kb.namespaces import PREFIXES
+from kb.reasoning.datatypes import definitions
 from kb.reasoning.entail import materialise
 
 NO_JAVA = (
@@ -129,10 +130,14 @@ def _java_for(reasoner: str) -> str:
 
 
 def _input_triples(asserted: Graph) -> Graph:
-    """Copy the asserted triples, minus owl:imports (owlready2 would fetch them from the web)."""
+    """Copy the asserted triples, minus owl:imports (owlready2 would fetch them from the web),
+    with literals of defined datatypes in their base datatype (kb.reasoning.datatypes)."""
     g = Graph()
+    defined = definitions(asserted)
     for s, p, o in asserted.triples((None, None, None)):
         if p != OWL.imports:
+            if isinstance(o, Literal) and o.datatype in defined:
+                o = Literal(str(o), datatype=defined[o.datatype])
             g.add((s, p, o))
     return g
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kb.derived.memo import memo
 from kb.errors import KBError
-from kb.namespaces import CKB, CKBR, GRAPH_CLAIM_INDEX, GRAPH_INFERRED, PREFIXES
+from kb.namespaces import CKB, CKBR, GRAPH_CLAIM_INDEX, GRAPH_INFERRED, IMPORT_BASE, PREFIXES
 
 from .names import DEMONYMS, country_key, initials, tokens, word_key
 
@@ -32,6 +32,7 @@ class Candidate:
     kind: str  # "armed", "government", "person", "group", "actor", "outlet" or "place"
     types: set[str] = field(default_factory=set)  # asserted and superclasses
     names: dict[str, str] = field(default_factory=dict)  # name -> "label" or "alias"
+    langs: dict[str, str] = field(default_factory=dict)  # name -> its language tag, if any
     countries: set[str] = field(default_factory=set)  # country keys
     events: set[str] = field(default_factory=set)  # event IRIs and their dataset ids
     first: str = ""  # earliest date of its events (YYYY-MM-DD)
@@ -78,22 +79,35 @@ def _rows(kb: Any, text: str) -> list[dict[str, Any]]:
     return result.rows
 
 
-def index(kb: Any, skip: tuple[str, ...] = ()) -> Index:
-    """The candidate index of the store as it is now, leaving out the graphs in ``skip`` (an
-    import leaves out the graph it replaces); remembered until the next write."""
+def index(kb: Any, skip: tuple[str, ...] = (), curated: bool = False) -> Index:
+    """The candidate index of the store as it is now, leaving out the graphs in ``skip``, and with
+    ``curated`` every import's graph (what an import matches to automatically: the modelled KB,
+    so that an import means the same whatever else was imported); remembered until the next write."""
     held = memo(kb, "match-candidates")
-    key = "|".join(skip)
+    key = "|".join(skip) + ("|curated" if curated else "")
     if held is not None and key in held:
         return held[key]
-    built = build(kb, skip)
+    built = build(kb, skip, curated)
     if held is not None:
         held[key] = built
     return built
 
 
-def build(kb: Any, skip: tuple[str, ...] = ()) -> Index:
+class _Graphs:
+    """The filter that keeps a graph variable to the graphs read."""
+
+    def __init__(self, skip: tuple[str, ...], curated: bool) -> None:
+        self.left_out = ", ".join(f"<{g}>" for g in (*skip, GRAPH_INFERRED, GRAPH_CLAIM_INDEX))
+        self.curated = curated
+
+    def __call__(self, var: str) -> str:
+        test = f"{var} NOT IN ({self.left_out})"
+        return test + (f' && !STRSTARTS(STR({var}), "{IMPORT_BASE}")' if self.curated else "")
+
+
+def build(kb: Any, skip: tuple[str, ...] = (), curated: bool = False) -> Index:
     """Read the candidates from the store (a handful of fixed queries)."""
-    left_out = ", ".join(f"<{g}>" for g in (*skip, GRAPH_INFERRED, GRAPH_CLAIM_INDEX))
+    ok = _Graphs(skip, curated)
     supers: dict[str, set[str]] = defaultdict(set)
     class_labels: dict[str, str] = {}
     for r in _rows(kb, f"""SELECT ?c ?s ?l WHERE {{ ?c a <http://www.w3.org/2002/07/owl#Class>
@@ -109,7 +123,7 @@ def build(kb: Any, skip: tuple[str, ...] = ()) -> Index:
     values = " ".join(f"<{c}>" for c in sorted(wanted))
     found: dict[str, Candidate] = {}
     for r in _rows(kb, f"""SELECT ?e ?t WHERE {{ VALUES ?t {{ {values} }} GRAPH ?g {{ ?e a ?t }}
-            FILTER(isIRI(?e) && STRSTARTS(STR(?e), "{CKBR}") && ?g NOT IN ({left_out})) }}"""):
+            FILTER(isIRI(?e) && STRSTARTS(STR(?e), "{CKBR}") && {ok('?g')}) }}"""):
         e = str(r["e"])
         c = found.setdefault(e, Candidate(e, ""))
         c.types |= supers.get(str(r["t"]), {str(r["t"])})
@@ -118,29 +132,31 @@ def build(kb: Any, skip: tuple[str, ...] = ()) -> Index:
     fields = " ".join(f"<{p}>" for p in NAME_FIELDS)
     for r in _rows(kb, f"""SELECT ?e ?p ?l WHERE {{ VALUES ?t {{ {values} }} VALUES ?p {{ {fields} }}
             GRAPH ?gt {{ ?e a ?t }} GRAPH ?g {{ ?e ?p ?l }}
-            FILTER(isLiteral(?l) && ?g NOT IN ({left_out}) && ?gt NOT IN ({left_out})) }}"""):
+            FILTER(isLiteral(?l) && {ok('?g')} && {ok('?gt')}) }}"""):
         c = found.get(str(r["e"]))
         if c is not None:
             name, kind = str(r["l"]), NAME_FIELDS[str(r["p"])]
             if c.names.get(name) != "label":
                 c.names[name] = kind
-    _countries(kb, found, left_out)
-    _events(kb, found, left_out)
+            if getattr(r["l"], "language", None):
+                c.langs[name] = r["l"].language
+    _countries(kb, found, ok)
+    _events(kb, found, ok)
     return Index({i: c for i, c in found.items() if c.names}, dict(supers), class_labels)
 
 
-def _countries(kb: Any, found: dict[str, Candidate], left_out: str) -> None:
+def _countries(kb: Any, found: dict[str, Candidate], ok: _Graphs) -> None:
     """A place's country (itself, or what it is part of); an actor's (where it is based, from,
     associated with); and the country a name says ("Syrian military")."""
     place_country: dict[str, set[str]] = defaultdict(set)
     for r in _rows(kb, f"""SELECT ?p ?l WHERE {{ ?p <{CKB.partOfPlace}>* ?c . ?c a <{CKB.Country}> .
-            GRAPH ?g {{ ?c <{RDFS}label> ?l }} FILTER(?g NOT IN ({left_out})) }}"""):
+            GRAPH ?g {{ ?c <{RDFS}label> ?l }} FILTER({ok('?g')}) }}"""):
         place_country[str(r["p"])].add(country_key(str(r["l"])))
     for iri, keys in place_country.items():
         if iri in found:
             found[iri].countries |= keys
     for r in _rows(kb, f"""SELECT ?a ?p WHERE {{ VALUES ?rel {{ <{CKB.basedIn}> <{CKB.originCountry}>
-            <{CKB.associatedCountry}> }} GRAPH ?g {{ ?a ?rel ?p }} FILTER(?g NOT IN ({left_out})) }}"""):
+            <{CKB.associatedCountry}> }} GRAPH ?g {{ ?a ?rel ?p }} FILTER({ok('?g')}) }}"""):
         if str(r["a"]) in found:
             found[str(r["a"])].countries |= place_country.get(str(r["p"]), set())
     known = {k for keys in place_country.values() for k in keys} | set(DEMONYMS.values())
@@ -149,19 +165,19 @@ def _countries(kb: Any, found: dict[str, Candidate], left_out: str) -> None:
             c.countries |= {k for n in c.names for k in known if f" {k} " in f" {' '.join(tokens(n))} "}
 
 
-def _events(kb: Any, found: dict[str, Candidate], left_out: str) -> None:
+def _events(kb: Any, found: dict[str, Candidate], ok: _Graphs) -> None:
     """Events an actor took part in, events at a place (or within it), and their dates."""
     ids = f"OPTIONAL {{ ?ev <{CKB.acledId}>|<{CKB.ucdpId}> ?id }}"
     dates = f"OPTIONAL {{ ?ev <{CKB.earliestDate}> ?d }}"
     for r in _rows(kb, f"""SELECT ?x ?ev ?id ?d WHERE {{ GRAPH ?g {{ ?ev <{CKB.participant}> ?x }}
-            FILTER(?g NOT IN ({left_out})) {ids} {dates} }}"""):
+            FILTER({ok('?g')}) {ids} {dates} }}"""):
         _add_event(found.get(str(r["x"])), r)
     for r in _rows(kb, f"""SELECT ?x ?ev ?id ?d WHERE {{ GRAPH ?g {{ ?ev <{CKB.place}> ?p }}
-            ?p <{CKB.partOfPlace}>* ?x FILTER(?g NOT IN ({left_out})) {ids} {dates} }}"""):
+            ?p <{CKB.partOfPlace}>* ?x FILTER({ok('?g')}) {ids} {dates} }}"""):
         _add_event(found.get(str(r["x"])), r)
     for r in _rows(kb, f"""SELECT ?x ?ev ?id ?d WHERE {{ GRAPH ?g {{ ?s <{PROV}wasAttributedTo> ?x }}
             ?claim <{PROV}wasDerivedFrom> ?s ; <{CKB.supports}> ?ev . ?ev <{CKB.earliestDate}> ?any
-            FILTER(?g NOT IN ({left_out})) {ids} {dates} }}"""):
+            FILTER({ok('?g')}) {ids} {dates} }}"""):
         _add_event(found.get(str(r["x"])), r)
 
 

@@ -90,7 +90,7 @@ def to_quads(decisions: list[Decision], graph: ox.NamedNode | None = None) -> li
         prop = CKB.matchedEntity if d.kind == "place" else CKB.matchedActor
         add(n, str(prop), ox.NamedNode(d.entity))
         add(n, str(CKB.matchMethod), ox.Literal(d.method))
-        add(n, str(CKB.matchedBy), ox.Literal(d.made_by))
+        add(n, str(CKB.matchedBy), ox.Literal(d.by))  # as an import's record of it says it
         if d.reviewed_by:
             add(n, str(CKB.reviewedBy), ox.Literal(d.reviewed_by))
         if d.dataset:
@@ -116,10 +116,12 @@ def from_rows(rows: list[dict[str, Any]], where: str) -> list[Decision]:
         if not name or not entity:
             raise KBError(f"{where}: the match {node} needs ckb:matchedName and ckb:matchedActor")
         score = v.get(str(CKB.matchScore))
+        reviewer = v.get(str(CKB.reviewedBy), "")
+        made_by = v.get(str(CKB.matchedBy), "").removesuffix(f" (reviewed by {reviewer})" if reviewer else "")
         out.append(Decision(
             v.get(str(CKB.matchKind), "actor"), name, entity, v.get(str(CKB.matchMethod), "by hand"),
-            v.get(str(CKB.matchedBy), ""), v.get(PROV_TIME, "")[:19], v.get(str(CKB.matchDataset), ""),
-            v.get(str(CKB.reviewedBy), ""), float(score) if score else None, v.get(RDFS + "comment", "")))
+            made_by, v.get(PROV_TIME, "")[:19], v.get(str(CKB.matchDataset), ""),
+            reviewer, float(score) if score else None, v.get(RDFS + "comment", "")))
     return out
 
 

@@ -19,6 +19,8 @@ COMPATIBLE = {
     "actor": {"armed", "government", "person", "group", "actor", "outlet"},
     "outlet": {"outlet"},
     "place": {"place"},
+    # a participant in an event, as a dataset names it: any actor but an outlet
+    "party": {"armed", "government", "person", "group", "actor"},
 }
 WEIGHTS = {"name": 78.0, "type": 10.0, "country": 7.0, "country_conflict": -20.0, "dates": 2.0,
            "shared_events": 1.5}
@@ -36,6 +38,7 @@ class Query:
     dates: tuple[str, ...] = ()  # YYYY-MM-DD
     events: frozenset[str] = frozenset()  # event IRIs or dataset event ids
     limit: int = 5
+    kinds: frozenset[str] = frozenset()  # kinds of entity allowed (an importer's; see COMPATIBLE)
 
 
 @dataclass
@@ -62,7 +65,7 @@ def kind_of(type_iri: str, index: Index) -> str:
 def allowed(q_kinds: set[str], q_types: tuple[str, ...], c: Candidate) -> float | None:
     """The type feature: 1 if the candidate is of a requested type, 0.5 if only of a compatible
     kind, 0 if nothing was asked; None if it may not be offered at all."""
-    if q_types and c.types & set(q_types):
+    if (q_types and c.types & set(q_types)) or c.kind in q_kinds:
         return 1.0
     if not q_kinds:
         return 0.0
@@ -136,9 +139,9 @@ def rank(q: Query, index: Index, decided: str | None = None) -> list[Scored]:
     """The best candidates for a query, best first; ``decided``: the entity a person matched
     this name to, which comes first as a sure match."""
     reads = readings(q.text)
-    q_kinds = {kind_of(t, index) for t in q.types} - {""}
-    if not q_kinds:
-        q_kinds = {r.kind for r in reads if r.kind}
+    q_kinds = set(q.kinds) or {kind_of(t, index) for t in q.types} - {""}
+    if not q_kinds or q_kinds == {"party"}:
+        q_kinds |= {r.kind for r in reads if r.kind}
     pool = {i for r in reads for w in r.words for i in index.by_word.get(word_key(w), ())}
     pool |= {i for key in initials(q.text) for i in index.by_initials.get(key, ())}
     pool |= {i for i, c in index.candidates.items() if q.events & c.events}

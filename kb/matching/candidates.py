@@ -11,7 +11,7 @@ from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB, CKBR, GRAPH_CLAIM_INDEX, GRAPH_INFERRED, IMPORT_BASE, PREFIXES
 
-from .names import DEMONYMS, country_key, initials, tokens, word_key
+from .names import DEMONYMS, country_key, initials, readings, tokens, word_key
 
 RDFS, SKOS, PROV = PREFIXES["rdfs"], PREFIXES["skos"], PREFIXES["prov"]
 NAME_FIELDS = {RDFS + "label": "label", SKOS + "prefLabel": "label", SKOS + "altLabel": "alias",
@@ -65,8 +65,9 @@ class Index:
         short: dict[str, set[str]] = defaultdict(set)
         for c in self.candidates.values():
             for name in c.names:
-                for w in tokens(name):
-                    words[word_key(w)].add(c.iri)
+                for reading in readings(name):
+                    for w in reading.words:
+                        words[word_key(w)].add(c.iri)
                 for key in initials(name):
                     short[key].add(c.iri)
         self.by_word, self.by_initials = dict(words), dict(short)
@@ -169,7 +170,9 @@ def _events(kb: Any, found: dict[str, Candidate], ok: _Graphs) -> None:
     """Events an actor took part in, events at a place (or within it), and their dates."""
     ids = f"OPTIONAL {{ ?ev <{CKB.acledId}>|<{CKB.ucdpId}> ?id }}"
     dates = f"OPTIONAL {{ ?ev <{CKB.earliestDate}> ?d }}"
-    for r in _rows(kb, f"""SELECT ?x ?ev ?id ?d WHERE {{ GRAPH ?g {{ ?ev <{CKB.participant}> ?x }}
+    for r in _rows(kb, f"""SELECT ?x ?ev ?id ?d WHERE {{ GRAPH ?g {{
+            {{ ?ev <{CKB.participant}> ?x }}
+            UNION {{ ?ev <{CKB.hasParticipation}>/<{CKB.participationActor}> ?x }} }}
             FILTER({ok('?g')}) {ids} {dates} }}"""):
         _add_event(found.get(str(r["x"])), r)
     for r in _rows(kb, f"""SELECT ?x ?ev ?id ?d WHERE {{ GRAPH ?g {{ ?ev <{CKB.place}> ?p }}

@@ -34,6 +34,11 @@ DEMONYMS = {
     "u s": "united states", "jordanian": "jordan", "egyptian": "egypt", "saudi": "saudi arabia",
     "yemeni": "yemen", "kurdish": "kurdistan", "indian": "india", "myanmar": "myanmar", "burmese": "myanmar",
 }
+# Words that say what kind of group a name is, not which: a name that is only these ("the regime",
+# "militia") is inside every name of its kind, which makes it no evidence of being that one.
+GENERIC = frozenset({*GLOSSARY.values(), "group", "force", "militia", "military", "government", "party",
+                     "front", "movement", "brigade", "guard", "corp", "police", "rebel", "supporter",
+                     "civilian", "fighter", "unit", "division", "state", "people", "army", "men", "news"})
 COUNTRY_ALIASES = {"united states of america": "united states", "russian federation": "russia",
                    "soviet union": "russia", "turkiye": "turkey", "islamic republic of iran": "iran",
                    "syrian arab republic": "syria", "burma": "myanmar"}
@@ -95,8 +100,13 @@ def token_similarity(a: str, b: str) -> float:
     return round(ratio * 0.85, 3) if ratio >= 0.8 else 0.0
 
 
+def _weight(token: str) -> float:
+    return 0.5 if token in GENERIC else 1.0
+
+
 def similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    """Dice similarity of two token lists, each token paired with its best unused partner."""
+    """Dice similarity of two token lists, each token paired with its best unused partner; words
+    that only say the kind of group ("government", "forces") weigh half."""
     if not a or not b:
         return 0.0
     if a == b:
@@ -108,8 +118,8 @@ def similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
         if sim and i not in used_a and j not in used_b:
             used_a.add(i)
             used_b.add(j)
-            total += sim
-    return round(2 * total / (len(a) + len(b)), 3)
+            total += sim * (_weight(a[i]) + _weight(b[j])) / 2
+    return round(2 * total / (sum(map(_weight, a)) + sum(map(_weight, b))), 3)
 
 
 def acronym(short: str, name: str) -> bool:
@@ -149,12 +159,23 @@ class Reading:
     rule: str = "name"
 
 
-def readings(name: str) -> list[Reading]:
+@lru_cache(maxsize=1 << 16)
+def readings(name: str) -> tuple[Reading, ...]:
+    """The readings of a name (see _readings), remembered: candidates' names are read again and again."""
+    return tuple(_readings(name))
+
+
+def _readings(name: str) -> list[Reading]:
     """The name as written, and what ACLED's and UCDP's conventions make of it:
     "Military Forces of Syria (2000-2024) Republican Guard" is the Syrian military's Republican
     Guard; "Government of Syria" is Syria's government; "Civilians (Syria)" are civilians in Syria."""
     text = _PERIOD.sub(" ", name)
     out = [Reading(tokens(name), 1.0)]
+    short = re.fullmatch(r"([A-Z][A-Za-z0-9&'-]{1,11}): (.+)", name)
+    if short:  # ACLED's "NDF: National Defence Forces": the name, and the abbreviation on its own
+        out.append(Reading(tokens(short.group(2)), 1.0, rule="name after the abbreviation"))
+        out.append(Reading(tokens(short.group(1)), 0.95, rule="abbreviation"))
+        text = short.group(2)
     qualifier = ""
     inner = _PAREN.search(text)
     if inner:

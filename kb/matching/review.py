@@ -16,6 +16,7 @@ from .candidates import index
 from .names import fold
 from .scoring import Query, explain, rank
 
+SHOWN = 50.0  # candidates scoring less are noise to a reviewer, not a lead
 KIND_QUERY = {"actor": frozenset({"party"}), "outlet": frozenset({"outlet"}), "place": frozenset({"place"})}
 
 
@@ -44,7 +45,7 @@ def unmatched(kb: Any, limit: int = 5) -> list[dict[str, Any]]:
     out = []
     for (kind, _), e in sorted(names.items(), key=lambda item: (item[1]["name"].lower(), item[0])):
         found = rank(Query(e["name"], kinds=KIND_QUERY.get(kind, frozenset()), limit=limit + 3), idx)
-        found = [s for s in found if s.candidate.iri not in e["minted"]][:limit]
+        found = [s for s in found if s.candidate.iri not in e["minted"] and s.score >= SHOWN][:limit]
         out.append({"name": e["name"], "kind": kind, "dataset": ", ".join(sorted(e["datasets"])),
                     "minted": sorted(e["minted"])[0],
                     "candidates": [(s.candidate.label, s.candidate.iri, s.score, explain(s)) for s in found]})

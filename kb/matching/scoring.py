@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .candidates import Candidate, Index
-from .names import Reading, acronym, initials, readings, similarity, tokens, word_key
+from .names import GENERIC, Reading, acronym, initials, readings, similarity, word_key
 
 # The kinds a query of one kind may be matched to: state forces are governments' and armies'
 # (ACLED codes both as inter 1); an outlet is never an armed actor, nor a place an actor.
@@ -74,19 +74,20 @@ def allowed(q_kinds: set[str], q_types: tuple[str, ...], c: Candidate) -> float 
     return None
 
 
-def _name_score(reads: list[Reading], c: Candidate) -> tuple[float, float, str, str]:
-    """Best (label, alias) similarity over the query's readings, the name and rule behind it."""
+def _name_score(reads: tuple[Reading, ...], c: Candidate) -> tuple[float, float, str, str]:
+    """Best (label, alias) similarity of the query's readings to the candidate's names (each read
+    the same way), the name and the rule behind it."""
     best = {"label": (0.0, "", ""), "alias": (0.0, "", "")}
     for name, field_ in c.names.items():
-        words = tokens(name)
-        for r in reads:
-            sim = max(similarity(r.words, words), _without_country(r.words, words, c),
-                      _contained(r.words, words, c))
-            if acronym(" ".join(r.words), name) or acronym(name, " ".join(r.words)):
-                sim = max(sim, 0.9)
-            sim = round(sim * r.weight, 3)
-            if sim > best[field_][0]:
-                best[field_] = (sim, name, r.rule)
+        for theirs in readings(name):
+            for r in reads:
+                sim = max(similarity(r.words, theirs.words), _without_country(r.words, theirs.words, c),
+                          _contained(r.words, theirs.words, c))
+                if acronym(" ".join(r.words), name) or acronym(name, " ".join(r.words)):
+                    sim = max(sim, 0.9)
+                sim = round(sim * r.weight * theirs.weight, 3)
+                if sim > best[field_][0]:
+                    best[field_] = (sim, name, r.rule if r.rule != "name" else theirs.rule)
     label, alias = best["label"], best["alias"]
     top = label if label[0] >= alias[0] else alias
     return label[0], alias[0], top[1], top[2]
@@ -103,7 +104,7 @@ def _contained(a: tuple[str, ...], b: tuple[str, ...], c: Candidate) -> float:
     """The candidate's whole name inside the query's ("Lebanese Hezbollah", "Vladimir Putin"),
     when what it keeps is more than a country's name."""
     own = [w for w in b if w not in c.countries]
-    if a == b or not own or len(b) >= len(a) or not set(b) <= set(a):
+    if a == b or not own or len(b) >= len(a) or not set(b) <= set(a) or set(own) <= GENERIC:
         return 0.0
     return 0.85 if len(own) >= 2 or len(own[0]) >= 4 else 0.0
 
@@ -115,7 +116,7 @@ def _dates(q: Query, c: Candidate) -> float:
     return 1.0 if any(first <= date.fromisoformat(d) <= last for d in q.dates) else 0.0
 
 
-def score_one(q: Query, reads: list[Reading], q_kinds: set[str], c: Candidate) -> Scored | None:
+def score_one(q: Query, reads: tuple[Reading, ...], q_kinds: set[str], c: Candidate) -> Scored | None:
     """Score one candidate; None if its kind may not be offered for the query."""
     type_value = allowed(q_kinds, q.types, c)
     if type_value is None:

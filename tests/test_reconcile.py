@@ -242,3 +242,16 @@ def test_user_text_never_reaches_a_query(kb: KnowledgeBase, web: FlaskClient) ->
         del kb.query
     assert all(evil not in text and "DROP" not in text for text in seen)
     assert set(answer) == {"q", "r"}
+
+
+@needs_spec
+def test_shared_events_and_dates_count(web: FlaskClient) -> None:
+    """An actor that took part in the event given, around the date given, scores for both."""
+    answer = _batch(web, {"q": {"query": "Nasr", "type": "ArmedActor", "properties": [
+        {"pid": "event", "v": "SYR91003"}, {"pid": "date", "v": "15 January 2019"}]}})
+    check(answer, "reconciliation-result-batch.json")
+    top = answer["q"]["result"][0]
+    features = {f["id"]: f["value"] for f in top["features"]}
+    assert top["id"] == "AlNasrArmy" and features["shared_events"] == 1 and features["dates"] == 1
+    plain = _batch(web, {"q": {"query": "Nasr", "type": "ArmedActor"}})["q"]["result"][0]
+    assert plain["id"] == "AlNasrArmy" and plain["score"] < top["score"]

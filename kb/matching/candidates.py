@@ -80,15 +80,16 @@ def _rows(kb: Any, text: str) -> list[dict[str, Any]]:
     return result.rows
 
 
-def index(kb: Any, skip: tuple[str, ...] = (), curated: bool = False) -> Index:
+def index(kb: Any, skip: tuple[str, ...] = (), curated: bool = False, events: bool = True) -> Index:
     """The candidate index of the store as it is now, leaving out the graphs in ``skip``, and with
     ``curated`` every import's graph (what an import matches to automatically: the modelled KB,
-    so that an import means the same whatever else was imported); remembered until the next write."""
+    so that an import means the same whatever else was imported); without ``events``, no events
+    and dates (an import's exact-label lookup needs none); remembered until the next write."""
     held = memo(kb, "match-candidates")
-    key = "|".join(skip) + ("|curated" if curated else "")
+    key = "|".join(skip) + ("|curated" if curated else "") + ("" if events else "|no-events")
     if held is not None and key in held:
         return held[key]
-    built = build(kb, skip, curated)
+    built = build(kb, skip, curated, events)
     if held is not None:
         held[key] = built
     return built
@@ -106,7 +107,7 @@ class _Graphs:
         return test + (f' && !STRSTARTS(STR({var}), "{IMPORT_BASE}")' if self.curated else "")
 
 
-def build(kb: Any, skip: tuple[str, ...] = (), curated: bool = False) -> Index:
+def build(kb: Any, skip: tuple[str, ...] = (), curated: bool = False, events: bool = True) -> Index:
     """Read the candidates from the store (a handful of fixed queries)."""
     ok = _Graphs(skip, curated)
     supers: dict[str, set[str]] = defaultdict(set)
@@ -142,7 +143,8 @@ def build(kb: Any, skip: tuple[str, ...] = (), curated: bool = False) -> Index:
             if getattr(r["l"], "language", None):
                 c.langs[name] = r["l"].language
     _countries(kb, found, ok)
-    _events(kb, found, ok)
+    if events:
+        _events(kb, found, ok)
     return Index({i: c for i, c in found.items() if c.names}, dict(supers), class_labels)
 
 

@@ -255,3 +255,11 @@ def test_shared_events_and_dates_count(web: FlaskClient) -> None:
     assert top["id"] == "AlNasrArmy" and features["shared_events"] == 1 and features["dates"] == 1
     plain = _batch(web, {"q": {"query": "Nasr", "type": "ArmedActor"}})["q"]["result"][0]
     assert plain["id"] == "AlNasrArmy" and plain["score"] < top["score"]
+
+
+def test_event_ids_are_only_ever_literals(web: FlaskClient) -> None:
+    """Odd event ids (spaces, brackets, quotes) find nothing and break nothing."""
+    answer = _batch(web, {"q": {"query": "Nasr", "properties": [
+        {"pid": "event", "v": ['a b', '<x>', '" } DROP ALL', "SYR91003"]}]}})
+    top = answer["q"]["result"][0]
+    assert top["id"] == "AlNasrArmy" and {f["id"]: f["value"] for f in top["features"]}["shared_events"] == 1

@@ -99,7 +99,8 @@ class Matcher:
         """A matcher over what the store holds outside the graph being replaced, the decisions in
         force, and the matches earlier imports recorded (this graph's own first)."""
         skip = (replacing,) if replacing else ()
-        return cls(candidates.index(kb, skip, events=False), candidates.index(kb, skip, curated=True),
+        return cls(candidates.index(kb, skip, events=False, points=False),
+                   candidates.index(kb, skip, curated=True, points=False),
                    decisions.current(kb, matches), earlier_matches(kb, replacing), replacing, dataset)
 
     def _resolve(self, kind: str, dataset: str, name: str, minted: str, kinds: frozenset[str],

@@ -57,6 +57,6 @@ def extend(kb: Any, request: Any) -> dict[str, Any]:
             elif pid == "lastEvent":
                 values[pid] = [{"date": f"{c.last}T00:00:00Z"}] if c.last else []
             else:
-                values[pid] = [{"int": len({e for e in c.events if e.startswith("http")})}]
+                values[pid] = [{"int": c.count}]
         rows[str(raw)] = values
     return {"meta": [{"id": pid, "name": EXTEND_PROPERTIES[pid]} for pid in pids], "rows": rows}

@@ -36,7 +36,7 @@ class Query:
     types: tuple[str, ...] = ()  # class IRIs the entity must be (or be compatible with)
     countries: frozenset[str] = frozenset()  # country keys
     dates: tuple[str, ...] = ()  # YYYY-MM-DD
-    events: frozenset[str] = frozenset()  # event IRIs or dataset event ids
+    events: frozenset[str] = frozenset()  # dataset event ids (ACLED, UCDP) or KB ids
     limit: int = 5
     kinds: frozenset[str] = frozenset()  # kinds of entity allowed (an importer's; see COMPATIBLE)
 
@@ -116,7 +116,8 @@ def _dates(q: Query, c: Candidate) -> float:
     return 1.0 if any(first <= date.fromisoformat(d) <= last for d in q.dates) else 0.0
 
 
-def score_one(q: Query, reads: tuple[Reading, ...], q_kinds: set[str], c: Candidate) -> Scored | None:
+def score_one(q: Query, reads: tuple[Reading, ...], q_kinds: set[str], c: Candidate,
+              shared: int = 0) -> Scored | None:
     """Score one candidate; None if its kind may not be offered for the query."""
     type_value = allowed(q_kinds, q.types, c)
     if type_value is None:
@@ -127,7 +128,6 @@ def score_one(q: Query, reads: tuple[Reading, ...], q_kinds: set[str], c: Candid
     country = 0.0
     if countries and c.countries:
         country = 1.0 if countries & c.countries else -1.0
-    shared = len(q.events & c.events)
     features = {"label": label, "alias": alias, "type": type_value, "country": country,
                 "dates": _dates(q, c), "shared_events": float(shared)}
     total = (WEIGHTS["name"] * name + WEIGHTS["type"] * type_value
@@ -136,22 +136,25 @@ def score_one(q: Query, reads: tuple[Reading, ...], q_kinds: set[str], c: Candid
     return Scored(c, round(max(0.0, min(100.0, total)), 1), features, matched, rule)
 
 
-def rank(q: Query, index: Index, decided: str | None = None) -> list[Scored]:
+def rank(q: Query, index: Index, decided: str | None = None,
+         linked: dict[str, int] | None = None) -> list[Scored]:
     """The best candidates for a query, best first; ``decided``: the entity a person matched
-    this name to, which comes first as a sure match."""
+    this name to, which comes first as a sure match; ``linked``: how many of the query's events
+    each entity is linked to (kb.matching.events)."""
+    linked = linked or {}
     reads = readings(q.text)
     q_kinds = set(q.kinds) or {kind_of(t, index) for t in q.types} - {""}
     if not q_kinds or q_kinds == {"party"}:
         q_kinds |= {r.kind for r in reads if r.kind}
     pool = {i for r in reads for w in r.words for i in index.by_word.get(word_key(w), ())}
     pool |= {i for key in initials(q.text) for i in index.by_initials.get(key, ())}
-    pool |= {i for i, c in index.candidates.items() if q.events & c.events}
+    pool |= set(linked)
     if decided:
         pool.add(decided)
     scored = []
     for iri in sorted(pool):
         c = index.candidates.get(iri)
-        s = c and score_one(q, reads, q_kinds, c)
+        s = c and score_one(q, reads, q_kinds, c, linked.get(iri, 0))
         if s and (s.score > 0 or iri == decided):
             scored.append(s)
     for s in scored:

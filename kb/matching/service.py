@@ -10,7 +10,7 @@ from typing import Any
 from kb.errors import KBError
 from kb.namespaces import CKB, CKBR
 
-from . import decisions
+from . import decisions, events
 from .candidates import Candidate, Index, index
 from .names import country_key, fold
 from .scoring import Query, Scored, explain, rank
@@ -98,7 +98,7 @@ def to_query(key: str, spec: Any, idx: Index) -> Query:
         raise BadRequest(f"query {key!r}: 'limit' must be a non-negative number")
     countries: set[str] = set()
     dates: list[str] = []
-    events: set[str] = set()
+    given: set[str] = set()
     for prop in spec.get("properties") or []:
         if not isinstance(prop, dict) or "pid" not in prop or "v" not in prop:
             raise BadRequest(f"query {key!r}: each property needs 'pid' and 'v'")
@@ -114,14 +114,14 @@ def to_query(key: str, spec: Any, idx: Index) -> Query:
                     raise BadRequest(f"query {key!r}: date {value!r} is not YYYY-MM-DD")
                 dates.append(day)
             elif pid == "event":
-                events |= {value, entity_iri(value)} if _ID.fullmatch(value) else {value}
+                given.add(value)
             else:
                 raise BadRequest(f"query {key!r}: unknown property {pid!r} "
                                  f"(this service knows {', '.join(QUERY_PROPERTIES)})")
-    if not text.strip() and not events:
+    if not text.strip() and not given:
         raise BadRequest(f"query {key!r} has neither a query string nor an event to match by")
     return Query(text, tuple(type_iri(t) for t in types), frozenset(countries), tuple(dates),
-                 frozenset(events), int(min(limit, MAX_LIMIT)))
+                 frozenset(given), int(min(limit, MAX_LIMIT)))
 
 
 def candidate_json(s: Scored, idx: Index) -> dict[str, Any]:
@@ -145,7 +145,8 @@ def reconcile(kb: Any, batch: Any) -> dict[str, Any]:
     for key, spec in batch.items():
         q = to_query(str(key), spec, idx)
         choice = decisions.lookup(decided, q.text)
-        out[str(key)] = {"result": [candidate_json(s, idx) for s in rank(q, idx, choice)]}
+        linked = events.linked(kb, q.events) if q.events else None
+        out[str(key)] = {"result": [candidate_json(s, idx) for s in rank(q, idx, choice, linked)]}
     return out
 
 

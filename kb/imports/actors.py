@@ -95,13 +95,17 @@ class Matcher:
         self._row_spellings.clear()
 
     @classmethod
-    def for_kb(cls, kb: Any, matches: Path | None = None, replacing: str = "", dataset: str = "") -> Matcher:
+    def for_kb(cls, kb: Any, decided: dict[Any, decisions.Decision] | Path | None = None,
+               replacing: str = "", dataset: str = "") -> Matcher:
         """A matcher over what the store holds outside the graph being replaced, the decisions in
-        force, and the matches earlier imports recorded (this graph's own first)."""
+        force (given, or read with the decisions file at this path), and this graph's own earlier
+        matches."""
         skip = (replacing,) if replacing else ()
+        if not isinstance(decided, dict):
+            decided = decisions.current(kb, decided)
         return cls(candidates.index(kb, skip, events=False, points=False),
                    candidates.index(kb, skip, curated=True, points=False),
-                   decisions.current(kb, matches), earlier_matches(kb, replacing), replacing, dataset)
+                   decided, earlier_matches(kb, replacing), replacing, dataset)
 
     def _resolve(self, kind: str, dataset: str, name: str, minted: str, kinds: frozenset[str],
                  must: str = "") -> Match:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KBError, ParseError
+from kb.matching import decisions
 from kb.namespaces import CKB, import_graph
 from kb.store.loader import attach_texts
 
@@ -104,11 +105,12 @@ def run_import(
     graph_name = name or f"{fmt}-{slug(p.stem)}"
     graph = import_graph(graph_name)
     checksum = sha256(p)
-    matcher = actors.Matcher.for_kb(kb, matches, replacing=graph, dataset={"ucdp-ged": "ucdp"}.get(fmt, fmt))
+    decided = decisions.current(kb, matches)
     # the same file under the same matching decisions: nothing to do (a new decision re-imports)
-    checksum_and_decisions = f"{checksum} {decisions_digest(matcher.decided)}"
+    checksum_and_decisions = f"{checksum} {decisions_digest(decided)}"
     if _already_imported(kb, graph, checksum_and_decisions):
         return ImportResult(graph, unchanged=True)
+    matcher = actors.Matcher.for_kb(kb, decided, replacing=graph, dataset={"ucdp-ged": "ucdp"}.get(fmt, fmt))
     result = ImportResult(graph)
 
     seen: dict[str, int] = {}  # event id -> its line: a repeated id would merge two rows' facts

@@ -104,7 +104,7 @@ class Matcher:
         if not isinstance(decided, dict):
             decided = decisions.current(kb, decided)
         return cls(candidates.index(kb, skip, events=False, points=False),
-                   candidates.index(kb, skip, curated=True, points=False),
+                   candidates.index(kb, skip, curated=True, events=False, points=False),
                    decided, earlier_matches(kb, replacing), replacing, dataset)
 
     def _resolve(self, kind: str, dataset: str, name: str, minted: str, kinds: frozenset[str],

@@ -15,6 +15,8 @@ GRAPH_ONTOLOGY = GRAPH_BASE + "ontology"
 GRAPH_SHAPES = GRAPH_BASE + "shapes"
 GRAPH_DATA = GRAPH_BASE + "data"
 GRAPH_INFERRED = GRAPH_BASE + "inferred"
+# The matching decisions people made (kb.matching.decisions), loaded from data/matches/
+GRAPH_MATCHES = GRAPH_BASE + "matches"
 # Where releases before the sidecar kept the claim index, inside the store (every query saw it);
 # kb.derived.claimindex removes that graph on its next build. The index now lives beside the store.
 GRAPH_CLAIM_INDEX = GRAPH_BASE + "claim-index"
@@ -26,6 +28,7 @@ GRAPH_NAMES = {
     "shapes": GRAPH_SHAPES,
     "data": GRAPH_DATA,
     "inferred": GRAPH_INFERRED,
+    "matches": GRAPH_MATCHES,
 }
 
 PREFIXES: dict[str, str] = {

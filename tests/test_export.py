@@ -494,7 +494,7 @@ def test_kb_export_is_byte_stable_across_stores(tmp_path):
     from kb.store import loader
 
     root = tmp_path / "bundle"  # a snapshot, so edits to the bundle mid-test cannot interfere
-    for sub in ("ontology", "data", "data/inferred", "data/sources"):
+    for sub in ("ontology", "data", "data/inferred", "data/sources", "data/matches"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     for path in loader.bundled_files():
         shutil.copy(path, root / path.parent.relative_to(loader.project_root()) / path.name)

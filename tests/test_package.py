@@ -106,10 +106,13 @@ def test_installed_ckb_serves_the_examples(installed: tuple[Path, dict[str, str]
 
 
 def test_installed_import_uses_the_reviewed_alias_table(installed: tuple[Path, dict[str, str]]) -> None:
-    # The alias table is package data: without it ACLED's "Military Forces of Syria (2000-2024)"
-    # would become a new actor instead of joining the article's Syrian military.
+    # The matching decisions (the former alias table's reviewed rows among them) are package data:
+    # ACLED's "Military Forces of Syria (2000-2024)" joins the article's Syrian military by them.
     sample = ROOT / "tests" / "fixtures" / "acled-syria-sample.csv"
     _run(installed, "import", "--format", "acled", str(sample))
     out = _run(installed, "query", "--format", "csv",
                "ASK { ?e ckb:acledId ?id ; ckb:participant ckbr:SyrianMilitary }")
     assert out.strip().lower() == "true", out
+    how = _run(installed, "query", "--format", "csv", 'SELECT ?m WHERE { ?x ckb:matchedName '
+               '"Military Forces of Syria (2000-2024)" ; ckb:matchDataset "acled" ; ckb:matchMethod ?m }')
+    assert set(how.splitlines()[1:]) == {"alias table"}, how

@@ -54,7 +54,7 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
     report = args.report or (f"{args.file}.skipped.csv" if args.skip_bad else None)
     result = run_import(kb, args.file, fmt, name=args.name, skip_bad=args.skip_bad, report=report,
                         progress=lambda n: progress(f"{args.file}: {n} rows") if n % 1000 == 0 else None,
-                        aliases=Path(args.aliases) if args.aliases else None)
+                        matches=Path(args.matches) if args.matches else None)
     progress.clear()
     if result.unchanged:
         print(f"{args.file} is already imported into <{result.graph}> (same SHA-256): nothing changed")
@@ -74,17 +74,26 @@ def cmd_import(kb: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_actors(kb: Any, args: argparse.Namespace) -> int:
-    """ckb actors --unmatched"""
-    from kb.imports.actors import unmatched
+    """ckb actors --unmatched | --accept NAME ENTITY [--dataset D] [--by WHO] [--matches FILE]"""
+    from kb.matching.review import accept, unmatched
 
-    rows = [{"dataset": u["dataset"], "name": u["name"], "new actor": u["minted"],
-             "candidates": "; ".join(f"{label} <{iri}>" for label, iri in u["candidates"]) or "(none)"}
+    matches = Path(args.matches) if args.matches else None
+    if args.accept:
+        name, entity = args.accept
+        d = accept(kb, name, entity, made_by=args.by or "", dataset=args.dataset or "", path=matches)
+        print(f"decided: {d.kind} name {d.name!r}{f' in {d.dataset}' if d.dataset else ''} is <{d.entity}> "
+              f"(by {d.made_by}, {d.made_at}); imports of it match it so from now on "
+              "(re-import a file to apply it there)")
+        return 0
+    rows = [{"name": u["name"], "kind": u["kind"], "datasets": u["dataset"], "new entity": u["minted"],
+             "candidates": "; ".join(f"{label} <{iri}> {why}" for label, iri, _score, why in u["candidates"])
+             or "(none)"}
             for u in unmatched(kb)]
     if not rows:
-        print("every imported actor name matched a known actor")
+        print("every imported name matched a known actor, outlet or place")
         return 0
     print(render_rows(rows, kb.prefixes))
-    print(f"{len(rows)} unmatched; confirm a candidate by adding a row to data/actor-aliases.csv")
+    print(f"{len(rows)} unmatched names; confirm a candidate with `ckb actors --accept NAME ENTITY`")
     return 0
 
 

@@ -93,13 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset CSV: skip bad rows and list them in a report instead of stopping")
     c.add_argument("--report", metavar="FILE",
                    help="where --skip-bad writes the skipped rows (default: FILE.skipped.csv)")
-    c.add_argument("--aliases", metavar="CSV", help="actor alias table (default: data/actor-aliases.csv)")
+    c.add_argument("--matches", "--aliases", dest="matches", metavar="FILE",
+                   help="matching decisions (default: data/matches/decisions.ttl or $CKB_MATCHES)")
     c.add_argument("--index", action="store_true",
                    help="rebuild the claim index now (by default 'ckb index' or 'ckb serve' does it later: "
                         "an import stays as quick as the engine's bulk load)")
-    c = cmd("actors", cmd_actors, "list actor names from imports that matched no known actor")
-    c.add_argument("--unmatched", action="store_true", required=True,
-                   help="names that found no actor, with candidate suggestions to confirm")
+    c = cmd("actors", cmd_actors, "review names from imports that matched no known actor, outlet or place")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--unmatched", action="store_true",
+                      help="each name that found no match, once, with explained candidates to confirm")
+    what.add_argument("--accept", nargs=2, metavar=("NAME", "ENTITY"),
+                      help="record that NAME (as a dataset writes it) is ENTITY (IRI, ckbr:x or label)")
+    c.add_argument("--dataset", help="--accept: only for this dataset's NAME (acled, ucdp; default: any)")
+    c.add_argument("--by", metavar="WHO", help="--accept: who decides (default: the login name)")
+    c.add_argument("--matches", metavar="FILE",
+                   help="the decisions file (default: data/matches/decisions.ttl or $CKB_MATCHES)")
     cmd("validate", cmd_validate, "check the data against the SHACL shapes (exit 1 if it fails)")
     c = cmd("reason", cmd_reason, "run the OWL reasoner and refresh the inferred graph")
     c.add_argument("--reasoner", choices=("hermit", "pellet"), default="hermit")

@@ -247,7 +247,7 @@ def _claim(row: dict[str, str], eid: str, ev: str, claim: str, notes: str, coded
     T(quote, ckb("inDocument"), doc)
     sources = [s.strip() for s in row["source"].split(";") if s.strip()] or ["unnamed source"]
     for n, source in enumerate(dict.fromkeys(sources)):
-        stmt, outlet = res(f"acled-{eid}-report-{n}"), res(f"outlet-{name_key(source)}")
+        stmt, outlet = res(f"acled-{eid}-report-{n}"), matcher.outlet("acled", source)
         T(stmt, RDF_TYPE, ckb("SourceStatement"))
         T(stmt, ns(PROV + "wasAttributedTo"), outlet)
         if matcher.once(outlet):

@@ -10,6 +10,7 @@ meanwhile leaves nothing either (the next open sweeps uncommitted graphs).
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KBError, ParseError
+from kb.matching import decisions
 from kb.namespaces import CKB, import_graph
 from kb.store.loader import attach_texts
 
@@ -89,7 +91,7 @@ def run_import(
     skip_bad: bool = False,
     report: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
-    aliases: Path | None = None,
+    matches: Path | None = None,
 ) -> ImportResult:
     """Convert a dataset CSV to N-Triples and stream it into its own graph, all-or-nothing."""
     from . import acled, actors, ucdp
@@ -103,9 +105,12 @@ def run_import(
     graph_name = name or f"{fmt}-{slug(p.stem)}"
     graph = import_graph(graph_name)
     checksum = sha256(p)
-    if _already_imported(kb, graph, checksum):
+    decided = decisions.current(kb, matches)
+    # the same file under the same matching decisions: nothing to do (a new decision re-imports)
+    checksum_and_decisions = f"{checksum} {decisions_digest(decided)}"
+    if _already_imported(kb, graph, checksum_and_decisions):
         return ImportResult(graph, unchanged=True)
-    matcher = actors.Matcher.for_kb(kb, aliases, replacing=graph)
+    matcher = actors.Matcher.for_kb(kb, decided, replacing=graph, dataset={"ucdp-ged": "ucdp"}.get(fmt, fmt))
     result = ImportResult(graph)
     # a format that keeps per-file state (how the file writes its codes) has a converter
     conv = module.converter() if hasattr(module, "converter") else None
@@ -140,7 +145,7 @@ def run_import(
             raise KBError(f"{p}: no rows to import" + (f" ({len(result.skipped)} skipped as bad)"
                                                       if result.skipped else ""))
         yield "".join(matcher.record_triples())
-        yield "".join(_record(p, checksum, graph_name, result))
+        yield "".join(_record(p, checksum, graph_name, result, checksum_and_decisions))
         if conv is not None:
             yield "".join(conv.record_triples(res(f"import-{slug(graph_name)}")))
 
@@ -172,21 +177,29 @@ def _reason(err: BaseException) -> BaseException:
     return err if isinstance(err, KBError) else KBError(f"import stopped: {err}")
 
 
-def _already_imported(kb: Any, graph: str, checksum: str) -> bool:
-    """True when this graph already holds an import of a file with this checksum."""
+def _already_imported(kb: Any, graph: str, stamp: str) -> bool:
+    """True when this graph already holds an import of a file with this checksum, made under the
+    same matching decisions."""
     if graph not in kb.graphs():
         return False
-    return _sums(kb, graph) == {checksum}
+    return _sums(kb, graph) == {stamp}
 
 
 def _sums(kb: Any, graph: str) -> set[str]:
-    """The file checksums recorded in an import graph."""
-    rows = kb.query(f"SELECT ?sum WHERE {{ GRAPH <{graph}> {{ ?f <{CKB.sha256}> ?sum }} }}",
+    """The file checksums (each with the digest of the decisions it was matched under) in a graph."""
+    rows = kb.query(f"""SELECT ?sum ?d WHERE {{ GRAPH <{graph}> {{ ?f <{CKB.sha256}> ?sum
+                        OPTIONAL {{ ?run <{CKB.matchDecisions}> ?d }} }} }}""",
                     inferred=False, named_graphs=[graph]).rows
-    return {str(r["sum"]) for r in rows}
+    return {f"{r['sum']} {r.get('d') or ''}".strip() for r in rows}
 
 
-def _record(path: Path, checksum: str, graph_name: str, result: ImportResult) -> Iterator[str]:
+def decisions_digest(decided: dict[Any, Any]) -> str:
+    """A digest of the matching decisions in force (what a re-import would match by)."""
+    lines = sorted(f"{d.kind}|{d.dataset}|{d.name}|{d.entity}" for d in decided.values())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def _record(path: Path, checksum: str, graph_name: str, result: ImportResult, stamp: str) -> Iterator[str]:
     """The import's own record: which file (name, SHA-256), when, how many rows, by what."""
     run = res(f"import-{slug(graph_name)}")
     f = res(f"file-{checksum[:16]}")
@@ -199,6 +212,7 @@ def _record(path: Path, checksum: str, graph_name: str, result: ImportResult) ->
     yield triple(run, ns(PROV + "wasAssociatedWith"), agent)
     yield triple(run, ckb("rowCount"), integer(result.rows))
     yield triple(run, ckb("skippedRows"), integer(len(result.skipped)))
+    yield triple(run, ckb("matchDecisions"), text(stamp.split(" ", 1)[1]))
     yield triple(f, RDF_TYPE, ckb("ImportedFile"))
     yield triple(f, RDFS_LABEL, text(path.name))
     yield triple(f, ckb("sha256"), text(checksum))

@@ -201,7 +201,7 @@ def _sources(row: dict[str, str], gid: str, claim: str, out: list[str], matcher:
             T(who, RDF_TYPE, ckb("UnnamedAgent"))
             T(who, RDFS_LABEL, text(f"{original} (original source in UCDP)"))
     for n, office in enumerate(dict.fromkeys(offices)):
-        stmt, outlet = res(f"ucdp-ged-{gid}-report-{n}"), res(f"outlet-{name_key(office)}")
+        stmt, outlet = res(f"ucdp-ged-{gid}-report-{n}"), matcher.outlet("ucdp", office)
         T(stmt, RDF_TYPE, ckb("SourceStatement"))
         T(stmt, ns(PROV + "wasAttributedTo"), outlet)
         T(stmt, ckb("reportedIn"), doc)

@@ -11,7 +11,15 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kb.errors import KBError
-from kb.namespaces import CKB, GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, import_graph
+from kb.namespaces import (
+    CKB,
+    GRAPH_DATA,
+    GRAPH_INFERRED,
+    GRAPH_MATCHES,
+    GRAPH_ONTOLOGY,
+    GRAPH_SHAPES,
+    import_graph,
+)
 from kb.store.staging import check_first
 
 RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".rdf", ".owl", ".xml", ".n3"}
@@ -43,6 +51,7 @@ def bundled_files(root: Path | None = None) -> list[Path]:
     root = root or project_root()
     files = sorted((root / "ontology").glob("*.ttl")) + sorted((root / "data").glob("*.ttl"))
     files += sorted((root / "data" / "inferred").glob("*.ttl"))
+    files += sorted((root / "data" / "matches").glob("*.ttl"))
     if not files:
         raise KBError(f"no bundled ontology or data found under {root} (set CKB_HOME)")
     return files
@@ -53,7 +62,9 @@ def bundle_fingerprint(root: Path | None = None) -> str:
     root = root or project_root()
     digest = hashlib.sha256()
     texts = sorted((root / "data" / "sources").glob("*.txt"))
-    for path in [*bundled_files(root), *texts]:
+    # the matching decisions are left out: `ckb actors --accept` writes them to the store and
+    # the file together, so a new one never makes the store an older copy of the bundle
+    for path in [*(p for p in bundled_files(root) if p.parent.name != "matches"), *texts]:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -83,6 +94,8 @@ def graph_for(path: Path) -> str:
         return GRAPH_SHAPES if path.stem.startswith("shapes") else GRAPH_ONTOLOGY
     if parent.name == "inferred" and parent.parent.name == "data":
         return GRAPH_INFERRED
+    if parent.name == "matches" and parent.parent.name == "data":
+        return GRAPH_MATCHES
     if parent.name == "data":
         return GRAPH_DATA
     return import_graph(path.stem)

@@ -60,7 +60,8 @@ def test_text_inter_codes_type_new_actors(kb) -> None:
     got = {str(r["l"]): str(r["t"]) for r in kb.query(P + """
         SELECT ?l ?t WHERE { GRAPH <https://w3id.org/conflict-kb/graph/import/acled-acled-syria-20> {
           ?a ckb:codedAs ?code ; a ?t ; rdfs:label ?l } }""").rows}
-    assert got["Jaish al Nasr"] == CKB + "RebelGroup"  # inter1 "Rebel group", not a bare ckb:Actor
+    # inter1 "Rebel group", not a bare ckb:Actor ("Jaish al Nasr" now joins the article's Al-Nasr Army)
+    assert got["Islamic State (Syria)"] == CKB + "RebelGroup"
     assert got["Protesters (Syria)"] == CKB + "PersonGroup"
 
 

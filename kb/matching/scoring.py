@@ -24,6 +24,7 @@ COMPATIBLE = {
 }
 WEIGHTS = {"name": 78.0, "type": 10.0, "country": 7.0, "country_conflict": -20.0, "dates": 2.0,
            "shared_events": 1.5}
+MIN_OFFER = 25.0  # below this a candidate is noise (a word or two in common), never offered
 MATCH_SCORE, MATCH_NAME, MATCH_MARGIN = 75.0, 0.8, 10.0
 DATE_SLACK = timedelta(days=31)
 
@@ -65,6 +66,8 @@ def kind_of(type_iri: str, index: Index) -> str:
 def allowed(q_kinds: set[str], q_types: tuple[str, ...], c: Candidate) -> float | None:
     """The type feature: 1 if the candidate is of a requested type, 0.5 if only of a compatible
     kind, 0 if nothing was asked; None if it may not be offered at all."""
+    if q_kinds and c.kind and not any(c.kind == k or c.kind in COMPATIBLE.get(k, ()) for k in q_kinds):
+        return None  # the kind rules first: an outlet is an Actor, yet never a government's match
     if (q_types and c.types & set(q_types)) or c.kind in q_kinds:
         return 1.0
     if not q_kinds:
@@ -144,8 +147,13 @@ def rank(q: Query, index: Index, decided: str | None = None,
     linked = linked or {}
     reads = readings(q.text)
     q_kinds = set(q.kinds) or {kind_of(t, index) for t in q.types} - {""}
+    read = {r.kind for r in reads if r.kind}
     if not q_kinds or q_kinds == {"party"}:
-        q_kinds |= {r.kind for r in reads if r.kind}
+        q_kinds |= read
+    elif read and q_kinds == {"actor"}:
+        # A generic column type, a name that says what it is ("Government of Bangladesh"): the
+        # name's kind decides, so an outlet is never offered for a government or armed force.
+        q_kinds = read
     pool = {i for r in reads for w in r.words for i in index.by_word.get(word_key(w), ())}
     pool |= {i for key in initials(q.text) for i in index.by_initials.get(key, ())}
     pool |= set(linked)
@@ -155,7 +163,10 @@ def rank(q: Query, index: Index, decided: str | None = None,
     for iri in sorted(pool):
         c = index.candidates.get(iri)
         s = c and score_one(q, reads, q_kinds, c, linked.get(iri, 0))
-        if s and (s.score > 0 or iri == decided):
+        # A candidate with no name in common and no shared event is noise whatever its type
+        # (an outlet sharing "al" with a person): never offered.
+        evidence = s and (max(s.features["label"], s.features["alias"]) > 0 or linked.get(iri))
+        if s and ((s.score >= MIN_OFFER and evidence) or iri == decided):
             scored.append(s)
     for s in scored:
         if s.candidate.iri == decided:

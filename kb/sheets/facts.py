@@ -1,0 +1,176 @@
+"""What a claim states, written with labels and plain relation names, as the ontology's relation and
+event nodes: ``backs`` (ckb:Backing), ``alliance`` (ckb:Alliance), ``rivalry`` (ckb:Rivalry) and
+``clash`` (ckb:Clash with a participation per actor and side)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from kb.namespaces import CKB, CKBR
+
+if TYPE_CHECKING:
+    from .check import Checked
+
+ORG = "http://www.w3.org/ns/org#"
+RELATIONS = ("backs", "alliance", "rivalry", "clash")
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+          "october", "november", "december"]
+
+
+@dataclass
+class Node:
+    """One relation or event node: its properties (each one a fact a claim states) and shortcuts."""
+
+    iri: URIRef
+    cls: URIRef
+    label: str
+    props: list[tuple[URIRef, Any]] = field(default_factory=list)  # stated, so reified as facts
+    shortcuts: list[tuple[URIRef, URIRef, URIRef]] = field(default_factory=list)
+    parts: list[Node] = field(default_factory=list)  # participations
+    links: list[tuple[URIRef, URIRef]] = field(default_factory=list)  # structure, not stated
+
+
+def local(iri: str) -> str:
+    """The last segment of an IRI, for minting readable IRIs."""
+    return re.split(r"[/#]", iri)[-1]
+
+
+def check_states(c: Checked, where: tuple[Any, ...], fact: dict[str, Any]) -> None:
+    """Record the problems of one stated fact (its relation name, fields, names, vocabularies)."""
+    relation(c, where, fact, doc="check")
+
+
+def relation(c: Checked, where: tuple[Any, ...], fact: dict[str, Any], doc: str) -> Node | None:
+    """The node one stated fact describes, or None (with problems recorded) if it cannot be built."""
+    from .check import schema
+
+    (name, body), = fact.items()
+    if name not in RELATIONS:
+        c.problem((*where, ("key", name)), f"unknown relation {name!r} (known: {', '.join(RELATIONS)})")
+        return None
+    before = len(c.problems)
+    part = {"$ref": f"#/$defs/{name}", "$defs": schema()["$defs"]}
+    for e in jsonschema.Draft202012Validator(part).iter_errors(body):
+        c.problem((*where, name, *e.absolute_path), f"{name}: {e.message}")
+    if len(c.problems) > before:
+        return None
+    at = (*where, name)
+    return {"backs": _backs, "alliance": _alliance, "rivalry": _rivalry, "clash": _clash}[name](
+        c, at, body, doc)
+
+
+def _names(c: Checked, at: tuple[Any, ...], values: list[str]) -> list[str] | None:
+    out = [c.name((*at, i), v) for i, v in enumerate(values)]
+    return None if None in out else [o for o in out if o]
+
+
+def _label(c: Checked, iri: str) -> str:
+    for key, a in c.agents.items():
+        if a == iri and c.sheet is not None:
+            return str(c.sheet.data["agents"][key]["actor"])
+    return c.vocab.labels.get(iri, local(iri))
+
+
+def _term(c: Checked, at: tuple[Any, ...], kind: str, value: str) -> URIRef | None:
+    found = c.vocab.individuals(kind).get(value.lower())
+    if found is None:
+        table = c.vocab.individuals(kind)
+        known = sorted(k for k, v in table.items() if k != local(v).lower())
+        c.problem(at, f"unknown {kind} {value!r} (the KB's: {', '.join(known)})")
+        return None
+    return URIRef(found)
+
+
+def date(value: str) -> tuple[Literal, URIRef]:
+    """A date as written (2015, 2015-09, 2015-09-04, September 2015): its start and precision."""
+    m = re.fullmatch(r"([A-Za-z]+) (\d{4})", value)
+    if m:
+        value = f"{m.group(2)}-{MONTHS.index(m.group(1).lower()) + 1:02d}"
+    parts = value.split("-")
+    full = "-".join(parts + ["01"] * (3 - len(parts))) + "T00:00:00"
+    precision = ("YearPrecision", "MonthPrecision", "DayPrecision")[len(parts) - 1]
+    return Literal(full, datatype=XSD.dateTime), CKB[precision]
+
+
+def _backs(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node | None:
+    pair = _names(c, at, [b["backer"], b["backed"]])
+    kind = _term(c, (*at, "support"), "support", b["support"]) if "support" in b else CKB.UnspecifiedSupport
+    since = b.get("since")
+    if since is not None and re.fullmatch(r"[A-Za-z]+ \d{4}", since) and \
+            since.split()[0].lower() not in MONTHS:
+        c.problem((*at, "since"), f"{since!r} is not a month and year")
+        return None
+    if not pair or kind is None:
+        return None
+    backer, backed = pair
+    iri = CKBR[f"backing-{local(backer)}-{local(backed)}-{local(kind)}".lower()]
+    n = Node(iri, CKB.Backing, f"{_label(c, backer)} backs {_label(c, backed)}",
+             [(CKB.backer, URIRef(backer)), (CKB.backedActor, URIRef(backed)), (CKB.supportKind, kind)],
+             [(URIRef(backer), CKB.backs, URIRef(backed))])
+    if since is not None:
+        start, precision = date(since)
+        n.props += [(CKB.earliestDate, start), (CKB.datePrecision, precision)]
+    if "when" in b:
+        n.links.append((CKB.timeText, Literal(b["when"])))
+    return n
+
+
+def _parties(c: Checked, at: tuple[Any, ...], b: dict[str, Any], cls: URIRef, prop: URIRef,
+             short: URIRef, word: str) -> Node | None:
+    parties = _names(c, (*at, "parties"), b["parties"])
+    if not parties:
+        return None
+    parties = sorted(set(parties))
+    iri = CKBR[f"{word}-" + "-".join(local(p) for p in parties).lower()]
+    n = Node(iri, cls, f"{word} of " + ", ".join(_label(c, p) for p in parties),
+             [(prop, URIRef(p)) for p in parties],
+             [(URIRef(a), short, URIRef(b_)) for i, a in enumerate(parties) for b_ in parties[i + 1:]])
+    return n
+
+
+def _alliance(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node | None:
+    n = _parties(c, at, b, CKB.Alliance, CKB.allyParty, CKB.alliedWith, "alliance")
+    if n is not None and "kind" in b:
+        n.props.append((CKB.allianceKind, Literal(b["kind"])))
+    return n
+
+
+def _rivalry(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node | None:
+    return _parties(c, at, b, CKB.Rivalry, CKB.rivalParty, CKB.rivalOf, "rivalry")
+
+
+def _clash(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node | None:
+    sides = [_names(c, (*at, "sides", i), side) for i, side in enumerate(b["sides"])]
+    status = _term(c, (*at, "status"), "status", b["status"]) if "status" in b else None
+    where = c.name((*at, "where"), b["where"]) if "where" in b else None
+    if None in sides or ("status" in b and status is None) or ("where" in b and where is None):
+        return None
+    everyone = "|".join(sorted(a for s in sides for a in s or ()))
+    key = b.get("id") or hashlib.sha1(everyone.encode()).hexdigest()[:10]
+    iri = CKBR[f"event-{doc}-{key}"]
+    label = b.get("label") or "clash: " + " vs ".join(
+        ", ".join(_label(c, a) for a in side or ()) for side in sides)
+    n = Node(iri, CKB.Clash, label)
+    if status is not None:
+        n.props.append((CKB.eventStatus, status))
+    if where is not None:
+        n.props.append((CKB.place, URIRef(where)))
+    if "when" in b:
+        n.links.append((CKB.timeText, Literal(b["when"])))
+    for side_no, side in enumerate(sides):
+        for actor in side or ():
+            p = Node(URIRef(f"{iri}-{local(actor).lower()}"), CKB.Participation,
+                     f"{_label(c, actor)} as combatant ({label})",
+                     [(CKB.participationActor, URIRef(actor)), (CKB.participantRole, CKB.Combatant),
+                      (CKB.side, CKB[("SideA", "SideB")[side_no]])])
+            n.parts.append(p)
+            n.shortcuts.append((iri, CKB.participant, URIRef(actor)))
+            n.links.append((CKB.hasParticipation, p.iri))
+    return n

@@ -42,6 +42,11 @@ def local(iri: str) -> str:
     return re.split(r"[/#]", iri)[-1]
 
 
+def key(iri: str) -> str:
+    """An actor's part of a minted relation IRI: its last segment, without the sheets' "actor-"."""
+    return local(iri).removeprefix("actor-").lower()
+
+
 def check_states(c: Checked, where: tuple[Any, ...], fact: dict[str, Any]) -> None:
     """Record the problems of one stated fact (its relation name, fields, names, vocabularies)."""
     relation(c, where, fact, doc="check")
@@ -110,7 +115,7 @@ def _backs(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node
     if not pair or kind is None:
         return None
     backer, backed = pair
-    iri = CKBR[f"backing-{local(backer)}-{local(backed)}-{local(kind)}".lower()]
+    iri = CKBR[f"backing-{key(backer)}-{key(backed)}-{local(kind)}".lower()]
     n = Node(iri, CKB.Backing, f"{_label(c, backer)} backs {_label(c, backed)}",
              [(CKB.backer, URIRef(backer)), (CKB.backedActor, URIRef(backed)), (CKB.supportKind, kind)],
              [(URIRef(backer), CKB.backs, URIRef(backed))])
@@ -128,7 +133,7 @@ def _parties(c: Checked, at: tuple[Any, ...], b: dict[str, Any], cls: URIRef, pr
     if not parties:
         return None
     parties = sorted(set(parties))
-    iri = CKBR[f"{word}-" + "-".join(local(p) for p in parties).lower()]
+    iri = CKBR[f"{word}-" + "-".join(key(p) for p in parties)]
     n = Node(iri, cls, f"{word} of " + ", ".join(_label(c, p) for p in parties),
              [(prop, URIRef(p)) for p in parties],
              [(URIRef(a), short, URIRef(b_)) for i, a in enumerate(parties) for b_ in parties[i + 1:]])
@@ -153,8 +158,8 @@ def _clash(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node
     if None in sides or ("status" in b and status is None) or ("where" in b and where is None):
         return None
     everyone = "|".join(sorted(a for s in sides for a in s or ()))
-    key = b.get("id") or hashlib.sha1(everyone.encode()).hexdigest()[:10]
-    iri = CKBR[f"event-{doc}-{key}"]
+    event = b.get("id") or hashlib.sha1(everyone.encode()).hexdigest()[:10]
+    iri = CKBR[f"event-{doc}-{event}"]
     label = b.get("label") or "clash: " + " vs ".join(
         ", ".join(_label(c, a) for a in side or ()) for side in sides)
     n = Node(iri, CKB.Clash, label)
@@ -166,7 +171,7 @@ def _clash(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node
         n.links.append((CKB.timeText, Literal(b["when"])))
     for side_no, side in enumerate(sides):
         for actor in side or ():
-            p = Node(URIRef(f"{iri}-{local(actor).lower()}"), CKB.Participation,
+            p = Node(URIRef(f"{iri}-{key(actor)}"), CKB.Participation,
                      f"{_label(c, actor)} as combatant ({label})",
                      [(CKB.participationActor, URIRef(actor)), (CKB.participantRole, CKB.Combatant),
                       (CKB.side, CKB[("SideA", "SideB")[side_no]])])

@@ -3,7 +3,6 @@ graph through the store's all-or-nothing replace path, and a skeleton sheet for 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -11,9 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+from rdflib import Graph, Literal
+from rdflib.namespace import PROV, RDF, RDFS
+
 from kb.errors import KBError
-from kb.imports.common import ImportResult, slug
-from kb.imports.pipeline import _already_imported, _record
+from kb.imports.common import IMPORTER, slug
 from kb.namespaces import CKB, CKBR, import_graph
 from kb.store.loader import attach_texts
 
@@ -89,23 +91,46 @@ def import_sheet(kb: Any, path: str | Path) -> SheetImport:
         raise SheetProblems(checked.problems)
     assert checked.sheet is not None and checked.text_path is not None
     graph = sheet_graph(p)
-    digest = hashlib.sha256(p.read_bytes() + b"\0" + checked.text_path.read_bytes()).hexdigest()
-    if _already_imported(kb, graph, digest):
-        return SheetImport(graph, unchanged=True, notes=checked.notes)
     g, minted = compile_sheet(checked)
+    _record(g, p, checked.sheet.data["document"]["id"])
+    body = g.serialize(format="nt", encoding="utf-8")
     claims = len(checked.sheet.data["claims"])
-    record = ImportResult(graph, rows=claims)
+    if _holds(kb, graph, body, checked):
+        return SheetImport(graph, unchanged=True, claims=claims, notes=checked.notes)
     with tempfile.TemporaryDirectory(prefix="ckb-sheet-") as tmp:
         nt = Path(tmp) / "sheet.nt"
-        body = g.serialize(format="nt", encoding="utf-8")
-        name = graph.rsplit("/", 1)[-1]
-        nt.write_bytes(body + "".join(_record(p, digest, name, record)).encode("utf-8"))
+        nt.write_bytes(body)
         (Path(tmp) / "sources").mkdir()
         # the loader reads the text from sources/ beside the file it loads (ckb:textFile -> ckb:fullText)
         shutil.copyfile(checked.text_path, Path(tmp) / "sources" / checked.text_path.name)
         kb.backend.replace_graphs([(nt, graph)], prepare=attach_texts)
     return SheetImport(graph, claims=claims, triples=kb.graphs().get(graph, 0), minted=minted,
                        notes=checked.notes)
+
+
+def _record(g: Graph, path: Path, doc_id: str) -> None:
+    """The import's own record, without a time: compiling the same sheet gives the same graph.
+
+    Not a ckb:ImportedFile: the claims explorer takes a graph holding one for a dataset's rows,
+    while a sheet's claims belong to their document."""
+    run, agent = CKBR[f"import-sheet-{doc_id}"], CKBR[IMPORTER]
+    g.add((run, RDF.type, PROV.Activity))
+    g.add((run, RDFS.label, Literal(f"import of the claim sheet {path.name}")))
+    g.add((run, PROV.used, CKBR[f"doc-{doc_id}"]))
+    g.add((run, PROV.wasAssociatedWith, agent))
+    g.add((agent, RDF.type, CKB.Software))
+    g.add((agent, RDFS.label, Literal("conflict-kb importer (kb.imports)")))
+
+
+def _holds(kb: Any, graph: str, body: bytes, checked: Checked) -> bool:
+    """True when the graph already holds exactly these triples and this text: nothing to write."""
+    if graph not in kb.graphs():
+        return False
+    want = {(str(t.subject), str(t.predicate), str(t.object))
+            for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)}
+    held = {(str(q.subject), str(q.predicate), str(q.object)) for q in kb.backend.quads(graph)}
+    text = {t for t in held if t[1] == f"<{CKB.fullText}>"}
+    return held - text == want and [t[2] for t in text] == [str(ox.Literal(checked.text))]
 
 
 SKELETON = """\

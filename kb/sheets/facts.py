@@ -86,9 +86,7 @@ def _label(c: Checked, iri: str) -> str:
 def _term(c: Checked, at: tuple[Any, ...], kind: str, value: str) -> URIRef | None:
     found = c.vocab.individuals(kind).get(value.lower())
     if found is None:
-        table = c.vocab.individuals(kind)
-        known = sorted(k for k, v in table.items() if k != local(v).lower())
-        c.problem(at, f"unknown {kind} {value!r} (the KB's: {', '.join(known)})")
+        c.problem(at, f"unknown {kind} {value!r} (the KB's: {', '.join(c.vocab.shown[kind])})")
         return None
     return URIRef(found)
 

@@ -26,14 +26,16 @@ class Vocab:
     # lower-cased label or altLabel -> every KB actor (or place) carrying it
     names: dict[str, set[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # IRI -> its rdfs:label
+    shown: dict[str, list[str]] = field(default_factory=dict)  # vocabulary -> its labels, for messages
 
     def individuals(self, kind: str) -> dict[str, str]:
         """The lookup table of one vocabulary by its name in messages."""
         return {"hedge": self.hedges, "support": self.supports, "status": self.statuses}[kind]
 
 
-def _terms(kb: Any, cls: str) -> dict[str, str]:
-    """Each named individual of ``cls`` under its label and its local name, lower-cased."""
+def _terms(kb: Any, cls: str, shown: list[str]) -> dict[str, str]:
+    """Each named individual of ``cls`` under its label and its local name, lower-cased; its labels
+    are added to ``shown``."""
     rows = kb.query(f"SELECT ?t ?l WHERE {{ ?t a <{cls}> . OPTIONAL {{ ?t <{RDFS}label> ?l }} }}",
                     inferred=False).rows
     out: dict[str, str] = {}
@@ -42,13 +44,18 @@ def _terms(kb: Any, cls: str) -> dict[str, str]:
         out[t.rsplit("#", 1)[-1].lower()] = t
         if r.get("l") is not None:
             out[str(r["l"]).lower()] = t
+            shown.append(str(r["l"]))
+    shown.sort()
     return out
 
 
 def load_vocab(kb: Any, skip_graph: str = "") -> Vocab:
     """Read the vocabularies and the actors' names from the KB (not from the graph being replaced)."""
-    v = Vocab(hedges=_terms(kb, str(CKB.Hedge)), supports=_terms(kb, str(CKB.SupportKind)),
-              statuses=_terms(kb, str(CKB.EventStatus)))
+    v = Vocab()
+    for kind, cls in (("hedge", CKB.Hedge), ("support", CKB.SupportKind), ("status", CKB.EventStatus)):
+        v.shown[kind] = []
+        setattr(v, {"hedge": "hedges", "support": "supports", "status": "statuses"}[kind],
+                _terms(kb, str(cls), v.shown[kind]))
     for top, into in ((CKB.Actor, v.actor_classes), (CKB.UnnamedAgent, v.actor_classes),
                       (CKB.Place, None)):
         rows = kb.query(f"SELECT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{top}> }}", inferred=False).rows

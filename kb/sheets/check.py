@@ -38,6 +38,7 @@ class Checked:
     text_path: Path | None = None
     agents: dict[str, str] = field(default_factory=dict)  # agent key -> actor IRI
     new_agents: set[str] = field(default_factory=set)  # keys of agents minted by this sheet
+    bad_agents: set[str] = field(default_factory=set)  # already reported: their uses are not again
     anchors: dict[int, Anchor] = field(default_factory=dict)  # claim index -> its place
     roots: dict[str, str] = field(default_factory=dict)  # statement key -> its chain's first statement
     vocab: Vocab = field(default_factory=Vocab)
@@ -51,6 +52,8 @@ class Checked:
         """Resolve an agent key or a KB actor's (or place's) label to an IRI; a problem if not one."""
         if value in self.agents:
             return self.agents[value]
+        if value in self.bad_agents:
+            return None
         found = sorted(self.vocab.names.get(value.lower(), ()))
         if len(found) == 1:
             return found[0]
@@ -104,24 +107,32 @@ def _text(c: Checked, path: Path, doc: dict[str, Any]) -> None:
 
 def _agents(c: Checked, agents: dict[str, Any]) -> None:
     for key, a in agents.items():
-        label = a["actor"]
-        if label.startswith(("http://", "https://")):
-            c.agents[key] = label
-            continue
-        found = sorted(c.vocab.names.get(label.lower(), ()))
-        if len(found) > 1:
-            c.problem(("agents", key, "actor"), f"{label!r} matches {len(found)} KB actors: "
-                      + " and ".join(f"<{x}> ({c.vocab.labels.get(x, '?')})" for x in found[:3])
-                      + "; write the one meant as its IRI")
-        elif found:
-            c.agents[key] = found[0]
-        elif "type" not in a:
-            c.problem(("agents", key, "actor"), f"{label!r} is no KB actor's label; give type: to add it")
-        elif a["type"].lower() not in c.vocab.actor_classes:
-            c.problem(("agents", key, "type"), f"unknown actor type {a['type']!r}")
-        else:
-            c.agents[key] = str(CKBR) + "actor-" + slug(label)
-            c.new_agents.add(key)
+        before = len(c.problems)
+        _agent(c, key, a)
+        if len(c.problems) > before:
+            c.bad_agents.add(key)
+
+
+def _agent(c: Checked, key: str, a: dict[str, Any]) -> None:
+    """Resolve one agent: a KB actor by IRI or by its one label, or a new actor of a known type."""
+    label = a["actor"]
+    if label.startswith(("http://", "https://")):
+        c.agents[key] = label
+        return
+    found = sorted(c.vocab.names.get(label.lower(), ()))
+    if len(found) > 1:
+        c.problem(("agents", key, "actor"), f"{label!r} matches {len(found)} KB actors: "
+                  + " and ".join(f"<{x}> ({c.vocab.labels.get(x, '?')})" for x in found[:3])
+                  + "; write the one meant as its IRI")
+    elif found:
+        c.agents[key] = found[0]
+    elif "type" not in a:
+        c.problem(("agents", key, "actor"), f"{label!r} is no KB actor's label; give type: to add it")
+    elif a["type"].lower() not in c.vocab.actor_classes:
+        c.problem(("agents", key, "type"), f"unknown actor type {a['type']!r}")
+    else:
+        c.agents[key] = str(CKBR) + "actor-" + slug(label)
+        c.new_agents.add(key)
 
 
 def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> None:
@@ -134,6 +145,7 @@ def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> No
         if up is not None and up not in stmts:
             c.problem(("statements", key, "quoting" if "quoting" in s else "from"),
                       f"{up!r} is not a statement of this sheet")
+    looped: set[str] = set()
     for key in stmts:
         seen = [key]
         while True:
@@ -142,8 +154,10 @@ def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> No
                 c.roots[key] = seen[-1]
                 break
             if up in seen:
-                if up == key:  # report a loop once, where it starts, not at every member
-                    c.problem(("statements", key), "the chain loops: " + " -> ".join([*seen, up]))
+                loop = seen[seen.index(up):]
+                if up == key and not looped & set(loop):  # one line per loop, at its first statement
+                    c.problem(("statements", ("key", key)), "the chain loops: " + " -> ".join([*loop, up]))
+                    looped.update(loop)
                 break
             seen.append(up)
 

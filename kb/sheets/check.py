@@ -192,7 +192,7 @@ def _claims(c: Checked, claims: list[dict[str, Any]], stmts: dict[str, Any]) -> 
                     assert c.sheet is not None
                     c.notes.append(c.sheet.at(("claims", i, "quote"),
                                    f"note: re-anchored: the text changed; the quote was at {a.moved_from}, "
-                                   f"is now at {a.start} (update start:)"))
+                                   f"is now at {a.start}"))
         from .facts import check_states
 
         for j, fact in enumerate(cl.get("states") or []):

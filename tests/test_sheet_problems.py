@@ -81,6 +81,10 @@ BAD = [
      _sub("ostrel: {actor: Ostrel Brigades, type: ArmedGroup}", "ostrel: {actor: Kessler Front}"),
      "Kessler Front", ["'Kessler Front' matches 2 KB actors", CKBR + "KesslerFrontNorth",
                        CKBR + "KesslerFrontSouth"]),
+    ("unknown field", _sub("    hedge_text: reportedly", "    hedgeword: reportedly"), "hedgeword",
+     ["unknown field 'hedgeword'"]),
+    ("unknown support kind", _sub("support: funding", "support: grain"), "grain",
+     ["unknown support 'grain'", "air support", "funding"]),
     ("chain that loops",
      _sub("  officer: {by: officer}", "  officer: {by: officer, from: courier-officer}"),
      "officer: {by: officer", ["the chain loops: officer -> courier-officer -> officer"]),
@@ -104,6 +108,13 @@ def test_bad_sheet_one_line_with_position_and_nothing_written(
         import_sheet(kb, sheet)
     assert [str(x) for x in raised.value.problems] == [str(p)]
     assert {str(q) for q in kb.backend.quads(None)} == before
+
+
+def test_not_yaml_is_one_line_at_the_fault(kb: KnowledgeBase, tmp_path: Path) -> None:
+    sheet = _copy(tmp_path, _sub("  - id: ongoing", "  - id: [ongoing"))
+    problems = check(sheet, kb).problems
+    assert len(problems) == 1 and problems[0].message.startswith("not YAML:"), [str(p) for p in problems]
+    assert problems[0].line >= _where(sheet, "[ongoing")[0]
 
 
 def test_cli_check_prints_the_line_and_fails(tmp_path: Path) -> None:

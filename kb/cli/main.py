@@ -31,7 +31,7 @@ from kb.errors import KBError, StoreFull
 
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld")
 EXPORT_FORMATS = ("turtle", "nt", "nq", "trig", "jsonld", "xml")
-READ_ONLY_COMMANDS = ("query", "describe", "search", "export", "validate")
+READ_ONLY_COMMANDS = ("query", "describe", "search", "export", "validate", "sheet")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:

@@ -15,6 +15,7 @@ from kb.imports.common import slug
 from kb.namespaces import CKBR
 
 from .anchor import Anchor, Unplaced, place
+from .facts import check_states
 from .source import Problem, Sheet, SheetSyntaxError, read_sheet
 from .vocab import Vocab, load_vocab
 
@@ -193,7 +194,5 @@ def _claims(c: Checked, claims: list[dict[str, Any]], stmts: dict[str, Any]) -> 
                     c.notes.append(c.sheet.at(("claims", i, "quote"),
                                    f"note: re-anchored: the text changed; the quote was at {a.moved_from}, "
                                    f"is now at {a.start}"))
-        from .facts import check_states
-
         for j, fact in enumerate(cl.get("states") or []):
             check_states(c, ("claims", i, "states", j), fact)

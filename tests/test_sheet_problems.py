@@ -197,3 +197,27 @@ def test_a_quote_the_correction_changed_is_reported_not_shifted(tmp_path: Path) 
         with pytest.raises(SheetProblems):
             import_sheet(k, sheet)
         assert {str(q) for q in k.backend.quads(None)} == graph_before
+
+
+def test_a_repeated_quote_is_reanchored_by_its_recorded_context(tmp_path: Path) -> None:
+    """A quote found five times, placed by its start: after a paragraph is added, the start is wrong,
+    and the prefix and suffix recorded at the import pick the right one; without them it is an error."""
+    sheet = _copy(tmp_path, _sub("quote: a militia of shepherds and smugglers",
+                                 "quote: the Kessani Home Guard\n    start: 651"))
+    text = tmp_path / "vantor-basin.txt"
+    with KnowledgeBase.open(memory=True) as k:
+        k.load()
+        import_sheet(k, sheet)
+        prefix = k.query(f"SELECT ?p WHERE {{ <{CKBR}quote-vantor-basin-shepherds-and-smugglers> "
+                         f"<{CKB}prefix> ?p }}", inferred=False).rows
+        assert [str(r["p"]) for r in prefix] == ["Sorve, long a partner of Dalmark, reportedly backs "[-32:]]
+        text.write_text(_corrected(text.read_text(encoding="utf-8")), encoding="utf-8")
+        checked = check(sheet, k)
+        assert checked.problems == []
+        moved = [n.message for n in checked.notes if "was at 651" in n.message]
+        assert moved == [f"note: re-anchored: the text changed; the quote was at 651, is now at "
+                         f"{651 + len(PARAGRAPH)}"]
+    with KnowledgeBase.open(memory=True) as fresh:  # nothing recorded: the start alone is not enough
+        fresh.load()
+        problems = check(sheet, fresh).problems
+        assert len(problems) == 1 and "found 5 times" in problems[0].message

@@ -35,8 +35,13 @@ def occurrences(text: str, exact: str) -> list[int]:
 
 
 def place(text: str, exact: str, prefix: str | None = None, suffix: str | None = None,
-          occurrence: int | None = None, start: int | None = None) -> Anchor:
-    """Place ``exact`` in ``text`` by its selectors; raise Unplaced when it is missing or ambiguous."""
+          occurrence: int | None = None, start: int | None = None,
+          context: tuple[str, str] | None = None) -> Anchor:
+    """Place ``exact`` in ``text`` by its selectors; raise Unplaced when it is missing or ambiguous.
+
+    ``start`` and ``context`` (the prefix and suffix recorded at the last import) settle a repeated
+    quote: the recorded position if the quote is still there, else the one whose surroundings are
+    clearly the most like the recorded ones."""
     if not exact:
         raise Unplaced("the quote is empty")
     hits = occurrences(text, exact)
@@ -56,6 +61,8 @@ def place(text: str, exact: str, prefix: str | None = None, suffix: str | None =
     if len(hits) > 1:
         if start is not None and start in hits:
             hits = [start]  # the recorded position settles it, as a TextPositionSelector does
+        elif context is not None and (best := _by_context(text, exact, hits, context)) is not None:
+            hits = [best]
         else:
             raise Unplaced(f"quote found {len(hits)} times, at {_offsets(hits)}; "
                            "add prefix: or occurrence: to say which")
@@ -63,6 +70,22 @@ def place(text: str, exact: str, prefix: str | None = None, suffix: str | None =
     end = h + len(exact)
     return Anchor(h, end, text[max(0, h - CONTEXT):h], text[end:end + CONTEXT],
                   moved_from=start if start is not None and start != h else None)
+
+
+def _by_context(text: str, exact: str, hits: list[int], context: tuple[str, str]) -> int | None:
+    """The hit whose surroundings match the recorded prefix and suffix best, if clearly the best."""
+    before, after = context
+
+    def score(h: int) -> float:
+        e = h + len(exact)
+        return (difflib.SequenceMatcher(None, before, text[max(0, h - len(before)):h]).ratio()
+                + difflib.SequenceMatcher(None, after, text[e:e + len(after)]).ratio())
+
+    ranked = sorted(((score(h), h) for h in hits), reverse=True)
+    # clearly: most of the recorded context is still there, and no other place comes close
+    if ranked[0][0] >= 1.5 and ranked[0][0] - ranked[1][0] >= 0.3:
+        return ranked[0][1]
+    return None
 
 
 def _offsets(hits: list[int]) -> str:

@@ -66,8 +66,10 @@ class Checked:
         return None
 
 
-def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None) -> Checked:
-    """Check the sheet at ``path`` against the KB (ignoring ``graph``, the one it would replace)."""
+def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None,
+                recorded: dict[str, tuple[int, str, str]] | None = None) -> Checked:
+    """Check the sheet at ``path`` against the KB (ignoring ``graph``, the one it would replace);
+    ``recorded`` holds each claim's quote as last imported (start, prefix, suffix), to re-anchor."""
     if sheet is None:
         try:
             sheet = read_sheet(path)
@@ -94,7 +96,7 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
     if data["document"]["publisher"] not in data["agents"]:
         c.problem(("document", "publisher"), f"publisher {data['document']['publisher']!r} is not an agent")
     _statements(c, data.get("statements") or {}, data["agents"])
-    _claims(c, data["claims"], data.get("statements") or {})
+    _claims(c, data["claims"], data.get("statements") or {}, recorded or {})
     return c
 
 
@@ -163,7 +165,8 @@ def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> No
             seen.append(up)
 
 
-def _claims(c: Checked, claims: list[dict[str, Any]], stmts: dict[str, Any]) -> None:
+def _claims(c: Checked, claims: list[dict[str, Any]], stmts: dict[str, Any],
+            recorded: dict[str, tuple[int, str, str]]) -> None:
     ids: dict[str, int] = {}
     for i, cl in enumerate(claims):
         if cl["id"] in ids:
@@ -182,9 +185,10 @@ def _claims(c: Checked, claims: list[dict[str, Any]], stmts: dict[str, Any]) -> 
         elif not cl.get("states"):
             c.problem(("claims", i), "a claim must state something (states:)")
         if c.text_path is not None:
+            last = recorded.get(cl["id"])
             try:
                 a = place(c.text, cl["quote"], cl.get("prefix"), cl.get("suffix"), cl.get("occurrence"),
-                          cl.get("start"))
+                          cl.get("start", last[0] if last else None), last[1:] if last else None)
             except Unplaced as err:
                 c.problem(("claims", i, "quote"), str(err))
             else:

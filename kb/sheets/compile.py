@@ -137,6 +137,9 @@ def _claim(g: Graph, c: Checked, i: int, cl: dict[str, Any], claim: URIRef, doc:
     _add(g, q, CKB.exact, Literal(cl["quote"]))
     _add(g, q, CKB.startOffset, Literal(a.start, datatype=XSD.integer))
     _add(g, q, CKB.endOffset, Literal(a.end, datatype=XSD.integer))
+    # the TextQuoteSelector's context, so that a corrected text can be re-anchored
+    _add(g, q, CKB["prefix"], Literal(a.prefix))
+    _add(g, q, CKB["suffix"], Literal(a.suffix))
 
 
 def _node(g: Graph, n: Node) -> None:

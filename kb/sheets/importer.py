@@ -54,31 +54,34 @@ def sheet_graph(path: Path) -> str:
     return import_graph(f"sheet-{doc_id}")
 
 
-def previous_starts(kb: Any, graph: str, doc_id: str) -> dict[str, int]:
-    """The quotes' start offsets as the last import of this sheet recorded them, by claim id."""
+def recorded(kb: Any, graph: str, doc_id: str) -> dict[str, tuple[int, str, str]]:
+    """Each claim's quote as the last import of this sheet placed it: (start, prefix, suffix)."""
     if graph not in kb.graphs():
         return {}
     prefix = f"{CKBR}quote-{doc_id}-"
-    rows = kb.query(f"SELECT ?q ?s WHERE {{ GRAPH <{graph}> {{ ?q <{CKB.startOffset}> ?s }} }}",
+    rows = kb.query(f"""SELECT ?q ?s ?before ?after WHERE {{ GRAPH <{graph}> {{
+                          ?q <{CKB.startOffset}> ?s .
+                          OPTIONAL {{ ?q <{CKB["prefix"]}> ?before }}
+                          OPTIONAL {{ ?q <{CKB["suffix"]}> ?after }} }} }}""",
                     inferred=False, named_graphs=[graph]).rows
-    return {str(r["q"])[len(prefix):]: int(str(r["s"])) for r in rows if str(r["q"]).startswith(prefix)}
+    return {str(r["q"])[len(prefix):]: (int(str(r["s"])), str(r.get("before") or ""),
+                                        str(r.get("after") or ""))
+            for r in rows if str(r["q"]).startswith(prefix)}
 
 
 def check(path: Path, kb: Any) -> Checked:
-    """Check a sheet as an import of it would, re-anchoring against its last import's offsets."""
+    """Check a sheet as an import of it would, re-anchoring against its last import's quotes."""
     graph = sheet_graph(path)
-    checked = check_sheet(path, kb, graph)
-    if checked.sheet is None or checked.problems or graph not in kb.graphs():
-        return checked
+    try:
+        sheet = read_sheet(path)
+        doc_id = sheet.data["document"]["id"]
+    except SheetSyntaxError:
+        return check_sheet(path, kb, graph)
+    except (KeyError, TypeError):  # the schema check says what is missing
+        return check_sheet(path, kb, graph, sheet=sheet)
     # Re-anchor against what the store holds: a quote that moved since is reported, not shifted silently.
-    before = previous_starts(kb, graph, checked.sheet.data["document"]["id"])
-    claims = checked.sheet.data["claims"]
-    missing = [i for i, cl in enumerate(claims) if "start" not in cl and cl["id"] in before]
-    if missing:
-        for i in missing:
-            claims[i]["start"] = before[claims[i]["id"]]
-        checked = check_sheet(path, kb, graph, sheet=checked.sheet)
-    return checked
+    last = recorded(kb, graph, str(doc_id))
+    return check_sheet(path, kb, graph, sheet=sheet, recorded=last)
 
 
 def import_sheet(kb: Any, path: str | Path) -> SheetImport:

@@ -3,6 +3,7 @@ corrected text re-anchors every quote by its selector, and one that cannot be pl
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -221,3 +222,35 @@ def test_a_repeated_quote_is_reanchored_by_its_recorded_context(tmp_path: Path) 
         fresh.load()
         problems = check(sheet, fresh).problems
         assert len(problems) == 1 and "found 5 times" in problems[0].message
+
+
+ODD = [
+    ("empty file", lambda s: "", "None is not of type 'object'"),
+    ("a list", lambda s: "- 1\n", "is not of type 'object'"),
+    ("a fact that is no mapping", _sub("      - rivalry: {parties: [dalmark, sorve]}", "      - 5"),
+     "5 is not of type 'object'"),
+    ("two relations in one fact", _sub("      - rivalry: {parties: [dalmark, sorve]}",
+                                       "      - rivalry: {parties: [dalmark, sorve]}\n"
+                                       "        alliance: {parties: [dalmark, sorve]}"),
+     "too many properties"),
+    ("no such month", _sub("since: March 2029", "since: 2029-13"), "'2029-13' is not a date"),
+    ("no such date", _sub('date: "2030-04-08"', "date: 2030-99-99"), "'2030-99-99' is not a date"),
+    ("a key given twice", _sub("    kind: assessment", "    kind: assessment\n    kind: report"),
+     "'kind' is given twice here"),
+    ("a text outside the sheet's folder", _sub("text: vantor-basin.txt", "text: ../../etc/hostname"),
+     "must be in the sheet's folder"),
+    ("a url that is none", _sub("url: https://example.invalid/vantor-basin", "url: 'not a url <>'"),
+     "'not a url <>' is not an http(s) URL"),
+    ("an unknown status", _sub("status: ongoing, when", "status: finished, when"),
+     "unknown status 'finished'"),
+    ("a statement that is none", _sub("via: vosk", "via: nobody"), "'nobody' is not a statement"),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "words"), ODD, ids=[o[0] for o in ODD])
+def test_odd_sheets_give_lines_not_tracebacks(kb: KnowledgeBase, tmp_path: Path, case: str,
+                                              edit: Callable[[str], str], words: str) -> None:
+    sheet = _copy(tmp_path, edit)
+    problems = check(sheet, kb).problems
+    assert problems and words in problems[0].message, [str(p) for p in problems]
+    assert all(re.fullmatch(rf"{re.escape(str(sheet))}:\d+:\d+: \S.*", str(p)) for p in problems)

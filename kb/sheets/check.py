@@ -15,7 +15,7 @@ from kb.imports.common import slug
 from kb.namespaces import CKBR
 
 from .anchor import Anchor, Unplaced, place
-from .facts import check_states
+from .facts import check_states, date
 from .source import Problem, Sheet, SheetSyntaxError, read_sheet
 from .vocab import Vocab, load_vocab
 
@@ -75,7 +75,7 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
             sheet = read_sheet(path)
         except SheetSyntaxError as err:
             return Checked(None, [err.problem])
-    c = Checked(sheet)
+    c = Checked(sheet, list(sheet.duplicates))
     errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(sheet.data),
                     key=lambda e: sheet.at(tuple(e.absolute_path), "").line)
     for e in errors:
@@ -86,9 +86,17 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
                 where = (*where, ("key", extra[0]))
                 c.problem(where, f"unknown field {extra[0]!r}")
                 continue
+        if e.validator == "pattern" and "description" in e.schema:  # the form in words, not a regex
+            c.problem(where, f"{e.instance!r} is not {e.schema['description'].split(':')[0]}")
+            continue
         c.problem(where, e.message)
     if c.problems:
         return c  # the rest assumes the shape is right
+    if "date" in sheet.data["document"]:
+        try:
+            date(sheet.data["document"]["date"])
+        except ValueError as err:
+            c.problem(("document", "date"), str(err))
     c.vocab = load_vocab(kb, graph)
     data = sheet.data
     _text(c, path, data["document"])
@@ -102,6 +110,10 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
 
 def _text(c: Checked, path: Path, doc: dict[str, Any]) -> None:
     p = (path.parent / doc["text"]).resolve()
+    if not p.is_relative_to(path.parent.resolve()):
+        # the sheet says which text it quotes, not which file on the machine to read
+        c.problem(("document", "text"), f"the text file {doc['text']!r} must be in the sheet's folder")
+        return
     if not p.is_file():
         c.problem(("document", "text"), f"no text file {doc['text']!r} beside the sheet ({p})")
         return

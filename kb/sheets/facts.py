@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
@@ -92,12 +93,19 @@ def _term(c: Checked, at: tuple[Any, ...], kind: str, value: str) -> URIRef | No
 
 
 def date(value: str) -> tuple[Literal, URIRef]:
-    """A date as written (2015, 2015-09, 2015-09-04, September 2015): its start and precision."""
+    """A date as written (2015, 2015-09, 2015-09-04, September 2015): its start and precision;
+    ValueError if it is no date."""
     m = re.fullmatch(r"([A-Za-z]+) (\d{4})", value)
     if m:
+        if m.group(1).lower() not in MONTHS:
+            raise ValueError(f"{value!r} is not a month and year")
         value = f"{m.group(2)}-{MONTHS.index(m.group(1).lower()) + 1:02d}"
     parts = value.split("-")
     full = "-".join(parts + ["01"] * (3 - len(parts))) + "T00:00:00"
+    try:
+        datetime.fromisoformat(full)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date") from None
     precision = ("YearPrecision", "MonthPrecision", "DayPrecision")[len(parts) - 1]
     return Literal(full, datatype=XSD.dateTime), CKB[precision]
 
@@ -106,10 +114,12 @@ def _backs(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node
     pair = _names(c, at, [b["backer"], b["backed"]])
     kind = _term(c, (*at, "support"), "support", b["support"]) if "support" in b else CKB.UnspecifiedSupport
     since = b.get("since")
-    if since is not None and re.fullmatch(r"[A-Za-z]+ \d{4}", since) and \
-            since.split()[0].lower() not in MONTHS:
-        c.problem((*at, "since"), f"{since!r} is not a month and year")
-        return None
+    if since is not None:
+        try:
+            date(since)
+        except ValueError as err:
+            c.problem((*at, "since"), str(err))
+            return None
     if not pair or kind is None:
         return None
     backer, backed = pair

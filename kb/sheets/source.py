@@ -28,8 +28,10 @@ class Problem:
 class Sheet:
     """A parsed sheet: its values and where each value was written."""
 
-    def __init__(self, path: Path, data: Any, marks: dict[Path_, tuple[int, int]]) -> None:
+    def __init__(self, path: Path, data: Any, marks: dict[Path_, tuple[int, int]],
+                 duplicates: list[Problem] | None = None) -> None:
         self.path, self.data, self.marks = path, data, marks
+        self.duplicates = duplicates or []  # keys written twice in one mapping (YAML keeps the last)
 
     def at(self, where: Path_, message: str) -> Problem:
         """A problem at the node ``where`` (or the nearest enclosing node that has a position)."""
@@ -50,8 +52,10 @@ def read_sheet(path: Path) -> Sheet:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SheetSyntaxError(Problem(str(path), line, col, f"not YAML: {err.problem or err}")) from None
     marks: dict[Path_, tuple[int, int]] = {}
-    data = _plain(node, (), marks) if node is not None else None
-    return Sheet(path, data, marks)
+    twice: list[tuple[int, int, str]] = []
+    data = _plain(node, (), marks, twice) if node is not None else None
+    return Sheet(path, data, marks, [Problem(str(path), line, col, f"{key!r} is given twice here")
+                                     for line, col, key in twice])
 
 
 class SheetSyntaxError(Exception):
@@ -62,19 +66,23 @@ class SheetSyntaxError(Exception):
         self.problem = problem
 
 
-def _plain(node: yaml.Node, where: Path_, marks: dict[Path_, tuple[int, int]]) -> Any:
-    """The node as dicts, lists and scalars; records the node's position under ``where``."""
+def _plain(node: yaml.Node, where: Path_, marks: dict[Path_, tuple[int, int]],
+           twice: list[tuple[int, int, str]]) -> Any:
+    """The node as dicts, lists and scalars; records the node's position under ``where`` and each
+    key repeated in a mapping (line, column, key)."""
     marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node)
+            if key in out:
+                twice.append((key_node.start_mark.line + 1, key_node.start_mark.column + 1, str(key)))
             # a key's problem (an unknown field) points at the key, its value's at the value
             marks[(*where, ("key", key))] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _plain(value_node, (*where, key), marks)
+            out[key] = _plain(value_node, (*where, key), marks, twice)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*where, i), marks) for i, item in enumerate(node.value)]
+        return [_plain(item, (*where, i), marks, twice) for i, item in enumerate(node.value)]
     return _scalar(node)
 
 

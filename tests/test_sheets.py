@@ -34,7 +34,7 @@ def sheet_kb() -> Iterator[KnowledgeBase]:
     with KnowledgeBase.open(memory=True) as k:
         k.load()
         result = import_sheet(k, SHEET)
-        assert not result.unchanged and result.claims == 7
+        assert not result.unchanged and result.claims == 11
         yield k
 
 
@@ -57,7 +57,8 @@ def test_claims_quotes_and_offsets(sheet_kb: KnowledgeBase) -> None:
            (str(r["kind"]).removeprefix(CKB), str(r["exact"]), int(str(r["start"])), int(str(r["end"])))
            for r in rows}
     assert set(got) == {"fighting-broke-out", "dalmark-artillery", "sorve-funding", "ongoing",
-                        "rivalry-driver", "alliance-could-collapse", "shepherds-and-smugglers"}
+                        "rivalry-driver", "alliance-could-collapse", "shepherds-and-smugglers",
+                        "tal-leads", "loyal-to-council", "third-company", "basin-front"}
     # offsets counted by hand in the fixture text (code points, end exclusive)
     assert got["dalmark-artillery"] == (
         "Report", "the Republic of Dalmark has given the Ostrel Brigades artillery support since March 2029",
@@ -104,9 +105,19 @@ def test_facts_are_stated_by_their_claims_and_forecasts_state_none(sheet_kb: Kno
     about = sheet_kb.query(f"ASK {{ <{CKBR}claim-vantor-basin-alliance-could-collapse> <{CKB}about> "
                            f"<{CKBR}alliance-kingdom-of-sorve-republic-of-dalmark> }}", inferred=False)
     assert about.boolean is True
-    shortcut = sheet_kb.query(f"ASK {{ <{CKBR}actor-republic-of-dalmark> <{CKB}backs> "
-                              f"<{CKBR}actor-ostrel-brigades> }}", inferred=False)
-    assert shortcut.boolean is True
+    org = "http://www.w3.org/ns/org#"
+    for s, p, o in (("republic-of-dalmark", CKB + "backs", "ostrel-brigades"),
+                    ("oren-tal", CKB + "leads", "kessani-home-guard"),
+                    ("kessani-home-guard", CKB + "ledBy", "oren-tal"),
+                    ("kessani-home-guard", CKB + "loyalTo", "pellamy-council"),
+                    ("third-company", org + "unitOf", "ostrel-brigades"),
+                    ("ostrel-brigades", org + "memberOf", "basin-front"),
+                    ("basin-front", org + "hasMember", "kessani-home-guard")):
+        shortcut = sheet_kb.query(
+            f"ASK {{ GRAPH <{GRAPH}> {{ <{CKBR}actor-{s}> <{p}> <{CKBR}actor-{o}> }} }}", inferred=False)
+        assert shortcut.boolean is True, (s, p, o)
+    assert ("campmembership-kessani-home-guard-basin-front", org + "member", "actor-kessani-home-guard",
+            "basin-front") in stated
 
 
 def test_validate_and_quality_checks_pass(sheet_kb: KnowledgeBase) -> None:
@@ -140,14 +151,14 @@ def test_claims_on_pages_explorer_and_reader(sheet_kb: KnowledgeBase) -> None:
     kessani = _page(client, "/id/actor-kessani-home-guard")
     assert "a militia of shepherds and smugglers" in kessani
     listing = _page(client, "/claims?document=" + quote(DOC))
-    assert "7 claims" in listing
+    assert "11 claims" in listing
     for words in ("Fighting broke out this week between the Ostrel Brigades",
                   "The alliance between Dalmark and Sorve could collapse before the summer",
                   "the fighting is &#34;ongoing&#34;"):
         assert words in listing, words
     reader = client.get("/reader?doc=" + quote(DOC), headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert "7 quotes highlighted" in " ".join(re.sub(r"<[^>]+>", " ", reader).split())
-    assert reader.count('class="hl') >= 7 and "mismatch" not in reader  # each placed where it says
+    assert "11 quotes highlighted" in " ".join(re.sub(r"<[^>]+>", " ", reader).split())
+    assert reader.count('class="hl') >= 11 and "mismatch" not in reader  # each placed where it says
 
 
 def _ckb(*args: str) -> subprocess.CompletedProcess[str]:
@@ -159,7 +170,7 @@ def test_cli_import_twice_then_validate(tmp_path: Path) -> None:
     store = str(tmp_path / "store")
     first = _ckb("--store", store, "import", str(SHEET))
     assert first.returncode == 0, first.stderr
-    assert f"imported 7 claims of {SHEET} into <{GRAPH}>" in first.stdout
+    assert f"imported 11 claims of {SHEET} into <{GRAPH}>" in first.stdout
     assert "new actors: " in first.stdout and "Kingdom of Sorve" in first.stdout
     second = _ckb("--store", store, "import", str(SHEET))
     assert second.returncode == 0 and "nothing changed" in second.stdout

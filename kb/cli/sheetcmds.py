@@ -41,8 +41,13 @@ def cmd_sheet_new(kb: Any, args: argparse.Namespace) -> int:
 
 def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
     """ckb import SHEET.yaml: check, compile and load the sheet into its own graph, all-or-nothing."""
+    from kb.cli.commands import _index_after_import
+    from kb.errors import KBError
     from kb.sheets.importer import SheetProblems, import_sheet
 
+    if args.name:
+        raise KBError("a sheet's graph is named for its document (sheet-ID, from document: id:); "
+                      "--name does not apply")
     try:
         result = import_sheet(kb, args.file)
     except SheetProblems as err:
@@ -58,6 +63,7 @@ def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
     print(f"imported {result.claims} claims of {args.file} into <{result.graph}>: {result.triples} triples")
     if result.minted:
         print("new actors: " + ", ".join(result.minted))
+    _index_after_import(kb, args)
     return 0
 
 

@@ -92,8 +92,9 @@ def _add(g: Graph, s: Any, p: Any, o: Any) -> None:
 def _agents(g: Graph, c: Checked, agents: dict[str, Any], doc: URIRef) -> list[str]:
     """Describe the agents this sheet mints; a matched KB actor is only referred to."""
     minted = []
-    for key in sorted(c.new_agents):
-        a = agents[key]
+    for key, a in agents.items():  # in the sheet's order
+        if key not in c.new_agents:
+            continue
         node = URIRef(c.agents[key])
         _add(g, node, RDF.type, URIRef(c.vocab.actor_classes[a["type"].lower()]))
         if a.get("unnamed"):

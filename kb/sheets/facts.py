@@ -1,6 +1,8 @@
 """What a claim states, written with labels and plain relation names, as the ontology's relation and
-event nodes: ``backs`` (ckb:Backing), ``alliance`` (ckb:Alliance), ``rivalry`` (ckb:Rivalry) and
-``clash`` (ckb:Clash with a participation per actor and side)."""
+event nodes: ``backs`` (ckb:Backing), ``alliance`` (ckb:Alliance), ``rivalry`` (ckb:Rivalry),
+``clash`` (ckb:Clash with a participation per actor and side), and the two-party relations ``member``
+(ckb:CampMembership), ``leads`` (ckb:Leadership), ``loyal`` (ckb:Loyalty), ``unit``
+(ckb:UnitAffiliation)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
-from rdflib import Literal, URIRef
+from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import XSD
 
 from kb.namespaces import CKB, CKBR
@@ -19,8 +21,19 @@ from kb.namespaces import CKB, CKBR
 if TYPE_CHECKING:
     from .check import Checked
 
-ORG = "http://www.w3.org/ns/org#"
-RELATIONS = ("backs", "alliance", "rivalry", "clash")
+ORG = Namespace("http://www.w3.org/ns/org#")
+# name: (its two fields, class, the node's two properties, shortcuts (property, reversed), label)
+PAIRS = {
+    "member": (("member", "of"), CKB.CampMembership, ORG.member, ORG.organization,
+               ((ORG.memberOf, False), (ORG.hasMember, True)), "{} in {}"),
+    "leads": (("leader", "led"), CKB.Leadership, CKB.leader, CKB.ledActor,
+              ((CKB.leads, False), (CKB.ledBy, True)), "{} leads {}"),
+    "loyal": (("actor", "to"), CKB.Loyalty, CKB.loyalActor, CKB.loyalToActor,
+              ((CKB.loyalTo, False),), "{} loyal to {}"),
+    "unit": (("part", "whole"), CKB.UnitAffiliation, CKB.part, CKB.whole,
+             ((ORG.unitOf, False), (ORG.hasUnit, True)), "{} is part of {}"),
+}
+RELATIONS = ("backs", "alliance", "rivalry", "clash", *PAIRS)
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
 
@@ -68,8 +81,23 @@ def relation(c: Checked, where: tuple[Any, ...], fact: dict[str, Any], doc: str)
     if len(c.problems) > before:
         return None
     at = (*where, name)
+    if name in PAIRS:
+        return _pair(c, at, name, body)
     return {"backs": _backs, "alliance": _alliance, "rivalry": _rivalry, "clash": _clash}[name](
         c, at, body, doc)
+
+
+def _pair(c: Checked, at: tuple[Any, ...], name: str, b: dict[str, Any]) -> Node | None:
+    """A relation between two actors, one in each role (member of, leads, loyal to, unit of)."""
+    (first, second), cls, p1, p2, shortcuts, label = PAIRS[name]
+    one, two = c.name((*at, first), b[first]), c.name((*at, second), b[second])
+    if one is None or two is None:
+        return None
+    iri = CKBR[f"{local(cls).lower()}-{key(one)}-{key(two)}"]
+    return Node(iri, cls, label.format(_label(c, one), _label(c, two)),
+                [(p1, URIRef(one)), (p2, URIRef(two))],
+                [(URIRef(two), p, URIRef(one)) if rev else (URIRef(one), p, URIRef(two))
+                 for p, rev in shortcuts])
 
 
 def _names(c: Checked, at: tuple[Any, ...], values: list[str]) -> list[str] | None:

@@ -72,12 +72,13 @@ BAD = [
      "the Republic of Dalmark has given", ["quote not in the text; nearest:", "artillery support", "at 422"]),
     ("quote found twice",
      _sub("quote: a militia of shepherds and smugglers", "quote: the Kessani Home Guard"),
-     "the Kessani Home Guard\n", ["found 6 times, at 251, 518, 651, 1363, 1505, 1741", "prefix: or occurrence:"]),
+     "the Kessani Home Guard\n",
+     ["found 6 times, at 251, 518, 651, 1363, 1505, 1741", "prefix: or occurrence:"]),
     ("unknown hedge", _sub("hedge: reportedly", "hedge: allegedly"), "allegedly",
      ["unknown hedge 'allegedly'", "reportedly", "could"]),
     ("unknown relation", _sub("      - rivalry: {parties: [dalmark, sorve]}",
                               "      - feud: {parties: [dalmark, sorve]}"), "feud",
-     ["unknown relation 'feud'", "backs, alliance, rivalry, clash, member, leads, loyal, unit"]),
+     ["unknown relation 'feud'", "backs, alliance, rivalry, clash, member, leads, loyal, unit, control"]),
     ("actor matching two KB actors",
      _sub("ostrel: {actor: Ostrel Brigades, type: ArmedGroup}", "ostrel: {actor: Kessler Front}"),
      "Kessler Front", ["'Kessler Front' matches 2 KB actors", CKBR + "KesslerFrontNorth",
@@ -165,15 +166,15 @@ def test_corrected_text_reanchors_every_quote(tmp_path: Path) -> None:
         checked = check(sheet, k)
         assert checked.problems == []
         # every quote moved by the paragraph's length, and says so: never shifted silently
-        assert len(checked.notes) == 11
+        assert len(checked.notes) == 12
         shift = len(PARAGRAPH)
         assert f"the quote was at 422, is now at {422 + shift}" in " ".join(n.message for n in checked.notes)
         result = import_sheet(k, sheet)
-        assert not result.unchanged and len(result.notes) == 11
+        assert not result.unchanged and len(result.notes) == 12
         rows = k.query(f"SELECT ?e ?s ?t WHERE {{ ?q <{CKB}exact> ?e ; <{CKB}startOffset> ?s ; "
                        f"<{CKB}inDocument> ?d . ?d <{CKB}fullText> ?t . "
                        f"FILTER (?d = <{CKBR}doc-vantor-basin>) }}", inferred=False).rows
-        assert len(rows) == 11
+        assert len(rows) == 12
         for r in rows:
             start, exact, body = int(str(r["s"])), str(r["e"]), str(r["t"])
             assert body[start:start + len(exact)] == exact
@@ -243,6 +244,8 @@ ODD = [
      "'not a url <>' is not an http(s) URL"),
     ("an unknown status", _sub("status: ongoing, when", "status: finished, when"),
      "unknown status 'finished'"),
+    ("an unknown place", _sub("place: ford}", "place: Atlantis}"), "unknown place 'Atlantis'"),
+    ("an unknown place type", _sub("type: Stronghold", "type: Castle"), "unknown place type 'Castle'"),
     ("a statement that is none", _sub("via: vosk", "via: nobody"), "'nobody' is not a statement"),
 ]
 

@@ -62,7 +62,7 @@ def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
         return 0
     print(f"imported {result.claims} claims of {args.file} into <{result.graph}>: {result.triples} triples")
     if result.minted:
-        print("new actors: " + ", ".join(result.minted))
+        print("new actors and places: " + ", ".join(result.minted))
     _index_after_import(kb, args)
     return 0
 

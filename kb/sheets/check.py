@@ -40,6 +40,7 @@ class Checked:
     agents: dict[str, str] = field(default_factory=dict)  # agent key -> actor IRI
     new_agents: set[str] = field(default_factory=set)  # keys of agents minted by this sheet
     bad_agents: set[str] = field(default_factory=set)  # already reported: their uses are not again
+    places: dict[str, str] = field(default_factory=dict)  # place key -> place IRI (all new)
     anchors: dict[int, Anchor] = field(default_factory=dict)  # claim index -> its place
     roots: dict[str, str] = field(default_factory=dict)  # statement key -> its chain's first statement
     vocab: Vocab = field(default_factory=Vocab)
@@ -49,20 +50,25 @@ class Checked:
         assert self.sheet is not None
         self.problems.append(self.sheet.at(where, message))
 
-    def name(self, where: tuple[Any, ...], value: str) -> str | None:
-        """Resolve an agent key or a KB actor's (or place's) label to an IRI; a problem if not one."""
-        if value in self.agents:
-            return self.agents[value]
+    def name(self, where: tuple[Any, ...], value: str, kind: str = "actor") -> str | None:
+        """Resolve an agent (or place) key or a KB actor's (or place's) label to an IRI; a problem if
+        it is none, or more than one."""
+        mine, table = ((self.agents, self.vocab.names) if kind == "actor"
+                       else (self.places, self.vocab.place_names))
+        if value in mine:
+            return mine[value]
         if value in self.bad_agents:
             return None
-        found = sorted(self.vocab.names.get(value.lower(), ()))
+        found = sorted(table.get(value.lower(), ()))
         if len(found) == 1:
             return found[0]
         if found:
-            self.problem(where, f"{value!r} matches {len(found)} KB actors: "
+            self.problem(where, f"{value!r} matches {len(found)} KB {kind}s: "
                          + " and ".join(f"<{a}> ({self.vocab.labels.get(a, '?')})" for a in found[:3]))
         else:
-            self.problem(where, f"unknown actor {value!r}: not an agent of this sheet nor a KB actor's label")
+            whose = "an agent" if kind == "actor" else "a place"
+            self.problem(where, f"unknown {kind} {value!r}: not {whose} of this sheet "
+                         f"nor a KB {kind}'s label")
         return None
 
 
@@ -101,6 +107,7 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
     data = sheet.data
     _text(c, path, data["document"])
     _agents(c, data["agents"])
+    _places(c, data.get("places") or {})
     if data["document"]["publisher"] not in data["agents"]:
         c.problem(("document", "publisher"), f"publisher {data['document']['publisher']!r} is not an agent")
     _statements(c, data.get("statements") or {}, data["agents"])
@@ -148,6 +155,19 @@ def _agent(c: Checked, key: str, a: dict[str, Any]) -> None:
     else:
         c.agents[key] = str(CKBR) + "actor-" + slug(label)
         c.new_agents.add(key)
+
+
+def _places(c: Checked, places: dict[str, Any]) -> None:
+    """New places, each of a known place class; ``in:`` names the place it is part of."""
+    for key, p in places.items():
+        if p["type"].lower() not in c.vocab.place_classes:
+            c.problem(("places", key, "type"), f"unknown place type {p['type']!r}")
+            c.bad_agents.add(key)
+        else:
+            c.places[key] = str(CKBR) + "place-" + slug(p["place"])
+    for key, p in places.items():
+        if "in" in p:
+            c.name(("places", key, "in"), p["in"], "place")
 
 
 def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> None:

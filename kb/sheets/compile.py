@@ -46,6 +46,13 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str]]:
     if "note" in d:
         _add(g, doc, SKOS.note, Literal(d["note"], lang="en"))
     minted = _agents(g, c, data["agents"], doc)
+    for key, p in (data.get("places") or {}).items():
+        place = URIRef(c.places[key])
+        _add(g, place, RDF.type, URIRef(c.vocab.place_classes[p["type"].lower()]))
+        _add(g, place, RDFS.label, Literal(p["place"], lang="en"))
+        if "in" in p:
+            _add(g, place, CKB.partOfPlace, URIRef(c.name(("places", key, "in"), p["in"], "place") or ""))
+        minted.append(p["place"])
     stmts = data.get("statements") or {}
     for key, s in stmts.items():
         node = CKBR[f"stmt-{doc_id}-{key}"]

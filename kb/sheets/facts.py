@@ -33,7 +33,7 @@ PAIRS = {
     "unit": (("part", "whole"), CKB.UnitAffiliation, CKB.part, CKB.whole,
              ((ORG.unitOf, False), (ORG.hasUnit, True)), "{} is part of {}"),
 }
-RELATIONS = ("backs", "alliance", "rivalry", "clash", *PAIRS)
+RELATIONS = ("backs", "alliance", "rivalry", "clash", *PAIRS, "control")
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
 
@@ -57,8 +57,9 @@ def local(iri: str) -> str:
 
 
 def key(iri: str) -> str:
-    """An actor's part of a minted relation IRI: its last segment, without the sheets' "actor-"."""
-    return local(iri).removeprefix("actor-").lower()
+    """An actor's or place's part of a minted relation IRI: its last segment, without the sheets'
+    "actor-" or "place-"."""
+    return local(iri).removeprefix("actor-").removeprefix("place-").lower()
 
 
 def check_states(c: Checked, where: tuple[Any, ...], fact: dict[str, Any]) -> None:
@@ -83,8 +84,28 @@ def relation(c: Checked, where: tuple[Any, ...], fact: dict[str, Any], doc: str)
     at = (*where, name)
     if name in PAIRS:
         return _pair(c, at, name, body)
+    if name == "control":
+        return _control(c, at, body)
     return {"backs": _backs, "alliance": _alliance, "rivalry": _rivalry, "clash": _clash}[name](
         c, at, body, doc)
+
+
+def _control(c: Checked, at: tuple[Any, ...], b: dict[str, Any]) -> Node | None:
+    """An actor holds a place (ckb:TerritorialControl, shortcut ckb:controls)."""
+    who, where = c.name((*at, "controller"), b["controller"]), c.name((*at, "place"), b["place"], "place")
+    if who is None or where is None:
+        return None
+    return Node(CKBR[f"control-{key(who)}-{key(where)}"], CKB.TerritorialControl,
+                f"{_label(c, who)} controls {_place_label(c, where)}",
+                [(CKB.controller, URIRef(who)), (CKB.controlledPlace, URIRef(where))],
+                [(URIRef(who), CKB.controls, URIRef(where))])
+
+
+def _place_label(c: Checked, iri: str) -> str:
+    for k, p in c.places.items():
+        if p == iri and c.sheet is not None:
+            return str(c.sheet.data["places"][k]["place"])
+    return c.vocab.labels.get(iri, local(iri))
 
 
 def _pair(c: Checked, at: tuple[Any, ...], name: str, b: dict[str, Any]) -> Node | None:
@@ -190,7 +211,7 @@ def _rivalry(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> No
 def _clash(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node | None:
     sides = [_names(c, (*at, "sides", i), side) for i, side in enumerate(b["sides"])]
     status = _term(c, (*at, "status"), "status", b["status"]) if "status" in b else None
-    where = c.name((*at, "where"), b["where"]) if "where" in b else None
+    where = c.name((*at, "where"), b["where"], "place") if "where" in b else None
     if None in sides or ("status" in b and status is None) or ("where" in b and where is None):
         return None
     everyone = "|".join(sorted(a for s in sides for a in s or ()))

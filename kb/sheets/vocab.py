@@ -22,9 +22,10 @@ class Vocab:
     supports: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
     actor_classes: dict[str, str] = field(default_factory=dict)
-    place_classes: set[str] = field(default_factory=set)
-    # lower-cased label or altLabel -> every KB actor (or place) carrying it
+    place_classes: dict[str, str] = field(default_factory=dict)
+    # lower-cased label or altLabel -> every KB actor carrying it; the same for places
     names: dict[str, set[str]] = field(default_factory=dict)
+    place_names: dict[str, set[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # IRI -> its rdfs:label
     shown: dict[str, list[str]] = field(default_factory=dict)  # vocabulary -> its labels, for messages
 
@@ -57,19 +58,17 @@ def load_vocab(kb: Any, skip_graph: str = "") -> Vocab:
         setattr(v, {"hedge": "hedges", "support": "supports", "status": "statuses"}[kind],
                 _terms(kb, str(cls), v.shown[kind]))
     for top, into in ((CKB.Actor, v.actor_classes), (CKB.UnnamedAgent, v.actor_classes),
-                      (CKB.Place, None)):
+                      (CKB.Place, v.place_classes)):
         rows = kb.query(f"SELECT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{top}> }}", inferred=False).rows
         for r in rows:
             c = str(r["c"])
             if c.startswith(str(CKB)):
-                if into is None:
-                    v.place_classes.add(c)
-                else:
-                    into[c.rsplit("#", 1)[-1].lower()] = c
+                into[c.rsplit("#", 1)[-1].lower()] = c
     skip = ", ".join(f"<{g}>" for g in (skip_graph, GRAPH_INFERRED, GRAPH_CLAIM_INDEX) if g)
-    classes = " ".join(f"<{c}>" for c in sorted(set(v.actor_classes.values()) | v.place_classes))
+    places = set(v.place_classes.values())
+    classes = " ".join(f"<{c}>" for c in sorted(set(v.actor_classes.values()) | places))
     rows = kb.query(f"""
-        SELECT DISTINCT ?a ?p ?l WHERE {{
+        SELECT DISTINCT ?a ?t ?p ?l WHERE {{
           VALUES ?t {{ {classes} }}
           GRAPH ?gt {{ ?a a ?t }}
           FILTER (STRSTARTS(STR(?a), "{CKBR}") && ?gt NOT IN ({skip}))
@@ -79,7 +78,8 @@ def load_vocab(kb: Any, skip_graph: str = "") -> Vocab:
         }}""", inferred=False, limit=1_000_000, timeout=300).rows
     for r in rows:
         a, label = str(r["a"]), str(r["l"])
-        v.names.setdefault(label.lower(), set()).add(a)
+        into = v.place_names if str(r["t"]) in places else v.names
+        into.setdefault(label.lower(), set()).add(a)
         if str(r["p"]) == RDFS + "label":
             v.labels.setdefault(a, label)
     return v

@@ -246,6 +246,8 @@ ODD = [
      "unknown status 'finished'"),
     ("an unknown place", _sub("place: ford}", "place: Atlantis}"), "unknown place 'Atlantis'"),
     ("an unknown place type", _sub("type: Stronghold", "type: Castle"), "unknown place type 'Castle'"),
+    ("a key that is no key", _sub("  vosk: {actor: Irena Vosk", "  Vosk_1: {actor: Irena Vosk"),
+     "'Vosk_1' is not a key"),
     ("a statement that is none", _sub("via: vosk", "via: nobody"), "'nobody' is not a statement"),
 ]
 
@@ -256,4 +258,6 @@ def test_odd_sheets_give_lines_not_tracebacks(kb: KnowledgeBase, tmp_path: Path,
     sheet = _copy(tmp_path, edit)
     problems = check(sheet, kb).problems
     assert problems and words in problems[0].message, [str(p) for p in problems]
+    if case == "a key that is no key":  # at the key itself
+        assert (problems[0].line, problems[0].column) == _where(sheet, "Vosk_1")
     assert all(re.fullmatch(rf"{re.escape(str(sheet))}:\d+:\d+: \S.*", str(p)) for p in problems)

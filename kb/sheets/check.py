@@ -93,6 +93,8 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
                 c.problem(where, f"unknown field {extra[0]!r}")
                 continue
         if e.validator == "pattern" and "description" in e.schema:  # the form in words, not a regex
+            if isinstance(_at(sheet.data, where), dict):  # a key (propertyNames): point at the key
+                where = (*where, ("key", e.instance))
             c.problem(where, f"{e.instance!r} is not {e.schema['description'].split(':')[0]}")
             continue
         c.problem(where, e.message)
@@ -113,6 +115,13 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
     _statements(c, data.get("statements") or {}, data["agents"])
     _claims(c, data["claims"], data.get("statements") or {}, recorded or {})
     return c
+
+
+def _at(data: Any, where: tuple[Any, ...]) -> Any:
+    """The value at a path of keys and indexes."""
+    for step in where:
+        data = data[step]
+    return data
 
 
 def _text(c: Checked, path: Path, doc: dict[str, Any]) -> None:

@@ -166,15 +166,15 @@ def test_corrected_text_reanchors_every_quote(tmp_path: Path) -> None:
         checked = check(sheet, k)
         assert checked.problems == []
         # every quote moved by the paragraph's length, and says so: never shifted silently
-        assert len(checked.notes) == 12
+        assert len(checked.notes) == 13
         shift = len(PARAGRAPH)
         assert f"the quote was at 422, is now at {422 + shift}" in " ".join(n.message for n in checked.notes)
         result = import_sheet(k, sheet)
-        assert not result.unchanged and len(result.notes) == 12
+        assert not result.unchanged and len(result.notes) == 13
         rows = k.query(f"SELECT ?e ?s ?t WHERE {{ ?q <{CKB}exact> ?e ; <{CKB}startOffset> ?s ; "
                        f"<{CKB}inDocument> ?d . ?d <{CKB}fullText> ?t . "
                        f"FILTER (?d = <{CKBR}doc-vantor-basin>) }}", inferred=False).rows
-        assert len(rows) == 12
+        assert len(rows) == 13
         for r in rows:
             start, exact, body = int(str(r["s"])), str(r["e"]), str(r["t"])
             assert body[start:start + len(exact)] == exact
@@ -248,6 +248,8 @@ ODD = [
     ("an unknown place type", _sub("type: Stronghold", "type: Castle"), "unknown place type 'Castle'"),
     ("a key that is no key", _sub("  vosk: {actor: Irena Vosk", "  Vosk_1: {actor: Irena Vosk"),
      "'Vosk_1' is not a key"),
+    ("an agent no claim names", _sub("  vosk: {by: vosk}\n", "  vosk: {by: courier}\n"),
+     "'vosk' is named by no claim"),
     ("a statement that is none", _sub("via: vosk", "via: nobody"), "'nobody' is not a statement"),
 ]
 

@@ -34,7 +34,7 @@ def sheet_kb() -> Iterator[KnowledgeBase]:
     with KnowledgeBase.open(memory=True) as k:
         k.load()
         result = import_sheet(k, SHEET)
-        assert not result.unchanged and result.claims == 12
+        assert not result.unchanged and result.claims == 13
         yield k
 
 
@@ -58,7 +58,8 @@ def test_claims_quotes_and_offsets(sheet_kb: KnowledgeBase) -> None:
            for r in rows}
     assert set(got) == {"fighting-broke-out", "dalmark-artillery", "sorve-funding", "ongoing",
                         "rivalry-driver", "alliance-could-collapse", "shepherds-and-smugglers",
-                        "tal-leads", "loyal-to-council", "third-company", "basin-front", "ford"}
+                        "tal-leads", "loyal-to-council", "third-company", "basin-front", "ford",
+                        "shelling-pellamy"}
     # offsets counted by hand in the fixture text (code points, end exclusive)
     assert got["dalmark-artillery"] == (
         "Report", "the Republic of Dalmark has given the Ostrel Brigades artillery support since March 2029",
@@ -120,8 +121,16 @@ def test_facts_are_stated_by_their_claims_and_forecasts_state_none(sheet_kb: Kno
         assert shortcut.boolean is True, (s, p, o)
     assert ("campmembership-kessani-home-guard-basin-front", org + "member", "actor-kessani-home-guard",
             "basin-front") in stated
-    place = {(p, o) for s_, p, o, _c in stated if s_ == "event-vantor-basin-vantor-fighting"}
-    assert ("place", "place-vantor-river") in place
+    place = {(p, o, c) for s_, p, o, c in stated if s_ == "event-vantor-basin-vantor-fighting"}
+    assert {("place", "place-vantor-river", "fighting-broke-out"),
+            ("place", "place-pellamy", "shelling-pellamy"),
+            ("timeText", "by Tuesday", "shelling-pellamy")} <= place
+    # what a new actor is, stated by the claims that name it (in a fact, or as a link of their chain)
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    assert {c for s_, p, o, c in stated if (s_, p, o) == ("actor-tollbridge-wire", rdf_type,
+                                                          CKB + "MediaOutlet")} == {"shelling-pellamy"}
+    assert {c for s_, p, o, c in stated if (s_, p, o) == ("actor-irena-vosk", rdf_type, CKB + "Analyst")} \
+        == {"rivalry-driver"}  # not the forecast
     within = sheet_kb.query(f"ASK {{ GRAPH <{GRAPH}> {{ <{CKBR}place-the-ford-at-pellamy> "
                             f"a <{CKB}Stronghold> ; <{CKB}partOfPlace> <{CKBR}place-pellamy> }} }}",
                             inferred=False)
@@ -159,14 +168,14 @@ def test_claims_on_pages_explorer_and_reader(sheet_kb: KnowledgeBase) -> None:
     kessani = _page(client, "/id/actor-kessani-home-guard")
     assert "a militia of shepherds and smugglers" in kessani
     listing = _page(client, "/claims?document=" + quote(DOC))
-    assert "12 claims" in listing
+    assert "13 claims" in listing
     for words in ("Fighting broke out this week between the Ostrel Brigades",
                   "The alliance between Dalmark and Sorve could collapse before the summer",
                   "the fighting is &#34;ongoing&#34;"):
         assert words in listing, words
     reader = client.get("/reader?doc=" + quote(DOC), headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert "12 quotes highlighted" in " ".join(re.sub(r"<[^>]+>", " ", reader).split())
-    assert reader.count('class="hl') >= 12 and "mismatch" not in reader  # each placed where it says
+    assert "13 quotes highlighted" in " ".join(re.sub(r"<[^>]+>", " ", reader).split())
+    assert reader.count('class="hl') >= 13 and "mismatch" not in reader  # each placed where it says
 
 
 def _ckb(*args: str) -> subprocess.CompletedProcess[str]:
@@ -178,7 +187,7 @@ def test_cli_import_twice_then_validate(tmp_path: Path) -> None:
     store = str(tmp_path / "store")
     first = _ckb("--store", store, "import", str(SHEET))
     assert first.returncode == 0, first.stderr
-    assert f"imported 12 claims of {SHEET} into <{GRAPH}>" in first.stdout
+    assert f"imported 13 claims of {SHEET} into <{GRAPH}>" in first.stdout
     assert "new actors and places: " in first.stdout and "Kingdom of Sorve" in first.stdout
     second = _ckb("--store", store, "import", str(SHEET))
     assert second.returncode == 0 and "nothing changed" in second.stdout

@@ -24,8 +24,9 @@ def quote_iri(doc: str, claim: str) -> URIRef:
     return CKBR[f"quote-{doc}-{claim}"]
 
 
-def compile_sheet(c: Checked) -> tuple[Graph, list[str]]:
-    """The sheet's triples, and the labels of the actors it mints (a checked sheet without problems)."""
+def compile_sheet(c: Checked) -> tuple[Graph, list[str], list[tuple[str, str]]]:
+    """The sheet's triples, the labels of the actors and places it mints, and those whose type no
+    claim would state (as ("agents" or "places", key)): a checked sheet without problems."""
     assert c.sheet is not None and not c.problems
     data = c.sheet.data
     d = data["document"]
@@ -46,8 +47,13 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str]]:
     if "note" in d:
         _add(g, doc, SKOS.note, Literal(d["note"], lang="en"))
     minted = _agents(g, c, data["agents"], doc)
+    # what each new actor or place is (its types) must be stated by a claim that names it
+    new: dict[URIRef, tuple[tuple[str, str], list[URIRef]]] = {
+        URIRef(c.agents[k]): (("agents", k), [URIRef(c.vocab.actor_classes[agent["type"].lower()])])
+        for k, agent in data["agents"].items() if k in c.new_agents and URIRef(c.agents[k]) != publisher}
     for key, p in (data.get("places") or {}).items():
         place = URIRef(c.places[key])
+        new[place] = (("places", key), [URIRef(c.vocab.place_classes[p["type"].lower()])])
         _add(g, place, RDF.type, URIRef(c.vocab.place_classes[p["type"].lower()]))
         _add(g, place, RDFS.label, Literal(p["place"], lang="en"))
         if "in" in p:
@@ -71,15 +77,24 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str]]:
         claim = CKBR[f"claim-{doc_id}-{cl['id']}"]
         _claim(g, c, i, cl, claim, doc, publisher)
         forecast = cl["kind"] == "forecast"  # a forecast is about its subject, never support for it
+        named = _chain(c, stmts, cl.get("via"))
+        if cl["kind"] == "characterisation":
+            named.add(URIRef(c.name(("claims", i, "characterises"), cl["characterises"]) or ""))
         for j, fact in enumerate(cl.get("states") or []):
             node = relation(c, ("claims", i, "states", j), fact, doc_id)
             assert node is not None  # checked
             _add(g, claim, CKB.about if forecast else CKB.supports, node.iri)
             for n in (node, *node.parts):
                 _node(g, n)
+                named |= {o for _p, o in n.props if isinstance(o, URIRef)}
                 if not forecast:
                     for p, o in n.props:
                         facts.setdefault((n.iri, p, o), set()).add(claim)
+        if not forecast:
+            for x in named & set(new):
+                for cls in new[x][1]:
+                    facts.setdefault((x, RDF.type, cls), set()).add(claim)
+    unstated = [new[x][0] for x in new if not any((x, RDF.type, cls) in facts for cls in new[x][1])]
     for (s, p, o), claims in facts.items():
         f = CKBR["fact-" + hashlib.sha1(f"{s} {p} {o.n3()}".encode()).hexdigest()[:16]]
         _add(g, f, RDF.type, CKB.FactStatement)
@@ -89,7 +104,18 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str]]:
         _add(g, f, CKB.factObject, o)
         for claim in claims:
             _add(g, f, CKB.statedBy, claim)
-    return g, minted
+    return g, minted, unstated
+
+
+def _chain(c: Checked, stmts: dict[str, Any], via: str | None) -> set[URIRef]:
+    """The agents of a claim's chain of statements, from ``via`` up to its first statement."""
+    out: set[URIRef] = set()
+    seen: set[str] = set()
+    while via is not None and via in stmts and via not in seen:
+        seen.add(via)
+        out.add(URIRef(c.agents[stmts[via]["by"]]))
+        via = stmts[via].get("quoting") or stmts[via].get("from")
+    return out
 
 
 def _add(g: Graph, s: Any, p: Any, o: Any) -> None:
@@ -152,7 +178,8 @@ def _claim(g: Graph, c: Checked, i: int, cl: dict[str, Any], claim: URIRef, doc:
 
 def _node(g: Graph, n: Node) -> None:
     _add(g, n.iri, RDF.type, n.cls)
-    _add(g, n.iri, RDFS.label, Literal(n.label, lang="en"))
+    if (n.iri, RDFS.label, None) not in g:  # one label: the first claim that states the node gives it
+        _add(g, n.iri, RDFS.label, Literal(n.label, lang="en"))
     for p, o in n.props + n.links:
         _add(g, n.iri, p, o)
     for s, p, o in n.shortcuts:

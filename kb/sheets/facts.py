@@ -180,7 +180,7 @@ def _backs(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node
         start, precision = date(since)
         n.props += [(CKB.earliestDate, start), (CKB.datePrecision, precision)]
     if "when" in b:
-        n.links.append((CKB.timeText, Literal(b["when"])))
+        n.props.append((CKB.timeText, Literal(b["when"])))  # the text's time: stated too
     return n
 
 
@@ -225,7 +225,7 @@ def _clash(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node
     if where is not None:
         n.props.append((CKB.place, URIRef(where)))
     if "when" in b:
-        n.links.append((CKB.timeText, Literal(b["when"])))
+        n.props.append((CKB.timeText, Literal(b["when"])))  # the text's time: stated too
     for side_no, side in enumerate(sides):
         for actor in side or ():
             p = Node(URIRef(f"{iri}-{key(actor)}"), CKB.Participation,

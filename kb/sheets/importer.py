@@ -81,7 +81,14 @@ def check(path: Path, kb: Any) -> Checked:
         return check_sheet(path, kb, graph, sheet=sheet)
     # Re-anchor against what the store holds: a quote that moved since is reported, not shifted silently.
     last = recorded(kb, graph, str(doc_id))
-    return check_sheet(path, kb, graph, sheet=sheet, recorded=last)
+    checked = check_sheet(path, kb, graph, sheet=sheet, recorded=last)
+    if not checked.problems:
+        _, _, unstated = compile_sheet(checked)
+        for where in unstated:
+            checked.problem((where[0], ("key", where[1])), f"{where[1]!r} is named by no claim, so no claim "
+                            "states what it is: quote the words that name it (a claim via a statement "
+                            "by it, or one that states a fact about it)")
+    return checked
 
 
 def import_sheet(kb: Any, path: str | Path) -> SheetImport:
@@ -94,7 +101,7 @@ def import_sheet(kb: Any, path: str | Path) -> SheetImport:
         raise SheetProblems(checked.problems)
     assert checked.sheet is not None and checked.text_path is not None
     graph = sheet_graph(p)
-    g, minted = compile_sheet(checked)
+    g, minted, _ = compile_sheet(checked)
     _record(g, p, checked.sheet.data["document"]["id"])
     body = g.serialize(format="nt", encoding="utf-8")
     claims = len(checked.sheet.data["claims"])

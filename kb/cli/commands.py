@@ -39,6 +39,10 @@ def _triples(n: int) -> str:
 def cmd_import(kb: Any, args: argparse.Namespace) -> int:
     """ckb import FILE [--name N] [--format rdf|ucdp-ged|acled] [--skip-bad] [--report R]"""
     fmt = getattr(args, "import_format", "rdf")
+    from kb.cli.sheetcmds import cmd_import_sheet, is_sheet
+
+    if fmt == "rdf" and is_sheet(args.file):
+        return cmd_import_sheet(kb, args)
     if fmt == "rdf":
         with Progress().activity(f"importing {args.file}"):
             written = kb.import_rdf(args.file, name=args.name)

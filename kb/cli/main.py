@@ -26,11 +26,12 @@ from kb.cli.commands import (
 )
 from kb.cli.eventcmds import add_match_events
 from kb.cli.progress import Progress
+from kb.cli.sheetcmds import add_sheet
 from kb.errors import KBError, StoreFull
 
 QUERY_FORMATS = ("table", "json", "csv", "tsv", "xml", "turtle", "nt", "jsonld")
 EXPORT_FORMATS = ("turtle", "nt", "nq", "trig", "jsonld", "xml")
-READ_ONLY_COMMANDS = ("query", "describe", "search", "export", "validate")
+READ_ONLY_COMMANDS = ("query", "describe", "search", "export", "validate", "sheet")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "an ACLED import (--graph) written back as the file it came from")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE atomically (default: stdout)")
     add_match_events(sub, cmd)
+    add_sheet(sub, cmd)
     c = cmd("serve", cmd_serve, "serve the web UI and the SPARQL endpoint")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, default=5000)

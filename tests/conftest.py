@@ -14,6 +14,22 @@ from kb import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Four synthetic GED rows in Syria: three in Idlib governorate, which a reviewed matching decision
+# (data/matches/decisions.ttl) makes the article's Idlib province, and one in Aleppo.
+SYNTHETIC_GED = FIXTURES / "ucdp-ged-syria-synthetic.csv"
+IDLIB = "https://w3id.org/conflict-kb/id/IdlibProvince"
+SYRIA = "https://w3id.org/conflict-kb/id/Syria"
+
+
+@pytest.fixture(scope="module")
+def syria_loaded() -> Iterator[KnowledgeBase]:
+    """The bundle in memory, with the synthetic Syria GED rows imported."""
+    from kb.imports.pipeline import run_import
+
+    with KnowledgeBase.open(memory=True) as kb:
+        kb.load()
+        run_import(kb, SYNTHETIC_GED, "ucdp-ged")
+        yield kb
 
 
 @pytest.fixture(scope="session")

@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import waitress
 
 from kb import KnowledgeBase
-from kb.imports.pipeline import run_import
 from kb.namespaces import CKB, CKBR
+from tests.conftest import IDLIB
 from webui import create_app
 
 pytestmark = pytest.mark.browser
-SYNTHETIC = Path(__file__).resolve().parents[1] / "fixtures" / "ucdp-ged-syria-synthetic.csv"
-IDLIB_GOV = str(CKBR) + "place-syria-syrian-arab-republic-idlib-governorate"
 
 
 @pytest.fixture(scope="module")
-def loaded() -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(memory=True) as kb:
-        kb.load()
-        run_import(kb, SYNTHETIC, "ucdp-ged")
-        yield kb
+def loaded(syria_loaded: KnowledgeBase) -> KnowledgeBase:
+    return syria_loaded
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +62,14 @@ def test_iran_page_shows_the_25000_fighters_at_least_and_reportedly(sized_page, 
 
 def test_idlib_page_lists_the_events_in_idlib(sized_page, page_check, shot, loaded: KnowledgeBase) -> None:
     pg = sized_page
-    pg.goto(pg.base + "/id/" + IDLIB_GOV[len(str(CKBR)):])
+    pg.goto(pg.base + "/id/" + IDLIB[len(str(CKBR)):])
     pg.wait_for_selector("#place-events")
     page_check(pg)
     shown = pg.locator("#place-events li > a.iri").evaluate_all("els => els.map(e => e.title)")
     expected = {str(r["e"]) for r in loaded.query(f"""SELECT ?e WHERE {{
-      ?e <{CKB.place}>/<{CKB.partOfPlace}>* <{IDLIB_GOV}> }}""").rows}
+      ?e <{CKB.place}>/<{CKB.partOfPlace}>* <{IDLIB}> }}""").rows}
     assert len(expected) == 3 and sorted(shown) == sorted(expected)
-    assert pg.locator("#place-count").inner_text().startswith("3 events in Idlib governorate")
+    assert pg.locator("#place-count").inner_text().startswith("3 events in Idlib province")
     if pg.size == "desktop":
         shot(pg, "place-page")
 

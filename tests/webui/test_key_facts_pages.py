@@ -7,30 +7,22 @@ store says when asked another way (SPARQL), not against a copy of the expected t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html import unescape
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from kb import KnowledgeBase
-from kb.imports.pipeline import run_import
 from kb.namespaces import CKB, CKBR
+from tests.conftest import IDLIB
 from webui import create_app
 
 HTML = {"Accept": "text/html"}
-SYNTHETIC = Path(__file__).resolve().parents[1] / "fixtures" / "ucdp-ged-syria-synthetic.csv"
-IDLIB_GOV = str(CKBR) + "place-syria-syrian-arab-republic-idlib-governorate"
 
 
 @pytest.fixture(scope="module")
-def loaded() -> Iterator[KnowledgeBase]:
-    """The bundle, and four synthetic GED rows in Syria (three in Idlib governorate, one in Aleppo)."""
-    with KnowledgeBase.open(memory=True) as kb:
-        kb.load()
-        run_import(kb, SYNTHETIC, "ucdp-ged")
-        yield kb
+def loaded(syria_loaded: KnowledgeBase) -> KnowledgeBase:
+    return syria_loaded
 
 
 @pytest.fixture(scope="module")
@@ -109,26 +101,25 @@ def test_ucdp_event_page_shows_deaths_and_dates_from_the_row(web: FlaskClient) -
     who = text_of(web, "/id/ucdp-ged-990002", 'id="event-who"', "</p>")
     assert re.search(r"Syrian insurgents .*attacked Civilians", who), who  # one-sided violence
     where = text_of(web, "/id/ucdp-ged-990002", 'id="event-where"', "</dd>")
-    assert "Jisr al-Shughur town" in where and "Idlib governorate" in where
+    assert "Jisr al-Shughur town" in where and "Idlib province" in where
 
 
 def test_idlib_page_lists_the_events_in_idlib(web: FlaskClient, loaded: KnowledgeBase) -> None:
-    url = "/id/" + IDLIB_GOV[len(str(CKBR)):]
+    url = "/id/" + IDLIB[len(str(CKBR)):]
     html = web.get(url, headers=HTML).get_data(as_text=True)
     start = html.index('id="place-events"')
     listed = re.findall(r'<li>(?:<span class="time">[^<]*</span> )?<a class="iri " href="[^"]*" '
                         r'title="([^"]+)"', html[start:html.index("</ol>", start)])
     expected = {str(r["e"]) for r in loaded.query(f"""SELECT ?e WHERE {{
-      ?e <{CKB.place}>/<{CKB.partOfPlace}>* <{IDLIB_GOV}> }}""").rows}
+      ?e <{CKB.place}>/<{CKB.partOfPlace}>* <{IDLIB}> }}""").rows}
     assert len(expected) == 3 and set(listed) == expected
     count = text_of(web, url, 'id="place-count"', "</p>")
-    assert count.startswith("3 events in Idlib governorate"), count
+    assert count.startswith("3 events in Idlib province"), count
     assert 'id="place-histogram"' in html
 
 
-def test_bundled_idlib_page_says_no_event_and_who_controls_it(web: FlaskClient) -> None:
+def test_bundled_idlib_page_says_who_controls_it(web: FlaskClient) -> None:
     html = text_of(web, "/id/IdlibProvince", 'id="place-facts"', "</section>")
-    assert "No event in the knowledge base is located in Idlib province" in html
     assert "unnamed armed group holding the Idlib stronghold controls last rebel stronghold" in html
 
 

@@ -1,0 +1,349 @@
+"""The event index read from the store, kept in the sidecar as SQLite, and ready() for pages.
+
+What a row holds is what kb.views.events' SPARQL computes (tests hold the two to the same
+rows): the events are the IRIs typed, in a graph other than the inferred one, with a class
+below ckb:Event; each value is read from those graphs alone. The store is read by predicate
+scans (a 300,000-event import is about twenty million triples; a lookup per event and
+property would take minutes), each scan under the read lock, and dropped if a write came in.
+
+The file is ``events.sqlite`` in the sidecar (kb.derived.sidecar). It is current while the
+claim index is (kb.derived.claimindex.stamp: the store's metadata names the index built from
+its present contents, and every write clears it): the file records that stamp, and is read
+only when it matches. Without a current claim index the rows are read from the store, once
+per store generation, and kept in memory only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import Any
+
+import pyoxigraph as ox
+
+from kb.derived import claimindex, sidecar
+from kb.derived.events import Event, EventIndex
+from kb.derived.memo import memo
+from kb.errors import KBError
+from kb.namespaces import CKB, GRAPH_DATA, GRAPH_INFERRED, GRAPH_NAMES, IMPORT_BASE
+from kb.store import lifecycle
+
+log = logging.getLogger("ckb.eventindex")
+FILE = "events.sqlite"
+VERSION = "events-1"  # changes whenever what a row holds changes: an older file is stale
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+POS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+TYPE, SUBCLASS, LABEL = RDF + "type", RDFS + "subClassOf", RDFS + "label"
+# A participation's side: its ckb:side, else the side its role names (kb.views.sides)
+ROLE_SIDE = {str(CKB.SideA): str(CKB.SideA), str(CKB.Actor1): str(CKB.SideA),
+             str(CKB.SideB): str(CKB.SideB), str(CKB.Actor2): str(CKB.SideB),
+             str(CKB.Attacker): str(CKB.Attacker), str(CKB.TargetedParty): str(CKB.TargetedParty)}
+PLACE_KINDS = {"country": str(CKB.Country), "admin1": str(CKB.Province), "admin2": str(CKB.Region)}
+GRAPH_LABELS = {GRAPH_DATA: "bundled article and data"}
+
+
+class _Moved(Exception):
+    """A write came in between two scans: the rows would not be this store's."""
+
+
+def graphs_read(kb: Any) -> list[str]:
+    """The graphs events are read from: every named graph but the inferred one, sorted."""
+    return sorted(g for g in kb.graphs() if g != GRAPH_INFERRED)
+
+
+def read(kb: Any) -> EventIndex | None:
+    """The event index of the store as it is now, read by scans; None if a write came in."""
+    backend = kb.backend
+    generation = kb.generation()
+    names = frozenset(graphs_read(kb))
+
+    @contextmanager
+    def step() -> Iterator[Any]:
+        with backend.reading() as store:
+            if kb.generation() != generation:
+                raise _Moved
+            yield lambda s, p, o: (q for q in store.quads_for_pattern(s, p, o, None)
+                                   if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in names)
+
+    def scan(pred: str, subjects: Any) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = defaultdict(list)
+        with step() as quads:
+            for q in quads(None, ox.NamedNode(pred), None):
+                if q.subject.value in subjects:
+                    out[q.subject.value].append(q.object)
+        return out
+
+    try:
+        return _read(generation, step, scan)
+    except _Moved:
+        return None
+
+
+def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
+    with step() as quads:
+        below: dict[str, set[str]] = defaultdict(set)  # class -> its direct subclasses
+        above: dict[str, set[str]] = defaultdict(set)
+        for q in quads(None, ox.NamedNode(SUBCLASS), None):
+            if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode):
+                below[q.object.value].add(q.subject.value)
+                above[q.subject.value].add(q.object.value)
+        classes = _closure(str(CKB.Event), below)
+        types: dict[str, set[str]] = defaultdict(set)
+        graphs: dict[str, set[str]] = defaultdict(set)
+        for cls in sorted(classes):
+            for q in quads(None, ox.NamedNode(TYPE), ox.NamedNode(cls)):
+                if isinstance(q.subject, ox.NamedNode):
+                    types[q.subject.value].add(cls)
+                    graphs[q.subject.value].add(q.graph_name.value)
+    events = set(types)
+    strict = {c: _closure(c, above) - {c} for c in classes}  # rdfs:subClassOf+ of each class
+
+    def most_specific(ts: set[str]) -> str:
+        kept = [t for t in ts if not any(t2 != t and t in strict.get(t2, ()) for t2 in ts)]
+        return min(kept) if kept else ""
+
+    def lexical(pred: str, subjects: Any = events) -> dict[str, list[str]]:
+        return {s: [o.value for o in os_] for s, os_ in scan(pred, subjects).items()}
+
+    label = {s: min(v) for s, v in lexical(LABEL).items()}
+    earliest = {s: min(x[:10] for x in v) for s, v in lexical(str(CKB.earliestDate)).items()}
+    latest = {s: max(x[:10] for x in v) for s, v in lexical(str(CKB.latestDate)).items()}
+    precision = {s: min(v) for s, v in lexical(str(CKB.datePrecision)).items()}
+    status = {s: min(v) for s, v in lexical(str(CKB.eventStatus)).items()}
+    figures = {name: {s: min(int(x) for x in v if _integer(x)) for s, v in
+                      lexical(str(CKB[name])).items() if any(_integer(x) for x in v)}
+               for name in ("fatalitiesLow", "fatalitiesBest", "fatalitiesHigh")}
+    place = {s: min(v) for s, v in lexical(str(CKB.place)).items()}
+    # participants: ckb:participant (no side) and each participation's actors and sides
+    actors: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for ev, found in lexical(str(CKB.participant)).items():
+        actors[ev].update((a, "") for a in found)
+    parts = lexical(str(CKB.hasParticipation))
+    owner = {p: ev for ev, ps in parts.items() for p in ps}
+    who = lexical(str(CKB.participationActor), owner)
+    sides = lexical(str(CKB.side), owner)
+    roles = lexical(str(CKB.participantRole), owner)
+    for p, ev in sorted(owner.items()):
+        side = set(sides.get(p, ())) or {ROLE_SIDE[r] for r in roles.get(p, ()) if r in ROLE_SIDE}
+        for actor in who.get(p, ()):
+            actors[ev].update((actor, s) for s in side) if side else actors[ev].add((actor, ""))
+    for ev, pairs in actors.items():  # an actor with a side needs no side-less entry beside it
+        sided = {a for a, s in pairs if s}
+        actors[ev] = {(a, s) for a, s in pairs if s or a not in sided}
+    # places: the event's place, and every place it is part of (ckb:partOfPlace*)
+    points = set(place.values())
+    lat = {s: v for s, v in lexical(POS + "lat", points).items()}
+    lon = {s: v for s, v in lexical(POS + "long", points).items()}
+    part_of: dict[str, list[str]] = {}
+    frontier = set(points)
+    while frontier:
+        found = lexical(str(CKB.partOfPlace), frontier)
+        part_of.update(found)
+        frontier = {p for ps in found.values() for p in ps} - set(part_of)
+    with step() as quads:
+        kinds = {p: {q.object.value for q in quads(ox.NamedNode(p), ox.NamedNode(TYPE), None)}
+                 for p in set(part_of) | {p for ps in part_of.values() for p in ps} | points}
+    rows = []
+    for ev in sorted(events):
+        within = _closure(place[ev], {k: set(v) for k, v in part_of.items()}) if ev in place else set()
+        admin = {name: min((p for p in within if cls in kinds.get(p, ())), default="")
+                 for name, cls in PLACE_KINDS.items()}
+        pt = place.get(ev, "")
+        rows.append(dict(
+            iri=ev, label=label.get(ev, ""), graph=min(graphs[ev]), start=earliest.get(ev, ""),
+            end=latest.get(ev, ""), precision=precision.get(ev, ""), place=pt,
+            lat=_number(min(lat.get(pt, ["?"]))), lon=_number(min(lon.get(pt, ["?"]))),
+            type=most_specific(types[ev]), status=status.get(ev, ""),
+            low=figures["fatalitiesLow"].get(ev), best=figures["fatalitiesBest"].get(ev),
+            high=figures["fatalitiesHigh"].get(ev), actors=tuple(sorted(actors.get(ev, ()))),
+            graphs=tuple(sorted(graphs[ev])), within=tuple(sorted(within)), **admin))
+    named = {v for r in rows for k in ("type", "precision", "status", "country", "admin1", "admin2", "place")
+             for v in [r[k]] if v} | {a for r in rows for a, s in r["actors"] for a in (a, s) if a}
+    with step() as quads:
+        labels = {iri: _best_label(quads, iri) for iri in sorted(named)}
+    labels.update({g: graph_label(g) for r in rows for g in r["graphs"]})
+    return make(generation, rows, labels)
+
+
+def make(generation: int | None, rows: list[dict[str, Any]], labels: dict[str, str]) -> EventIndex:
+    """The index of ``rows`` (dicts of Event's fields, plus ``graphs`` and ``within``), numbered
+    by start date (the end date when there is no start), then IRI; undated last."""
+    rows = sorted(rows, key=lambda r: (not (r["start"] or r["end"]), r["start"] or r["end"], r["iri"]))
+    events = [Event(n=n, **{k: v for k, v in r.items() if k not in ("graphs", "within")})
+              for n, r in enumerate(rows)]
+    index = EventIndex(generation, events, {k: v for k, v in labels.items() if v})
+    extra = {"graph": "graphs", "within": "within"}
+    for name, key in extra.items():
+        found: dict[str, list[int]] = defaultdict(list)
+        for n, r in enumerate(rows):
+            for v in r[key]:
+                found[v].append(n)
+        index.add_values(name, found)
+    return index
+
+
+def graph_label(graph: str) -> str:
+    """A graph in words: the bundle's, or the import's name."""
+    if graph in GRAPH_LABELS:
+        return GRAPH_LABELS[graph]
+    short = {v: k for k, v in GRAPH_NAMES.items()}.get(graph)
+    if short:
+        return short
+    return f"import {graph[len(IMPORT_BASE):]}" if graph.startswith(IMPORT_BASE) else graph
+
+
+def _best_label(quads: Any, iri: str) -> str:
+    found = [q.object for q in quads(ox.NamedNode(iri), ox.NamedNode(LABEL), None)
+             if isinstance(q.object, ox.Literal)]
+    if not found:
+        return ""
+    # English first, then untagged, then any: as the pages name things (kb.views.naming)
+    return min(found, key=lambda t: ({"en": 0, None: 1}.get(t.language, 2), t.value)).value
+
+
+def _closure(start: str, edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _integer(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+# -- the sidecar file -----------------------------------------------------------------------
+
+COLUMNS = ("iri", "label", "graph", "start", "end", "precision", "country", "admin1", "admin2", "place",
+           "lat", "lon", "type", "status", "low", "best", "high", "actors", "graphs", "within")
+
+
+def save(kb: Any, index: EventIndex, rows: list[dict[str, Any]], stamp: str) -> None:
+    """Write the rows to the sidecar under ``stamp``, all at once (written aside, then renamed)."""
+    room = sidecar.of(kb)
+    if room is None or room.folder is None:
+        return
+    room.folder.mkdir(parents=True, exist_ok=True)
+    tmp = room.folder / f".{FILE}.tmp-{os.getpid()}-{threading.get_ident()}"
+    tmp.unlink(missing_ok=True)
+    try:
+        with closing(sqlite3.connect(tmp)) as db:
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute(f"CREATE TABLE events ({', '.join(COLUMNS)})")
+            db.execute("CREATE TABLE labels (iri TEXT PRIMARY KEY, label TEXT)")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [("stamp", stamp)])
+            db.executemany(f"INSERT INTO events VALUES ({', '.join('?' * len(COLUMNS))})", (
+                [json.dumps(r[c]) if c in ("actors", "graphs", "within") else r[c] for c in COLUMNS]
+                for r in rows))
+            db.executemany("INSERT INTO labels VALUES (?, ?)", sorted(index.labels.items()))
+            db.commit()
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, room.folder / FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    lifecycle.fsync_dir(room.folder)
+
+
+def load(kb: Any, stamp: str, generation: int | None) -> EventIndex | None:
+    """The index in the sidecar file if it was built under ``stamp``; else None."""
+    room = sidecar.of(kb)
+    if room is None or room.folder is None or not (room.folder / FILE).is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{room.folder / FILE}?mode=ro", uri=True)) as db:
+            found = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
+            if found is None or found[0] != stamp:
+                return None
+            rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM events")]
+            labels = dict(db.execute("SELECT iri, label FROM labels"))
+    except sqlite3.Error as err:  # a damaged or foreign file: rebuilt from the store
+        log.info("event index file not read: %s", err)
+        return None
+    for r in rows:
+        r["actors"] = tuple(tuple(a) for a in json.loads(r["actors"]))
+        r["graphs"], r["within"] = tuple(json.loads(r["graphs"])), tuple(json.loads(r["within"]))
+    return make(generation, rows, labels)
+
+
+def rows_of(index: EventIndex) -> list[dict[str, Any]]:
+    """The rows of ``index`` as save() writes them."""
+    graphs = index.members("graph")
+    within = index.members("within")
+    return [{**{c: getattr(e, c) for c in COLUMNS if c not in ("graphs", "within")},
+             "graphs": graphs.get(e.n, ()), "within": within.get(e.n, ())} for e in index.events]
+
+
+# -- ready() ---------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+
+
+def stamp(kb: Any) -> str | None:
+    """What a saved index must be stamped with to be current now (None: none can be)."""
+    built = claimindex.stamp(kb)
+    return None if built is None else f"{VERSION} {built}"
+
+
+def ready(kb: Any, wait: bool = False) -> EventIndex | None:
+    """The event index of the store as it is now; else None, and a background thread builds it
+    (``wait``: build it now). Held in the store generation's memo (kb.derived.memo)."""
+    held = memo(kb, "event-index")
+    if held is None or getattr(getattr(kb, "backend", None), "reading", None) is None:
+        return None
+    with _lock:
+        if "index" in held:
+            return held["index"]
+        under_way = held.get("building")
+        if under_way is None:
+            running = held["building"] = threading.Event()
+    if under_way is not None:
+        if not wait:
+            return None
+        under_way.wait()
+        return held.get("index")
+    if wait:
+        return _build(kb, held, running)
+    threading.Thread(target=_build, args=(kb, held, running), daemon=True, name="ckb-event-index").start()
+    return None
+
+
+def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> EventIndex | None:
+    found = None
+    try:
+        with kb.backend.reading():
+            generation, wanted = kb.generation(), stamp(kb)
+        found = load(kb, wanted, generation) if wanted else None
+        if found is None:
+            found = read(kb)
+            with kb.backend.reading():
+                still = kb.generation() == generation and stamp(kb) == wanted
+            if found is not None and wanted and still and not getattr(kb.backend, "read_only", True):
+                save(kb, found, rows_of(found), wanted)
+    except (KBError, OSError, RuntimeError, sqlite3.Error) as err:  # the store closed meanwhile
+        log.info("event index not built: %s", err)
+    finally:
+        with _lock:
+            held.pop("building", None)
+            if found is not None:
+                held["index"] = found
+        running.set()
+    return found

@@ -309,7 +309,9 @@ def load(kb: Any, stamp: str, generation: int | None) -> EventIndex | None:
     for r in rows:
         r["actors"] = tuple(tuple(a) for a in json.loads(r["actors"]))
         r["graphs"], r["within"] = tuple(json.loads(r["graphs"])), tuple(json.loads(r["within"]))
-    return make(generation, rows, labels, kinds)
+    index = make(generation, rows, labels, kinds)
+    index.origin = "file"
+    return index
 
 
 def rows_of(index: EventIndex) -> list[dict[str, Any]]:

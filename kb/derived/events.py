@@ -148,6 +148,7 @@ class EventIndex:
     values: dict[str, dict[str, BitMap]] = field(default_factory=dict)
     keys: dict[str, list[str | None]] = field(default_factory=dict)  # sort -> row -> key ("type", "country")
     kinds: dict[str, str] = field(default_factory=dict)  # place -> "country", "admin1" or "admin2"
+    origin: str = "store"  # where the rows were read: "store" or "file" (the sidecar's)
     lock: Any = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:

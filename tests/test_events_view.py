@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import shutil
+import time
 from collections import Counter
 from datetime import date
 from html import unescape
@@ -253,3 +254,13 @@ def test_the_sidecar_file_is_derived(tmp_path: Path) -> None:
     with KnowledgeBase.open(store) as kb:  # the claim index is stale: the old file is not read
         fresh = eventbuild.ready(kb, wait=True)
         assert fresh is not None and fresh.origin == "store" and fresh.size == rebuilt.size + 3
+        old = (folder / eventbuild.FILE).stat().st_mtime_ns
+        claimindex.build(kb)  # current now: the index read before it is kept (the store is unchanged)
+        assert eventbuild.ready(kb) is fresh
+        deadline = time.monotonic() + 60
+        while (folder / eventbuild.FILE).stat().st_mtime_ns == old and time.monotonic() < deadline:
+            time.sleep(0.2)
+        later = _answers(fresh)
+    with KnowledgeBase.open(store) as kb:
+        kept = eventbuild.ready(kb, wait=True)
+        assert kept is not None and kept.origin == "file" and _answers(kept) == later

@@ -350,6 +350,10 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
         return None
     with _lock:
         if "index" in held:
+            if not held.get("saved") and stamp(kb) is not None:  # the claim index is current now
+                held["saved"] = True
+                threading.Thread(target=_save_later, args=(kb, held["index"]), daemon=True,
+                                 name="ckb-event-index-save").start()
             return held["index"]
         under_way = held.get("building")
         if under_way is None:
@@ -363,6 +367,21 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
         return _build(kb, held, running)
     threading.Thread(target=_build, args=(kb, held, running), daemon=True, name="ckb-event-index").start()
     return None
+
+
+def _save_later(kb: Any, index: EventIndex) -> None:
+    """Keep an index read before the claim index was current: the store has not changed since
+    (the index belongs to this generation's memo), so the claim index's stamp names it too."""
+    try:
+        with kb.backend.reading():
+            wanted = stamp(kb)
+            if wanted is None or kb.generation() != index.generation:
+                return
+        room = sidecar.of(kb)
+        if room is not None and room.folder is not None and not getattr(kb.backend, "read_only", True):
+            save(kb, index, rows_of(index), wanted)
+    except (KBError, OSError, RuntimeError, sqlite3.Error) as err:
+        log.info("event index not saved: %s", err)
 
 
 def wait(kb: Any, seconds: float) -> EventIndex | None:
@@ -390,6 +409,7 @@ def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> EventInde
                 still = kb.generation() == generation and stamp(kb) == wanted
             if found is not None and wanted and still and not getattr(kb.backend, "read_only", True):
                 save(kb, found, rows_of(found), wanted)
+        held["saved"] = found is not None and (found.origin == "file" or bool(wanted))
     except (KBError, OSError, RuntimeError, sqlite3.Error) as err:  # the store closed meanwhile
         log.info("event index not built: %s", err)
     finally:

@@ -264,3 +264,99 @@ def test_the_sidecar_file_is_derived(tmp_path: Path) -> None:
     with KnowledgeBase.open(store) as kb:
         kept = eventbuild.ready(kb, wait=True)
         assert kept is not None and kept.origin == "file" and _answers(kept) == later
+
+
+@needs_ged
+def test_the_aggregates_the_timeline_and_map_stand_on(ged) -> None:
+    """Counts and deaths per year, month and week, and events in a box, as the CSV has them."""
+    _kb, index, _web, graph = ged
+    rows = ged_rows()
+    mask = index.matching(EventFilters(graph=graph))
+    years = index.histogram(mask, "year")
+    assert {b.start.year: (b.count, b.fatalities) for b in years if b.count} == {
+        y: (sum(1 for r in rows if r["date_start"][:4] == str(y)),
+            sum(int(r["best"]) for r in rows if r["date_start"][:4] == str(y)))
+        for y in {int(r["date_start"][:4]) for r in rows}}
+    assert [b.start.year for b in years] == list(range(years[0].start.year, years[-1].start.year + 1))
+    for unit in ("month", "week"):
+        found = index.histogram(mask, unit)
+        assert sum(b.count for b in found) == 601
+        assert sum(b.fatalities for b in found) == index.fatalities(mask)
+    month = Counter(r["date_start"][:7] for r in rows)
+    assert {b.start.isoformat()[:7]: b.count for b in index.histogram(mask, "month") if b.count} == month
+    # a box around Dhaka, and one across the antimeridian that holds nothing of Bangladesh
+    box = index.in_box(23.5, 90.0, 24.0, 90.6) & mask
+    assert {index.row(n).iri for n in box} == {f"{CKBR}ucdp-ged-{r['id']}" for r in rows
+                                              if 23.5 <= float(r["latitude"]) <= 24.0
+                                              and 90.0 <= float(r["longitude"]) <= 90.6}
+    assert len(box) > 10
+    assert not index.in_box(-10, 170, 10, -170) & mask
+    cells = index.grid(mask, 0.5)
+    assert sum(c.count for c in cells) == 601 and sum(c.fatalities for c in cells) == index.fatalities(mask)
+
+
+def test_the_index_against_brute_force_on_many_events() -> None:
+    """12,000 random rows (past the small-view shortcuts): every answer as a plain loop gives it."""
+    import random
+
+    rng = random.Random(5)
+    countries = [f"{CKBR}c{i}" for i in range(7)]
+    rows = []
+    for i in range(12_000):
+        start = date(1990, 1, 1).toordinal() + rng.randrange(10_000)
+        span = rng.choice([0, 0, 0, 3, 40, 400])  # some longer than the index's SHORT_DAYS
+        dated = rng.random() > 0.02
+        c = rng.choice(countries)
+        rows.append(dict(
+            iri=f"{CKBR}ev{i:05d}", label=f"event {rng.randrange(999)}", graph="g", type=f"{CKB}T{i % 3}",
+            start=date.fromordinal(start).isoformat() if dated else "",
+            end=date.fromordinal(start + span).isoformat() if dated and rng.random() > 0.1 else "",
+            precision="", country=c, admin1="", admin2="", place="", status="",
+            lat=rng.uniform(-60, 60) if i % 5 else None, lon=rng.uniform(-179, 179) if i % 5 else None,
+            low=None, best=rng.choice([None, 0, 1, 7, 300, 5000]), high=None,
+            actors=((f"{CKBR}a{i % 11}", str(CKB.SideA)), (f"{CKBR}a{(i + 3) % 13}", "")),
+            graphs=("g",), within=(c,), type_key=f"T{i % 3}", country_key=c[-2:]))
+    index = eventbuild.make(None, rows, {}, {c: "country" for c in countries})
+    events = index.events
+
+    def first(e):
+        return e.start or e.end
+
+    for lo, hi in (("2000-01-01", "2000-03-31"), ("", "1995-06-01"), ("2010-05-05", ""),
+                   ("2005-02-02", "2005-02-02")):
+        want = {e.n for e in events if first(e) and (not hi or first(e) <= hi)
+                and (not lo or (e.end or first(e)) >= lo)}
+        assert set(index.matching(EventFilters(start=lo, end=hi))) == want, (lo, hi)
+    mask = index.every - index.matching(EventFilters(country=countries[0]))  # most rows, not all
+    assert 5000 < len(mask) < 12_000
+    assert index.fatalities(mask) == sum(events[n].best or 0 for n in mask)
+    for unit in ("year", "month", "week"):
+        found = index.histogram(mask, unit)
+        by_key = Counter()
+        dead = Counter()
+        for n in mask:
+            if first(events[n]):
+                key = [b.start for b in found if b.start.isoformat() <= first(events[n])][-1]
+                by_key[key] += 1
+                dead[key] += events[n].best or 0
+        assert {b.start: b.count for b in found if b.count} == dict(by_key)
+        assert {b.start: b.fatalities for b in found if b.fatalities} == {k: v for k, v in dead.items() if v}
+    for box in ((-10, -50, 30, 20), (20, 170, 50, -160)):
+        s, w, n_, e_ = box
+        want = {e.n for e in events if e.lat is not None and s <= e.lat <= n_
+                and ((w <= e.lon <= e_) if w <= e_ else (e.lon >= w or e.lon <= e_))}
+        assert set(index.in_box(*box)) == want, box
+    for sort in (*SORTS, *(f"-{x}" for x in SORTS)):
+        key = sort.lstrip("-")
+
+        def value(e, key=key):
+            return {"date": e.start or None, "label": e.label or None, "fatalities": e.best,
+                    "country": index.keys["country"][e.n], "type": index.keys["type"][e.n]}[key]
+        for view in (index.every, mask, index.matching(EventFilters(country=countries[2], fat_min=300))):
+            chosen = sorted((events[n] for n in view), key=lambda e: e.iri)
+            chosen.sort(key=lambda e: (value(e) is not None, value(e) if value(e) is not None else 0),
+                        reverse=sort.startswith("-"))
+            assert index.page(view, sort, 30, 7) == [e.n for e in chosen[7:37]], sort
+    facets = index.facets(mask, 5)
+    actors = Counter(a for n in mask for a in {a for a, _s in events[n].actors})
+    assert facets["actor"] == sorted(actors.items(), key=lambda kv: (-kv[1], kv[0]))[:5]

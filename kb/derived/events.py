@@ -420,6 +420,8 @@ def _bitmaps(events: list[Event]) -> dict[str, dict[str, BitMap]]:
 def _orders(events: list[Event], sort: str, keys: dict[str, list[str | None]]) -> tuple[list[int], list[int]]:
     """Row numbers ascending and descending by ``sort``; ties by IRI ascending both ways;
     missing values first ascending (as SPARQL orders unbound), last descending."""
+    column = keys.get(sort)  # once: a default built per call made this quadratic
+
     def value(e: Event) -> Any:
         if sort == "date":
             return e.start or None
@@ -427,9 +429,9 @@ def _orders(events: list[Event], sort: str, keys: dict[str, list[str | None]]) -
             return e.label or None
         if sort == "fatalities":
             return e.best
-        return keys.get(sort, [None] * len(events))[e.n]
+        return column[e.n] if column is not None else None
     by_iri = sorted(events, key=lambda e: e.iri)
-    keyed = [(value(e) is not None, value(e) if value(e) is not None else 0, e) for e in by_iri]
+    keyed = [(v is not None, v if v is not None else 0, e) for e in by_iri for v in [value(e)]]
     up = [k[2].n for k in sorted(keyed, key=lambda k: (k[0], k[1]))]
     down = [k[2].n for k in sorted(keyed, key=lambda k: (k[0], k[1]), reverse=True)]
     return up, down

@@ -137,6 +137,17 @@ def test_codings_include_renders(matched) -> None:
     assert 'class="differs" data-field="place"' in html and 'class="agrees" data-field="type"' in html
 
 
+def test_the_event_page_shows_both_codings(matched) -> None:
+    from webui import create_app
+
+    kb, _ = matched
+    html = create_app({"KB": kb, "TESTING": True}).test_client().get(
+        "/id/ucdp-ged-71663", headers={"Accept": "text/html"}).get_data(as_text=True)
+    section = html[html.index('id="event-codings"'):]
+    assert "UCDP GED 71663" in section and "ACLED BGD" in section
+    assert 'class="differs" data-field="place"' in section
+
+
 def test_types_are_compatible_only_through_the_alignments(matched) -> None:
     from kb.linking.eventlinks import class_tree
 

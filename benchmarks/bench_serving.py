@@ -186,15 +186,16 @@ def pick_entities(store: Path, seed: int) -> list[str]:
 class Server:
     """``ckb serve`` on a free loopback port, its process tree's RSS sampled."""
 
-    def __init__(self, store: Path, timeout: float) -> None:
+    # no pages built ahead: each run times the pages it asks for, not a start-up warm; no claim
+    # index rebuilt behind the measurements (the benchmark builds it as a step)
+    QUIET = ("--trusted-proxy", "127.0.0.1", "--no-warm-pages", "--no-index")
+
+    def __init__(self, store: Path, timeout: float, flags: tuple[str, ...] = QUIET) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.proc = subprocess.Popen(
-            ckb("serve", "--store", str(store), "--port", str(self.port), "--timeout", str(timeout),
-                # no pages built ahead: each run times the pages it asks for, not a start-up warm;
-                # no claim index rebuilt behind the measurements (the benchmark builds it as a step)
-                "--trusted-proxy", "127.0.0.1", "--no-warm-pages", "--no-index"),
+            ckb("serve", "--store", str(store), "--port", str(self.port), "--timeout", str(timeout), *flags),
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.peak_kib = 0
         self._stop = threading.Event()

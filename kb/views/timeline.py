@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from kb.derived.memo import memo
 from kb.namespaces import CKB
 from kb.views.browse import labels, local_name
+from kb.views.naming import values_block
+from kb.views.timebuckets import iso_words
 
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 PRECISIONS = {str(CKB.DayPrecision): "day", str(CKB.MonthPrecision): "month",
@@ -101,8 +104,6 @@ def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
     and the relation node that models the same thing) are drawn once, the event first."""
     if len(items) < 2:
         return items
-    from kb.views.browse import values_block
-
     rows = kb.query(f"SELECT ?c ?x WHERE {{ VALUES ?x {{ {values_block(i.iri for i in items)} }} "
                     f"?c <{CKB.supports}> ?x }}").rows
     claims: dict[str, set[str]] = {}
@@ -120,15 +121,36 @@ def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
     return kept
 
 
-def timeline(kb: Any, today: date | None = None) -> tuple[list[TimelineItem], list[TimelineItem]]:
-    """Return (dated items, undated events): events and anything else carrying date bounds.
+def dated_relations(kb: Any) -> list[str]:
+    """The IRIs of the dated things that are not events (backings, alliances, memberships): few, but
+    found by a scan of every date, so remembered until the store's next write."""
+    held = memo(kb, "timeline-relations")
+    if held is not None and "iris" in held:
+        return held["iris"]
+    rows = kb.query(f"""SELECT DISTINCT ?x WHERE {{
+      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
+      FILTER NOT EXISTS {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }} }}""", inferred=False).rows
+    iris = sorted(str(r["x"]) for r in rows)
+    if held is not None:
+        held["iris"] = iris
+    return iris
+
+
+def timeline(kb: Any, today: date | None = None,
+             only: list[str] | None = None) -> tuple[list[TimelineItem], list[TimelineItem]]:
+    """Return (dated items, undated events): events and anything else carrying date bounds,
+    or only the things named in ``only`` (the page's: a few events and the dated relations).
 
     An item with no latest date runs on to ``today`` (default: the current date)."""
     today = today or date.today()
+    if only is not None and not only:
+        return [], []
+    chosen = f"VALUES ?x {{ {values_block(only)} }}" if only is not None else f"""
+      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
+      UNION {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }}"""
     rows = kb.query(f"""
     SELECT ?x ?type ?earliest ?latest ?precision ?isEvent WHERE {{
-      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
-      UNION {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }}
+      {chosen}
       OPTIONAL {{ ?x <{CKB.earliestDate}> ?earliest }}
       OPTIONAL {{ ?x <{CKB.latestDate}> ?latest }}
       OPTIONAL {{ ?x <{CKB.datePrecision}> ?precision }}
@@ -145,6 +167,7 @@ def timeline(kb: Any, today: date | None = None) -> tuple[list[TimelineItem], li
             entry["types"].add(str(row["type"]))
         entry["is_event"] = str(row.get("isEvent")).lower() in ("true", "1")
     names = labels(kb, [*found, *(t for e in found.values() for t in e["types"])])
+    names = {k: iso_words(v) for k, v in names.items()}  # imported labels carry ISO days: say them
     dated, undated = [], []
     for iri, e in found.items():
         precision = PRECISIONS.get(str(e.get("precision")), "")

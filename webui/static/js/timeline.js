@@ -19,6 +19,7 @@
     var pad = Math.max((last - first) * 0.15, 90 * 864e5);
     var timeline = new vis.Timeline(box, items, groups, {
       stack: true, zoomKey: "ctrlKey", orientation: "top", margin: { item: 6 },
+      maxHeight: 560, verticalScroll: true,  // many items scroll inside the box, not down the page
       start: new Date(first - pad), end: new Date(last + pad)
     });
     timeline.on("select", function (props) {

@@ -105,6 +105,7 @@
       style: { color: "#8a8f98", weight: 0.6, fillColor: "#eef0f3", fillOpacity: 1 }, interactive: false,
       pane: "world"
     }).addTo(map);
+    box.setAttribute("data-world-drawn", "true");
   }).catch(function (err) { box.setAttribute("data-world-error", err.message); });
 
   var bounds = (box.getAttribute("data-bounds") || "").split(",").map(Number);

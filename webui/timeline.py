@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest
 from kb.derived.events import EventFilters
 from kb.namespaces import GRAPH_DATA
 from kb.views.timebuckets import UNITS, Bar, bars, choose_unit, say_day, ticks
-from kb.views.timeline import TimelineItem, dated_relations, timeline
+from kb.views.timeline import TimelineItem, dated_relations, event_items
 from webui import get_kb
 from webui.entity import entity_url
 from webui.timemap import filter_context, index_of, parse_filters, query_string
@@ -82,7 +82,9 @@ def _view(index: Any, f: EventFilters, per: str | None) -> dict[str, Any]:
     # relations (backing, alliances, memberships) belong to no dataset filter but the bundle's
     plain = set(f.active()) <= {"from", "to", "graph"} and f.graph in ("", GRAPH_DATA)
     relations = dated_relations(get_kb()) if plain else []
-    items, _undated = timeline(get_kb(), only=[index.row(n).iri for n in dated] + relations)
+    rows = [index.row(n) for n in dated]
+    kinds = {e.type: index.label(e.type) for e in rows if e.type}
+    items = event_items(get_kb(), rows, kinds, relations)
     out["dated"] = [i for i in items if i.is_event or _overlaps(i, f)]
     return out
 

@@ -121,6 +121,29 @@ def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
     return kept
 
 
+def event_items(kb: Any, events: list[Any], kinds: dict[str, str], relations: list[str],
+                today: date | None = None) -> list[TimelineItem]:
+    """Items for a few rows of the event index (kb.derived.events.Event, no query needed) and for
+    the dated relations named, one item per fact, by date."""
+    today = today or date.today()
+    items = []
+    for e in events:
+        precision = PRECISIONS.get(e.precision, "")
+        earliest, latest = _parse(e.start), _parse(e.end)
+        label = iso_words(e.label) if e.label else local_name(e.iri)
+        item = TimelineItem(e.iri, label, kinds.get(e.type, ""), None, None, precision, e.start, e.end, True)
+        item.start, item.end = _interval(earliest, latest, precision)
+        item.open_end, item.open_start = latest is None, earliest is None
+        if item.open_end:
+            item.end = max(item.end, today + timedelta(days=1))
+        item.when = _when(earliest, latest, precision)
+        items.append(item)
+    if relations:  # an event and a relation node may model the same fact: drawn once
+        items = _merge_same_facts(kb, items + timeline(kb, today, only=relations)[0])
+    items.sort(key=lambda i: (i.start, i.label))
+    return items
+
+
 def dated_relations(kb: Any) -> list[str]:
     """The IRIs of the dated things that are not events (backings, alliances, memberships): few, but
     found by a scan of every date, so remembered until the store's next write."""

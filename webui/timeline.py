@@ -71,17 +71,19 @@ def _view(index: Any, f: EventFilters, per: str | None) -> dict[str, Any]:
     undated_rows = mask - dated
     undated = [(e.iri, e.label, index.label(e.type) if e.type else "event")
                for e in (index.row(n) for n in undated_rows[:UNDATED_SHOWN])]
-    out: dict[str, Any] = {"hist": None, "dated": [], "undated": undated, "undated_total": len(undated_rows)}
+    out: dict[str, Any] = {"hist": None, "dated": [], "undated": undated, "undated_total": len(undated_rows),
+                           "relations": 0, "bundle_url": url_for("timeline.index", graph=GRAPH_DATA)}
+    # relations (backing, alliances, memberships) belong to no dataset filter but the bundle's
+    plain = set(f.active()) <= {"from", "to", "graph"} and f.graph in ("", GRAPH_DATA)
+    relations = dated_relations(get_kb()) if plain else []
     if len(dated) > ITEMS_MAX:
+        out["relations"] = len(relations)
         first, last = (date.fromisoformat(index.starts[n]) for n in (dated.min(), dated.max()))
         unit = choose_unit(first, last, per)
         out["hist"] = Histogram(unit, bars(index.histogram(dated, unit), unit), len(dated),
                                 index.fatalities(dated), f"from {say_day(first)} to {say_day(last)}",
                                 len(undated_rows))
         return out
-    # relations (backing, alliances, memberships) belong to no dataset filter but the bundle's
-    plain = set(f.active()) <= {"from", "to", "graph"} and f.graph in ("", GRAPH_DATA)
-    relations = dated_relations(get_kb()) if plain else []
     rows = [index.row(n) for n in dated]
     kinds = {e.type: index.label(e.type) for e in rows if e.type}
     items = event_items(get_kb(), rows, kinds, relations)

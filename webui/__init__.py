@@ -16,7 +16,7 @@ BLUEPRINTS: list[str] = [
     "webui.sparql", "webui.graphstore",
     "webui.downloads",
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
-    "webui.map",
+    "webui.map", "webui.events",
     "webui.claims", "webui.sources", "webui.actors",
 ]
 

@@ -18,7 +18,8 @@ from flask import Flask, Response, g, request
 from webui.negotiation import prefers_html
 
 # The browsing pages: built from the store alone, the same for every client.
-CACHED_BLUEPRINTS = frozenset({"entity", "sources", "claims", "actors", "timeline", "map", "reader"})
+CACHED_BLUEPRINTS = frozenset({"entity", "sources", "claims", "actors", "timeline", "map", "reader",
+                               "events"})
 CACHED_TYPES = frozenset({"text/html", "application/json"})
 MAX_ENTRY = 2 * 1024 * 1024  # a page larger than this is rendered each time
 

@@ -105,9 +105,20 @@ def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
     events = set(types)
     strict = {c: _closure(c, above) - {c} for c in classes}  # rdfs:subClassOf+ of each class
 
+    def specific(ts: set[str]) -> list[str]:
+        return [t for t in ts if not any(t2 != t and t in strict.get(t2, ()) for t2 in ts)]
+
     def most_specific(ts: set[str]) -> str:
-        kept = [t for t in ts if not any(t2 != t and t in strict.get(t2, ()) for t2 in ts)]
-        return min(kept) if kept else ""
+        return min(specific(ts), default="")
+
+    every: dict[str, list[str]] = {}
+
+    def every_label(iri: str) -> list[str]:
+        if iri not in every:
+            with step() as quads:
+                every[iri] = [q.object.value for q in quads(ox.NamedNode(iri), ox.NamedNode(LABEL), None)
+                              if isinstance(q.object, ox.Literal)]
+        return every[iri]
 
     def lexical(pred: str, subjects: Any = events) -> dict[str, list[str]]:
         return {s: [o.value for o in os_] for s, os_ in scan(pred, subjects).items()}
@@ -150,9 +161,13 @@ def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
     with step() as quads:
         kinds = {p: {q.object.value for q in quads(ox.NamedNode(p), ox.NamedNode(TYPE), None)}
                  for p in set(part_of) | {p for ps in part_of.values() for p in ps} | points}
+    every_place = lexical(str(CKB.place))
+    part_sets = {k: set(v) for k, v in part_of.items()}
+    kind_of = {p: name for p, ts in kinds.items() for name, cls in sorted(PLACE_KINDS.items(), reverse=True)
+               if cls in ts}  # a place typed two ways counts as the broader (country first)
     rows = []
     for ev in sorted(events):
-        within = _closure(place[ev], {k: set(v) for k, v in part_of.items()}) if ev in place else set()
+        within = set().union(*(_closure(p, part_sets) for p in every_place.get(ev, ())))
         admin = {name: min((p for p in within if cls in kinds.get(p, ())), default="")
                  for name, cls in PLACE_KINDS.items()}
         pt = place.get(ev, "")
@@ -163,29 +178,38 @@ def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
             type=most_specific(types[ev]), status=status.get(ev, ""),
             low=figures["fatalitiesLow"].get(ev), best=figures["fatalitiesBest"].get(ev),
             high=figures["fatalitiesHigh"].get(ev), actors=tuple(sorted(actors.get(ev, ()))),
-            graphs=tuple(sorted(graphs[ev])), within=tuple(sorted(within)), **admin))
+            graphs=tuple(sorted(graphs[ev])), within=tuple(sorted(within)), **admin,
+            # sort keys as the SPARQL's ORDER BY: the least of every label of every such value
+            type_key=min((k for t in specific(types[ev]) for k in every_label(t)), default=None),
+            country_key=min((k for p in within if str(CKB.Country) in kinds.get(p, ())
+                             for k in every_label(p)), default=None)))
     named = {v for r in rows for k in ("type", "precision", "status", "country", "admin1", "admin2", "place")
              for v in [r[k]] if v} | {a for r in rows for a, s in r["actors"] for a in (a, s) if a}
+    named |= {p for r in rows for p in r["within"]}
     with step() as quads:
         labels = {iri: _best_label(quads, iri) for iri in sorted(named)}
     labels.update({g: graph_label(g) for r in rows for g in r["graphs"]})
-    return make(generation, rows, labels)
+    return make(generation, rows, labels, {p: k for p, k in kind_of.items() if p in named})
 
 
-def make(generation: int | None, rows: list[dict[str, Any]], labels: dict[str, str]) -> EventIndex:
-    """The index of ``rows`` (dicts of Event's fields, plus ``graphs`` and ``within``), numbered
-    by start date (the end date when there is no start), then IRI; undated last."""
+def make(generation: int | None, rows: list[dict[str, Any]], labels: dict[str, str],
+         kinds: dict[str, str]) -> EventIndex:
+    """The index of ``rows`` (dicts of Event's fields, plus ``graphs``, ``within`` and the sort
+    keys), numbered by start date (the end date when there is no start), then IRI; undated last.
+    ``kinds``: place -> "country", "admin1" or "admin2"."""
     rows = sorted(rows, key=lambda r: (not (r["start"] or r["end"]), r["start"] or r["end"], r["iri"]))
-    events = [Event(n=n, **{k: v for k, v in r.items() if k not in ("graphs", "within")})
-              for n, r in enumerate(rows)]
-    index = EventIndex(generation, events, {k: v for k, v in labels.items() if v})
-    extra = {"graph": "graphs", "within": "within"}
-    for name, key in extra.items():
+    events = [Event(n=n, **{k: v for k, v in r.items() if k not in EXTRA}) for n, r in enumerate(rows)]
+    keys = {"type": [r["type_key"] for r in rows], "country": [r["country_key"] for r in rows]}
+    index = EventIndex(generation, events, {k: v for k, v in labels.items() if v}, keys=keys, kinds=kinds)
+    for name, key in {"graph": "graphs", "within": "within"}.items():
         found: dict[str, list[int]] = defaultdict(list)
         for n, r in enumerate(rows):
             for v in r[key]:
                 found[v].append(n)
         index.add_values(name, found)
+        if name == "within":  # a country, first or second order area: the events within it
+            for facet in PLACE_KINDS:
+                index.add_values(facet, {p: ns for p, ns in found.items() if kinds.get(p) == facet})
     return index
 
 
@@ -231,8 +255,9 @@ def _number(text: str) -> float | None:
 
 # -- the sidecar file -----------------------------------------------------------------------
 
+EXTRA = ("graphs", "within", "type_key", "country_key")  # a row's columns beside Event's fields
 COLUMNS = ("iri", "label", "graph", "start", "end", "precision", "country", "admin1", "admin2", "place",
-           "lat", "lon", "type", "status", "low", "best", "high", "actors", "graphs", "within")
+           "lat", "lon", "type", "status", "low", "best", "high", "actors", *EXTRA)
 
 
 def save(kb: Any, index: EventIndex, rows: list[dict[str, Any]], stamp: str) -> None:
@@ -248,6 +273,8 @@ def save(kb: Any, index: EventIndex, rows: list[dict[str, Any]], stamp: str) -> 
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
             db.execute(f"CREATE TABLE events ({', '.join(COLUMNS)})")
             db.execute("CREATE TABLE labels (iri TEXT PRIMARY KEY, label TEXT)")
+            db.execute("CREATE TABLE places (iri TEXT PRIMARY KEY, kind TEXT)")
+            db.executemany("INSERT INTO places VALUES (?, ?)", sorted(index.kinds.items()))
             db.executemany("INSERT INTO meta VALUES (?, ?)", [("stamp", stamp)])
             db.executemany(f"INSERT INTO events VALUES ({', '.join('?' * len(COLUMNS))})", (
                 [json.dumps(r[c]) if c in ("actors", "graphs", "within") else r[c] for c in COLUMNS]
@@ -275,21 +302,24 @@ def load(kb: Any, stamp: str, generation: int | None) -> EventIndex | None:
             rows = [dict(zip(COLUMNS, r, strict=True)) for r in db.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM events")]
             labels = dict(db.execute("SELECT iri, label FROM labels"))
+            kinds = dict(db.execute("SELECT iri, kind FROM places"))
     except sqlite3.Error as err:  # a damaged or foreign file: rebuilt from the store
         log.info("event index file not read: %s", err)
         return None
     for r in rows:
         r["actors"] = tuple(tuple(a) for a in json.loads(r["actors"]))
         r["graphs"], r["within"] = tuple(json.loads(r["graphs"])), tuple(json.loads(r["within"]))
-    return make(generation, rows, labels)
+    return make(generation, rows, labels, kinds)
 
 
 def rows_of(index: EventIndex) -> list[dict[str, Any]]:
     """The rows of ``index`` as save() writes them."""
     graphs = index.members("graph")
     within = index.members("within")
-    return [{**{c: getattr(e, c) for c in COLUMNS if c not in ("graphs", "within")},
-             "graphs": graphs.get(e.n, ()), "within": within.get(e.n, ())} for e in index.events]
+    return [{**{c: getattr(e, c) for c in COLUMNS if c not in EXTRA},
+             "graphs": graphs.get(e.n, ()), "within": within.get(e.n, ()),
+             "type_key": index.keys["type"][e.n], "country_key": index.keys["country"][e.n]}
+            for e in index.events]
 
 
 # -- ready() ---------------------------------------------------------------------------------
@@ -324,6 +354,19 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
         return _build(kb, held, running)
     threading.Thread(target=_build, args=(kb, held, running), daemon=True, name="ckb-event-index").start()
     return None
+
+
+def wait(kb: Any, seconds: float) -> EventIndex | None:
+    """The index, if the build under way (or one started now) finishes within ``seconds``."""
+    found = ready(kb)
+    held = memo(kb, "event-index")
+    if found is not None or held is None:
+        return found
+    with _lock:
+        running = held.get("building")
+    if running is not None:
+        running.wait(seconds)
+    return held.get("index")
 
 
 def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> EventIndex | None:

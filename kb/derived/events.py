@@ -37,7 +37,7 @@ from kb.errors import KBError
 from kb.terms import check_iri
 
 FACETS = ("graph", "country", "admin1", "admin2", "type", "actor", "side", "precision")
-SORTS = ("date", "label", "country", "admin1", "type", "fatalities")
+SORTS = ("date", "label", "country", "type", "fatalities")
 SHORT_DAYS = 100  # events spanning more than this are checked one by one in a date range
 PLANES = 24  # bits of the fatality figures summed by bit planes (up to 16.7 million)
 
@@ -146,6 +146,8 @@ class EventIndex:
     events: list[Event]
     labels: dict[str, str]  # IRI -> label, for every IRI a row names
     values: dict[str, dict[str, BitMap]] = field(default_factory=dict)
+    keys: dict[str, list[str | None]] = field(default_factory=dict)  # sort -> row -> key ("type", "country")
+    kinds: dict[str, str] = field(default_factory=dict)  # place -> "country", "admin1" or "admin2"
     lock: Any = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -160,7 +162,7 @@ class EventIndex:
         self.ranked = {name: sorted((-len(b), v) for v, b in found.items())
                        for name, found in self.values.items()}
         self.planes = [BitMap(e.n for e in ev if e.best and e.best >> k & 1) for k in range(PLANES)]
-        self.orders: dict[str, tuple[list[int], list[int]]] = {s: _orders(ev, s, self.labels) for s in SORTS}
+        self.orders: dict[str, tuple[list[int], list[int]]] = {s: _orders(ev, s, self.keys) for s in SORTS}
         self.recent: dict[tuple, BitMap] = {}
         self.ranks: dict[tuple[str, bool], list[int]] = {}
 
@@ -386,7 +388,7 @@ def _bitmaps(events: list[Event]) -> dict[str, dict[str, BitMap]]:
     rows: dict[str, dict[str, list[int]]] = {name: {} for name in
                                              (*FACETS, "actorside", "best", "cell", "located")}
     for e in events:
-        for name in ("graph", "country", "admin1", "admin2", "type", "precision"):
+        for name in ("type", "precision"):
             value = getattr(e, name)
             if value:
                 rows[name].setdefault(value, []).append(e.n)
@@ -407,8 +409,9 @@ def _bitmaps(events: list[Event]) -> dict[str, dict[str, BitMap]]:
     return {name: {v: BitMap(ns) for v, ns in found.items()} for name, found in rows.items()}
 
 
-def _orders(events: list[Event], sort: str, labels: dict[str, str]) -> tuple[list[int], list[int]]:
-    """Row numbers ascending and descending by ``sort``; ties by IRI ascending both ways."""
+def _orders(events: list[Event], sort: str, keys: dict[str, list[str | None]]) -> tuple[list[int], list[int]]:
+    """Row numbers ascending and descending by ``sort``; ties by IRI ascending both ways;
+    missing values first ascending (as SPARQL orders unbound), last descending."""
     def value(e: Event) -> Any:
         if sort == "date":
             return e.start or None
@@ -416,8 +419,7 @@ def _orders(events: list[Event], sort: str, labels: dict[str, str]) -> tuple[lis
             return e.label or None
         if sort == "fatalities":
             return e.best
-        iri = getattr(e, sort)
-        return (labels.get(iri) or None) if iri else None
+        return keys.get(sort, [None] * len(events))[e.n]
     by_iri = sorted(events, key=lambda e: e.iri)
     keyed = [(value(e) is not None, value(e) if value(e) is not None else 0, e) for e in by_iri]
     up = [k[2].n for k in sorted(keyed, key=lambda k: (k[0], k[1]))]

@@ -15,15 +15,26 @@ from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
 from kb.derived import eventbuild
 from kb.derived.events import EventFilters
+from kb.derived.memo import memo
 from kb.errors import KBError
+from kb.views import remoteevents
 
-WAIT_SECONDS = 3.0  # a page waits this long for the index before answering 503
+WAIT_SECONDS = 10.0  # a page waits this long for the index before answering 503
 FILTERS = ("from", "to", "graph", "country", "actor", "type")  # shown on the two pages
 CHOICES = 40  # datasets and countries offered in the filter lists
 
 
+def _keeps_index(kb: Any) -> bool:
+    """Whether the store can keep an event index (an embedded one: the test eventbuild.ready makes)."""
+    reads = getattr(getattr(kb, "backend", None), "reading", None) is not None
+    return reads and memo(kb, "event-index") is not None
+
+
 def index_of(kb: Any) -> Any:
-    """The event index of the store as it is now, waiting up to WAIT_SECONDS; Building after that."""
+    """The event index of the store as it is now, waiting up to WAIT_SECONDS; 503 after that. A
+    store that keeps none (a SPARQL server) is read through SPARQL for this request."""
+    if not _keeps_index(kb):
+        return remoteevents.read(kb)
     index = eventbuild.ready(kb)
     deadline = time.monotonic() + WAIT_SECONDS
     while index is None and time.monotonic() < deadline:

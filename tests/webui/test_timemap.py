@@ -180,3 +180,16 @@ def test_pages_say_words_not_codes(web: tuple[FlaskClient, str]) -> None:
         assert not iso, (url, iso and iso[0])
     text = _visible(client.get("/map", headers=HTML).get_data(as_text=True))
     assert "One-sided violence" in text and "exact location" in text
+
+
+def test_a_sparql_server_store_reads_the_same_event_rows(rows: list[dict[str, str]]) -> None:
+    """A store that keeps no index (a SPARQL server's) is read through SPARQL: the same rows."""
+    from kb.derived import eventbuild
+    from kb.views import remoteevents
+
+    with KnowledgeBase.open(memory=True) as kb:
+        kb.load()
+        run_import(kb, GED, "ucdp-ged")
+        scanned, queried = eventbuild.ready(kb, wait=True), remoteevents.read(kb)
+        assert queried.size == scanned.size == len(rows) + 12  # the GED rows and the article's events
+        assert queried.events == scanned.events and queried.labels == scanned.labels

@@ -52,16 +52,16 @@ def _extent(index: Any, rows: Any) -> str:
 
 
 def _in_view(index: Any, f: EventFilters, box: Box) -> dict[str, Any]:
-    """The events in view: their number, the first TABLE_ROWS in words, the events table's URL."""
-    mask = located(index, index.matching(f))
+    """The events in view: their number, the latest TABLE_ROWS in words, and the events table's URL
+    for the same filters (it has no box: it lists every matching event, located or not)."""
+    matching = index.matching(f)
+    mask = located(index, matching)
     inside = mask if box.whole_world else mask & index.in_box(box.south, box.west, box.north, box.east)
     total = len(inside)
     rows = rows_in_view(get_kb(), index, inside)
-    # /events takes the same filters; the box is its "bbox" when the view is not the whole world
     events_url = url_for("events.index") if "events.index" in current_app.view_functions else "/events"
-    extra = {} if box.whole_world else {"bbox": box.query_value()}
-    query = query_string(f, **extra)
-    return {"total": total, "total_text": f"{total:,}", "events": rows,
+    query = query_string(f)
+    return {"total": total, "total_text": f"{total:,}", "events": rows, "matching": len(matching),
             "events_url": events_url + ("?" + query if query else "")}
 
 

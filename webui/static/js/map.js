@@ -10,7 +10,7 @@
   var clusterLayer = L.layerGroup().addTo(map), areaLayer = L.layerGroup().addTo(map);
   var areasBox = document.getElementById("show-areas");
   var table = document.getElementById("located"), count = document.getElementById("in-view-count");
-  var more = document.getElementById("in-view-more"), link = document.getElementById("in-view-link");
+  var more = document.getElementById("in-view-more");
   var shown = [], seq = 0;
 
   function query(extra) {
@@ -79,8 +79,7 @@
     }
     count.textContent = data.totalText;
     more.textContent = data.events.length < data.total
-      ? "The table lists the first " + data.events.length + "; " : "";
-    link.href = data.eventsUrl;
+      ? "The table lists the latest " + data.events.length + " in view." : "";
     shown = data.events;
     drawAreas();
   }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 
 from kb.derived import eventbuild
-from kb.derived.events import FACETS, EventFilters, EventIndex
+from kb.derived.events import FACETS, Event, EventFilters, EventIndex
 from kb.errors import KBError
 from kb.views.events import (
     FACET_TITLES,
@@ -95,9 +96,16 @@ def index() -> str | Response:
         truncated=page.truncated, sort=sort, sorts=sorts, sort_titles=SORT_TITLES, base=link(state),
         download=link(state | {"format": "csv"}), sparql_link=link(state | {"format": "sparql"}),
         sparql=sparql, query_url=url_for("query.index", query=sparql), filename=_filename(active),
-        state=state, size=size, clear=path,
+        state=state, size=size, clear=path, where=_where(ix),
         sizes=[(n, link({k: v for k, v in state.items() if k != "size"}
                         | ({"size": str(n)} if n != 50 else {}))) for n in SIZES])
+
+
+def _where(ix: EventIndex) -> Any:
+    """An event's district, province and country in words, each name once."""
+    def where(e: Event) -> str:
+        return ", ".join(dict.fromkeys(ix.label(p) for p in (e.admin2, e.admin1, e.country) if p))
+    return where
 
 
 def _facet_label(ix: EventIndex, name: str, value: str) -> str:

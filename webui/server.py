@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from kb.derived import bitmaps as claimbitmaps
-from kb.derived import claimindex
+from kb.derived import claimindex, eventbuild
 from webui import connections, create_app
 
 if TYPE_CHECKING:
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ckb.server")
 _CHEAP_THREADS = 8  # waitress threads heavy queries can never take
+
+
+def _derived_ready(kb: KnowledgeBase) -> None:
+    """Read the claim bitmaps and the event index (kb.derived) in the background, if not held."""
+    claimbitmaps.ready(kb)
+    eventbuild.ready(kb)
 
 
 def serve(
@@ -34,8 +40,8 @@ def serve(
     keeper = None
     if app.config.get("CLAIM_INDEX") and claimindex.supported(kb):
         # after writes, pages are quick again once the index is rebuilt and read into bitmaps
-        keeper = claimindex.Keeper(kb, then=claimbitmaps.ready).start()
-    claimbitmaps.ready(kb)  # a current index is read into bitmaps now, not on the first request
+        keeper = claimindex.Keeper(kb, then=_derived_ready).start()
+    _derived_ready(kb)  # a current index is read into bitmaps now, not on the first request
     try:
         _run(app, host, port, debug)
     finally:

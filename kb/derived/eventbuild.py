@@ -20,6 +20,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -36,7 +37,7 @@ from kb.store import lifecycle
 
 log = logging.getLogger("ckb.eventindex")
 FILE = "events.sqlite"
-VERSION = "events-1"  # changes whenever what a row holds changes: an older file is stale
+VERSION = "events-2"  # changes whenever what a row holds changes: an older file is stale
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 POS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
@@ -74,10 +75,12 @@ def read(kb: Any) -> EventIndex | None:
 
     def scan(pred: str, subjects: Any) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = defaultdict(list)
+        started = time.monotonic()
         with step() as quads:
             for q in quads(None, ox.NamedNode(pred), None):
                 if q.subject.value in subjects:
                     out[q.subject.value].append(q.object)
+        log.debug("event index: %s scanned in %.1f s", pred, time.monotonic() - started)
         return out
 
     try:
@@ -111,19 +114,10 @@ def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
     def most_specific(ts: set[str]) -> str:
         return min(specific(ts), default="")
 
-    every: dict[str, list[str]] = {}
-
-    def every_label(iri: str) -> list[str]:
-        if iri not in every:
-            with step() as quads:
-                every[iri] = [q.object.value for q in quads(ox.NamedNode(iri), ox.NamedNode(LABEL), None)
-                              if isinstance(q.object, ox.Literal)]
-        return every[iri]
 
     def lexical(pred: str, subjects: Any = events) -> dict[str, list[str]]:
         return {s: [o.value for o in os_] for s, os_ in scan(pred, subjects).items()}
 
-    label = {s: min(v) for s, v in lexical(LABEL).items()}
     earliest = {s: min(x[:10] for x in v) for s, v in lexical(str(CKB.earliestDate)).items()}
     latest = {s: max(x[:10] for x in v) for s, v in lexical(str(CKB.latestDate)).items()}
     precision = {s: min(v) for s, v in lexical(str(CKB.datePrecision)).items()}
@@ -131,7 +125,8 @@ def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
     figures = {name: {s: min(int(x) for x in v if _integer(x)) for s, v in
                       lexical(str(CKB[name])).items() if any(_integer(x) for x in v)}
                for name in ("fatalitiesLow", "fatalitiesBest", "fatalitiesHigh")}
-    place = {s: min(v) for s, v in lexical(str(CKB.place)).items()}
+    every_place = lexical(str(CKB.place))
+    place = {s: min(v) for s, v in every_place.items()}
     # participants: ckb:participant (no side) and each participation's actors and sides
     actors: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for ev, found in lexical(str(CKB.participant)).items():
@@ -150,46 +145,53 @@ def _read(generation: int | None, step: Any, scan: Any) -> EventIndex:
         actors[ev] = {(a, s) for a, s in pairs if s or a not in sided}
     # places: the event's place, and every place it is part of (ckb:partOfPlace*)
     points = set(place.values())
-    lat = {s: v for s, v in lexical(POS + "lat", points).items()}
-    lon = {s: v for s, v in lexical(POS + "long", points).items()}
+    lat = lexical(POS + "lat", points)
+    lon = lexical(POS + "long", points)
     part_of: dict[str, list[str]] = {}
     frontier = set(points)
     while frontier:
         found = lexical(str(CKB.partOfPlace), frontier)
         part_of.update(found)
         frontier = {p for ps in found.values() for p in ps} - set(part_of)
-    with step() as quads:
-        kinds = {p: {q.object.value for q in quads(ox.NamedNode(p), ox.NamedNode(TYPE), None)}
-                 for p in set(part_of) | {p for ps in part_of.values() for p in ps} | points}
-    every_place = lexical(str(CKB.place))
     part_sets = {k: set(v) for k, v in part_of.items()}
+    within = {ev: set().union(*(_closure(p, part_sets) for p in ps)) for ev, ps in every_place.items()}
+    places = set().union(*within.values()) if within else set()
+    # which places are countries, provinces, districts: three scans, not a lookup per place
+    kinds: dict[str, set[str]] = defaultdict(set)
+    with step() as quads:
+        for cls in PLACE_KINDS.values():
+            for q in quads(None, ox.NamedNode(TYPE), ox.NamedNode(cls)):
+                if q.subject.value in places:
+                    kinds[q.subject.value].add(cls)
     kind_of = {p: name for p, ts in kinds.items() for name, cls in sorted(PLACE_KINDS.items(), reverse=True)
                if cls in ts}  # a place typed two ways counts as the broader (country first)
+    # every label wanted, in one scan of rdfs:label (a lookup per place reads a block each)
+    named = (events | places | set(classes) | set(precision.values()) | set(status.values())
+             | {x for pairs in actors.values() for a, s in pairs for x in (a, s) if x})
+    found_labels = {s: [o for o in os_ if isinstance(o, ox.Literal)] for s, os_ in scan(LABEL, named).items()}
+    labels = {iri: _best_label(found) for iri, found in found_labels.items() if found}
+    every = {iri: [o.value for o in found] for iri, found in found_labels.items()}
     rows = []
     for ev in sorted(events):
-        within = set().union(*(_closure(p, part_sets) for p in every_place.get(ev, ())))
-        admin = {name: min((p for p in within if cls in kinds.get(p, ())), default="")
+        inside = within.get(ev, set())
+        admin = {name: min((p for p in inside if cls in kinds.get(p, ())), default="")
                  for name, cls in PLACE_KINDS.items()}
         pt = place.get(ev, "")
         rows.append(dict(
-            iri=ev, label=label.get(ev, ""), graph=min(graphs[ev]), start=earliest.get(ev, ""),
-            end=latest.get(ev, ""), precision=precision.get(ev, ""), place=pt,
+            iri=ev, label=min(every.get(ev, []), default=""), graph=min(graphs[ev]),
+            start=earliest.get(ev, ""), end=latest.get(ev, ""), precision=precision.get(ev, ""), place=pt,
             lat=_number(min(lat.get(pt, ["?"]))), lon=_number(min(lon.get(pt, ["?"]))),
             type=most_specific(types[ev]), status=status.get(ev, ""),
             low=figures["fatalitiesLow"].get(ev), best=figures["fatalitiesBest"].get(ev),
             high=figures["fatalitiesHigh"].get(ev), actors=tuple(sorted(actors.get(ev, ()))),
-            graphs=tuple(sorted(graphs[ev])), within=tuple(sorted(within)), **admin,
+            graphs=tuple(sorted(graphs[ev])), within=tuple(sorted(inside)), **admin,
             # sort keys as the SPARQL's ORDER BY: the least of every label of every such value
-            type_key=min((k for t in specific(types[ev]) for k in every_label(t)), default=None),
-            country_key=min((k for p in within if str(CKB.Country) in kinds.get(p, ())
-                             for k in every_label(p)), default=None)))
-    named = {v for r in rows for k in ("type", "precision", "status", "country", "admin1", "admin2", "place")
-             for v in [r[k]] if v} | {a for r in rows for a, s in r["actors"] for a in (a, s) if a}
-    named |= {p for r in rows for p in r["within"]}
-    with step() as quads:
-        labels = {iri: _best_label(quads, iri) for iri in sorted(named)}
+            type_key=min((k for t in specific(types[ev]) for k in every.get(t, ())), default=None),
+            country_key=min((k for p in inside if str(CKB.Country) in kinds.get(p, ())
+                             for k in every.get(p, ())), default=None)))
+    labels = {k: v for k, v in labels.items() if k not in events}  # rows hold their own
     labels.update({g: graph_label(g) for r in rows for g in r["graphs"]})
-    return make(generation, rows, labels, {p: k for p, k in kind_of.items() if p in named})
+    return make(generation, rows, labels, {p: k for p, k in kind_of.items() if p in places})
 
 
 def make(generation: int | None, rows: list[dict[str, Any]], labels: dict[str, str],
@@ -220,12 +222,17 @@ def graph_label(graph: str) -> str:
     short = {v: k for k, v in GRAPH_NAMES.items()}.get(graph)
     if short:
         return short
-    return f"import {graph[len(IMPORT_BASE):]}" if graph.startswith(IMPORT_BASE) else graph
+    if not graph.startswith(IMPORT_BASE):
+        return graph
+    name = graph[len(IMPORT_BASE):]
+    for prefix, title in (("ucdp-ged-", "UCDP GED"), ("acled-", "ACLED"), ("rdf-", "RDF")):
+        if name.startswith(prefix):
+            return f"{title} import {name[len(prefix):]}"
+    return f"import {name}"
 
 
-def _best_label(quads: Any, iri: str) -> str:
-    found = [q.object for q in quads(ox.NamedNode(iri), ox.NamedNode(LABEL), None)
-             if isinstance(q.object, ox.Literal)]
+def _best_label(found: list[ox.Literal]) -> str:
+    """English first, then untagged, then any; the least among those."""
     if not found:
         return ""
     # English first, then untagged, then any: as the pages name things (kb.views.naming)
@@ -309,7 +316,9 @@ def load(kb: Any, stamp: str, generation: int | None) -> EventIndex | None:
     for r in rows:
         r["actors"] = tuple(tuple(a) for a in json.loads(r["actors"]))
         r["graphs"], r["within"] = tuple(json.loads(r["graphs"])), tuple(json.loads(r["within"]))
-    return make(generation, rows, labels, kinds)
+    index = make(generation, rows, labels, kinds)
+    index.origin = "file"
+    return index
 
 
 def rows_of(index: EventIndex) -> list[dict[str, Any]]:
@@ -341,6 +350,10 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
         return None
     with _lock:
         if "index" in held:
+            if not held.get("saved") and stamp(kb) is not None:  # the claim index is current now
+                held["saved"] = True
+                threading.Thread(target=_save_later, args=(kb, held["index"]), daemon=True,
+                                 name="ckb-event-index-save").start()
             return held["index"]
         under_way = held.get("building")
         if under_way is None:
@@ -354,6 +367,21 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
         return _build(kb, held, running)
     threading.Thread(target=_build, args=(kb, held, running), daemon=True, name="ckb-event-index").start()
     return None
+
+
+def _save_later(kb: Any, index: EventIndex) -> None:
+    """Keep an index read before the claim index was current: the store has not changed since
+    (the index belongs to this generation's memo), so the claim index's stamp names it too."""
+    try:
+        with kb.backend.reading():
+            wanted = stamp(kb)
+            if wanted is None or kb.generation() != index.generation:
+                return
+        room = sidecar.of(kb)
+        if room is not None and room.folder is not None and not getattr(kb.backend, "read_only", True):
+            save(kb, index, rows_of(index), wanted)
+    except (KBError, OSError, RuntimeError, sqlite3.Error) as err:
+        log.info("event index not saved: %s", err)
 
 
 def wait(kb: Any, seconds: float) -> EventIndex | None:
@@ -381,6 +409,7 @@ def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> EventInde
                 still = kb.generation() == generation and stamp(kb) == wanted
             if found is not None and wanted and still and not getattr(kb.backend, "read_only", True):
                 save(kb, found, rows_of(found), wanted)
+        held["saved"] = found is not None and (found.origin == "file" or bool(wanted))
     except (KBError, OSError, RuntimeError, sqlite3.Error) as err:  # the store closed meanwhile
         log.info("event index not built: %s", err)
     finally:

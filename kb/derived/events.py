@@ -42,7 +42,7 @@ SHORT_DAYS = 100  # events spanning more than this are checked one by one in a d
 PLANES = 24  # bits of the fatality figures summed by bit planes (up to 16.7 million)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One event as the index holds it: IRIs for things, labels through EventIndex.label."""
 
@@ -148,6 +148,7 @@ class EventIndex:
     values: dict[str, dict[str, BitMap]] = field(default_factory=dict)
     keys: dict[str, list[str | None]] = field(default_factory=dict)  # sort -> row -> key ("type", "country")
     kinds: dict[str, str] = field(default_factory=dict)  # place -> "country", "admin1" or "admin2"
+    origin: str = "store"  # where the rows were read: "store" or "file" (the sidecar's)
     lock: Any = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -161,7 +162,14 @@ class EventIndex:
             self.values = _bitmaps(ev)
         self.ranked = {name: sorted((-len(b), v) for v, b in found.items())
                        for name, found in self.values.items()}
-        self.planes = [BitMap(e.n for e in ev if e.best and e.best >> k & 1) for k in range(PLANES)]
+        bits: list[list[int]] = [[] for _k in range(PLANES)]
+        for e in ev:
+            best = e.best or 0
+            while best > 0 and best < 1 << PLANES:
+                k = best.bit_length() - 1
+                bits[k].append(e.n)
+                best ^= 1 << k
+        self.planes = [BitMap(ns) for ns in bits]
         self.orders: dict[str, tuple[list[int], list[int]]] = {s: _orders(ev, s, self.keys) for s in SORTS}
         self.recent: dict[tuple, BitMap] = {}
         self.ranks: dict[tuple[str, bool], list[int]] = {}

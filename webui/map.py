@@ -41,7 +41,7 @@ def _extent(index: Any, rows: Any) -> str:
     """The bounds of the located rows as 'south,west,north,east' ("" when there are none)."""
     if not rows:
         return ""
-    lats = [index.events[n].lat for n in rows] if len(rows) <= 50_000 else None
+    lats = [index.events[n].lat for n in rows] if len(rows) <= 5_000 else None
     if lats is None:  # a whole dataset: the 1-degree cells of the index bound it closely enough
         cells = [tuple(int(x) for x in k.split(",")) for k, b in index.values.get("cell", {}).items()
                  if b.intersect(rows)]

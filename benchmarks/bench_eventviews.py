@@ -78,6 +78,18 @@ def views(port: int) -> dict[str, str]:
             "deaths 10 to 20": "/events?fat_min=10&fat_max=20",
             "sorted by deaths": "/events?sort=-fatalities",
             "page 20": "/events?page=20"}
+    return out | timemap_views(out.get("facet country", ""))
+
+
+def timemap_views(country_link: str) -> dict[str, str]:
+    """/timeline and /map (webui/timeline.py, webui/map.py) unfiltered and for the same country,
+    and the map's own data requests: its clusters over the world and the events in a box."""
+    country = country_link.partition("?")[2]
+    out = {"timeline": "/timeline", "map": "/map",
+           "map clusters, world": "/api/map/clusters?zoom=2&bbox=-60,-180,75,180",
+           "map events in a box": "/api/map?zoom=5&bbox=25,30,45,50"}
+    if country:
+        out |= {"timeline, one country": f"/timeline?{country}", "map, one country": f"/map?{country}"}
     return out
 
 
@@ -116,7 +128,8 @@ def serve(store: Path, seconds: float, timeout: float) -> dict[str, Any]:
             run = run_clients(server.port, [(1, "events", maker)], seconds, timeout=timeout + 30)
             out[name] = summary(run.samples, run.seconds) | {"path": path}
         out["heights_px"] = heights(server.port, {k: paths[k] for k in (
-            "unfaceted", "facet actor", "facet country", "sorted by deaths") if k in paths})
+            "unfaceted", "facet actor", "facet country", "sorted by deaths", "timeline", "map",
+            "timeline, one country", "map, one country") if k in paths})
         out["server_peak_rss_mib"] = round(server.peak_kib / 1024)
         return out
     finally:

@@ -106,7 +106,8 @@ def _lines(text: str) -> list[str]:
     return sorted(lines) if any(line.endswith(" .") for line in lines) else lines
 
 
-PAGES = ["/", "/query", "/ontology", "/timeline", "/reader", "/id/Hezbollah", "/search?q=guard",
+PAGES = ["/", "/query", "/ontology", "/timeline", "/map", "/api/map/clusters?zoom=3", "/reader",
+         "/id/Hezbollah", "/search?q=guard",
          "/entity?iri=https%3A%2F%2Fw3id.org%2Fconflict-kb%2Fid%2FIran", "/api/timeline",
          "/api/neighbourhood?iri=https%3A%2F%2Fw3id.org%2Fconflict-kb%2Fid%2FHezbollah",
          "/export/conflict-kb-data.nt", "/sparql?query=SELECT%20%3Fs%20WHERE%20%7B%3Fs%20a%20ckb%3AState%7D"

@@ -1,38 +1,42 @@
-"""Located events for the map: coordinates, the honest extent of their precision, and filters."""
+"""What the map says about located events: the rows in view, in words, with the honest extent of their points.
+
+The events, their filters and boxes come from the event index (kb.derived.events); the index
+does not hold where a point stands for (UCDP's where_prec), so the rows shown ask the store for
+it, for those rows only.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from kb.errors import KBError
-from kb.namespaces import CKB
-from kb.terms import iri_ref
+from pyroaring import BitMap
 
-POS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+from kb.namespaces import CKB
+from kb.views.naming import labels, values_block
+from kb.views.timebuckets import iso_words, say_dates
+
 # How far the event may lie from its point, in km: the area the point stands for.
-# A point is exact only at ckb:ExactLocation; everything else is drawn as an area and marked approximate.
+# A point is exact only at ckb:ExactLocation; everything else is an area, drawn on demand.
 RADIUS_KM = {"ExactLocation": 0, "NearLocation": 25, "SecondOrderAdminArea": 50, "FirstOrderAdminArea": 150,
              "PartOfCountry": 300, "CountryOnly": 500, "InternationalArea": 300}
-VIOLENCE = {"clash": "Clash", "strike": "Strike", "one-sided": "OneSidedViolence", "protest": "Protest",
-            "riot": "Riot", "strategic": "StrategicDevelopment"}
+TABLE_ROWS = 100  # rows of the "events in view" table; the events table pages through the rest
 
 
 @dataclass
-class MapEvent:
-    """One located event as the map draws it."""
+class MapRow:
+    """One located event as the table under the map reads it."""
 
     iri: str
     label: str
+    when: str
     kind: str
+    place: str
     lat: float
     lon: float
     precision: str  # local name of the ckb:LocationPrecision, "" if not stated
-    radius_km: int
-    start: str
-    end: str
+    precision_text: str  # its label: "somewhere in a district"
+    deaths_text: str
     actors: list[str] = field(default_factory=list)
 
     @property
@@ -40,55 +44,49 @@ class MapEvent:
         """Whether the point stands for an area rather than the place itself."""
         return self.precision != "ExactLocation"
 
-
-def _day(value: str | None, name: str) -> str | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise KBError(f"{name} must be a date like 2019-01-31, not {value!r}") from None
+    @property
+    def radius_km(self) -> int:
+        """The radius of the area the point stands for (0 when exact)."""
+        return RADIUS_KM.get(self.precision, 50)
 
 
-def map_events(kb: Any, start: str | None = None, end: str | None = None, actor: str | None = None,
-               violence: str | None = None, limit: int = 20_000) -> list[MapEvent]:
-    """Events with coordinates, filtered by date overlap, participant and kind (all checked first)."""
-    first, last = _day(start, "from"), _day(end, "to")
-    filters = []
-    if first:  # overlaps: the event may have ended on or after the first day asked for
-        filters.append(f'FILTER (!BOUND(?latest) || SUBSTR(STR(?latest), 1, 10) >= "{first}")')
-    if last:
-        filters.append(f'FILTER (!BOUND(?earliest) || SUBSTR(STR(?earliest), 1, 10) <= "{last}")')
-    if actor:
-        filters.append(f"?e <{CKB.participant}> {iri_ref(actor)} .")
-    if violence:
-        if violence not in VIOLENCE:
-            raise KBError(f"type must be one of {', '.join(VIOLENCE)}, not {violence!r}")
-        filters.append(f"?e a/<{RDFS}subClassOf>* <{CKB[VIOLENCE[violence]]}> .")
-    rows = kb.query(f"""
-        SELECT ?e ?label ?kind ?lat ?lon ?prec ?earliest ?latest
-               (GROUP_CONCAT(DISTINCT ?actorLabel; separator="|") AS ?actors) WHERE {{
-          ?e <{CKB.place}> ?p . ?p <{POS}lat> ?lat ; <{POS}long> ?lon .
-          ?e a ?kind . ?kind <{RDFS}subClassOf>* <{CKB.Event}> .
-          OPTIONAL {{ ?e <{RDFS}label> ?label }}
-          OPTIONAL {{ ?e <{CKB.locationPrecision}> ?prec }}
-          OPTIONAL {{ ?e <{CKB.earliestDate}> ?earliest }}
-          OPTIONAL {{ ?e <{CKB.latestDate}> ?latest }}
-          OPTIONAL {{ ?e <{CKB.participant}>/<{RDFS}label> ?actorLabel }}
-          {' '.join(filters)}
-        }} GROUP BY ?e ?label ?kind ?lat ?lon ?prec ?earliest ?latest""", inferred=False, limit=limit).rows
-    seen: dict[str, MapEvent] = {}
-    for r in rows:
-        iri = str(r["e"])
-        kind = str(r["kind"]).rsplit("#", 1)[-1]
-        if iri in seen:  # several asserted types: keep the most specific-looking (not plain Event)
-            if seen[iri].kind == "Event":
-                seen[iri].kind = kind
-            continue
-        prec = str(r["prec"]).rsplit("#", 1)[-1] if r.get("prec") is not None else ""
-        seen[iri] = MapEvent(
-            iri=iri, label=str(r.get("label") or iri), kind=kind, lat=float(r["lat"]), lon=float(r["lon"]),
-            precision=prec, radius_km=RADIUS_KM.get(prec, 50), start=str(r.get("earliest") or "")[:10],
-            end=str(r.get("latest") or "")[:10],
-            actors=sorted(a for a in str(r.get("actors") or "").split("|") if a))
-    return list(seen.values())
+def deaths_words(low: int | None, best: int | None, high: int | None) -> str:
+    """Deaths as the coder gave them: '3 (2 to 5)', '3', or 'not given'."""
+    if best is None:
+        return "not given"
+    if low is not None and high is not None and (low, high) != (best, best):
+        return f"{best:,} ({low:,} to {high:,})"
+    return f"{best:,}"
+
+
+def located(index: Any, mask: BitMap) -> BitMap:
+    """The rows of ``mask`` that have coordinates."""
+    return mask & index.values.get("located", {}).get("yes", BitMap())
+
+
+def location_precisions(kb: Any, iris: list[str]) -> dict[str, str]:
+    """Event IRI -> its ckb:LocationPrecision IRI, for these events only (one small query)."""
+    if not iris:
+        return {}
+    rows = kb.query(f"SELECT ?e ?p WHERE {{ VALUES ?e {{ {values_block(iris)} }} "
+                    f"?e <{CKB.locationPrecision}> ?p }}").rows
+    return {str(r["e"]): str(r["p"]) for r in rows}
+
+
+def rows_in_view(kb: Any, index: Any, inside: BitMap, limit: int = TABLE_ROWS) -> list[MapRow]:
+    """The latest ``limit`` located events of ``inside``, in words."""
+    events = [index.row(n) for n in index.page(inside, "-date", limit, 0)]
+    precisions = location_precisions(kb, [e.iri for e in events])
+    words = labels(kb, set(precisions.values()))
+    out = []
+    for e in events:
+        prec = precisions.get(e.iri, "")
+        actors = list(dict.fromkeys(index.label(a) for a, _side in e.actors))
+        out.append(MapRow(
+            iri=e.iri, label=iso_words(e.label or index.label(e.iri)), when=say_dates(e.start, e.end),
+            kind=index.label(e.type) if e.type else "event",
+            place=", ".join(dict.fromkeys(index.label(p) for p in (e.place, e.admin1, e.country) if p)),
+            lat=float(e.lat), lon=float(e.lon), precision=prec.rsplit("#", 1)[-1] if prec else "",
+            precision_text=words.get(prec, "not stated") if prec else "not stated",
+            deaths_text=deaths_words(e.low, e.best, e.high), actors=actors))
+    return out

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from kb.derived.memo import memo
 from kb.namespaces import CKB
 from kb.views.browse import labels, local_name
+from kb.views.naming import values_block
+from kb.views.timebuckets import iso_words
 
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 PRECISIONS = {str(CKB.DayPrecision): "day", str(CKB.MonthPrecision): "month",
@@ -101,8 +104,6 @@ def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
     and the relation node that models the same thing) are drawn once, the event first."""
     if len(items) < 2:
         return items
-    from kb.views.browse import values_block
-
     rows = kb.query(f"SELECT ?c ?x WHERE {{ VALUES ?x {{ {values_block(i.iri for i in items)} }} "
                     f"?c <{CKB.supports}> ?x }}").rows
     claims: dict[str, set[str]] = {}
@@ -120,15 +121,60 @@ def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
     return kept
 
 
-def timeline(kb: Any, today: date | None = None) -> tuple[list[TimelineItem], list[TimelineItem]]:
-    """Return (dated items, undated events): events and anything else carrying date bounds.
+def event_items(kb: Any, events: list[Any], kinds: dict[str, str], relations: list[str],
+                today: date | None = None) -> list[TimelineItem]:
+    """Items for a few rows of the event index (kb.derived.events.Event, no query needed) and for
+    the dated relations named, one item per fact, by date."""
+    today = today or date.today()
+    items = []
+    for e in events:
+        precision = PRECISIONS.get(e.precision, "")
+        earliest, latest = _parse(e.start), _parse(e.end)
+        label = iso_words(e.label) if e.label else local_name(e.iri)
+        item = TimelineItem(e.iri, label, kinds.get(e.type, ""), None, None, precision, e.start, e.end, True)
+        item.start, item.end = _interval(earliest, latest, precision)
+        item.open_end, item.open_start = latest is None, earliest is None
+        if item.open_end:
+            item.end = max(item.end, today + timedelta(days=1))
+        item.when = _when(earliest, latest, precision)
+        items.append(item)
+    if relations:  # an event and a relation node may model the same fact: drawn once
+        items = _merge_same_facts(kb, items + timeline(kb, today, only=relations)[0])
+    items.sort(key=lambda i: (i.start, i.label))
+    return items
+
+
+def dated_relations(kb: Any) -> list[str]:
+    """The IRIs of the dated relations (backings, alliances, memberships: ckb:Relation), remembered
+    until the store's next write. Found from the relations, not from every date: asking which dated
+    things are not events timed out at 300,000 imported events."""
+    held = memo(kb, "timeline-relations")
+    if held is not None and "iris" in held:
+        return held["iris"]
+    rows = kb.query(f"""SELECT DISTINCT ?x WHERE {{
+      ?c <{RDFS_SUBCLASS}>* <{CKB.Relation}> . ?x a ?c .
+      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }} }}""", inferred=False).rows
+    iris = sorted(str(r["x"]) for r in rows)
+    if held is not None:
+        held["iris"] = iris
+    return iris
+
+
+def timeline(kb: Any, today: date | None = None,
+             only: list[str] | None = None) -> tuple[list[TimelineItem], list[TimelineItem]]:
+    """Return (dated items, undated events): events and anything else carrying date bounds,
+    or only the things named in ``only`` (the page's: a few events and the dated relations).
 
     An item with no latest date runs on to ``today`` (default: the current date)."""
     today = today or date.today()
+    if only is not None and not only:
+        return [], []
+    chosen = f"VALUES ?x {{ {values_block(only)} }}" if only is not None else f"""
+      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
+      UNION {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }}"""
     rows = kb.query(f"""
     SELECT ?x ?type ?earliest ?latest ?precision ?isEvent WHERE {{
-      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
-      UNION {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }}
+      {chosen}
       OPTIONAL {{ ?x <{CKB.earliestDate}> ?earliest }}
       OPTIONAL {{ ?x <{CKB.latestDate}> ?latest }}
       OPTIONAL {{ ?x <{CKB.datePrecision}> ?precision }}
@@ -145,6 +191,7 @@ def timeline(kb: Any, today: date | None = None) -> tuple[list[TimelineItem], li
             entry["types"].add(str(row["type"]))
         entry["is_event"] = str(row.get("isEvent")).lower() in ("true", "1")
     names = labels(kb, [*found, *(t for e in found.values() for t in e["types"])])
+    names = {k: iso_words(v) for k, v in names.items()}  # imported labels carry ISO days: say them
     dated, undated = [], []
     for iri, e in found.items():
         precision = PRECISIONS.get(str(e.get("precision")), "")

@@ -14,6 +14,10 @@ from kb import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The shared reference material (W3C suites, UCDP data): beside the checkout, else where CI keeps it.
+_NEAR = Path(__file__).resolve().parents[2] / "shared"
+SHARED = _NEAR if _NEAR.is_dir() else Path("/work/shared")
+GED_BANGLADESH = SHARED / "data" / "ucdp-ged-19.1-bangladesh.csv"  # 601 real UCDP GED rows
 # Four synthetic GED rows in Syria: three in Idlib governorate, which a reviewed matching decision
 # (data/matches/decisions.ttl) makes the article's Idlib province, and one in Aleppo.
 SYNTHETIC_GED = FIXTURES / "ucdp-ged-syria-synthetic.csv"

@@ -11,12 +11,13 @@ import pytest
 from kb import KnowledgeBase
 from kb.cli.main import main
 from kb.imports import run_import
+from tests.conftest import GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLE = FIXTURES / "acled-syria-sample.csv"  # numeric codes, both date formats
 SYRIA20 = FIXTURES / "acled-syria-20.csv"  # 31 columns, text inter and interaction codes
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
 CKB = "https://w3id.org/conflict-kb/ontology#"

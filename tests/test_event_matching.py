@@ -19,11 +19,12 @@ from kb.imports import run_import
 from kb.linking.eventlinks import GRAPH_EVENT_MATCHES, link_events
 from kb.linking.events import MatchParams, Record, compatible
 from kb.views.eventcodings import event_codings
+from tests.conftest import GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 TWINS, TRUTH = FIXTURES / "acled-bangladesh-twins.csv", FIXTURES / "acled-bangladesh-twins.truth.csv"
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
 CKB = "https://w3id.org/conflict-kb/ontology#"

@@ -29,11 +29,12 @@ from kb.imports import run_import
 from kb.imports.common import slug
 from kb.namespaces import CKB, CKBR
 from kb.views.events import build_query
+from tests.conftest import GED_BANGLADESH
 from webui import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
 needs_ged = pytest.mark.skipif(not GED.is_file(), reason="UCDP GED Bangladesh sample not available")

@@ -14,9 +14,10 @@ import pytest
 from kb import KnowledgeBase
 from kb.errors import KBError
 from kb.imports import run_import
+from tests.conftest import GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = ROOT / "tests" / "fixtures" / "ucdp-ged-19.1-bangladesh.csv"
 ACLED = ROOT / "tests" / "fixtures" / "acled-syria-sample.csv"

@@ -13,9 +13,10 @@ from kb import KnowledgeBase
 from kb.errors import KBError
 from kb.imports import run_import
 from kb.imports.actors import unmatched
+from tests.conftest import GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():  # the shared sample, or a copy beside the tests
     GED = ROOT / "tests" / "fixtures" / "ucdp-ged-19.1-bangladesh.csv"
 FIXTURES = ROOT / "tests" / "fixtures"

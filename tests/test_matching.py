@@ -20,11 +20,12 @@ from kb.imports import run_import
 from kb.matching import decisions
 from kb.matching.review import unmatched
 from kb.namespaces import CKB, CKBR, GRAPH_MATCHES, import_graph
+from tests.conftest import GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ACLED = FIXTURES / "acled-syria-actors.csv"
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 needs_ged = pytest.mark.skipif(not GED.is_file(), reason="UCDP GED Bangladesh sample not available")
 P = f"PREFIX ckb: <{CKB}>\nPREFIX ckbr: <{CKBR}>\nPREFIX prov: <http://www.w3.org/ns/prov#>\n" \
     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"

@@ -18,11 +18,12 @@ from referencing.jsonschema import DRAFT7
 from kb import KnowledgeBase
 from kb.imports import run_import
 from kb.namespaces import CKB, CKBR
+from tests.conftest import GED_BANGLADESH
 from webui import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-GED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucdp-ged-19.1-bangladesh.csv"
+GED = GED_BANGLADESH
 SPEC = ROOT.parent.parent / "shared" / "reconciliation" / "0.2"
 if not SPEC.is_dir():
     SPEC = Path("/work/shared/reconciliation/0.2")

@@ -17,9 +17,10 @@ from kb.imports import run_import
 from kb.namespaces import CKB, CKBR
 from kb.views.browse import labels
 from kb.views.facts import actor_edges, key_facts
+from tests.conftest import GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = ROOT / "tests" / "fixtures" / "ucdp-ged-19.1-bangladesh.csv"
 ACLED = ROOT / "tests" / "fixtures" / "acled-syria-sample.csv"

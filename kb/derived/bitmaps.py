@@ -124,7 +124,7 @@ class ClaimBitmaps:
                     break  # values come largest first: none of the rest can enter
                 n = found[value].intersection_cardinality(mask)
                 if n:
-                    item = (n, _Reversed(value))
+                    item = (n, Reversed(value))
                     if len(best) < FACET_SIZE:
                         heapq.heappush(best, item)
                     elif item > best[0]:
@@ -149,7 +149,7 @@ class ClaimBitmaps:
         return [self.claims[n] for n in mask[offset:end]]
 
 
-class _Reversed:
+class Reversed:
     """A value that orders backwards: the heap keeps the smallest value among equal counts."""
 
     __slots__ = ("value",)
@@ -157,11 +157,11 @@ class _Reversed:
     def __init__(self, value: str) -> None:
         self.value = value
 
-    def __lt__(self, other: _Reversed) -> bool:
+    def __lt__(self, other: Reversed) -> bool:
         return self.value > other.value
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.value == other.value
+        return isinstance(other, Reversed) and self.value == other.value
 
 
 LABEL_STEP = 8192  # claims whose labels one step reads (about a quarter of a second)

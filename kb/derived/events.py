@@ -33,6 +33,7 @@ from typing import Any
 
 from pyroaring import BitMap
 
+from kb.derived.bitmaps import Reversed
 from kb.derived.eventrows import FACETS, Bucket, Cell, Event, EventFilters
 from kb.errors import KBError
 
@@ -163,13 +164,13 @@ class EventIndex:
                 found = {k[len(prefix):]: b for k, b in self.values["actorside"].items()
                          if k.startswith(prefix)}
                 ranked = sorted((-len(b), v) for v, b in found.items())
-            best: list[tuple[int, _Reversed]] = []
+            best: list[tuple[int, Reversed]] = []
             for negsize, value in ranked:
                 if len(best) == size and -negsize < best[0][0]:
                     break  # values come largest first: none of the rest can enter
                 n = found[value].intersection_cardinality(mask)
                 if n:
-                    item = (n, _Reversed(value))
+                    item = (n, Reversed(value))
                     if len(best) < size:
                         heapq.heappush(best, item)
                     elif item > best[0]:
@@ -265,21 +266,6 @@ class EventIndex:
                 s[2] += 1
                 s[3] += e.best or 0
         return [Cell(s[0] / s[2], s[1] / s[2], int(s[2]), int(s[3]), int(s[4])) for s in sums.values()]
-
-
-class _Reversed:
-    """A value that orders backwards: the heap keeps the least IRI among equal counts."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __lt__(self, other: _Reversed) -> bool:
-        return self.value > other.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reversed) and self.value == other.value
 
 
 def _local(iri: str) -> str:

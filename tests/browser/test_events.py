@@ -12,10 +12,11 @@ import waitress
 
 from kb import KnowledgeBase
 from kb.imports import run_import
+from tests.conftest import GED_BANGLADESH
 from webui import create_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
 MAX_HEIGHT = 5000  # px on a desktop (issue 20)

@@ -14,10 +14,11 @@ from kb import KnowledgeBase
 from kb.derived import eventbuild
 from kb.imports import run_import
 from kb.namespaces import CKB
+from tests.conftest import GED_BANGLADESH
 from webui import create_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
 LOCATED = 601 + 3  # every GED row and every ACLED row has a point; the article's events have none

@@ -17,9 +17,10 @@ from flask.testing import FlaskClient
 from kb import KnowledgeBase
 from kb.imports import run_import
 from kb.namespaces import CKB
+from tests.conftest import GED_BANGLADESH
 from webui import create_app
 
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = Path(__file__).resolve().parents[1] / "fixtures" / "ucdp-ged-19.1-bangladesh.csv"
 HTML = {"Accept": "text/html"}

@@ -23,9 +23,10 @@ from kb.imports import run_import
 from kb.namespaces import CKB, CKBR, GRAPH_INFERRED
 from kb.views.claimfacets import facet_counts
 from kb.views.claims import check_filters
+from tests.conftest import GED_BANGLADESH
 from webui import create_app
 
-GED = Path("/work/shared/data/ucdp-ged-19.1-bangladesh.csv")
+GED = GED_BANGLADESH
 if not GED.is_file():
     GED = Path(__file__).resolve().parents[1] / "fixtures" / "ucdp-ged-tiny.csv"
 HTML = {"Accept": "text/html"}

@@ -39,6 +39,9 @@ IGNORED_GRAPHS: frozenset[str] = frozenset()
 # A dataset import records when it ran (kb.imports.pipeline._record): the one value two runs of
 # the same import cannot share. Compared as present, not by value.
 CLOCK_PREDICATE = "http://www.w3.org/ns/prov#endedAtTime"
+# Clocks an import writes: when it ended, and when each of its name matches was made (two imports
+# of one file a second apart differ there and nowhere else).
+CLOCK_PREDICATES = (CLOCK_PREDICATE, "http://www.w3.org/ns/prov#generatedAtTime")
 
 # A small vocabulary: claims (so the claim index has something to derive), plain triples, and the
 # two subclass axioms the actor matcher of a dataset import needs to see actors.
@@ -135,15 +138,15 @@ def write_rdf(path: Path, quads: Sequence[ox.Quad]) -> None:
 
 # -- the model -------------------------------------------------------------
 def key(quad: ox.Quad) -> tuple[str, str, str, str]:
-    """A quad as comparable text, the clock of an import recorded as present."""
-    obj = "<a time>" if quad.predicate.value == CLOCK_PREDICATE else str(quad.object)
+    """A quad as comparable text, the clock of an import (and of its name matches) recorded as present."""
+    obj = "<a time>" if quad.predicate.value in CLOCK_PREDICATES else str(quad.object)
     return str(quad.subject), str(quad.predicate), obj, str(quad.graph_name)
 
 
 def row_key(row: dict, graph: str = "DEFAULT") -> tuple[str, str, str, str]:
     """A query answer's row (?s ?p ?o, rdflib terms) as key() writes a quad of ``graph``."""
     s, p, o = (row[v].n3() for v in ("s", "p", "o"))
-    return s, p, "<a time>" if p == f"<{CLOCK_PREDICATE}>" else o, graph
+    return s, p, "<a time>" if p[1:-1] in CLOCK_PREDICATES else o, graph
 
 
 def visible(quads: Iterable[ox.Quad]) -> set[tuple[str, str, str, str]]:

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from kb.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY
+from kb.namespaces import GRAPH_DATA, GRAPH_MATCHES, GRAPH_ONTOLOGY
 from kb.reasoning import reason as R
 from kb.reasoning import rulerun
 from kb.store import loader
@@ -34,10 +34,10 @@ INTENDED_DIFFERENCES: dict[str, str] = {}
 
 
 def bundle_triples() -> list[ox.Triple]:
-    """The ontology and the modelled article, as the OWL reasoner sees them."""
+    """The ontology, the modelled article and the reviewed matches, as the OWL reasoner sees them."""
     out: list[ox.Triple] = []
     for path in loader.bundled_files(ROOT):
-        if loader.graph_for(path) in (GRAPH_ONTOLOGY, GRAPH_DATA):
+        if loader.graph_for(path) in (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_MATCHES):
             out += ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
     return out
 

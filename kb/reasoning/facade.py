@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kb.namespaces import GRAPH_DATA, GRAPH_INFERRED, GRAPH_MATCHES, GRAPH_ONTOLOGY
 from kb.store import loader
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ class Reasoning:
         from kb.reasoning.datatypes import ox_definitions, ox_view
 
         asserted = [g for g in self.graphs() if g != GRAPH_INFERRED]
-        modelled = self.rdflib_graph([g for g in asserted if g in (GRAPH_ONTOLOGY, GRAPH_DATA)])
+        bundle = (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_MATCHES)  # the modelled sources and reviewed matches
+        modelled = self.rdflib_graph([g for g in asserted if g in bundle])
         # the two parts are independent (the rules alone entail all the reasoner does for the
         # bundle, tests/test_rules.py), so the Java reasoner runs beside the rules: two cores
         with ThreadPoolExecutor(1) as pool:

@@ -293,12 +293,12 @@ def write_inferred(graph: Graph, path: str | os.PathLike, *, reasoner: str = "he
 
 def bundled_asserted(root: Path | None = None) -> Graph:
     """Parse the bundled ontology and data files (no shapes, no inferred) into one graph."""
-    from kb.namespaces import GRAPH_DATA, GRAPH_ONTOLOGY
+    from kb.namespaces import GRAPH_DATA, GRAPH_MATCHES, GRAPH_ONTOLOGY
     from kb.store import loader
 
     graph = Graph()
     for path in loader.bundled_files(root):
-        if loader.graph_for(path) in (GRAPH_ONTOLOGY, GRAPH_DATA):
+        if loader.graph_for(path) in (GRAPH_ONTOLOGY, GRAPH_DATA, GRAPH_MATCHES):
             graph.parse(path, format="turtle")
     return graph
 

@@ -249,7 +249,11 @@ class RemoteBackend(RemoteGraphOps):
             self._counts = None
 
     def _upload(self, graph: str, triples: list[ox.Triple]) -> None:
-        data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        # Through the engine's own store, one chunk at a time: the server then holds the values as
+        # the embedded store does (Oxigraph keeps "1"^^xsd:positiveInteger as an xsd:integer).
+        chunk = ox.Store()
+        chunk.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        data = ox.serialize((q.triple for q in chunk), format=ox.RdfFormat.N_TRIPLES)
         url = p.store_url(self.update_endpoint, self.engine, graph)
         if url is not None:
             p.send(url, [], "*/*", self.write_timeout, body=data, content_type="application/n-triples")

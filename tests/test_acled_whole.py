@@ -11,18 +11,16 @@ import pytest
 from kb import KnowledgeBase
 from kb.cli.main import main
 from kb.imports import run_import
-from tests.conftest import GED_BANGLADESH
+from kb.namespaces import CKB as NS_CKB
+from kb.namespaces import CKBR as NS_CKBR
+from tests.conftest import FIXTURES, GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
 SAMPLE = FIXTURES / "acled-syria-sample.csv"  # numeric codes, both date formats
 SYRIA20 = FIXTURES / "acled-syria-20.csv"  # 31 columns, text inter and interaction codes
 GED = GED_BANGLADESH
-if not GED.is_file():
-    GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
-CKB = "https://w3id.org/conflict-kb/ontology#"
-CKBR = "https://w3id.org/conflict-kb/id/"
-P = "PREFIX ckb: <https://w3id.org/conflict-kb/ontology#>\nPREFIX ckbr: <https://w3id.org/conflict-kb/id/>\n"
+CKB, CKBR = str(NS_CKB), str(NS_CKBR)
+P = f"PREFIX ckb: <{CKB}>\nPREFIX ckbr: <{CKBR}>\n"
 
 
 def rows_of(text: str) -> list[dict[str, str]]:

@@ -18,18 +18,16 @@ from kb.cli.main import main
 from kb.imports import run_import
 from kb.linking.eventlinks import GRAPH_EVENT_MATCHES, link_events
 from kb.linking.events import MatchParams, Record, compatible
+from kb.namespaces import CKB as NS_CKB
+from kb.namespaces import CKBR as NS_CKBR
 from kb.views.eventcodings import event_codings
-from tests.conftest import GED_BANGLADESH
+from tests.conftest import FIXTURES, GED_BANGLADESH
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
 TWINS, TRUTH = FIXTURES / "acled-bangladesh-twins.csv", FIXTURES / "acled-bangladesh-twins.truth.csv"
 GED = GED_BANGLADESH
-if not GED.is_file():
-    GED = FIXTURES / "ucdp-ged-19.1-bangladesh.csv"
-CKB = "https://w3id.org/conflict-kb/ontology#"
-CKBR = "https://w3id.org/conflict-kb/id/"
-P = "PREFIX ckb: <https://w3id.org/conflict-kb/ontology#>\nPREFIX ckbr: <https://w3id.org/conflict-kb/id/>\n"
+CKB, CKBR = str(NS_CKB), str(NS_CKBR)
+P = f"PREFIX ckb: <{CKB}>\nPREFIX ckbr: <{CKBR}>\n"
 pytestmark = pytest.mark.skipif(not GED.is_file(), reason="UCDP GED Bangladesh sample not available")
 
 

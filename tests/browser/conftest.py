@@ -6,6 +6,7 @@ test server; the test fails if there are any.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -24,15 +25,23 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
+@contextlib.contextmanager
+def serving(kb: KnowledgeBase) -> Iterator[str]:
+    """Serve ``kb`` on 127.0.0.1:<free port> for the block; yield the base URL."""
+    srv = waitress.create_server(create_app({"KB": kb}), host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=srv.run, name="ckb-test-server", daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.effective_port}"
+    finally:
+        srv.close()
+
+
 @pytest.fixture(scope="session")
 def server(kb: KnowledgeBase) -> Iterator[str]:
-    """Serve the bundled KB on 127.0.0.1:<free port>; yield the base URL."""
-    app = create_app({"KB": kb})
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, name="ckb-test-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    """Serve the bundled KB on 127.0.0.1:<free port>; yield the base URL (modules with their own
+    data override this with ``serving`` over their KB)."""
+    with serving(kb) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import csv
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import waitress
 
 from kb import KnowledgeBase
 from kb.imports import run_import
+from tests.browser.conftest import serving
 from tests.conftest import GED_BANGLADESH
-from webui import create_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GED = GED_BANGLADESH
@@ -36,10 +34,8 @@ def imported_kb() -> Iterator[KnowledgeBase]:
 @pytest.fixture(scope="module")
 def server(imported_kb: KnowledgeBase) -> Iterator[str]:
     """This module's own server: the bundled KB plus the imports (overrides the session one)."""
-    srv = waitress.create_server(create_app({"KB": imported_kb}), host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=srv.run, name="ckb-events-test-server", daemon=True).start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    with serving(imported_kb) as base:
+        yield base
 
 
 def _count(page) -> int:

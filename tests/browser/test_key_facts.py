@@ -7,16 +7,14 @@ events to list. Every page must fit its viewport, raise no console error and pas
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-import waitress
 
 from kb import KnowledgeBase
 from kb.namespaces import CKB, CKBR
+from tests.browser.conftest import serving
 from tests.conftest import IDLIB
-from webui import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -29,11 +27,8 @@ def loaded(syria_loaded: KnowledgeBase) -> KnowledgeBase:
 @pytest.fixture(scope="module")
 def server(loaded: KnowledgeBase) -> Iterator[str]:
     """This module's server: the bundle plus the synthetic rows (overrides conftest's)."""
-    srv = waitress.create_server(create_app({"KB": loaded}), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, name="ckb-test-server-facts", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    with serving(loaded) as base:
+        yield base
 
 
 def test_hezbollah_page_shows_russian_air_support_through_the_militants(sized_page, page_check) -> None:

@@ -94,7 +94,9 @@ def waitress_options(app: Flask) -> dict[str, Any]:
         "threads": max(int(app.config.get("THREADS") or 32), heavy + _CHEAP_THREADS),
         # Above Flask's limit, so Flask answers 413 with its own page; waitress only stops
         # bodies far beyond it before they are buffered.
-        "max_request_body_size": 4 * int(app.config["MAX_CONTENT_LENGTH"]),
+        # An upload to /import may be larger (IMPORT_MAX_BYTES); Flask holds every other view to its own.
+        "max_request_body_size": max(4 * int(app.config["MAX_CONTENT_LENGTH"]),
+                                     int(app.config.get("IMPORT_MAX_BYTES") or 0) + 64 * 1024),
         "ident": "conflict-kb",
         # Waitress drops X-Forwarded-For by default; webui.admission reads it itself, and only
         # from the proxies named in TRUSTED_PROXIES.

@@ -55,7 +55,7 @@ def server(loaded: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "--store", str(store), "serve", "--port",
-                             str(port), "--update-token", TOKEN, "--no-warm-pages"],
+                             str(port), "--update-token", TOKEN, "--no-warm-pages", "--max-upload-mb", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     base = f"http://127.0.0.1:{port}/"
     try:
@@ -139,6 +139,12 @@ def test_bad_files_and_bad_tokens_change_nothing(server, tmp_path: Path) -> None
     acled = FIXTURES / "acled-bad-row.csv"
     proc = ckb("--store", str(store), "import", str(acled), "--format", "acled", token=TOKEN)
     assert proc.returncode == 2 and f"(400): {acled}:3: event_date" in proc.stderr, proc.stderr
+
+    big = tmp_path / "big.nt"  # above the server's --max-upload-mb 1
+    big.write_text("".join(f"<https://example.org/s{i}> <https://example.org/p> \"{'x' * 40}\" .\n"
+                           for i in range(20_000)))
+    proc = ckb("--store", str(store), "import", str(big), token=TOKEN)
+    assert proc.returncode == 2 and "refused the import (413)" in proc.stderr, proc.stderr
 
     proc = ckb("--store", str(store), "import", str(SHEET), token="not-the-token")
     assert proc.returncode == 2 and "(403): import refused: the update token is not valid" in proc.stderr

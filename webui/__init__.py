@@ -18,7 +18,7 @@ BLUEPRINTS: list[str] = [
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
     "webui.map", "webui.events",
     "webui.claims", "webui.sources", "webui.actors",
-    "webui.reconcile",
+    "webui.reconcile", "webui.importing",
 ]
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -30,6 +30,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "QUERY_TIMEOUT": None,  # seconds per query (None: the kb's own), enforced by its worker
     "ROW_LIMIT": None,  # rows per answer (None: the kb's own); more -> truncated flag
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # request body limit (413 above it)
+    "IMPORT_MAX_BYTES": 64 * 1024 * 1024,  # an upload to /import (webui.importing; 413 above it)
     "MAX_QUERY_LENGTH": 100_000,  # characters per query or update (413 above it)
     "QUERY_BUDGET": 60.0,  # seconds of query time per client per minute (429 beyond it)
     "FAST_QUERY_LIMIT": 0.5,  # a SPARQL query's slice in the interactive lane before it counts as heavy

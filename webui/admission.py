@@ -271,9 +271,10 @@ def _warm(kb: Any) -> None:
         kb.query("ASK {}", timeout=60)
 
 
-# Endpoints admitted on their own terms (queries, downloads), and static files (no store work).
+# Endpoints admitted on their own terms (queries, downloads; an import, behind the token, takes
+# the time its file needs), and static files (no store work).
 _SELF_ADMITTED = frozenset({"static", "sparql.endpoint", "graphstore.store", "graphstore.direct",
-                            "downloads.download"})
+                            "downloads.download", "importing.upload"})
 
 
 def init_app(app: Flask, kb: Any) -> None:

@@ -94,12 +94,21 @@ def waitress_options(app: Flask) -> dict[str, Any]:
         "threads": max(int(app.config.get("THREADS") or 32), heavy + _CHEAP_THREADS),
         # Above Flask's limit, so Flask answers 413 with its own page; waitress only stops
         # bodies far beyond it before they are buffered.
-        "max_request_body_size": 4 * int(app.config["MAX_CONTENT_LENGTH"]),
+        # An upload to /import (only with an update token) may be larger, up to IMPORT_MAX_BYTES;
+        # Flask still holds every other view to MAX_CONTENT_LENGTH.
+        "max_request_body_size": max(4 * int(app.config["MAX_CONTENT_LENGTH"]), _upload_limit(app)),
         "ident": "conflict-kb",
         # Waitress drops X-Forwarded-For by default; webui.admission reads it itself, and only
         # from the proxies named in TRUSTED_PROXIES.
         "clear_untrusted_proxy_headers": not app.config.get("TRUSTED_PROXIES"),
     }
+
+
+def _upload_limit(app: Flask) -> int:
+    """The body size /import needs (its form's overhead included), or 0 on a read-only server."""
+    if not app.config.get("UPDATE_TOKEN"):
+        return 0
+    return int(app.config.get("IMPORT_MAX_BYTES") or 0) + 64 * 1024
 
 
 def _stop(signum: int, frame: object) -> None:

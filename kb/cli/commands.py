@@ -252,6 +252,7 @@ def cmd_export(kb: Any, args: argparse.Namespace) -> int:
 
 def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     """ckb serve"""
+    from kb.cli.liveserver import announced
     from webui.server import serve
     from webui.warm import LANDING
 
@@ -272,11 +273,14 @@ def cmd_serve(kb: Any, args: argparse.Namespace) -> int:
     if kb.bundle_is_stale():
         print("ckb: note: this store holds an older copy of the bundled ontology and data; "
               "run 'ckb load' to rebuild it", file=sys.stderr)
-    serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
-          QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
-          TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads,
-          PAGE_CACHE_BYTES=int(args.page_cache_mb * 1024 * 1024),
-          WARM_PAGES=() if args.no_warm_pages else LANDING, CLAIM_INDEX=not args.no_index)
+    # 'ckb import' finds this server beside the store's lock and imports through it (kb.cli.liveserver)
+    with announced(getattr(kb.backend, "path", None), args.host, args.port):
+        serve(kb, args.host, args.port, args.debug, UPDATE_TOKEN=args.update_token,
+              QUERY_TIMEOUT=args.timeout, ROW_LIMIT=args.row_limit, QUERY_BUDGET=args.query_budget,
+              TRUSTED_PROXIES=tuple(args.trusted_proxy), THREADS=args.threads,
+              PAGE_CACHE_BYTES=int(args.page_cache_mb * 1024 * 1024),
+              WARM_PAGES=() if args.no_warm_pages else LANDING, CLAIM_INDEX=not args.no_index,
+              IMPORT_MAX_BYTES=int(args.max_upload_mb * 1024 * 1024))
     return 0
 
 

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--index", action="store_true",
                    help="rebuild the claim index now (by default 'ckb index' or 'ckb serve' does it later: "
                         "an import stays as quick as the engine's bulk load)")
+    c.add_argument("--server", metavar="URL",
+                   help="import through this running 'ckb serve' (default: the one holding the store, "
+                        "if any; it announces itself beside the store)")
+    c.add_argument("--token", metavar="T", default=None,
+                   help="the server's update token (default: $CKB_UPDATE_TOKEN)")
     c = cmd("actors", cmd_actors, "review names from imports that matched no known actor, outlet or place")
     what = c.add_mutually_exclusive_group(required=True)
     what.add_argument("--unmatched", action="store_true",
@@ -170,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="server threads; requests beyond the workers wait in their lane")
     c.add_argument("--page-cache-mb", type=_size_mb, default=64.0, metavar="MB",
                    help="memory for rendered pages, kept until the store changes (0: build every page)")
+    c.add_argument("--max-upload-mb", type=_positive, default=64.0, metavar="MB",
+                   help="largest file /import and 'ckb import' through this server take (default: 64)")
     c.add_argument("--no-index", action="store_true",
                    help="do not rebuild a stale claim index in the background (pages then follow "
                         "the chains of sources themselves)")
@@ -260,7 +267,21 @@ def run(argv: list[str] | None = None) -> int:
         from kb.query.memory import set_limit
 
         set_limit(args.max_memory)  # before the store opens: its workers take the limit as they start
-    kb = _open(args)
+    if args.command == "import" and args.server:
+        from kb.cli.upload import remote_import
+
+        return remote_import(args.server, args)
+    try:
+        kb = _open(args)
+    except KBError as err:
+        from kb.cli.liveserver import holding
+
+        url = holding(args, err)
+        if url is None:
+            raise
+        from kb.cli.upload import remote_import
+
+        return remote_import(url, args, found=True)
     recovered = getattr(kb.backend, "recovered", None)
     if recovered:
         print(f"ckb: recovered: {recovered}", file=sys.stderr)
@@ -293,8 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, KBError) as err:
         message = str(err)
         if "LOCK" in message:
-            message += " (another process, e.g. 'ckb serve', has this store open; stop it or " \
-                       "use --memory)"
+            # --memory would not write to this store: the way on is through the server, or after it
+            message += " (another process, e.g. 'ckb serve', has this store open: stop it first, or " \
+                       "add a file through the running server: 'ckb import FILE --server URL --token T')"
         return _fail(message)
     except BrokenPipeError:
         # The reader (head, less) went away: not an error; silence the final flush too.

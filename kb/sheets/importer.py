@@ -45,11 +45,12 @@ class SheetImport:
 
 
 def sheet_graph(path: Path) -> str:
-    """The import graph of the sheet at ``path``: named for its document id (its file stem if unreadable)."""
+    """The import graph of the sheet at ``path``: named for its document's graph: or id (its file stem
+    if unreadable)."""
     try:
         data = read_sheet(path).data
-        doc_id = data["document"]["id"]
-    except (SheetSyntaxError, KeyError, TypeError):
+        doc_id = data["document"].get("graph") or data["document"]["id"]
+    except (SheetSyntaxError, KeyError, TypeError, AttributeError):
         doc_id = slug(path.stem)
     return import_graph(f"sheet-{doc_id}")
 

@@ -26,9 +26,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @contextlib.contextmanager
-def serving(kb: KnowledgeBase) -> Iterator[str]:
-    """Serve ``kb`` on 127.0.0.1:<free port> for the block; yield the base URL."""
-    srv = waitress.create_server(create_app({"KB": kb}), host="127.0.0.1", port=0, threads=4)
+def serving(kb: KnowledgeBase, **config: object) -> Iterator[str]:
+    """Serve ``kb`` (with app ``config`` such as UPDATE_TOKEN) on 127.0.0.1:<free port> for the
+    block; yield the base URL."""
+    srv = waitress.create_server(create_app({"KB": kb, **config}), host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=srv.run, name="ckb-test-server", daemon=True).start()
     try:
         yield f"http://127.0.0.1:{srv.effective_port}"

@@ -23,11 +23,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from kb.namespaces import CKBR
+from kb.namespaces import CKB, CKBR
 from kb.sheets import edit
 from kb.sheets.compile import quote_iri
 from kb.sheets.importer import SheetProblems
-from kb.sheets.vocab import KINDS, load_vocab
+from kb.sheets.vocab import KINDS
 from kb.views.browse import labels
 from webui import get_kb
 from webui.sparql import Fail, check_token
@@ -60,16 +60,28 @@ def reader_context(doc_iri: str) -> dict[str, Any] | None:
         doc = edit.document(kb, doc_iri)
     except edit.EditError:
         return None
-    vocab = load_vocab(kb)
+    terms = _vocabularies(kb)
     sheet = edit.load(folder(), doc) if edit.sheet_path(folder(), doc.id).is_file() else None
     made = [_form(sheet, c) for c in sheet["claims"]] if sheet else []
     names = labels(kb, sorted({i for c in made for i in _iris(c)}))
     for c in made:
         c["labels"] = {i: names.get(i, i) for i in _iris(c)}
-    return {"doc": doc.iri, "kinds": list(KINDS), "hedges": vocab.shown["hedge"],
-            "supports": vocab.shown["support"], "statuses": vocab.shown["status"],
+    return {"doc": doc.iri, "kinds": list(KINDS), "hedges": terms[str(CKB.Hedge)],
+            "supports": terms[str(CKB.SupportKind)], "statuses": terms[str(CKB.EventStatus)],
             "relations": list(edit.RELATIONS), "base": str(CKBR), "claims": made,
             "quotes": {str(quote_iri(doc.id, c["id"])): c["id"] for c in made if not c["withdrawn"]}}
+
+
+def _vocabularies(kb: Any) -> dict[str, list[str]]:
+    """The labels of the KB's hedges, support kinds and event statuses (what a sheet may name), by
+    class; read from the ontology alone, so a page does not scan every actor as a sheet check does."""
+    classes = (CKB.Hedge, CKB.SupportKind, CKB.EventStatus)
+    rows = kb.query(f"""SELECT DISTINCT ?c ?l WHERE {{ VALUES ?c {{ {' '.join(f'<{c}>' for c in classes)} }}
+        ?t a ?c ; <http://www.w3.org/2000/01/rdf-schema#label> ?l }}""", inferred=False).rows
+    out: dict[str, list[str]] = {str(c): [] for c in classes}
+    for r in rows:
+        out[str(r["c"])].append(str(r["l"]))
+    return {c: sorted(labels) for c, labels in out.items()}
 
 
 def _iris(c: dict[str, Any]) -> set[str]:

@@ -103,7 +103,8 @@ def _sheet(folder: Path) -> list[dict]:
     return yaml.safe_load(sheet.read_text(encoding="utf-8"))["claims"]
 
 
-def test_create_edit_withdraw_by_selecting_text(page, annotated_kb: KnowledgeBase, folder: Path) -> None:
+def test_create_edit_withdraw_by_selecting_text(page, page_check, annotated_kb: KnowledgeBase,
+                                                folder: Path) -> None:
     pg = page
     _reader(pg)
     _select(pg, QUOTE)
@@ -116,6 +117,7 @@ def test_create_edit_withdraw_by_selecting_text(page, annotated_kb: KnowledgeBas
     # create: the selection fills the quote and its selectors
     _select(pg, QUOTE)
     pg.wait_for_selector(".ann-form")
+    page_check(pg)  # the form fits the page and axe finds nothing serious
     start = TEXT.index(QUOTE)
     assert pg.input_value(".ann-form textarea[name=quote]") == QUOTE
     assert pg.input_value(".ann-form input[name=start]") == str(start)

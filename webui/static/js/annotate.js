@@ -46,15 +46,15 @@
   /* An actor box: suggestions from the KB's suggest service as one types; a pick keeps its IRI. */
   function picker(name, onPick) {
     var wrap = ckb.el("span", { className: "suggest-wrap ann-picker" });
-    var input = ckb.el("input", { type: "text", name: name, autocomplete: "off", role: "combobox",
-                                  "aria-expanded": "false", "aria-autocomplete": "list" });
-    var list = ckb.el("ul", { className: "suggestions", role: "listbox", id: "ann-list-" + name });
+    // a plain list of buttons under the box: each is reachable by Tab and says what it picks
+    var input = ckb.el("input", { type: "text", name: name, autocomplete: "off" });
+    var list = ckb.el("ul", { className: "suggestions", id: "ann-list-" + name, "aria-label": "matching actors" });
     input.setAttribute("aria-controls", list.id);
     list.hidden = true;
     var timer = null, seq = 0;
     function pick(iri, label) {
       input.value = label; input.setAttribute("data-iri", iri);
-      list.hidden = true; input.setAttribute("aria-expanded", "false");
+      list.hidden = true;
       if (onPick) { onPick(iri, label); }
     }
     input.addEventListener("input", function () {
@@ -67,7 +67,7 @@
           if (mine !== seq) { return; }
           list.textContent = "";
           r.result.forEach(function (hit) {
-            var li = ckb.el("li", { role: "option" });
+            var li = ckb.el("li", {});
             var b = ckb.el("button", { type: "button", className: "ann-pick", "data-iri": cfg.base + hit.id }, hit.name);
             b.addEventListener("click", function () { pick(cfg.base + hit.id, hit.name); });
             li.appendChild(b);
@@ -76,7 +76,6 @@
             list.appendChild(li);
           });
           list.hidden = r.result.length === 0;
-          input.setAttribute("aria-expanded", String(!list.hidden));
         }).catch(function () { list.hidden = true; });
       }, 150);
     });

@@ -108,6 +108,8 @@ def test_create_edit_withdraw_by_selecting_text(page, page_check, annotated_kb: 
     pg = page
     _reader(pg)
     _select(pg, QUOTE)
+    assert pg.evaluate("window.getSelection().toString()").strip() == QUOTE
+    pg.wait_for_timeout(300)  # the form would open on the next tick after the mouse is released
     assert pg.locator(".ann-form").count() == 0  # no token presented yet: selecting opens nothing
     pg.fill("input[name=annotator]", "Ada Analyst")
     pg.fill("input[name=token]", TOKEN)

@@ -125,3 +125,17 @@ def test_token_opens_the_form_and_a_claim_round_trips(client: FlaskClient, kb: K
     page = client.get("/reader", query_string={"doc": DOC}).get_data(as_text=True)
     assert f'data-annotation="{cid}"' not in page
     assert "withdrawn" in (folder / "vantor-basin" / "annotations.yaml").read_text(encoding="utf-8")
+
+
+def test_sheets_are_kept_beside_an_on_disk_store(tmp_path: Path) -> None:
+    """Without ANNOTATION_DIR the sheets go beside the store (<store>.annotations), not into it."""
+    with KnowledgeBase.open(tmp_path / "store") as k:
+        k.load()
+        import_sheet(k, SHEETS / "vantor-basin.yaml")
+        app = create_app({"KB": k, "UPDATE_TOKEN": TOKEN, "PAGE_CACHE_BYTES": 0})
+        r = app.test_client().post("/annotate/claims", json=_claim(k), headers=AUTH)
+        assert r.status_code == 201, r.get_data(as_text=True)
+    sheet = tmp_path / "store.annotations" / "vantor-basin" / "annotations.yaml"
+    assert QUOTE in sheet.read_text(encoding="utf-8")
+    text = (SHEETS / "vantor-basin.txt").read_text(encoding="utf-8")
+    assert (sheet.parent / "vantor-basin.txt").read_text(encoding="utf-8") == text

@@ -103,7 +103,7 @@ def _sheet(folder: Path) -> list[dict]:
     return yaml.safe_load(sheet.read_text(encoding="utf-8"))["claims"]
 
 
-def test_create_edit_withdraw_by_selecting_text(page, page_check, annotated_kb: KnowledgeBase,
+def test_create_edit_withdraw_by_selecting_text(page, page_check, shot, annotated_kb: KnowledgeBase,
                                                 folder: Path) -> None:
     pg = page
     _reader(pg)
@@ -133,6 +133,7 @@ def test_create_edit_withdraw_by_selecting_text(page, page_check, annotated_kb: 
     _pick(pg, "actor1", "Kingdom of", "Kingdom of Sorve")
     _pick(pg, "actor2", "Kessani", "Kessani Home Guard")
     pg.select_option(".ann-form select[name=term]", "funding")
+    shot(pg, "reader-annotate")
     with pg.expect_navigation():
         pg.click("text=Save claim")
     mark = pg.locator("a.hl[data-annotation]")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
@@ -113,7 +114,8 @@ def guard() -> None:
     """Refuse (403) a write that is cross-site, has no valid token, or where annotation is off."""
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
-    foreign_origin = origin and origin.rstrip("/") != request.host_url.rstrip("/")
+    # the host alone: behind a TLS proxy the page's https origin reaches this app as http
+    foreign_origin = origin and urlsplit(origin).netloc.lower() != request.host.lower()
     if (site and site not in ("same-origin", "none")) or foreign_origin:
         raise Fail(403, "annotation refused: the request comes from another site")
     check_token()

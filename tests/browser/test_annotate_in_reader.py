@@ -153,6 +153,7 @@ def test_create_edit_withdraw_by_selecting_text(page, page_check, shot, annotate
     pg.locator(".notes li[data-annotation] button[data-ann=edit]").click()
     pg.wait_for_selector(".ann-form")
     assert pg.input_value(".ann-form textarea[name=quote]") == QUOTE
+    assert pg.input_value(".ann-form input[name=prefix]") == TEXT[start - 32:start]
     pg.select_option(".ann-form select[name=kind]", "assessment")
     pg.select_option(".ann-form select[name=hedge]", "")
     pg.select_option(".ann-form select[name=relation]", "rivalry")

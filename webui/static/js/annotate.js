@@ -279,8 +279,11 @@
     var claim = claimById(b.getAttribute("data-claim"));
     if (!claim) { return; }
     if (b.getAttribute("data-ann") === "edit") {
-      openForm({ quote: claim.quote, start: claim.start, end: claim.start + Array.from(claim.quote).length,
-                 prefix: "", suffix: "" }, claim);
+      var chars = Array.from(textNodes().map(function (t) { return t.data; }).join(""));
+      var end = claim.start + Array.from(claim.quote).length;
+      openForm({ quote: claim.quote, start: claim.start, end: end,
+                 prefix: chars.slice(Math.max(0, claim.start - CONTEXT), claim.start).join(""),
+                 suffix: chars.slice(end, end + CONTEXT).join("") }, claim);
     } else {
       withdrawForm(claim);
     }

@@ -79,7 +79,7 @@ def test_forged_requests_get_403(client: FlaskClient, kb: KnowledgeBase, folder:
 def test_read_only_server_has_no_form(kb: KnowledgeBase, folder: Path) -> None:
     plain = create_app({"KB": kb, "ANNOTATION_DIR": str(folder), "PAGE_CACHE_BYTES": 0}).test_client()
     page = plain.get("/reader", query_string={"doc": DOC}).get_data(as_text=True)
-    assert "annotate-panel" not in page and "annotate.js" not in page
+    assert "annotate-panel" not in page and "js/annotate" not in page
     r = plain.post("/annotate/claims", json=_claim(kb), headers=AUTH)
     assert r.status_code == 403 and "read-only" in r.get_data(as_text=True)
 

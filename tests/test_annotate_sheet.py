@@ -133,3 +133,14 @@ def test_sheet_rebuilds_the_graph(kb: KnowledgeBase, tmp_path: Path) -> None:
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 PROV = "http://www.w3.org/ns/prov#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+def test_no_node_gets_a_second_label(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """What the annotation graph says about a node the store already names (the document, its
+    publisher, a relation, the import run) carries the same label, so no page shows two names."""
+    doc = edit.document(kb, DOC)
+    edit.add(kb, tmp_path, doc, _annotation(doc))
+    rows = kb.query(f"""SELECT ?s ?mine ?other WHERE {{ GRAPH <{GRAPH}> {{ ?s <{RDFS_LABEL}> ?mine }}
+        GRAPH ?g {{ ?s <{RDFS_LABEL}> ?other }} FILTER (?g != <{GRAPH}> && STR(?other) != STR(?mine)) }}""",
+                    inferred=False).rows
+    assert not rows, [(str(r["s"]), str(r["mine"]), str(r["other"])) for r in rows]

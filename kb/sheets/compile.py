@@ -16,7 +16,7 @@ from kb.imports.common import slug
 from kb.namespaces import CKB, CKBR
 
 from .check import Checked
-from .facts import Node, local, relation
+from .facts import Node, _label, local, relation
 from .vocab import KINDS
 
 
@@ -69,7 +69,7 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str], list[tuple[str, str]]]:
             continue
         node = CKBR[f"stmt-{doc_id}-{key}"]
         _add(g, node, RDF.type, CKB.SourceStatement)
-        by = data["agents"][s["by"]]["actor"]
+        by = _label(c, c.agents[s["by"]])
         _add(g, node, RDFS.label, Literal(s.get("label") or f"statement by {by}", lang="en"))
         _add(g, node, PROV.wasAttributedTo, URIRef(c.agents[s["by"]]))
         if "when" in s:

@@ -18,7 +18,7 @@ BLUEPRINTS: list[str] = [
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
     "webui.map", "webui.events",
     "webui.claims", "webui.sources", "webui.actors",
-    "webui.reconcile", "webui.importing",
+    "webui.reconcile", "webui.importing", "webui.annotate",
 ]
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -26,6 +26,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "CKB_STORE": None,  # path of an on-disk store
     "CKB_MEMORY": True,  # in-memory store when no CKB_STORE is given
     "UPDATE_TOKEN": None,  # None = read-only endpoint
+    "ANNOTATION_DIR": None,  # the reader's annotation sheets (None: beside an on-disk store; webui.annotate)
     "BASE_IRI": None,  # base for relative IRIs in queries and updates (None: the /sparql URL)
     "QUERY_TIMEOUT": None,  # seconds per query (None: the kb's own), enforced by its worker
     "ROW_LIMIT": None,  # rows per answer (None: the kb's own); more -> truncated flag

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from kb.views.browse import check_iri
 from kb.views.sourcetext import document_view, documents
-from webui import get_kb
+from webui import annotate, get_kb
 
 bp = Blueprint("reader", __name__)
 
@@ -30,5 +30,7 @@ def index() -> str:
     elif docs:
         iri = docs[0][0]
     else:
-        return render_template("reader.html", docs=docs, view=None)
-    return render_template("reader.html", docs=docs, view=document_view(kb, iri))
+        return render_template("reader.html", docs=docs, view=None, annotating=None)
+    view = document_view(kb, iri)
+    # the annotation form's vocabularies and this document's annotations; None: no form at all
+    return render_template("reader.html", docs=docs, view=view, annotating=annotate.reader_context(iri))

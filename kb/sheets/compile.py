@@ -12,10 +12,11 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
+from kb.imports.common import slug
 from kb.namespaces import CKB, CKBR
 
 from .check import Checked
-from .facts import Node, local, relation
+from .facts import Node, _label, local, relation
 from .vocab import KINDS
 
 
@@ -60,10 +61,15 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str], list[tuple[str, str]]]:
             _add(g, place, CKB.partOfPlace, URIRef(c.name(("places", key, "in"), p["in"], "place") or ""))
         minted.append(p["place"])
     stmts = data.get("statements") or {}
+    # a statement that only withdrawn claims came through is gone with them (the sheet keeps it)
+    live = {k for cl in data["claims"] if "withdrawn" not in cl for k in _chain_keys(stmts, cl.get("via"))}
+    gone = {k for cl in data["claims"] if "withdrawn" in cl for k in _chain_keys(stmts, cl.get("via"))} - live
     for key, s in stmts.items():
+        if key in gone:
+            continue
         node = CKBR[f"stmt-{doc_id}-{key}"]
         _add(g, node, RDF.type, CKB.SourceStatement)
-        by = data["agents"][s["by"]]["actor"]
+        by = _label(c, c.agents[s["by"]])
         _add(g, node, RDFS.label, Literal(s.get("label") or f"statement by {by}", lang="en"))
         _add(g, node, PROV.wasAttributedTo, URIRef(c.agents[s["by"]]))
         if "when" in s:
@@ -75,6 +81,9 @@ def compile_sheet(c: Checked) -> tuple[Graph, list[str], list[tuple[str, str]]]:
     facts: dict[tuple[Any, Any, Any], set[URIRef]] = {}
     for i, cl in enumerate(data["claims"]):
         claim = CKBR[f"claim-{doc_id}-{cl['id']}"]
+        if "withdrawn" in cl:  # a record of the withdrawal, stating nothing
+            _withdrawn(g, claim, cl, doc_id)
+            continue
         _claim(g, c, i, cl, claim, doc, publisher)
         forecast = cl["kind"] == "forecast"  # a forecast is about its subject, never support for it
         named = _chain(c, stmts, cl.get("via"))
@@ -116,6 +125,34 @@ def _chain(c: Checked, stmts: dict[str, Any], via: str | None) -> set[URIRef]:
         out.add(URIRef(c.agents[stmts[via]["by"]]))
         via = stmts[via].get("quoting") or stmts[via].get("from")
     return out
+
+
+def _chain_keys(stmts: dict[str, Any], via: str | None) -> list[str]:
+    """The keys of a claim's chain of statements, from ``via`` up to its first statement."""
+    out: list[str] = []
+    while via is not None and via in stmts and via not in out:
+        out.append(via)
+        via = stmts[via].get("quoting") or stmts[via].get("from")
+    return out
+
+
+def _withdrawn(g: Graph, claim: URIRef, cl: dict[str, Any], doc_id: str) -> None:
+    """A withdrawn claim: no type, quote or facts, only who withdrew it and when (PROV)."""
+    w = cl["withdrawn"]
+    act, agent = CKBR[f"withdrawal-{doc_id}-{cl['id']}"], CKBR["annotator-" + slug(w["by"])]
+    at = Literal(w["at"], datatype=XSD.dateTime)
+    _add(g, claim, RDF.type, PROV.Entity)
+    _add(g, claim, RDFS.label, Literal("withdrawn claim: " + " ".join(cl["quote"].split())[:80], lang="en"))
+    _add(g, claim, PROV.invalidatedAtTime, at)
+    _add(g, claim, PROV.wasInvalidatedBy, act)
+    _add(g, act, RDF.type, PROV.Activity)
+    _add(g, act, RDFS.label, Literal(f"withdrawal of the claim {cl['id']} by {w['by']}", lang="en"))
+    _add(g, act, PROV.endedAtTime, at)
+    _add(g, act, PROV.wasAssociatedWith, agent)
+    if "reason" in w:
+        _add(g, act, RDFS.comment, Literal(w["reason"], lang="en"))
+    _add(g, agent, RDF.type, PROV.Agent)
+    _add(g, agent, RDFS.label, Literal(w["by"]))
 
 
 def _add(g: Graph, s: Any, p: Any, o: Any) -> None:

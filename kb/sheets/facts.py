@@ -127,9 +127,12 @@ def _names(c: Checked, at: tuple[Any, ...], values: list[str]) -> list[str] | No
 
 
 def _label(c: Checked, iri: str) -> str:
+    """An actor's name: as the sheet writes it, or the KB's label when the sheet gives its IRI."""
     for key, a in c.agents.items():
         if a == iri and c.sheet is not None:
-            return str(c.sheet.data["agents"][key]["actor"])
+            name = str(c.sheet.data["agents"][key]["actor"])
+            if not name.startswith(("http://", "https://")):
+                return name
     return c.vocab.labels.get(iri, local(iri))
 
 

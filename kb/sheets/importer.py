@@ -45,11 +45,12 @@ class SheetImport:
 
 
 def sheet_graph(path: Path) -> str:
-    """The import graph of the sheet at ``path``: named for its document id (its file stem if unreadable)."""
+    """The import graph of the sheet at ``path``: named for its document's graph: or id (its file stem
+    if unreadable)."""
     try:
         data = read_sheet(path).data
-        doc_id = data["document"]["id"]
-    except (SheetSyntaxError, KeyError, TypeError):
+        doc_id = data["document"].get("graph") or data["document"]["id"]
+    except (SheetSyntaxError, KeyError, TypeError, AttributeError):
         doc_id = slug(path.stem)
     return import_graph(f"sheet-{doc_id}")
 
@@ -102,7 +103,8 @@ def import_sheet(kb: Any, path: str | Path) -> SheetImport:
     assert checked.sheet is not None and checked.text_path is not None
     graph = sheet_graph(p)
     g, minted, _ = compile_sheet(checked)
-    _record(g, p, checked.sheet.data["document"]["id"])
+    d = checked.sheet.data["document"]
+    _record(g, p, d["id"], d.get("graph") or d["id"])
     body = g.serialize(format="nt", encoding="utf-8")
     claims = len(checked.sheet.data["claims"])
     if _holds(kb, graph, body, checked):
@@ -118,12 +120,13 @@ def import_sheet(kb: Any, path: str | Path) -> SheetImport:
                        notes=checked.notes)
 
 
-def _record(g: Graph, path: Path, doc_id: str) -> None:
+def _record(g: Graph, path: Path, doc_id: str, key: str) -> None:
     """The import's own record, without a time: compiling the same sheet gives the same graph.
 
     Not a ckb:ImportedFile: the claims explorer takes a graph holding one for a dataset's rows,
     while a sheet's claims belong to their document."""
-    run, agent = CKBR[f"import-sheet-{doc_id}"], CKBR[IMPORTER]
+    # named for the graph: a second sheet on one document (its annotations) is a run of its own
+    run, agent = CKBR[f"import-sheet-{key}"], CKBR[IMPORTER]
     g.add((run, RDF.type, PROV.Activity))
     g.add((run, RDFS.label, Literal(f"import of the claim sheet {path.name}")))
     g.add((run, PROV.used, CKBR[f"doc-{doc_id}"]))

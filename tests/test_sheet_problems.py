@@ -78,7 +78,7 @@ BAD = [
      ["unknown hedge 'allegedly'", "reportedly", "could"]),
     ("unknown relation", _sub("      - rivalry: {parties: [dalmark, sorve]}",
                               "      - feud: {parties: [dalmark, sorve]}"), "feud",
-     ["unknown relation 'feud'", "backs, alliance, rivalry, clash, member, leads, loyal, unit, control"]),
+     ["unknown relation 'feud'", "backs, alliance, rivalry, clash, member, leads, loyal, unit, branch, control, event, describes"]),
     ("actor matching two KB actors",
      _sub("ostrel: {actor: Ostrel Brigades, type: ArmedGroup}", "ostrel: {actor: Kessler Front}"),
      "Kessler Front", ["'Kessler Front' matches 2 KB actors", CKBR + "KesslerFrontNorth",

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal
-from rdflib.namespace import PROV, RDF, RDFS
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from kb.errors import KBError
 from kb.imports.common import IMPORTER, slug
@@ -89,6 +89,32 @@ def check(path: Path, kb: Any) -> Checked:
                             "states what it is: quote the words that name it (a claim via a statement "
                             "by it, or one that states a fact about it)")
     return checked
+
+
+PREFIXES = {"ckb": str(CKB), "ckbr": str(CKBR), "owl": str(OWL), "rdf": str(RDF), "rdfs": str(RDFS),
+            "xsd": str(XSD), "skos": str(SKOS), "dcterms": str(DCTERMS), "prov": str(PROV),
+            "org": "http://www.w3.org/ns/org#"}
+
+
+def compile_file(kb: Any, path: str | Path) -> Graph:
+    """Check and compile a sheet without loading it (SheetProblems if it is bad): the graph it gives."""
+    p = Path(path)
+    if not p.is_file():
+        raise KBError(f"{p}: no such file")
+    checked = check(p, kb)
+    if checked.problems:
+        raise SheetProblems(checked.problems)
+    g, _, _ = compile_sheet(checked)
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    return g
+
+
+def compiled_turtle(g: Graph, sheet: str) -> str:
+    """A compiled sheet as Turtle, its first lines saying where it comes from and not to edit it."""
+    body = g.serialize(format="turtle")
+    return (f"# Generated from {sheet} by `ckb sheet compile {sheet} -o <this file>`: do not edit;\n"
+            "# edit the sheet and compile again (tests/test_sheet_article.py checks that they agree).\n" + body)
 
 
 def import_sheet(kb: Any, path: str | Path) -> SheetImport:

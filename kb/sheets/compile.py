@@ -16,7 +16,8 @@ from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 from kb.namespaces import CKB, CKBR
 
 from .agents import compile_agents, compile_document, compile_places, compile_statements
-from .check import Checked, hedges
+from .check import Checked
+from .claimcheck import hedges
 from .events import compile_events
 from .facts import Node, local, relation
 from .vocab import KINDS

@@ -114,7 +114,7 @@ def compiled_turtle(g: Graph, sheet: str) -> str:
     """A compiled sheet as Turtle, its first lines saying where it comes from and not to edit it."""
     body = g.serialize(format="turtle")
     return (f"# Generated from {sheet} by `ckb sheet compile {sheet} -o <this file>`: do not edit;\n"
-            "# edit the sheet and compile again (tests/test_sheet_article.py checks that they agree).\n" + body)
+            "# edit the sheet and compile again (tests/test_sheet_article.py checks they agree).\n" + body)
 
 
 def import_sheet(kb: Any, path: str | Path) -> SheetImport:

@@ -43,6 +43,7 @@ class Checked:
     agents: dict[str, str] = field(default_factory=dict)  # agent key -> actor IRI
     new_agents: set[str] = field(default_factory=set)  # keys of agents minted by this sheet
     bad_agents: set[str] = field(default_factory=set)  # already reported: their uses are not again
+    bad_events: set[str] = field(default_factory=set)  # events whose definition has a problem
     places: dict[str, str] = field(default_factory=dict)  # place key -> place IRI (all new)
     # claim index (or (index, n) for its more_quotes) -> where the quote is
     anchors: dict[Any, Anchor] = field(default_factory=dict)

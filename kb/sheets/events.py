@@ -119,6 +119,8 @@ def event(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> Node 
         c.problem((*at, "id"), f"{key!r} is not an event of this sheet (events:)")
         return None
     definition = events[key]
+    if key in c.bad_events:  # already reported where the event is defined
+        return None
     props = _props(c, at, b, EVENT_FIELDS)
     cls = c.vocab.individuals("event type").get(str(definition["type"]).lower())
     if props is None or cls is None:
@@ -159,21 +161,31 @@ def describes(c: Checked, at: tuple[Any, ...], b: dict[str, Any], doc: str) -> N
 def check_events(c: Checked) -> None:
     """Record the problems of the ``events:`` section: types, actors, roles, sides."""
     for key, e in (c.sheet.data.get("events") or {}).items():  # type: ignore[union-attr]
-        if str(e["type"]).lower() not in c.vocab.individuals("event type"):
-            c.problem(("events", key, "type"), f"unknown event type {e['type']!r} (the KB's: "
-                      + ", ".join(c.vocab.shown["event type"][:12]) + ", ...)")
-        seen: set[str] = set()
-        for i, p in enumerate(e["participants"]):
-            if p["actor"] not in c.agents:
-                c.problem(("events", key, "participants", i, "actor"),
-                          f"{p['actor']!r} is not an agent of this sheet")
-            elif p["actor"] in seen:
-                c.problem(("events", key, "participants", i, "actor"), f"{p['actor']!r} takes part twice")
-            seen.add(p["actor"])
-            if p["role"].lower() not in c.vocab.individuals("participant role"):
-                c.problem(("events", key, "participants", i, "role"),
-                          f"unknown participant role {p['role']!r} "
-                          f"(the KB's: {', '.join(c.vocab.shown['participant role'])})")
+        before = len(c.problems)
+        _check_event(c, key, e)
+        if len(c.problems) > before:
+            c.bad_events.add(key)
+
+
+def _check_event(c: Checked, key: str, e: dict[str, Any]) -> None:
+    """One event's definition: its type, and each participant an agent of the sheet, once, in a known role."""
+    if str(e["type"]).lower() not in c.vocab.individuals("event type"):
+        c.problem(("events", key, "type"), f"unknown event type {e['type']!r} (the KB's: "
+                  + ", ".join(c.vocab.shown["event type"][:12]) + ", ...)")
+    seen: set[str] = set()
+    for i, p in enumerate(e["participants"]):
+        if p["actor"] not in c.agents:
+            c.problem(("events", key, "participants", i, "actor"),
+                      f"{p['actor']!r} is not an agent of this sheet")
+        elif p["actor"] in seen:
+            c.problem(("events", key, "participants", i, "actor"), f"{p['actor']!r} takes part twice")
+        seen.add(p["actor"])
+        if p["role"].lower() not in c.vocab.individuals("participant role"):
+            c.problem(("events", key, "participants", i, "role"),
+                      f"unknown participant role {p['role']!r} "
+                      f"(the KB's: {', '.join(c.vocab.shown['participant role'])})")
+
+
 
 
 def compile_events(g: Graph, c: Checked) -> None:

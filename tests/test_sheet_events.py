@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,9 @@ from rdflib.namespace import PROV, RDF, RDFS
 
 from kb import KnowledgeBase
 from kb.namespaces import CKB, CKBR
-from kb.sheets.importer import check, compile_file
+from kb.sheets.importer import check, compile_file, import_sheet
 
+ROOT = Path(__file__).resolve().parent.parent
 TEXT = Path(__file__).resolve().parent / "fixtures" / "sheets" / "vantor-basin.txt"
 # FICTION: invented actors and places (the text is the fiction fixture's).
 SHEET = """\
@@ -129,3 +132,34 @@ def test_bad_use_is_one_line_at_its_place(kb: KnowledgeBase, sheet: Path, case: 
     line = next(i for i, t in enumerate(lines, 1) if needle in t)
     assert problems[0].line == line and words in problems[0].message, str(problems[0])
     assert re.match(r".*:\d+:\d+: ", str(problems[0]))
+
+
+def test_cli_compile_of_a_bad_sheet_writes_nothing(sheet: Path, tmp_path: Path) -> None:
+    text = sheet.read_text(encoding="utf-8")
+    sheet.write_text(text.replace("type: Clash", "type: Skirmish"), encoding="utf-8")
+    out = tmp_path / "out.ttl"
+    run = subprocess.run([sys.executable, "-m", "kb.cli", "--memory", "sheet", "compile", str(sheet),
+                          "-o", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 1 and not out.exists()
+    where = re.escape(str(sheet))
+    assert re.match(rf"{where}:\d+:\d+: unknown event type 'Skirmish'", run.stdout), run.stdout
+    assert "nothing written" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_sheet_with_short_ids_is_re_anchored_against_its_last_import(sheet: Path) -> None:
+    text = sheet.read_text(encoding="utf-8")
+    sheet.write_text(text.replace("text: vantor-basin.txt}", "text: vantor-basin.txt, short_ids: true}"),
+                     encoding="utf-8")
+    with KnowledgeBase.open(memory=True) as k:
+        k.load()
+        import_sheet(k, sheet)
+        source = sheet.parent / TEXT.name
+        was = source.read_text(encoding="utf-8")
+        before = [was.index("Fighting broke out"), was.index("The Third Company, a unit")]
+        old = source.read_text(encoding="utf-8")
+        source.write_text(old.replace("Fighting broke out", "Update: Fighting broke out"), encoding="utf-8")
+        checked = check(sheet, k)
+    assert not checked.problems, [str(p) for p in checked.problems]
+    # both quotes come after the words put in, so both moved (and are said to have)
+    assert [n.message for n in checked.notes] == [
+        f"note: re-anchored: the text changed; the quote was at {b}, is now at {b + 8}" for b in before]

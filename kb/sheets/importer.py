@@ -54,11 +54,11 @@ def sheet_graph(path: Path) -> str:
     return import_graph(f"sheet-{doc_id}")
 
 
-def recorded(kb: Any, graph: str, doc_id: str) -> dict[str, tuple[int, str, str]]:
-    """Each claim's quote as the last import of this sheet placed it: (start, prefix, suffix)."""
+def recorded(kb: Any, graph: str, doc_id: str, short_ids: bool = False) -> dict[str, tuple[int, str, str]]:
+    """Each quote (by its key) as the last import of this sheet placed it: (start, prefix, suffix)."""
     if graph not in kb.graphs():
         return {}
-    prefix = f"{CKBR}quote-{doc_id}-"
+    prefix = f"{CKBR}quote-" if short_ids else f"{CKBR}quote-{doc_id}-"
     rows = kb.query(f"""SELECT ?q ?s ?before ?after WHERE {{ GRAPH <{graph}> {{
                           ?q <{CKB.startOffset}> ?s .
                           OPTIONAL {{ ?q <{CKB["prefix"]}> ?before }}
@@ -80,7 +80,7 @@ def check(path: Path, kb: Any) -> Checked:
     except (KeyError, TypeError):  # the schema check says what is missing
         return check_sheet(path, kb, graph, sheet=sheet)
     # Re-anchor against what the store holds: a quote that moved since is reported, not shifted silently.
-    last = recorded(kb, graph, str(doc_id))
+    last = recorded(kb, graph, str(doc_id), bool(sheet.data["document"].get("short_ids")))
     checked = check_sheet(path, kb, graph, sheet=sheet, recorded=last)
     if not checked.problems:
         _, _, unstated = compile_sheet(checked)

@@ -1,4 +1,5 @@
-"""``ckb sheet check FILE``, ``ckb sheet new TEXT`` and ``ckb import SHEET.yaml``: claim sheets."""
+"""Claim sheets: ``ckb sheet check FILE``, ``ckb sheet new TEXT``, ``ckb sheet compile SHEET`` and
+``ckb import SHEET.yaml``."""
 
 from __future__ import annotations
 
@@ -91,8 +92,9 @@ def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
 
 
 def add_sheet(sub: Any, cmd: Any) -> None:
-    """Register ``ckb sheet check|new`` (cmd is main's helper that adds a sub-command)."""
-    c = cmd("sheet", lambda kb, a: a.sheet_handler(kb, a), "claim sheets: check one, or start one for a text")
+    """Register ``ckb sheet check|new|compile`` (cmd is main's helper that adds a sub-command)."""
+    c = cmd("sheet", lambda kb, a: a.sheet_handler(kb, a),
+            "claim sheets: check one, start one for a text, or compile one to Turtle")
     inner = c.add_subparsers(dest="sheet_command", metavar="ACTION", parser_class=sub._parser_class)
     inner.required = True
     k = inner.add_parser("check", help="report every problem as FILE:LINE:COLUMN (changes nothing)")

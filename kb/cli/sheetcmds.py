@@ -1,4 +1,5 @@
-"""``ckb sheet check FILE``, ``ckb sheet new TEXT`` and ``ckb import SHEET.yaml``: claim sheets."""
+"""Claim sheets: ``ckb sheet check FILE``, ``ckb sheet new TEXT``, ``ckb sheet compile SHEET`` and
+``ckb import SHEET.yaml``."""
 
 from __future__ import annotations
 
@@ -39,6 +40,29 @@ def cmd_sheet_new(kb: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sheet_compile(kb: Any, args: argparse.Namespace) -> int:
+    """ckb sheet compile SHEET [-o TTL]: the sheet as Turtle (to TTL, else stdout); loads nothing."""
+    from kb.sheets.importer import SheetProblems, compile_file, compiled_turtle
+
+    try:
+        g = compile_file(kb, args.file)
+    except SheetProblems as err:
+        for problem in err.problems:
+            print(problem)
+        print(f"ckb: error: {len(err.problems)} problem(s) in {args.file}; nothing written", file=sys.stderr)
+        return 1
+    text = compiled_turtle(g, args.file)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.output)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)  # all or nothing: a failed write leaves the old file
+    print(f"wrote {out}: {len(g)} triples", file=sys.stderr)
+    return 0
+
+
 def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
     """ckb import SHEET.yaml: check, compile and load the sheet into its own graph, all-or-nothing."""
     from kb.cli.commands import _index_after_import
@@ -68,8 +92,9 @@ def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
 
 
 def add_sheet(sub: Any, cmd: Any) -> None:
-    """Register ``ckb sheet check|new`` (cmd is main's helper that adds a sub-command)."""
-    c = cmd("sheet", lambda kb, a: a.sheet_handler(kb, a), "claim sheets: check one, or start one for a text")
+    """Register ``ckb sheet check|new|compile`` (cmd is main's helper that adds a sub-command)."""
+    c = cmd("sheet", lambda kb, a: a.sheet_handler(kb, a),
+            "claim sheets: check one, start one for a text, or compile one to Turtle")
     inner = c.add_subparsers(dest="sheet_command", metavar="ACTION", parser_class=sub._parser_class)
     inner.required = True
     k = inner.add_parser("check", help="report every problem as FILE:LINE:COLUMN (changes nothing)")
@@ -79,3 +104,7 @@ def add_sheet(sub: Any, cmd: Any) -> None:
     n.add_argument("text", metavar="TEXT")
     n.add_argument("-o", "--output", metavar="SHEET", help="where (default: TEXT with .yaml)")
     n.set_defaults(sheet_handler=cmd_sheet_new)
+    m = inner.add_parser("compile", help="write the sheet as Turtle (loads nothing)")
+    m.add_argument("file", metavar="SHEET")
+    m.add_argument("-o", "--output", metavar="TTL", help="where (default: standard output)")
+    m.set_defaults(sheet_handler=cmd_sheet_compile)

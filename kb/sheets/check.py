@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from rdflib import URIRef
 
 from kb.imports.common import slug
 from kb.namespaces import CKBR
 
-from .anchor import Anchor, Unplaced, place
-from .facts import check_states, date
+from .anchor import Anchor
+from .claimcheck import check_claims
+from .events import check_events
+from .facts import date
 from .source import Problem, Sheet, SheetSyntaxError, read_sheet
 from .vocab import Vocab, load_vocab
 
@@ -40,10 +43,48 @@ class Checked:
     agents: dict[str, str] = field(default_factory=dict)  # agent key -> actor IRI
     new_agents: set[str] = field(default_factory=set)  # keys of agents minted by this sheet
     bad_agents: set[str] = field(default_factory=set)  # already reported: their uses are not again
+    bad_events: set[str] = field(default_factory=set)  # events whose definition has a problem
     places: dict[str, str] = field(default_factory=dict)  # place key -> place IRI (all new)
-    anchors: dict[int, Anchor] = field(default_factory=dict)  # claim index -> its place
+    # claim index (or (index, n) for its more_quotes) -> where the quote is
+    anchors: dict[Any, Anchor] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)  # statement key -> its chain's first statement
     vocab: Vocab = field(default_factory=Vocab)
+
+    def mint(self, kind: str, key: str) -> URIRef:
+        """The IRI of a claim, quote, stmt (statement), event or relation the sheet names by ``key``:
+        with the document id in it, unless the sheet keeps short ids (document: short_ids: true)."""
+        assert self.sheet is not None
+        if kind == "relation":
+            return CKBR[key]
+        doc = self.sheet.data["document"]
+        return CKBR[f"{kind}-{key}" if doc.get("short_ids") else f"{kind}-{doc['id']}-{key}"]
+
+    def ref(self, where: tuple[Any, ...], value: str) -> URIRef | None:
+        """What a claim supports, is about or mentions: an agent, place or event key, an event's
+        participant (EVENT/AGENT), or the id of a relation a claim of the sheet states."""
+        from .events import event_iri, participation_iri
+
+        assert self.sheet is not None
+        data = self.sheet.data
+        events = data.get("events") or {}
+        if value in self.agents:
+            return URIRef(self.agents[value])
+        if value in self.places:
+            return URIRef(self.places[value])
+        if value in events:
+            return event_iri(self, value)
+        if "/" in value and value.split("/", 1)[0] in events:
+            key, actor = value.split("/", 1)
+            actors = [p["actor"] for p in events[key]["participants"]]
+            if actor in actors:
+                return participation_iri(self, key, actors.index(actor) + 1)
+        ids = {body.get("id") for cl in data["claims"] for fact in cl.get("states") or []
+               for name, body in fact.items() if isinstance(body, dict) and name not in ("event", "clash")}
+        if value in ids:
+            return self.mint("relation", value)
+        self.problem(where, f"{value!r} is no agent, place, event (or EVENT/AGENT) of this sheet, nor the id "
+                     "of a relation one of its claims states")
+        return None
 
     def problem(self, where: tuple[Any, ...], message: str) -> None:
         """Record a problem at the node ``where``."""
@@ -112,8 +153,11 @@ def check_sheet(path: Path, kb: Any, graph: str = "", sheet: Sheet | None = None
     _places(c, data.get("places") or {})
     if data["document"]["publisher"] not in data["agents"]:
         c.problem(("document", "publisher"), f"publisher {data['document']['publisher']!r} is not an agent")
+    if data["document"].get("subheadline_by", data["document"]["publisher"]) not in data["agents"]:
+        c.problem(("document", "subheadline_by"), f"{data['document']['subheadline_by']!r} is not an agent")
     _statements(c, data.get("statements") or {}, data["agents"])
-    _claims(c, data["claims"], data.get("statements") or {}, recorded or {})
+    check_events(c)
+    check_claims(c, data["claims"], data.get("statements") or {}, recorded or {})
     return c
 
 
@@ -147,6 +191,13 @@ def _agents(c: Checked, agents: dict[str, Any]) -> None:
 def _agent(c: Checked, key: str, a: dict[str, Any]) -> None:
     """Resolve one agent: a KB actor by IRI or by its one label, or a new actor of a known type."""
     label = a["actor"]
+    if "id" in a:  # the sheet's own actor, under the IRI it gives (never matched to a KB actor)
+        if "type" not in a or a["type"].lower() not in c.vocab.actor_classes:
+            c.problem(("agents", key, "type"), f"unknown actor type {a.get('type')!r}")
+            return
+        c.agents[key] = str(CKBR[a["id"]])
+        c.new_agents.add(key)
+        return
     if label.startswith(("http://", "https://")):
         c.agents[key] = label
         return
@@ -173,10 +224,13 @@ def _places(c: Checked, places: dict[str, Any]) -> None:
             c.problem(("places", key, "type"), f"unknown place type {p['type']!r}")
             c.bad_agents.add(key)
         else:
-            c.places[key] = str(CKBR) + "place-" + slug(p["place"])
+            c.places[key] = str(CKBR[p["id"]]) if "id" in p else str(CKBR) + "place-" + slug(p["place"])
     for key, p in places.items():
         if "in" in p:
             c.name(("places", key, "in"), p["in"], "place")
+    for key, a in c.sheet.data["agents"].items():  # type: ignore[union-attr]
+        if "member_of" in a:
+            c.name(("agents", key, "member_of"), a["member_of"])
 
 
 def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> None:
@@ -189,6 +243,15 @@ def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> No
         if up is not None and up not in stmts:
             c.problem(("statements", key, "quoting" if "quoting" in s else "from"),
                       f"{up!r} is not a statement of this sheet")
+        for agent, role in (s.get("roles") or {}).items():
+            if agent not in agents:
+                c.problem(("statements", key, "roles", ("key", agent)),
+                          f"{agent!r} is not an agent of this sheet")
+            if role.lower() not in c.vocab.individuals("role"):
+                c.problem(("statements", key, "roles", agent),
+                          f"unknown role {role!r} (the KB's: {', '.join(c.vocab.shown['role'])})")
+        if "at" in s:
+            c.name(("statements", key, "at"), s["at"], "place")
     looped: set[str] = set()
     for key in stmts:
         seen = [key]
@@ -204,40 +267,3 @@ def _statements(c: Checked, stmts: dict[str, Any], agents: dict[str, Any]) -> No
                     looped.update(loop)
                 break
             seen.append(up)
-
-
-def _claims(c: Checked, claims: list[dict[str, Any]], stmts: dict[str, Any],
-            recorded: dict[str, tuple[int, str, str]]) -> None:
-    ids: dict[str, int] = {}
-    for i, cl in enumerate(claims):
-        if cl["id"] in ids:
-            c.problem(("claims", i, "id"), f"claim id {cl['id']!r} is also claim {ids[cl['id']] + 1}'s")
-        ids.setdefault(cl["id"], i)
-        if "hedge" in cl and cl["hedge"].lower() not in c.vocab.hedges:
-            c.problem(("claims", i, "hedge"),
-                      f"unknown hedge {cl['hedge']!r} (the KB's: {', '.join(c.vocab.shown['hedge'])})")
-        if "via" in cl and cl["via"] not in stmts:
-            c.problem(("claims", i, "via"), f"{cl['via']!r} is not a statement of this sheet")
-        if cl["kind"] == "characterisation":
-            if "characterises" not in cl or "words" not in cl:
-                c.problem(("claims", i), "a characterisation needs characterises: and words:")
-            else:
-                c.name(("claims", i, "characterises"), cl["characterises"])
-        elif not cl.get("states"):
-            c.problem(("claims", i), "a claim must state something (states:)")
-        if c.text_path is not None:
-            last = recorded.get(cl["id"])
-            try:
-                a = place(c.text, cl["quote"], cl.get("prefix"), cl.get("suffix"), cl.get("occurrence"),
-                          cl.get("start", last[0] if last else None), last[1:] if last else None)
-            except Unplaced as err:
-                c.problem(("claims", i, "quote"), str(err))
-            else:
-                c.anchors[i] = a
-                if a.moved_from is not None:
-                    assert c.sheet is not None
-                    c.notes.append(c.sheet.at(("claims", i, "quote"),
-                                   f"note: re-anchored: the text changed; the quote was at {a.moved_from}, "
-                                   f"is now at {a.start}"))
-        for j, fact in enumerate(cl.get("states") or []):
-            check_states(c, ("claims", i, "states", j), fact)

@@ -1,8 +1,9 @@
 """What a claim states, written with labels and plain relation names, as the ontology's relation and
 event nodes: ``backs`` (ckb:Backing), ``alliance`` (ckb:Alliance), ``rivalry`` (ckb:Rivalry),
 ``clash`` (ckb:Clash with a participation per actor and side), and the two-party relations ``member``
-(ckb:CampMembership), ``leads`` (ckb:Leadership), ``loyal`` (ckb:Loyalty), ``unit``
-(ckb:UnitAffiliation)."""
+(ckb:CampMembership), ``leads`` (ckb:Leadership), ``loyal`` (ckb:Loyalty), ``unit`` and ``branch``
+(ckb:UnitAffiliation); ``event`` and ``describes`` are in events.py. Each relation may give its node's
+``id`` (its IRI) and ``label``."""
 
 from __future__ import annotations
 
@@ -32,8 +33,11 @@ PAIRS = {
               ((CKB.loyalTo, False),), "{} loyal to {}"),
     "unit": (("part", "whole"), CKB.UnitAffiliation, CKB.part, CKB.whole,
              ((ORG.unitOf, False), (ORG.hasUnit, True)), "{} is part of {}"),
+    # an organisation's branch (an army of its state or government): org's sub-organisation
+    "branch": (("part", "whole"), CKB.UnitAffiliation, CKB.part, CKB.whole,
+               ((ORG.subOrganizationOf, False), (ORG.hasSubOrganization, True)), "{} is part of {}"),
 }
-RELATIONS = ("backs", "alliance", "rivalry", "clash", *PAIRS, "control")
+RELATIONS = ("backs", "alliance", "rivalry", "clash", *PAIRS, "control", "event", "describes")
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
           "october", "november", "december"]
 
@@ -43,12 +47,14 @@ class Node:
     """One relation or event node: its properties (each one a fact a claim states) and shortcuts."""
 
     iri: URIRef
-    cls: URIRef
+    cls: URIRef | None  # None: an actor's own facts (describes), neither typed nor labelled here
     label: str
     props: list[tuple[URIRef, Any]] = field(default_factory=list)  # stated, so reified as facts
     shortcuts: list[tuple[URIRef, URIRef, URIRef]] = field(default_factory=list)
     parts: list[Node] = field(default_factory=list)  # participations
     links: list[tuple[URIRef, URIRef]] = field(default_factory=list)  # structure, not stated
+    supported: bool = True  # the claim supports it (ckb:supports) besides stating its facts
+    label_given: bool = False  # the sheet wrote the label: it wins over one made from the names
 
 
 def local(iri: str) -> str:
@@ -82,12 +88,21 @@ def relation(c: Checked, where: tuple[Any, ...], fact: dict[str, Any], doc: str)
     if len(c.problems) > before:
         return None
     at = (*where, name)
+    from .events import describes, event
+
     if name in PAIRS:
-        return _pair(c, at, name, body)
-    if name == "control":
-        return _control(c, at, body)
-    return {"backs": _backs, "alliance": _alliance, "rivalry": _rivalry, "clash": _clash}[name](
-        c, at, body, doc)
+        n = _pair(c, at, name, body)
+    elif name == "control":
+        n = _control(c, at, body)
+    else:
+        n = {"backs": _backs, "alliance": _alliance, "rivalry": _rivalry, "clash": _clash, "event": event,
+             "describes": describes}[name](c, at, body, doc)
+    if n is not None and name not in ("clash", "event", "describes"):
+        if "id" in body:  # the node's IRI as the sheet names it; its shortcuts keep their ends
+            n.iri = c.mint("relation", body["id"])
+        if "label" in body:
+            n.label, n.label_given = body["label"], True
+    return n
 
 
 def _control(c: Checked, at: tuple[Any, ...], b: dict[str, Any]) -> Node | None:
@@ -192,8 +207,8 @@ def _parties(c: Checked, at: tuple[Any, ...], b: dict[str, Any], cls: URIRef, pr
     parties = _names(c, (*at, "parties"), b["parties"])
     if not parties:
         return None
-    parties = sorted(set(parties))
-    iri = CKBR[f"{word}-" + "-".join(key(p) for p in parties)]
+    parties = list(dict.fromkeys(parties))  # as written: the first party is the shortcuts' subject
+    iri = CKBR[f"{word}-" + "-".join(key(p) for p in sorted(parties))]
     n = Node(iri, cls, f"{word} of " + ", ".join(_label(c, p) for p in parties),
              [(prop, URIRef(p)) for p in parties],
              [(URIRef(a), short, URIRef(b_)) for i, a in enumerate(parties) for b_ in parties[i + 1:]])

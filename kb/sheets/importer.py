@@ -12,7 +12,7 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal
-from rdflib.namespace import PROV, RDF, RDFS
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from kb.errors import KBError
 from kb.imports.common import IMPORTER, slug
@@ -55,11 +55,11 @@ def sheet_graph(path: Path) -> str:
     return import_graph(f"sheet-{doc_id}")
 
 
-def recorded(kb: Any, graph: str, doc_id: str) -> dict[str, tuple[int, str, str]]:
-    """Each claim's quote as the last import of this sheet placed it: (start, prefix, suffix)."""
+def recorded(kb: Any, graph: str, doc_id: str, short_ids: bool = False) -> dict[str, tuple[int, str, str]]:
+    """Each quote (by its key) as the last import of this sheet placed it: (start, prefix, suffix)."""
     if graph not in kb.graphs():
         return {}
-    prefix = f"{CKBR}quote-{doc_id}-"
+    prefix = f"{CKBR}quote-" if short_ids else f"{CKBR}quote-{doc_id}-"
     rows = kb.query(f"""SELECT ?q ?s ?before ?after WHERE {{ GRAPH <{graph}> {{
                           ?q <{CKB.startOffset}> ?s .
                           OPTIONAL {{ ?q <{CKB["prefix"]}> ?before }}
@@ -81,7 +81,7 @@ def check(path: Path, kb: Any) -> Checked:
     except (KeyError, TypeError):  # the schema check says what is missing
         return check_sheet(path, kb, graph, sheet=sheet)
     # Re-anchor against what the store holds: a quote that moved since is reported, not shifted silently.
-    last = recorded(kb, graph, str(doc_id))
+    last = recorded(kb, graph, str(doc_id), bool(sheet.data["document"].get("short_ids")))
     checked = check_sheet(path, kb, graph, sheet=sheet, recorded=last)
     if not checked.problems:
         _, _, unstated = compile_sheet(checked)
@@ -90,6 +90,32 @@ def check(path: Path, kb: Any) -> Checked:
                             "states what it is: quote the words that name it (a claim via a statement "
                             "by it, or one that states a fact about it)")
     return checked
+
+
+PREFIXES = {"ckb": str(CKB), "ckbr": str(CKBR), "owl": str(OWL), "rdf": str(RDF), "rdfs": str(RDFS),
+            "xsd": str(XSD), "skos": str(SKOS), "dcterms": str(DCTERMS), "prov": str(PROV),
+            "org": "http://www.w3.org/ns/org#"}
+
+
+def compile_file(kb: Any, path: str | Path) -> Graph:
+    """Check and compile a sheet without loading it (SheetProblems if it is bad): the graph it gives."""
+    p = Path(path)
+    if not p.is_file():
+        raise KBError(f"{p}: no such file")
+    checked = check(p, kb)
+    if checked.problems:
+        raise SheetProblems(checked.problems)
+    g, _, _ = compile_sheet(checked)
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    return g
+
+
+def compiled_turtle(g: Graph, sheet: str) -> str:
+    """A compiled sheet as Turtle, its first lines saying where it comes from and not to edit it."""
+    body = g.serialize(format="turtle")
+    return (f"# Generated from {sheet} by `ckb sheet compile {sheet} -o <this file>`: do not edit;\n"
+            "# edit the sheet and compile again (tests/test_sheet_article.py checks they agree).\n" + body)
 
 
 def import_sheet(kb: Any, path: str | Path) -> SheetImport:

@@ -28,10 +28,14 @@ class Vocab:
     place_names: dict[str, set[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # IRI -> its rdfs:label
     shown: dict[str, list[str]] = field(default_factory=dict)  # vocabulary -> its labels, for messages
+    # the other vocabularies of individuals (role, participant role, weapon, fatalities) and the
+    # event classes, each by its name in messages
+    more: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def individuals(self, kind: str) -> dict[str, str]:
         """The lookup table of one vocabulary by its name in messages."""
-        return {"hedge": self.hedges, "support": self.supports, "status": self.statuses}[kind]
+        known = {"hedge": self.hedges, "support": self.supports, "status": self.statuses}
+        return known[kind] if kind in known else self.more[kind]
 
 
 def _terms(kb: Any, cls: str, shown: list[str]) -> dict[str, str]:
@@ -57,6 +61,14 @@ def load_vocab(kb: Any, skip_graph: str = "") -> Vocab:
         v.shown[kind] = []
         setattr(v, {"hedge": "hedges", "support": "supports", "status": "statuses"}[kind],
                 _terms(kb, str(cls), v.shown[kind]))
+    for kind, cls in (("role", CKB.AttributionRole), ("participant role", CKB.ParticipantRole),
+                      ("weapon", CKB.WeaponCategory), ("fatalities", CKB.FatalityStatus)):
+        v.shown[kind] = []
+        v.more[kind] = _terms(kb, str(cls), v.shown[kind])
+    rows = kb.query(f"SELECT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{CKB.Event}> }}", inferred=False).rows
+    events = sorted(str(r["c"]) for r in rows if str(r["c"]).startswith(str(CKB)))
+    v.more["event type"] = {e.rsplit("#", 1)[-1].lower(): e for e in events}
+    v.shown["event type"] = [e.rsplit("#", 1)[-1] for e in events]
     for top, into in ((CKB.Actor, v.actor_classes), (CKB.UnnamedAgent, v.actor_classes),
                       (CKB.Place, v.place_classes)):
         rows = kb.query(f"SELECT ?c WHERE {{ ?c <{RDFS}subClassOf>* <{top}> }}", inferred=False).rows

@@ -1,0 +1,139 @@
+"""The completion index: every label of the store and how each class is used, for the editor.
+
+The query editor asks, per keystroke, which entities a typed word names and which properties
+instances of a class carry. Answering that by SPARQL means a scan of every label (a CONTAINS
+filter) or a join of every typed subject with its triples: seconds at 1M triples. The index
+reads both once per store generation (kb.derived.memo: a write starts it afresh) by pattern
+lookups in this process, then answers from sorted keys (bisect) and a table in memory.
+
+It is derived state: it holds nothing the store does not, it is rebuilt from the store on
+the first request after a write, and dropping it costs only that rebuild. User text never
+becomes query text: the index is built by fixed lookups and searched in Python. Remote
+engines, which others may write to, get no index (kb.derived.memo gives none).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from kb.derived.memo import memo
+from kb.namespaces import CKB
+from kb.views.lookups import RDF_TYPE, reader
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
+SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+FIELDS = (RDFS_LABEL, SKOS_PREF, SKOS_ALT)  # the rank of a matched field: label first
+SCAN = 2000  # keys read past the bisect point per lookup: bounds a one-letter search
+_WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
+_build_lock = threading.Lock()
+
+
+def normalise(text: str) -> str:
+    """Lower-cased (casefold) with runs of whitespace as one space: how labels are compared."""
+    return " ".join(str(text).split()).casefold()
+
+
+@dataclass
+class LabelIndex:
+    """Labels by prefix and by word prefix, and each class's properties in the data."""
+
+    entries: list[tuple[str, str, int]] = field(default_factory=list)  # (iri, label, field rank)
+    full: list[tuple[str, int]] = field(default_factory=list)  # (normalised label, entry), sorted
+    words: list[tuple[str, int]] = field(default_factory=list)  # (label from a later word, entry)
+    usage: dict[str, Counter[str]] = field(default_factory=dict)  # class -> property -> triples
+    instances: Counter[str] = field(default_factory=Counter)  # class -> typed subjects
+
+    def find(self, text: str, limit: int) -> list[tuple[str, str, str]]:
+        """Entities whose label starts with ``text`` (then any word of it), best first:
+        (iri, label, "exact" | "prefix" | "word")."""
+        needle = normalise(text)
+        if not needle or limit <= 0:
+            return []
+        best: dict[str, tuple[int, int, int, str]] = {}
+        for kind, keys in ((1, self.full), (2, self.words)):
+            i = bisect_left(keys, (needle, -1))
+            for key, ref in keys[i:i + SCAN]:
+                if not key.startswith(needle):
+                    break
+                iri, label, rank = self.entries[ref]
+                score = (0 if kind == 1 and key == needle else kind, rank, len(label), label)
+                if iri not in best or score < best[iri]:
+                    best[iri] = score
+        ranked = sorted(best.items(), key=lambda item: (item[1], item[0]))[:limit]
+        kinds = ("exact", "prefix", "word")
+        return [(iri, score[3], kinds[score[0]]) for iri, score in ranked]
+
+
+def _labels(read: Any, index: LabelIndex) -> None:
+    full, words = [], []
+    for rank, prop in enumerate(FIELDS):
+        quads, _ = read.quads(None, prop, None)
+        for quad in quads:
+            # the ontology's own terms complete as classes and properties, not as entities
+            if not isinstance(quad.subject, ox.NamedNode) or quad.subject.value.startswith(str(CKB)):
+                continue
+            if not isinstance(quad.object, ox.Literal):
+                continue
+            key = normalise(quad.object.value)
+            if not key:
+                continue
+            ref = len(index.entries)
+            index.entries.append((quad.subject.value, quad.object.value, rank))
+            full.append((key, ref))
+            words.extend((key[m.start():], ref) for m in _WORD.finditer(key) if m.start())
+    full.sort()
+    words.sort()
+    index.full, index.words = full, words
+
+
+def _usage(read: Any, index: LabelIndex) -> None:
+    # Asserted and inferred types: an instance of a subclass counts for its superclasses too.
+    typed: dict[Any, list[str]] = defaultdict(list)
+    quads, _ = read.quads(None, RDF_TYPE, None)
+    for quad in quads:
+        if isinstance(quad.object, ox.NamedNode):
+            typed[quad.subject].append(quad.object.value)
+    for classes in typed.values():
+        index.instances.update(set(classes))
+    usage: dict[str, Counter[str]] = defaultdict(Counter)
+    for quad in read.store.quads_for_pattern(None, None, None, None):
+        classes = typed.get(quad.subject)
+        if classes and read._ok(quad.graph_name, True, True):
+            for cls in classes:
+                usage[cls][quad.predicate.value] += 1
+    index.usage = dict(usage)
+
+
+def build(kb: Any) -> LabelIndex | None:
+    """Read a new index from the KB's embedded store; None for a remote engine."""
+    with reader(kb) as read:
+        if read is None:
+            return None
+        index = LabelIndex()
+        _labels(read, index)
+        _usage(read, index)
+        return index
+
+
+def label_index(kb: Any) -> LabelIndex | None:
+    """The index of the store as it is now (built on the first call after a write);
+    None where there is no store in this process or others may write to it."""
+    held = memo(kb, "completion-index")
+    if held is None:
+        return None
+    with _build_lock:  # one build per generation, however many keystrokes wait for it
+        found = held.get("index")
+        if found is None:
+            # The build reads under the store's read lock, so no write lands during it; one that
+            # landed before it started a new memo, and this index (of the newer store) then
+            # stays in the old one, which no later call reaches.
+            found = held["index"] = build(kb)
+        return found

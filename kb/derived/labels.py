@@ -4,7 +4,8 @@ The query editor asks, per keystroke, which entities a typed word names and whic
 instances of a class carry. Answering that by SPARQL means a scan of every label (a CONTAINS
 filter) or a join of every typed subject with its triples: seconds at 1M triples. The index
 reads both once per store generation (kb.derived.memo: a write starts it afresh) by pattern
-lookups in this process, then answers from sorted keys (bisect) and a table in memory.
+lookups (labels) and two fixed aggregate queries (class usage), then answers from sorted
+keys (bisect) and a table in memory.
 
 It is derived state: it holds nothing the store does not, it is rebuilt from the store on
 the first request after a write, and dropping it costs only that rebuild. User text never
@@ -24,16 +25,22 @@ from typing import Any
 import pyoxigraph as ox
 
 from kb.derived.memo import memo
+from kb.errors import KBError
 from kb.namespaces import CKB
-from kb.views.lookups import RDF_TYPE, reader
+from kb.views.lookups import reader
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
 FIELDS = (RDFS_LABEL, SKOS_PREF, SKOS_ALT)  # the rank of a matched field: label first
 SCAN = 2000  # keys read past the bisect point per lookup: bounds a one-letter search
+BUILD_TIMEOUT = 300.0  # seconds for each of the build's two queries (a million triples: about 1 s)
+USAGE = "SELECT ?c ?p (COUNT(*) AS ?n) WHERE { ?s a ?c . ?s ?p ?o FILTER(isIRI(?c)) } GROUP BY ?c ?p"
+INSTANCES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c"
 _WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
 _build_lock = threading.Lock()
+NAME = "completion-index"  # in kb.derived.memo
+BUILD_TRIES = 3
 
 
 def normalise(text: str) -> str:
@@ -94,46 +101,51 @@ def _labels(read: Any, index: LabelIndex) -> None:
     index.full, index.words = full, words
 
 
-def _usage(read: Any, index: LabelIndex) -> None:
-    # Asserted and inferred types: an instance of a subclass counts for its superclasses too.
-    typed: dict[Any, list[str]] = defaultdict(list)
-    quads, _ = read.quads(None, RDF_TYPE, None)
-    for quad in quads:
-        if isinstance(quad.object, ox.NamedNode):
-            typed[quad.subject].append(quad.object.value)
-    for classes in typed.values():
-        index.instances.update(set(classes))
+def _usage(kb: Any, index: LabelIndex) -> None:
+    # The engine joins every typed subject with its triples in about a second at 1M triples
+    # (a scan in Python took several); asserted and inferred types alike, so an instance of a
+    # subclass counts for its superclasses too.
     usage: dict[str, Counter[str]] = defaultdict(Counter)
-    for quad in read.store.quads_for_pattern(None, None, None, None):
-        classes = typed.get(quad.subject)
-        if classes and read._ok(quad.graph_name, True, True):
-            for cls in classes:
-                usage[cls][quad.predicate.value] += 1
+    for row in kb.query(USAGE, limit=1_000_000, timeout=BUILD_TIMEOUT).rows:
+        usage[str(row["c"])][str(row["p"])] += int(row["n"])
+    for row in kb.query(INSTANCES, limit=1_000_000, timeout=BUILD_TIMEOUT).rows:
+        index.instances[str(row["c"])] += int(row["n"])
     index.usage = dict(usage)
 
 
-def build(kb: Any) -> LabelIndex | None:
-    """Read a new index from the KB's embedded store; None for a remote engine."""
+def build(kb: Any) -> tuple[int | None, LabelIndex] | None:
+    """Read a new index from the KB's embedded store, with the generation it read (None when
+    the store changed while it read); None without a store in this process."""
+    index = LabelIndex()
     with reader(kb) as read:
         if read is None:
             return None
-        index = LabelIndex()
+        generation = kb.generation()
         _labels(read, index)
-        _usage(read, index)
-        return index
+    # The usage queries run outside the read lock: a write since the labels were read would
+    # make an index of two stores.
+    _usage(kb, index)
+    return (generation if kb.generation() == generation else None), index
 
 
 def label_index(kb: Any) -> LabelIndex | None:
     """The index of the store as it is now (built on the first call after a write);
     None where there is no store in this process or others may write to it."""
-    held = memo(kb, "completion-index")
-    if held is None:
+    if memo(kb, NAME) is None:
         return None
     with _build_lock:  # one build per generation, however many keystrokes wait for it
-        found = held.get("index")
-        if found is None:
-            # The build reads under the store's read lock, so no write lands during it; one that
-            # landed before it started a new memo, and this index (of the newer store) then
-            # stays in the old one, which no later call reaches.
-            found = held["index"] = build(kb)
-        return found
+        for _ in range(BUILD_TRIES):
+            held = memo(kb, NAME)
+            if held is not None and "index" in held:
+                return held["index"]
+            built = build(kb)
+            if built is None:
+                return None
+            generation, index = built
+            if generation is not None:
+                held = memo(kb, NAME)  # after the build: the memo of its generation, or a later one
+                if held is not None and kb.generation() == generation:
+                    held["index"] = index
+                return index
+    raise KBError(f"the store changed during each of {BUILD_TRIES} builds of the completion index; "
+                  "try again when the writes pause")

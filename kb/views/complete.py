@@ -144,7 +144,7 @@ def _terms(kb: Any, kind: str, text: str, classes: Sequence[str], limit: int) ->
                 reasons[prop] = f"domain {shorten(next(iter(sorted(doms & above))))}"
         for prop, n in (index.usage.get(cls, Counter()) if index else Counter()).items():
             related[prop] += n
-            reasons[prop] = f"used {related[prop]:,} times with {shorten(cls)}"
+            reasons[prop] = f"used {n:,} time{'' if n == 1 else 's'} with {shorten(cls)}"
     names = {**onto.properties}
     for prop in related:
         names.setdefault(prop, "")

@@ -16,8 +16,9 @@ from typing import Any
 
 from flask import Flask
 
-# What the home page links to, and the lists an analyst opens first.
-LANDING = ("/claims", "/claims?anonymity=anonymous", "/actors", "/timeline")
+# What the home page links to, and the lists an analyst opens first; and one editor completion,
+# which builds the completion index (kb.derived.labels) before the first keystroke waits for it.
+LANDING = ("/claims", "/claims?anonymity=anonymous", "/actors", "/timeline", "/api/complete?kind=entity&q=ab")
 POLL_SECONDS = 2.0  # how soon after a write the rebuilding starts
 
 

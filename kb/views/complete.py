@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from kb.derived.labels import LabelIndex, label_index, normalise
@@ -203,7 +203,7 @@ def complete(kb: Any, kind: str, text: str = "", classes: Sequence[str] = (),
     else:
         found = _terms(kb, kind, text, classes, limit)
     return {"kind": kind, "text": text, "classes": classes,
-            "results": [asdict(c) for c in found], "note": note}
+            "results": [dict(vars(c)) for c in found], "note": note}
 
 
 def _expand(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -146,3 +147,25 @@ def test_one_letter_searches_are_bounded(kb: KnowledgeBase) -> None:
     assert index is not None
     assert len(index.find("s", 1000)) <= 2 * labelindex.SCAN
     assert len(index.find("s", 5)) == 5
+
+
+def test_the_servers_warmer_builds_the_index_after_each_write(written: KnowledgeBase) -> None:
+    from kb.derived.memo import memo
+    from webui.warm import LANDING
+
+    path = next(p for p in LANDING if p.startswith("/api/complete"))
+    app = create_app({"KB": written, "TESTING": True, "WARM_PAGES": (path,)})
+    warmer = app.extensions["ckb.warmer"]
+    try:
+        for _ in range(2):
+            generation = written.generation()
+            end = time.monotonic() + 120
+            while warmer.warmed != generation and time.monotonic() < end:
+                time.sleep(0.05)
+            assert warmer.warmed == generation
+            assert "index" in memo(written, labelindex.NAME)  # built before anyone typed
+            written.update('INSERT DATA { <urn:w> <http://www.w3.org/2000/01/rdf-schema#label> "w" }',
+                           token="t")
+            assert "index" not in memo(written, labelindex.NAME)
+    finally:
+        warmer.stop(wait=30)

@@ -38,8 +38,8 @@ KEY_CHARS = 48  # of a label or a word onwards, kept as a key (longer text is ch
 BUILD_TIMEOUT = 300.0  # seconds for each of the build's two queries (a million triples: about 1 s)
 # The typed subjects first, distinct (a type stated in two graphs counts once): joined
 # directly, Oxigraph 0.5 planned the same count over the union of graphs eight times slower.
-USAGE = ("SELECT ?c ?p (COUNT(*) AS ?n) WHERE { { SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) } } "
-         "?s ?p ?o } GROUP BY ?c ?p")
+USAGE = ("SELECT ?c ?p (COUNT(*) AS ?n) WHERE { "
+         "{ SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) } } ?s ?p ?o } GROUP BY ?c ?p")
 INSTANCES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c"
 _WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
 _build_lock = threading.Lock()

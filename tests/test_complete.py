@@ -153,8 +153,8 @@ def test_the_servers_warmer_builds_the_index_after_each_write(written: Knowledge
     from kb.derived.memo import memo
     from webui.warm import LANDING
 
-    path = next(p for p in LANDING if p.startswith("/api/complete"))
-    app = create_app({"KB": written, "TESTING": True, "WARM_PAGES": (path,)})
+    paths = tuple(p for p in LANDING if p.startswith("/api/complete"))
+    app = create_app({"KB": written, "TESTING": True, "WARM_PAGES": paths})
     warmer = app.extensions["ckb.warmer"]
     try:
         for _ in range(2):
@@ -163,9 +163,10 @@ def test_the_servers_warmer_builds_the_index_after_each_write(written: Knowledge
             while warmer.warmed != generation and time.monotonic() < end:
                 time.sleep(0.05)
             assert warmer.warmed == generation
-            assert "index" in memo(written, labelindex.NAME)  # built before anyone typed
+            for name in (labelindex.NAME, labelindex.USAGE_NAME):  # read before anyone typed
+                assert "value" in memo(written, name)
             written.update('INSERT DATA { <urn:w> <http://www.w3.org/2000/01/rdf-schema#label> "w" }',
                            token="t")
-            assert "index" not in memo(written, labelindex.NAME)
+            assert "value" not in memo(written, labelindex.NAME)
     finally:
         warmer.stop(wait=30)

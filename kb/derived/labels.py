@@ -2,15 +2,15 @@
 
 The query editor asks, per keystroke, which entities a typed word names and which properties
 instances of a class carry. Answering that by SPARQL means a scan of every label (a CONTAINS
-filter) or a join of every typed subject with its triples: seconds at 1M triples. The index
-reads both once per store generation (kb.derived.memo: a write starts it afresh) by pattern
-lookups (labels) and two fixed aggregate queries (class usage), then answers from sorted
-keys (bisect) and a table in memory.
+filter) or a join of every typed subject with its triples: seconds at 1M triples. Each is
+read once per store generation (kb.derived.memo: a write starts it afresh), apart, so that
+entity lookups never wait for the slower class usage: the labels by pattern lookups, the
+usage by two fixed aggregate queries. Lookups then bisect sorted keys in memory.
 
-It is derived state: it holds nothing the store does not, it is rebuilt from the store on
-the first request after a write, and dropping it costs only that rebuild. User text never
-becomes query text: the index is built by fixed lookups and searched in Python. Remote
-engines, which others may write to, get no index (kb.derived.memo gives none).
+It is derived state: it holds nothing the store does not, it is read again from the store on
+the first request after a write, and dropping it costs only that. User text never becomes
+query text: the index is built by fixed lookups and queries and searched in Python. Remote
+engines, which others may write to, get none (kb.derived.memo gives none).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import re
 import threading
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
@@ -42,9 +43,10 @@ USAGE = ("SELECT ?c ?p (COUNT(*) AS ?n) WHERE { "
          "{ SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) } } ?s ?p ?o } GROUP BY ?c ?p")
 INSTANCES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c"
 _WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
-_build_lock = threading.Lock()
-NAME = "completion-index"  # in kb.derived.memo
+NAME, USAGE_NAME = "completion-labels", "completion-usage"  # in kb.derived.memo
+_locks = {NAME: threading.Lock(), USAGE_NAME: threading.Lock()}
 BUILD_TRIES = 3
+T = TypeVar("T")
 
 
 def normalise(text: str) -> str:
@@ -54,7 +56,7 @@ def normalise(text: str) -> str:
 
 @dataclass
 class LabelIndex:
-    """Labels by prefix and by word prefix, and each class's properties in the data."""
+    """Labels by prefix and by word prefix."""
 
     entries: list[tuple[str, str, int]] = field(default_factory=list)  # (iri, label, field rank)
     # Sorted keys (a label, normalised and cut to KEY_CHARS) with the entry of each, in two
@@ -65,8 +67,6 @@ class LabelIndex:
     word_keys: list[str] = field(default_factory=list)
     word_refs: list[int] = field(default_factory=list)
     order: list[int] = field(default_factory=list)  # entry -> rank: label before alias, shorter first
-    usage: dict[str, Counter[str]] = field(default_factory=dict)  # class -> property -> triples
-    instances: Counter[str] = field(default_factory=Counter)  # class -> typed subjects
 
     def find(self, text: str, limit: int) -> list[tuple[str, str, str]]:
         """Entities whose label is ``text``, then those it starts, then those a later word of
@@ -133,51 +133,67 @@ def _labels(read: Any, index: LabelIndex) -> None:
         index.order[ref] = position
 
 
-def _usage(kb: Any, index: LabelIndex) -> None:
+@dataclass
+class ClassUsage:
+    """How many subjects each class has, and how often its instances use each property."""
+
+    usage: dict[str, Counter[str]]  # class -> property -> triples
+    instances: Counter[str]  # class -> typed subjects
+
+
+def _read_labels(kb: Any) -> LabelIndex | None:
+    with reader(kb) as read:
+        if read is None:
+            return None
+        index = LabelIndex()
+        _labels(read, index)
+        return index
+
+
+def _read_usage(kb: Any) -> ClassUsage | None:
     # The engine joins every typed subject with its triples in seconds at 1M triples (a scan
     # in Python took longer); asserted and inferred types alike, so an instance of a
     # subclass counts for its superclasses too.
     usage: dict[str, Counter[str]] = defaultdict(Counter)
     for row in kb.query(USAGE, limit=1_000_000, timeout=BUILD_TIMEOUT).rows:
         usage[str(row["c"])][str(row["p"])] += int(row["n"])
+    instances: Counter[str] = Counter()
     for row in kb.query(INSTANCES, limit=1_000_000, timeout=BUILD_TIMEOUT).rows:
-        index.instances[str(row["c"])] += int(row["n"])
-    index.usage = dict(usage)
+        instances[str(row["c"])] += int(row["n"])
+    return ClassUsage(dict(usage), instances)
 
 
-def build(kb: Any) -> tuple[int | None, LabelIndex] | None:
-    """Read a new index from the KB's embedded store, with the generation it read (None when
-    the store changed while it read); None without a store in this process."""
-    index = LabelIndex()
-    with reader(kb) as read:
-        if read is None:
-            return None
-        generation = kb.generation()
-        _labels(read, index)
-    # The usage queries run outside the read lock: a write since the labels were read would
-    # make an index of two stores.
-    _usage(kb, index)
-    return (generation if kb.generation() == generation else None), index
+def _kept(kb: Any, name: str, read: Callable[[Any], T | None]) -> T | None:
+    """What ``read`` makes of the store as it is now, made once per store generation; None
+    where others may write to the store or ``read`` cannot (no store in this process)."""
+    if memo(kb, name) is None:
+        return None
+    with _locks[name]:  # one build per generation, however many keystrokes wait for it
+        for _ in range(BUILD_TRIES):
+            held = memo(kb, name)
+            if held is not None and "value" in held:
+                return held["value"]
+            before = kb.generation()
+            value = read(kb)
+            if value is None:
+                return None
+            if kb.generation() != before:
+                continue  # a write landed while it read: that would be a mix of two stores
+            held = memo(kb, name)  # the memo of a generation >= before, so of before itself
+            if held is not None and kb.generation() == before:
+                held["value"] = value
+            return value
+    raise KBError(f"the store changed during each of {BUILD_TRIES} builds of the completion "
+                  "index; try again when the writes pause")
 
 
 def label_index(kb: Any) -> LabelIndex | None:
-    """The index of the store as it is now (built on the first call after a write);
-    None where there is no store in this process or others may write to it."""
-    if memo(kb, NAME) is None:
-        return None
-    with _build_lock:  # one build per generation, however many keystrokes wait for it
-        for _ in range(BUILD_TRIES):
-            held = memo(kb, NAME)
-            if held is not None and "index" in held:
-                return held["index"]
-            built = build(kb)
-            if built is None:
-                return None
-            generation, index = built
-            if generation is not None:
-                held = memo(kb, NAME)  # after the build: the memo of its generation, or a later one
-                if held is not None and kb.generation() == generation:
-                    held["index"] = index
-                return index
-    raise KBError(f"the store changed during each of {BUILD_TRIES} builds of the completion index; "
-                  "try again when the writes pause")
+    """Every label of the store as it is now, for lookups (read on the first call after a
+    write, about 3 s at 1M triples); None without an embedded store in this process."""
+    return _kept(kb, NAME, _read_labels)
+
+
+def class_usage(kb: Any) -> ClassUsage | None:
+    """Each class's instances and their properties in the store as it is now (two aggregate
+    queries on the first call after a write); None where others may write to the store."""
+    return _kept(kb, USAGE_NAME, _read_usage)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kb.derived.labels import LabelIndex, label_index, normalise
+from kb.derived.labels import LabelIndex, class_usage, label_index, normalise
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB, PREFIXES
@@ -125,10 +125,10 @@ def _matcher(text: str) -> Any:
 
 
 def _terms(kb: Any, kind: str, text: str, classes: Sequence[str], limit: int) -> list[Completion]:
-    onto, index = ontology(kb), label_index(kb)
+    onto, usage = ontology(kb), class_usage(kb)
     test = _matcher(text)
     if kind == "class":
-        counts = index.instances if index else Counter()
+        counts = usage.instances if usage else Counter()
         found = [c for c, label in onto.classes.items() if test(c, label)]
         found.sort(key=lambda c: (-counts.get(c, 0), shorten(c)))
         return [Completion(shorten(c), c, onto.classes[c] or _local(c),
@@ -142,7 +142,7 @@ def _terms(kb: Any, kind: str, text: str, classes: Sequence[str], limit: int) ->
             if doms & above and prop not in reasons:
                 related[prop] += 0
                 reasons[prop] = f"domain {shorten(next(iter(sorted(doms & above))))}"
-        for prop, n in (index.usage.get(cls, Counter()) if index else Counter()).items():
+        for prop, n in (usage.usage.get(cls, Counter()) if usage else Counter()).items():
             related[prop] += n
             reasons[prop] = f"used {n:,} time{'' if n == 1 else 's'} with {shorten(cls)}"
     names = {**onto.properties}

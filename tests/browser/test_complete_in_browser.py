@@ -50,6 +50,13 @@ def test_properties_follow_the_subjects_class(page) -> None:
     assert "with ckb:Claim" in claim[0], claim[:5]
     assert claim[:5] != clash[:5]
     assert not any(h.startswith("ckb:participant ") and "with ckb:Claim" in h for h in claim), claim
+    # the same subject continued after `;`, its class named with the query's own prefix
+    _editor(page, "PREFIX o: <https://w3id.org/conflict-kb/ontology#>\n"
+                  "SELECT * WHERE {\n  ?x a o:Clash ;\n    ")
+    page.keyboard.type("o:", delay=30)
+    page.keyboard.press("Control+Space")
+    hints = _hints(page)
+    assert hints[0].startswith("o:") and "with ckb:Clash" in hints[0], hints[:5]
 
 
 def test_an_entity_by_the_words_of_its_label(page) -> None:

@@ -18,7 +18,7 @@ BLUEPRINTS: list[str] = [
     "webui.home", "webui.query", "webui.entity", "webui.ontology_pages", "webui.timeline", "webui.reader",
     "webui.map", "webui.events",
     "webui.claims", "webui.sources", "webui.actors",
-    "webui.reconcile", "webui.importing", "webui.annotate",
+    "webui.reconcile", "webui.importing", "webui.annotate", "webui.complete",
 ]
 
 DEFAULT_CONFIG: dict[str, Any] = {

@@ -16,8 +16,10 @@ from typing import Any
 
 from flask import Flask
 
-# What the home page links to, and the lists an analyst opens first.
-LANDING = ("/claims", "/claims?anonymity=anonymous", "/actors", "/timeline")
+# What the home page links to, and the lists an analyst opens first; and two editor completions,
+# which read the labels and class usage (kb.derived.labels) before a keystroke waits for them.
+LANDING = ("/claims", "/claims?anonymity=anonymous", "/actors", "/timeline",
+           "/api/complete?kind=entity&q=ab", "/api/complete?kind=property&class=ckb:Event")
 POLL_SECONDS = 2.0  # how soon after a write the rebuilding starts
 
 

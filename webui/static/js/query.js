@@ -9,22 +9,9 @@
   var state = { result: null, page: 0, labels: {}, graph: null, seq: 0, sort: null };
 
   /* --- editor: prefixes and terms come from this server only (no prefix.cc, no LOV) --- */
+  // prefixes, classes after `a`, a class's properties, entities by label: js/complete.js
   var Yasqe = window.Yasqe;
-  var prefixList = Object.keys(cfg.prefixes).sort().map(function (p) { return p + ": <" + cfg.prefixes[p] + ">"; });
-  var termsPromise = null;
-  function terms(kind) {
-    termsPromise = termsPromise || ckb.fetchJSON("/api/terms");
-    return termsPromise.then(function (t) { return t[kind]; });
-  }
-  Yasqe.forkAutocompleter("prefixes", { name: "kbPrefixes", persistenceId: null,
-    get: function () { return Promise.resolve(prefixList); } }, false);
-  Yasqe.forkAutocompleter("class", { name: "kbClass", bulk: true, persistenceId: null,
-    get: function () { return terms("classes"); } }, false);
-  Yasqe.forkAutocompleter("property", { name: "kbProperty", bulk: true, persistenceId: null,
-    get: function () { return terms("properties"); } }, false);
-  // lodash merges arrays index by index, so the defaults list itself must be replaced.
-  Yasqe.defaults.autocompleters = ["variables", "kbPrefixes", "kbClass", "kbProperty"];
-  Yasqe.defaults.prefixCcApi = null;
+  ckbComplete.install(Yasqe, cfg);
 
   var yasqe = new Yasqe($("editor"), {
     value: cfg.query, persistenceId: null, consumeShareLink: null, createShareableLink: null,

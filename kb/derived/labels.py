@@ -1,0 +1,199 @@
+"""The completion index: every label of the store and how each class is used, for the editor.
+
+The query editor asks, per keystroke, which entities a typed word names and which properties
+instances of a class carry. Answering that by SPARQL means a scan of every label (a CONTAINS
+filter) or a join of every typed subject with its triples: seconds at 1M triples. Each is
+read once per store generation (kb.derived.memo: a write starts it afresh), apart, so that
+entity lookups never wait for the slower class usage: the labels by pattern lookups, the
+usage by two fixed aggregate queries. Lookups then bisect sorted keys in memory.
+
+It is derived state: it holds nothing the store does not, it is read again from the store on
+the first request after a write, and dropping it costs only that. User text never becomes
+query text: the index is built by fixed lookups and queries and searched in Python. Remote
+engines, which others may write to, get none (kb.derived.memo gives none).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pyoxigraph as ox
+
+from kb.derived.memo import memo
+from kb.errors import KBError
+from kb.namespaces import CKB
+from kb.views.lookups import reader
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
+SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+FIELDS = (RDFS_LABEL, SKOS_PREF, SKOS_ALT)  # the rank of a matched field: label first
+SCAN = 5000  # keys a lookup ranks at most, per list: bounds a one-letter search
+KEY_CHARS = 48  # of a label or a word onwards, kept as a key (longer text is checked per hit)
+BUILD_TIMEOUT = 300.0  # seconds for each of the build's two queries (a million triples: about 1 s)
+# The typed subjects first, distinct (a type stated in two graphs counts once): joined
+# directly, Oxigraph 0.5 planned the same count over the union of graphs eight times slower.
+USAGE = ("SELECT ?c ?p (COUNT(*) AS ?n) WHERE { "
+         "{ SELECT DISTINCT ?s ?c WHERE { ?s a ?c FILTER(isIRI(?c)) } } ?s ?p ?o } GROUP BY ?c ?p")
+INSTANCES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c"
+_WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
+NAME, USAGE_NAME = "completion-labels", "completion-usage"  # in kb.derived.memo
+_locks = {NAME: threading.Lock(), USAGE_NAME: threading.Lock()}
+BUILD_TRIES = 3
+T = TypeVar("T")
+
+
+def normalise(text: str) -> str:
+    """Lower-cased (casefold) with runs of whitespace as one space: how labels are compared."""
+    return " ".join(str(text).split()).casefold()
+
+
+@dataclass
+class LabelIndex:
+    """Labels by prefix and by word prefix."""
+
+    entries: list[tuple[str, str, int]] = field(default_factory=list)  # (iri, label, field rank)
+    # Sorted keys (a label, normalised and cut to KEY_CHARS) with the entry of each, in two
+    # parallel lists so that a range of them is one slice; and the same for every later word
+    # of a label ("republican guard" of "syrian republican guard").
+    full_keys: list[str] = field(default_factory=list)
+    full_refs: list[int] = field(default_factory=list)
+    word_keys: list[str] = field(default_factory=list)
+    word_refs: list[int] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)  # entry -> rank: label before alias, shorter first
+
+    def find(self, text: str, limit: int) -> list[tuple[str, str, str]]:
+        """Entities whose label is ``text``, then those it starts, then those a later word of
+        it starts (each best first: label before alias, shorter first), one hit per entity:
+        (iri, label, "exact" | "prefix" | "word")."""
+        needle = normalise(text)
+        if not needle or limit <= 0:
+            return []
+        key = needle[:KEY_CHARS]
+        after = key[:-1] + chr(ord(key[-1]) + 1)  # the first key past those ``key`` starts
+        found: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+
+        def take(refs: list[int], kind: str) -> bool:
+            for ref in sorted(refs, key=self.order.__getitem__):
+                iri, label, _ = self.entries[ref]
+                if iri in seen or (len(needle) > KEY_CHARS and needle not in normalise(label)):
+                    continue
+                seen.add(iri)
+                found.append((iri, label, kind))
+                if len(found) >= limit:
+                    return True
+            return False
+
+        i = bisect_left(self.full_keys, key)
+        j = bisect_left(self.full_keys, after, i, min(len(self.full_keys), i + SCAN))
+        exact = i
+        while exact < j and self.full_keys[exact] == needle:
+            exact += 1
+        if take(self.full_refs[i:exact], "exact") or take(self.full_refs[exact:j], "prefix"):
+            return found
+        i = bisect_left(self.word_keys, key)
+        j = bisect_left(self.word_keys, after, i, min(len(self.word_keys), i + SCAN))
+        take(self.word_refs[i:j], "word")
+        return found
+
+
+def _labels(read: Any, index: LabelIndex) -> None:
+    full, words = [], []
+    for rank, prop in enumerate(FIELDS):
+        quads, _ = read.quads(None, prop, None)
+        for quad in quads:
+            # the ontology's own terms complete as classes and properties, not as entities
+            if not isinstance(quad.subject, ox.NamedNode) or quad.subject.value.startswith(str(CKB)):
+                continue
+            if not isinstance(quad.object, ox.Literal):
+                continue
+            key = normalise(quad.object.value)
+            if not key:
+                continue
+            ref = len(index.entries)
+            index.entries.append((quad.subject.value, quad.object.value, rank))
+            full.append((key[:KEY_CHARS], ref))
+            words.extend((key[m.start():m.start() + KEY_CHARS], ref)
+                         for m in _WORD.finditer(key) if m.start())
+    full.sort()
+    words.sort()
+    index.full_keys, index.full_refs = [k for k, _ in full], [r for _, r in full]
+    index.word_keys, index.word_refs = [k for k, _ in words], [r for _, r in words]
+    ranked = sorted(range(len(index.entries)), key=lambda r: (
+        index.entries[r][2], len(index.entries[r][1]), index.entries[r][1], index.entries[r][0]))
+    index.order = [0] * len(ranked)
+    for position, ref in enumerate(ranked):
+        index.order[ref] = position
+
+
+@dataclass
+class ClassUsage:
+    """How many subjects each class has, and how often its instances use each property."""
+
+    usage: dict[str, Counter[str]]  # class -> property -> triples
+    instances: Counter[str]  # class -> typed subjects
+
+
+def _read_labels(kb: Any) -> LabelIndex | None:
+    with reader(kb) as read:
+        if read is None:
+            return None
+        index = LabelIndex()
+        _labels(read, index)
+        return index
+
+
+def _read_usage(kb: Any) -> ClassUsage | None:
+    # The engine joins every typed subject with its triples in seconds at 1M triples (a scan
+    # in Python took longer); asserted and inferred types alike, so an instance of a
+    # subclass counts for its superclasses too.
+    usage: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in kb.query(USAGE, limit=1_000_000, timeout=BUILD_TIMEOUT).rows:
+        usage[str(row["c"])][str(row["p"])] += int(row["n"])
+    instances: Counter[str] = Counter()
+    for row in kb.query(INSTANCES, limit=1_000_000, timeout=BUILD_TIMEOUT).rows:
+        instances[str(row["c"])] += int(row["n"])
+    return ClassUsage(dict(usage), instances)
+
+
+def _kept(kb: Any, name: str, read: Callable[[Any], T | None]) -> T | None:
+    """What ``read`` makes of the store as it is now, made once per store generation; None
+    where others may write to the store or ``read`` cannot (no store in this process)."""
+    if memo(kb, name) is None:
+        return None
+    with _locks[name]:  # one build per generation, however many keystrokes wait for it
+        for _ in range(BUILD_TRIES):
+            held = memo(kb, name)
+            if held is not None and "value" in held:
+                return held["value"]
+            before = kb.generation()
+            value = read(kb)
+            if value is None:
+                return None
+            if kb.generation() != before:
+                continue  # a write landed while it read: that would be a mix of two stores
+            held = memo(kb, name)  # the memo of a generation >= before, so of before itself
+            if held is not None and kb.generation() == before:
+                held["value"] = value
+            return value
+    raise KBError(f"the store changed during each of {BUILD_TRIES} builds of the completion "
+                  "index; try again when the writes pause")
+
+
+def label_index(kb: Any) -> LabelIndex | None:
+    """Every label of the store as it is now, for lookups (read on the first call after a
+    write, about 3 s at 1M triples); None without an embedded store in this process."""
+    return _kept(kb, NAME, _read_labels)
+
+
+def class_usage(kb: Any) -> ClassUsage | None:
+    """Each class's instances and their properties in the store as it is now (two aggregate
+    queries on the first call after a write); None where others may write to the store."""
+    return _kept(kb, USAGE_NAME, _read_usage)

@@ -108,7 +108,8 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
         if row.get("time") is not None:
             fact.time_text = str(row["time"])
         elif row.get("from") is not None and not fact.time_text:
-            fact.time_text = f"since {row['from']}"
+            # an xsd:dateTime at midnight is a day (how sheets and datasets record "since")
+            fact.time_text = f"since {str(row['from']).removesuffix('T00:00:00')}"
     fought = _fights(kb, iri) + reached(kb, iri)  # fights, other events, facts via collectives
     # Only PER_GROUP facts of each group are labelled and sourced: a state backing hundreds
     # of groups still costs a page a bounded number of lookups.

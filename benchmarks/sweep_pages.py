@@ -65,12 +65,15 @@ def prepared(store: Path, ged: Path) -> dict[str, Any]:
 
 def wait_ready(base: str, seconds: float) -> float:
     """Wait until the pages that stand on derived indexes answer 200 (they answer 503 while the
-    indexes are built after start); the seconds waited."""
+    indexes are built after start), and the home page and the landing views the server builds
+    ahead after start (webui.warm) have answered once; the seconds waited."""
+    from webui.warm import LANDING
+
     start = time.monotonic()
-    for path in ("/events", "/claims"):
+    for path in ("/events", "/", *LANDING):
         while True:
             try:
-                with urllib.request.urlopen(base + path, timeout=60) as r:
+                with urllib.request.urlopen(base + path, timeout=300) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -91,7 +94,7 @@ def sweep(base: str) -> list[dict[str, Any]]:
         for size, viewport in VIEWPORTS.items():
             context = browser.new_context(viewport=viewport)
             page = context.new_page()
-            page.goto(base + "/", wait_until="load")
+            page.goto(base + "/", wait_until="load", timeout=120_000)
             links = page.eval_on_selector_all("main a[href], header a[href]", "els => els.map(e => e.href)")
             wanted = ["/", *sorted({_local(u) for u in links if u.startswith(base) and "/export/" not in u
                                     and not urlsplit(u).path.startswith("/static/")})]

@@ -124,7 +124,15 @@ def _visit(context: Any, base: str, path: str, size: str) -> dict[str, Any]:
     while True:
         errors.clear()
         start = time.monotonic()
-        response = page.goto(base + path, wait_until="load", timeout=120_000)
+        try:
+            response = page.goto(base + path, wait_until="load", timeout=120_000)
+        except PlaywrightTimeout:  # a failure of this page, recorded; the sweep goes on
+            page.close()
+            row = {"size": size, "path": path, "status": 0, "retried_429": retried,
+                   "errors": ["no load event within 120 s"], "wider_px": 0, "height_px": 0,
+                   "load_s": 120.0, "settled_s": 120.0, "settled": False, "ok": False}
+            print(json.dumps(row), flush=True)
+            return row
         elapsed = time.monotonic() - start
         # A 429 says when to come back (the client spent its query budget): a reader would wait.
         if response is None or response.status != 429 or retried == 3:
@@ -145,10 +153,12 @@ def _visit(context: Any, base: str, path: str, size: str) -> dict[str, Any]:
     height = int(page.evaluate("document.documentElement.scrollHeight"))
     page.close()
     status = response.status if response else 0
-    return {"size": size, "path": path, "status": status, "retried_429": retried, "errors": errors[:5],
+    row = {"size": size, "path": path, "status": status, "retried_429": retried, "errors": errors[:5],
             "wider_px": max(wider, 0),
             "height_px": height, "load_s": round(elapsed, 2), "settled_s": round(settle, 2),
             "settled": settled, "ok": status == 200 and not errors and wider <= 0 and settled}
+    print(json.dumps(row), flush=True)  # progress, in the log of a run that takes many minutes
+    return row
 
 
 def report(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:

@@ -208,5 +208,6 @@ def test_cli_new_writes_a_skeleton_that_reads(tmp_path: Path) -> None:
 
 def test_a_since_date_reads_as_a_day_in_key_facts(sheet_kb: KnowledgeBase) -> None:
     from kb.views.facts import key_facts
-    times = {f.time_text for _k, _h, fs in key_facts(sheet_kb, CKBR + "actor-republic-of-dalmark").groups for f in fs}
+    groups = key_facts(sheet_kb, CKBR + "actor-republic-of-dalmark").groups
+    times = {f.time_text for _k, _h, fs in groups for f in fs}
     assert "since 2029-03-01" in times and not any("T00:00:00" in t for t in times), times

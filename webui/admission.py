@@ -22,9 +22,13 @@
   connection per REFUSAL_WAIT, not one a millisecond, each taking the interpreter from everyone
   else. So one client's pages hold at most that many places in the interactive lane, whatever
   it sends, and their queries at most all its workers but one (``scheduling.LanePools``):
-  another client's cheap query never waits for them. A page's time beyond FAST_QUERY_LIMIT is
-  charged to the same budget as queries: a client that spent it gets 429 on pages too. Cheap
-  pages (and the page cache's answers) cost nothing.
+  another client's cheap query never waits for them. A page's running time beyond
+  FAST_QUERY_LIMIT is charged to the same budget as queries (from when it got its place: time
+  spent waiting for one took no server work, and charging it made a reader who opened two slow
+  pages pay for each twice); a client that spent its budget gets 429 on pages too, except
+  those the page cache answers (they cost nothing). Cheap pages cost nothing.
+- **The server's own requests** (webui.warm building the landing pages ahead) are no client's:
+  they take places under their own name and are never charged or refused for budget.
 - **Who is a client.** The remote address, or the X-Forwarded-For hop before it when the
   remote address is a proxy named in TRUSTED_PROXIES (``ckb serve --trusted-proxy``).
 """
@@ -46,6 +50,7 @@ from werkzeug.exceptions import TooManyRequests
 from kb.errors import ForbiddenQuery, QueryTimeout
 from kb.query import scheduling
 from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, LanePools, NoRoom, Overloaded
+from webui import pagecache
 from webui.budget import Budget
 
 _KNOWN_HEAVY = 4096  # query texts remembered as heavy
@@ -174,9 +179,11 @@ class Admission:
             raise
         return DownloadSlot(self, client, granted, arrival() + granted)
 
-    def enter_page(self, client: str, deadline: float) -> None:
-        """Take one of ``client``'s page places, waiting until ``deadline``; 429 past its share or budget."""
-        self.budget.check(client)
+    def enter_page(self, client: str, deadline: float, free: Callable[[], bool] = lambda: False) -> float:
+        """Take one of ``client``'s page places, waiting until ``deadline``; 429 past its share, or
+        past its budget unless ``free()`` (a page the cache answers); when the place was taken."""
+        if not free():
+            self.budget.check(client)
         with self._turn:
             if self._pages[client] >= self.pages_per_client:
                 if self._queued[client] >= self.pages_waiting:
@@ -198,6 +205,7 @@ class Admission:
                         del self._queued[client]
                     self._turn.notify_all()  # room in the queue: for a request lingering
             self._pages[client] += 1
+        return time.monotonic()
 
     def _linger(self, client: str, until: float) -> None:
         """Wait (holding ``_turn``) until ``client`` has room among its waiting places, or ``until``."""
@@ -210,14 +218,16 @@ class Admission:
         finally:
             self._lingering -= 1
 
-    def leave_page(self, client: str, seconds: float) -> None:
-        """A page request ended after ``seconds``: its place goes on, its time beyond the slice is charged."""
+    def leave_page(self, client: str, seconds: float, charged: bool = True) -> None:
+        """A page request ran ``seconds`` in its place: the place goes on, and (if ``charged``) its
+        time beyond the slice is charged."""
         with self._turn:
             self._pages[client] -= 1
             if not self._pages[client]:
                 del self._pages[client]
             self._turn.notify_all()
-        self.budget.charge(client, seconds - self.fast)
+        if charged:
+            self.budget.charge(client, seconds - self.fast)
 
     def _leave_download(self, client: str) -> None:
         with self._lock:
@@ -271,6 +281,10 @@ def _warm(kb: Any) -> None:
         kb.query("ASK {}", timeout=60)
 
 
+# The WSGI environ key that marks a request the server makes itself (webui.warm); a client
+# cannot set it (it is no header), and it names the server's own place-holder.
+SERVER_OWN = "ckb.server_own"
+
 # Endpoints admitted on their own terms (queries, downloads; an import, behind the token, takes
 # the time its file needs), and static files (no store work).
 _SELF_ADMITTED = frozenset({"static", "sparql.endpoint", "graphstore.store", "graphstore.direct",
@@ -288,10 +302,12 @@ def init_app(app: Flask, kb: Any) -> None:
         # Pages and lookups: every query they make shares the request's one deadline.
         scheduling.LANE.set(INTERACTIVE)
         scheduling.DEADLINE.set(now + timeout)
-        client = admission.client(request)
+        own = bool(request.environ.get(SERVER_OWN))
+        client = SERVER_OWN if own else admission.client(request)
         scheduling.CLIENT.set(client)  # the lanes give a freed worker to the client holding fewest
         if request.endpoint is not None and request.endpoint not in _SELF_ADMITTED:
-            admission.enter_page(client, now + timeout)
+            g.ckb_page_start = admission.enter_page(client, now + timeout,
+                                                    free=lambda: own or pagecache.holds(app))
             g.ckb_page_client = client
 
     @app.teardown_request
@@ -301,7 +317,8 @@ def init_app(app: Flask, kb: Any) -> None:
         scheduling.CLIENT.set("")
         client = g.pop("ckb_page_client", None)
         if client is not None:
-            admission.leave_page(client, time.monotonic() - arrival())
+            ran = time.monotonic() - g.pop("ckb_page_start", arrival())
+            admission.leave_page(client, ran, charged=client != SERVER_OWN)
 
 
 def retry_after(exc: Exception) -> int | None:

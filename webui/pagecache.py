@@ -45,6 +45,11 @@ class PageCache:
             self.hits += 1
             return entry
 
+    def has(self, key: tuple[Any, ...]) -> bool:
+        """True if an entry is kept under ``key`` (not counted as a hit or a miss)."""
+        with self._lock:
+            return key in self._entries
+
     def put(self, key: tuple[Any, ...], status: int, content_type: str, body: bytes) -> None:
         """Keep an entry, dropping the least recently used ones beyond the byte bound."""
         if len(body) > min(MAX_ENTRY, self.max_bytes):
@@ -74,6 +79,16 @@ def _key(generation: int) -> tuple[Any, ...] | None:
     elif prefers_html(accept):
         accept = "text/html"
     return (generation, request.full_path, accept)
+
+
+def holds(app: Flask) -> bool:
+    """True when the page cache will answer the current request (admission lets it through free)."""
+    cache = app.extensions.get("ckb.pagecache")
+    generation = getattr(app.extensions.get("ckb"), "generation", None)
+    if cache is None or generation is None:
+        return False
+    key = _key(generation())
+    return key is not None and cache.has(key)
 
 
 def init_app(app: Flask, kb: Any) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Flask
 
+from webui.admission import SERVER_OWN
+
 # What the home page links to, and the lists an analyst opens first; and two editor completions,
 # which read the labels and class usage (kb.derived.labels) before a keystroke waits for them.
 LANDING = ("/claims", "/claims?anonymity=anonymous", "/actors", "/timeline",
@@ -40,7 +42,8 @@ class Warmer:
             if self._stop.is_set() or self.generation() != now:
                 return  # a write came in: start again for the new generation
             with contextlib.suppress(Exception):  # a page that fails is built on its first visit
-                client.get(path, headers={"Accept": "text/html"})
+                # the server's own request: no client's places or query budget (webui.admission)
+                client.get(path, headers={"Accept": "text/html"}, environ_base={SERVER_OWN: True})
         self.warmed = now
 
     def _run(self) -> None:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,14 @@ def index_claims(kb: Any, args: argparse.Namespace, force: bool = False) -> None
     with Progress().activity("indexing claims"):
         report = claimindex.build(kb)
     print(f"claim index: {report.triples} triples in {report.seconds:.1f} s")
+    if report.current:  # the event index is kept under the claim index's stamp: built ahead too
+        from kb.derived import eventbuild
+
+        start = time.monotonic()
+        with Progress().activity("indexing events"):
+            events = eventbuild.build_now(kb)
+        if events is not None:
+            print(f"event index: {len(events.events)} events in {time.monotonic() - start:.1f} s")
 
 
 def cmd_query(kb: Any, args: argparse.Namespace) -> int:

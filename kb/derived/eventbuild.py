@@ -33,7 +33,7 @@ from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB, GRAPH_DATA, GRAPH_INFERRED, GRAPH_NAMES, IMPORT_BASE
 
-__all__ = ["FILE", "ROLE_SIDE", "graph_label", "graphs_read", "read", "ready", "stamp", "wait"]
+__all__ = ["FILE", "ROLE_SIDE", "build_now", "graph_label", "graphs_read", "read", "ready", "stamp", "wait"]
 log = logging.getLogger("ckb.eventindex")
 VERSION = "events-2"  # changes whenever what a row holds changes: an older file is stale
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -273,6 +273,13 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
         return _build(kb, held, running)
     threading.Thread(target=_build, args=(kb, held, running), daemon=True, name="ckb-event-index").start()
     return None
+
+
+def build_now(kb: Any) -> EventIndex | None:
+    """Read the event index now and, if the claim index is current, keep it in the sidecar: 'ckb
+    index' builds it ahead, so a server started next reads the file instead of the store (minutes
+    at 300,000 events)."""
+    return ready(kb, wait=True)
 
 
 def _save_later(kb: Any, index: EventIndex) -> None:

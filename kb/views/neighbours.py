@@ -23,6 +23,10 @@ from kb.views.naming import labels
 
 KINDS = {"actor": str(CKB.Actor), "event": str(CKB.Event), "place": str(CKB.Place)}
 MAX_LINKS = 2000  # links of one entity read; past it the counts say "at least"
+# Statements pointing at the entity read, at most: a class has one per instance (300,000
+# rdf:type at 300k events), none of them a link, so the engine must not read them all to
+# find the few that are; past it the counts say "at least" as well.
+MAX_INCOMING = 5000
 # Properties read the other way round, in words: (event) ckb:participant (actor) is drawn
 # actor "took part in" event.
 INVERSE_WORDS = {str(CKB.participant): "took part in"}
@@ -61,12 +65,13 @@ def _links(kb: Any, iri: str) -> tuple[list[tuple[str, str, str, str]], bool]:
     if not classes:
         return [], False
     direct = kb.query(f"""{_PREFIXES}SELECT DISTINCT ?x ?p ?out ?t WHERE {{
-      {{ {ref} ?p ?x BIND(true AS ?out) }} UNION {{ ?x ?p {ref} BIND(false AS ?out) }}
+      {{ {ref} ?p ?x BIND(true AS ?out) }} UNION {{ {_incoming(ref, "?x ?p")} BIND(false AS ?out) }}
       FILTER(isIRI(?x) && ?x != {ref} && ?p != rdf:type)
       {_kind_of("?x", classes)}
     }}""", limit=MAX_LINKS, inferred=False)
     related = kb.query(f"""{_PREFIXES}SELECT DISTINCT ?x ?mine ?theirs ?rt ?t WHERE {{
-      ?rel ?mine {ref} . ?rel rdf:type ?rt . ?rt rdfs:subClassOf* <{CKB.Relation}> .
+      {_incoming(ref, "?rel ?mine")} FILTER(?mine != rdf:type)
+      ?rel rdf:type ?rt . ?rt rdfs:subClassOf* <{CKB.Relation}> .
       ?rel ?theirs ?x . FILTER(isIRI(?x) && ?x != {ref} && ?theirs != rdf:type)
       {_kind_of("?x", classes)}
     }}""", limit=MAX_LINKS, inferred=False)
@@ -93,7 +98,14 @@ def _links(kb: Any, iri: str) -> tuple[list[tuple[str, str, str, str]], bool]:
             found.add((o, INVERSE_WORDS[p], s, kind))
         else:
             found.add((s, WORDS.get(p) or names.get(p, p), o, kind))
-    return sorted(found), bool(direct.truncated or related.truncated)
+    many = kb.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {_incoming(ref, '?x ?p')} }}", inferred=False)
+    cut = int(many.rows[0]["n"]) > MAX_INCOMING
+    return sorted(found), bool(direct.truncated or related.truncated or cut)
+
+
+def _incoming(ref: str, variables: str) -> str:
+    """A subquery: the first MAX_INCOMING (+1, to tell a cut) statements ``?s ?p ref``."""
+    return f"{{ SELECT {variables} WHERE {{ {variables} {ref} }} LIMIT {MAX_INCOMING + 1} }}"
 
 
 def neighbours(kb: Any, iri: str, cap: int = 6) -> dict[str, Any]:

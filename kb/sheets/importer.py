@@ -97,14 +97,20 @@ PREFIXES = {"ckb": str(CKB), "ckbr": str(CKBR), "owl": str(OWL), "rdf": str(RDF)
             "org": "http://www.w3.org/ns/org#"}
 
 
-def compile_file(kb: Any, path: str | Path) -> Graph:
-    """Check and compile a sheet without loading it (SheetProblems if it is bad): the graph it gives."""
+def _checked(kb: Any, path: str | Path) -> tuple[Path, Any]:
+    """The sheet at ``path`` checked against the KB; KBError if there is no file, SheetProblems if bad."""
     p = Path(path)
     if not p.is_file():
         raise KBError(f"{p}: no such file")
     checked = check(p, kb)
     if checked.problems:
         raise SheetProblems(checked.problems)
+    return p, checked
+
+
+def compile_file(kb: Any, path: str | Path) -> Graph:
+    """Check and compile a sheet without loading it (SheetProblems if it is bad): the graph it gives."""
+    _p, checked = _checked(kb, path)
     g, _, _ = compile_sheet(checked)
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns, override=True, replace=True)
@@ -120,12 +126,7 @@ def compiled_turtle(g: Graph, sheet: str) -> str:
 
 def import_sheet(kb: Any, path: str | Path) -> SheetImport:
     """Check, compile and load a sheet into its own graph, all-or-nothing; SheetProblems if it is bad."""
-    p = Path(path)
-    if not p.is_file():
-        raise KBError(f"{p}: no such file")
-    checked = check(p, kb)
-    if checked.problems:
-        raise SheetProblems(checked.problems)
+    p, checked = _checked(kb, path)
     assert checked.sheet is not None and checked.text_path is not None
     graph = sheet_graph(p)
     g, minted, _ = compile_sheet(checked)

@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -130,8 +131,30 @@ def prepare(engine: str, triples: int, work: Path) -> dict[str, Any]:
     if engine == "oxigraph":
         steps["bulk_load"] = bulk_load(engine, folder, data, None)
     with server(engine, folder) as s:
-        steps["counts"] = timed_child(ckb(*_endpoint(s), "index", "--counts"))
+        if engine == "virtuoso":
+            steps["counts"] = virtuoso_counts(folder, s)
+        else:
+            steps["counts"] = timed_child(ckb(*_endpoint(s), "index", "--counts"))
     return steps
+
+
+def virtuoso_counts(folder: Path, s: engines.Server) -> dict[str, Any]:
+    """The KB's graph registry from Virtuoso's own count (isql). ``ckb index --counts`` sends the
+    same GROUP BY over SPARQL HTTP, which at 10M did not finish within its 600 s limit on the
+    loaded machine while isql counted in 2.5 s."""
+    from kb import KnowledgeBase
+    from kb.store import registry
+
+    start = time.monotonic()
+    count = "exec=SPARQL SELECT ?g COUNT(*) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g;"
+    out = subprocess.run([engines.ISQL, _sql_port(folder), "dba", "dba", count], check=True,
+                         capture_output=True, text=True, cwd=folder).stdout
+    found = {g: int(n) for g, n in re.findall(r"^(\S+)\s+(\d+)\s*$", out, re.M)}
+    with KnowledgeBase.open(endpoint=s.query, update_endpoint=s.update) as k:
+        counts = {g: n for g, n in found.items() if k.backend.own(g)}
+        k.backend._send_update(" ;\n".join(registry.rebuild(counts)))
+    return {"seconds": round(time.monotonic() - start, 1), "triples": sum(counts.values()),
+            "how": "isql count, registry written through the KB"}
 
 
 class Serve:

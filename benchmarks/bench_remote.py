@@ -184,6 +184,13 @@ class Serve:
         while not self._stop.wait(0.5):
             self.peak_kib = max(self.peak_kib, _tree_rss_kib(self.proc.pid))
 
+    def alive(self) -> bool:
+        """Whether ``ckb serve`` still answers (its engine may have been stopped)."""
+        try:
+            return _answers(self.port)
+        except OSError:
+            return False
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL to the process group after 30 s."""
         self._stop.set()
@@ -242,6 +249,9 @@ def measure(srv: Serve, pages: dict[str, list[tuple[str, str]]], seconds: float,
         with contextlib.suppress(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{srv.port}{path}", timeout=timeout + 30).close()
     for name, urls in pages.items():
+        if not srv.alive():
+            out[name] = {"skipped": "the engine had stopped"}
+            continue
         run = run_clients(srv.port, [(clients, name, lambda n, u=urls: u[n % len(u)])], seconds,
                           timeout=timeout + 30)
         out[name] = summary(run.samples, run.seconds)
@@ -256,7 +266,8 @@ def _engine_peak_mib(pid: int) -> int:
 
 
 def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clients: int,
-        timeout: float, import_triples: int, prepare_only: bool = False) -> dict[str, Any]:
+        timeout: float, import_triples: int, prepare_only: bool = False,
+        kinds: tuple[str, ...] = ()) -> dict[str, Any]:
     """Prepare (unless ``reuse``), serve, measure, import; the record."""
     result: dict[str, Any] = {"engine": engine, "triples": triples, "clients": clients, "seconds": seconds,
                               "timeout_s": timeout, "machine": machine(), "loadavg_start": os.getloadavg(),
@@ -270,7 +281,7 @@ def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clie
 
         with KnowledgeBase.open(endpoint=s.query) as k:
             result["graphs"] = k.graphs()
-        pages = pick(s)
+        pages = {k: v for k, v in pick(s).items() if not kinds or k in kinds}
         srv = Serve(s, engine, timeout)
         try:
             result["pages"] = measure(srv, pages, seconds, clients, timeout)
@@ -279,10 +290,14 @@ def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clie
         result["serve_peak_rss_mib"] = srv.peak_kib // 1024
         if import_triples:
             small = data_file(import_triples, work)
-            result["import"] = timed_child(ckb(*_endpoint(s), "import", str(small), "--name",
-                                               f"import-{size_label(import_triples)}"))
+            try:
+                result["import"] = timed_child(ckb(*_endpoint(s), "import", str(small), "--name",
+                                                   f"import-{size_label(import_triples)}"))
+            except SystemExit as err:
+                result["import"] = {"failed": str(err)[-300:]}
             result["import"]["triples"] = import_triples
-        result["engine_peak_rss_mib"] = _engine_peak_mib(s.pid)
+        with contextlib.suppress(OSError, StopIteration):
+            result["engine_peak_rss_mib"] = _engine_peak_mib(s.pid)
     result["loadavg_end"] = os.getloadavg()
     return result
 
@@ -300,17 +315,30 @@ def markdown(r: dict[str, Any]) -> str:
               "|---|---|---|---|---|---|---|---|---|---|"]
     for name, s in r["pages"].items():
         budget = BUDGETS[name]
+        if "skipped" in s:
+            lines.append(f"| {name} | | | | | | | {budget * 1000:.0f} ms | **not measured** "
+                         f"| {s['skipped']} |")
+            continue
         met = s["p95_ms"] is not None and s["p95_ms"] <= budget * 1000 and not s["errors"]
+        said = "; ".join(_said(e) for e in s["error_examples"])[:200]
         lines.append(f"| {name} | {s['urls']} | {s['ok']} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | "
                      f"{s['max_ms']} | {budget * 1000:.0f} ms | {'yes' if met else '**no**'} | "
-                     f"{s['errors'] or '-'} {'; '.join(s['error_examples'])[:200]} |")
+                     f"{s['errors'] or '-'} {said} |")
     lines += ["", f"`ckb serve` peak RSS {r['serve_peak_rss_mib']} MiB; engine peak RSS "
-              f"{r['engine_peak_rss_mib']} MiB."]
-    if "import" in r:
-        i = r["import"]
+              f"{r.get('engine_peak_rss_mib', '(engine stopped)')} MiB."]
+    i = r.get("import")
+    if i and "failed" in i:
+        lines.append(f"`ckb --endpoint … import` of {i['triples']:,} generated triples failed: {i['failed']}")
+    elif i:
         lines.append(f"`ckb --endpoint … import` of {i['triples']:,} generated triples: {i['seconds']} s, "
                      f"client peak RSS **{i['peak_rss_mib']} MiB** (bound 1,024 MiB).")
     return "\n".join(lines) + "\n"
+
+
+def _said(example: str) -> str:
+    """An error example without its HTML: status and the page's own words."""
+    status, _, body = example.partition(" ")
+    return status + " " + " ".join(body.split("<title>")[-1].split("</title>")[0].split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,16 +352,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--import-triples", type=int, default=1_000_000, help="0: no import step")
+    ap.add_argument("--kinds", default="", help="comma-separated page kinds to measure (default: all)")
+    ap.add_argument("--tag", default="", help="appended to the result files' name")
     ap.add_argument("--prepare-only", action="store_true", help="load the server, measure nothing")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     r = run(args.engine, args.triples, args.work, args.reuse, args.seconds, args.clients, args.timeout,
-            args.import_triples, args.prepare_only)
+            args.import_triples, args.prepare_only, tuple(k for k in args.kinds.split(",") if k))
     if args.prepare_only:
         print(json.dumps(r["prepare"]))
         return 0
-    name = f"remote-{size_label(args.triples)}-{args.engine}"
+    name = f"remote-{size_label(args.triples)}-{args.engine}{args.tag}"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps(r, indent=1) + "\n", encoding="utf-8")
     (args.out / f"{name}.md").write_text(markdown(r), encoding="utf-8")

@@ -180,13 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    runs = [run(e, args.triples, args.work, args.timeout) for e in args.engine or ENGINES]
     name = f"remote-{size_label(args.triples)}-sweep"
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(runs, indent=1) + "\n", encoding="utf-8")
-    (args.out / f"{name}.md").write_text(markdown(runs, args.triples), encoding="utf-8")
-    print(markdown(runs, args.triples))
-    return 0 if all(r["status"] == 200 for run in runs for r in run["rows"]) else 1
+    record = args.out / f"{name}.json"
+    # one engine at a time may be (re)run: the record keeps the others' last sweeps
+    runs = {r["engine"]: r for r in json.loads(record.read_text("utf-8"))} if record.exists() else {}
+    for engine in args.engine or ENGINES:
+        runs[engine] = run(engine, args.triples, args.work, args.timeout)
+        ordered = [runs[e] for e in ENGINES if e in runs]
+        record.write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
+        (args.out / f"{name}.md").write_text(markdown(ordered, args.triples), encoding="utf-8")
+    print(markdown(ordered, args.triples))
+    return 0 if all(r["status"] == 200 for run in ordered for r in run["rows"]) else 1
 
 
 if __name__ == "__main__":

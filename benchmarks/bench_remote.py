@@ -50,7 +50,8 @@ BUDGETS = {"ASK {}": 0.2, "entity page": 1.0, "source page": 1.0, "claims explor
            "home": 2.0, "timeline": 2.0}
 # Virtuoso's own guidance: about 85,000 buffers and 65,000 dirty ones per GB it may use; 4 GB here,
 # as the rest of a query's memory comes on top (a 24 GiB machine shared with other work).
-VIRTUOSO_TUNING = {"NumberOfBuffers = 10000": "NumberOfBuffers = 340000",
+# MaxQueryMem bounds one query's memory (the explorer's anonymity view at 1M took Virtuoso past 10 GB).
+VIRTUOSO_TUNING = {"NumberOfBuffers = 10000": "NumberOfBuffers = 340000\nMaxQueryMem = 2G",
                    "MaxDirtyBuffers = 6000": "MaxDirtyBuffers = 260000",
                    "ServerThreads = 10": "ServerThreads = 20",
                    "MaxClientConnections = 10": "MaxClientConnections = 20"}
@@ -72,8 +73,16 @@ def server(engine: str, folder: Path) -> Iterator[engines.Server]:
     """The engine on loopback with its data in ``folder`` (kept between runs)."""
     folder.mkdir(parents=True, exist_ok=True)
     if engine == "oxigraph":
-        with engines.oxigraph_server(folder) as s:
-            yield s
+        # as tests/engines.oxigraph_server, with time to open a 10M store (it waits 20 s)
+        port = engines.free_port()
+        proc = subprocess.Popen([engines.OXIGRAPH, "serve", "--location", str(folder), "--bind",
+                                 f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            engines._wait_http(base + "/query?query=ASK%7B%7D", proc, 600)
+            yield engines.Server("oxigraph", base + "/query", base + "/update", proc.pid)
+        finally:
+            engines._stop(proc)
         return
     saved = engines.VIRTUOSO_INI
     tuned = saved

@@ -83,8 +83,9 @@ def _message(body: bytes) -> str:
     return " ".join("".join(parts).split())[:200]
 
 
-def sweep(base: str, timeout: float) -> list[dict[str, Any]]:
-    """Fetch the home page and each same-server page it links to, one after another."""
+def sweep(base: str, timeout: float, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Fetch the home page and each same-server page it links to, one after another (``skip``:
+    paths recorded as not asked, with status 0)."""
     status, body, _ = _get(base + "/", timeout)
     links = _Links()
     links.feed(body.decode("utf-8", "replace"))
@@ -93,6 +94,10 @@ def sweep(base: str, timeout: float) -> list[dict[str, Any]]:
                             and not urlsplit(u).path.startswith("/static/")})]
     rows = []
     for path in dict.fromkeys(wanted):
+        if path in skip:
+            rows.append({"path": path, "status": 0, "seconds": 0, "retried_429": 0, "bytes": 0,
+                         "message": "not asked (--skip)"})
+            continue
         waited = 0
         while True:
             start = time.monotonic()
@@ -121,7 +126,7 @@ def embedded_store(triples: int, work: Path) -> tuple[Path, dict[str, Any]]:
     return store, steps
 
 
-def run(engine: str, triples: int, work: Path, timeout: float) -> dict[str, Any]:
+def run(engine: str, triples: int, work: Path, timeout: float, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """Prepare the engine's data if need be, serve it, sweep it."""
     out: dict[str, Any] = {"engine": engine, "loadavg_start": os.getloadavg()}
     if engine == "embedded":
@@ -138,7 +143,7 @@ def run(engine: str, triples: int, work: Path, timeout: float) -> dict[str, Any]
     with server(engine, work / engine) as s:
         remote = Serve(s, engine, timeout)
         try:
-            out["rows"] = sweep(f"http://127.0.0.1:{remote.port}", timeout + 60)
+            out["rows"] = sweep(f"http://127.0.0.1:{remote.port}", timeout + 60, skip)
         finally:
             remote.stop()
     return out
@@ -177,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--engine", action="append", choices=ENGINES, help="default: all three")
     ap.add_argument("--timeout", type=float, default=30, help="ckb serve's query time limit")
+    ap.add_argument("--skip", action="append", default=[], metavar="PATH",
+                    help="a page not to ask for on the servers (say, one that stops the engine)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     # one engine at a time may be (re)run: the record keeps the others' last sweeps
     runs = {r["engine"]: r for r in json.loads(record.read_text("utf-8"))} if record.exists() else {}
     for engine in args.engine or ENGINES:
-        runs[engine] = run(engine, args.triples, args.work, args.timeout)
+        runs[engine] = run(engine, args.triples, args.work, args.timeout, tuple(args.skip))
         ordered = [runs[e] for e in ENGINES if e in runs]
         record.write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
         (args.out / f"{name}.md").write_text(markdown(ordered, args.triples), encoding="utf-8")

@@ -16,6 +16,8 @@ from typing import Any
 from kb import KnowledgeBase
 from kb.store import remote
 
+HTML = {"Accept": "text/html"}  # as a browser asks; without it an entity page answers as RDF
+
 
 def main(argv: list[str] | None = None) -> int:
     """Request each path once (after one untimed visit) and print what the server was asked."""
@@ -41,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app({"KB": kb, "PAGE_CACHE_BYTES": 0, "QUERY_BUDGET": 1e9})
     client = app.test_client()
     for path in args.paths:
-        client.get(path)  # first use: labels, registry, class lists
+        client.get(path, headers=HTML)  # first use: labels, registry, class lists
         sent.clear()
         start = time.monotonic()
-        status = client.get(path).status_code
+        status = client.get(path, headers=HTML).status_code
         total = time.monotonic() - start
         print(f"\n{path}: {status}, {total * 1000:.0f} ms, {len(sent)} queries, "
               f"{sum(t for t, _ in sent) * 1000:.0f} ms in them")

@@ -21,6 +21,7 @@ ACCEPT = {
     "select": "application/sparql-results+json",
     "ask": "application/sparql-results+json",
     "graph": "application/n-triples",
+    "xml": "application/sparql-results+xml",
 }
 
 
@@ -34,6 +35,8 @@ class Engine:
     # Graph Store Protocol: URL path (relative to the endpoint) and the graph parameter name.
     store_path: str | None = None
     store_graph_param: str = "graph"
+    # SELECT answers asked as SPARQL XML (kb.store.xmlresults), where the server writes JSON slowly
+    xml_results: bool = False
 
     @property
     def bounds_queries(self) -> bool:
@@ -43,7 +46,7 @@ class Engine:
 
 # Virtuoso: anytime queries stop at `timeout` ms; GSP at /sparql-graph-crud?graph-uri=.
 VIRTUOSO = Engine("virtuoso", timeout_param="timeout", store_path="/sparql-graph-crud",
-                  store_graph_param="graph-uri")
+                  store_graph_param="graph-uri", xml_results=True)
 # Oxigraph server: GSP at /store?graph=; its only limit is server-wide (serve --timeout-s).
 OXIGRAPH = Engine("oxigraph", store_path="/store")
 GENERIC = Engine("sparql")

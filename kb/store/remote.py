@@ -24,7 +24,7 @@ from kb.query.engine import StoreSpec
 from kb.query.results import QueryResult
 from kb.query.worker import WorkerPool, check, syntax_error
 from kb.store import protocol as p
-from kb.store import registry, remotekeys, remotestream
+from kb.store import registry, remotekeys, remotestream, xmlresults
 from kb.store.backend import QueryRequest, UpdateRequest
 from kb.store.remoteanswers import graph_answer, solutions_answer, urlencoded
 from kb.store.remotegsp import RemoteGraphOps
@@ -92,7 +92,10 @@ class RemoteBackend(RemoteGraphOps):
             params.append((self.engine.timeout_param, str(max(1, int(timeout * 1000)))))
         # The server stops at the limit; the client waits a little longer to hear it say so.
         wait = timeout + 5 if self.engine.bounds_queries else timeout
-        body = p.send(self.endpoint, params, p.ACCEPT[kind], wait, limit=timeout)
+        xml = kind == "select" and self.engine.xml_results
+        body = p.send(self.endpoint, params, p.ACCEPT["xml" if xml else kind], wait, limit=timeout)
+        if xml:
+            return xmlresults.to_json(body, p.blank_label)
         return body if kind == "graph" else p.clean_json(body, kind)
 
     def graphs(self) -> dict[str, int]:

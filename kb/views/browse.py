@@ -86,7 +86,10 @@ def _statements(kb: Any, iri: str, outgoing: bool, limit: int) -> tuple[dict[tup
             rows, cut = pagerows.statements(r, iri, outgoing, limit)
         else:
             pattern = f"{iri_ref(iri)} ?a ?b" if outgoing else f"?b ?a {iri_ref(iri)}"
-            result = kb.query(f"SELECT ?a ?b ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}", limit=limit)
+            # LIMIT in the text too: a server otherwise sends every row for the client to cut
+            # (an outlet at 1M: 8,110 incoming statements, 2.5-8.5 s on Virtuoso, for 2,000 shown)
+            result = kb.query(f"SELECT ?a ?b ?g WHERE {{ GRAPH ?g {{ {pattern} }} }} LIMIT {limit + 1}",
+                              limit=limit)
             rows, cut = result.rows, bool(result.truncated)
     held: dict[tuple, set[str]] = defaultdict(set)
     for row in rows:
@@ -103,7 +106,7 @@ def _blank_details(kb: Any, iri: str) -> dict[str, list[tuple[str, Identifier]]]
     with reader(kb) as r:
         rows = pagerows.blank_details(r, iri, _MAX_STATEMENTS) if r else kb.query(
             f"SELECT DISTINCT ?b ?p ?o WHERE {{ GRAPH ?g {{ {iri_ref(iri)} ?x ?b . ?b ?p ?o }} "
-            f"FILTER(isBlank(?b)) }}", limit=_MAX_STATEMENTS).rows
+            f"FILTER(isBlank(?b)) }} LIMIT {_MAX_STATEMENTS + 1}", limit=_MAX_STATEMENTS).rows
     out: dict[str, list[tuple[str, Identifier]]] = defaultdict(list)
     for row in rows:
         out[str(row["b"])].append((str(row["p"]), row["o"]))

@@ -102,6 +102,12 @@ def walk(kb: Any, roots: list[str]) -> tuple[dict[str, Node], bool]:
     return nodes, truncated
 
 
+def _listed(iris: Iterable[str]) -> str:
+    """IRIs for ``FILTER(?p IN (...))``: beside a VALUES of nodes, a second VALUES of properties
+    made Oxigraph server scan every triple of those properties (labels at 10M: 11.3 s, not 12 ms)."""
+    return ", ".join(f"<{i}>" for i in iris)
+
+
 def _read_nodes(kb: Any, frontier: list[str]) -> dict[str, Node]:
     """One level of the walk read from the store: each node's links, attribution, time and hedge."""
     nodes = {iri: Node(iri) for iri in frontier}
@@ -109,7 +115,7 @@ def _read_nodes(kb: Any, frontier: list[str]) -> dict[str, Node]:
     with reader(kb) as r:
         rows = pagerows.walk_rows(r, frontier, props) if r else kb.query(f"""SELECT ?s ?p ?o ?role
           WHERE {{ VALUES ?s {{ {values_block(frontier)} }}
-          {{ VALUES ?p {{ {values_block(props)} }} ?s ?p ?o }}
+          {{ ?s ?p ?o FILTER(?p IN ({_listed(props)})) }}
           UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?o . BIND(<{QUALIFIED}> AS ?p)
                    OPTIONAL {{ ?q <{PROV}hadRole> ?role }} }} }}""", inferred=False).rows
     for row in rows:
@@ -251,7 +257,7 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
 
     def below(frontier: list[str]) -> set[str]:
         found = kb.query(f"""SELECT DISTINCT ?d WHERE {{ VALUES ?u {{ {values_block(frontier)} }}
-          VALUES ?p {{ {values_block(UPSTREAM)} }} ?d ?p ?u }}""", inferred=False).rows
+          ?d ?p ?u FILTER(?p IN ({_listed(UPSTREAM)})) }}""", inferred=False).rows
         return {str(r["d"]) for r in found}
 
     depth_of, truncated = _walk_down({str(r["s"]) for r in rows}, below)

@@ -241,11 +241,18 @@ def actor_edges(kb: Any, kinds: list[str] | None = None) -> tuple[list[Fact], bo
     edges: dict[tuple[str, str, str, str], Fact] = {}
     truncated = False
     if wanted:
-        spec = " ".join(f'("{k}" {iri_ref(a)} {iri_ref(b)})' for k, a, b, _l, _s in wanted)
+        if len(wanted) == 1:
+            # Virtuoso 7.2 cannot compile a one-row VALUES beside the OPTIONALs (SP031 "no
+            # SPART_VARR_FIXED": /actors?relation=backs answered 500); the same pattern written out
+            key, pa, pb = wanted[0][:3]
+            pattern = f'BIND("{key}" AS ?key) ?rel {iri_ref(pa)} ?a . ?rel {iri_ref(pb)} ?b .'
+        else:
+            spec = " ".join(f'("{k}" {iri_ref(a)} {iri_ref(b)})' for k, a, b, _l, _s in wanted)
+            pattern = f"VALUES (?key ?pa ?pb) {{ {spec} }} ?rel ?pa ?a . ?rel ?pb ?b ."
         result = kb.query(f"""SELECT DISTINCT ?key ?rel ?a ?b ?kind ?time WHERE {{
-          VALUES (?key ?pa ?pb) {{ {spec} }} ?rel ?pa ?a . ?rel ?pb ?b . FILTER(?a != ?b)
+          {pattern} FILTER(?a != ?b)
           OPTIONAL {{ ?rel <{CKB.supportKind}> ?kind }} OPTIONAL {{ ?rel <{CKB.timeText}> ?time }}
-        }}""", limit=MAX_EDGES, inferred=False)
+        }} LIMIT {MAX_EDGES + 1}""", limit=MAX_EDGES, inferred=False)
         truncated = bool(result.truncated)
         symmetric = {k for k, _a, _b, _l, s in wanted if s}
         for r in result.rows:

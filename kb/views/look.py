@@ -30,7 +30,8 @@ class Look:
     def _objects(self, s: str, p: str, limit: int) -> list[Any]:
         if self.r is not None:
             return [q.object for q in self.r.quads(s, p, None, inferred=False, limit=limit)[0]]
-        rows = self.kb.query(f"SELECT DISTINCT ?o WHERE {{ {iri_ref(s)} {iri_ref(p)} ?o }}",
+        # LIMIT in the text too: a server otherwise sends every row for the client to cut
+        rows = self.kb.query(f"SELECT DISTINCT ?o WHERE {{ {iri_ref(s)} {iri_ref(p)} ?o }} LIMIT {limit + 1}",
                              limit=limit, inferred=False).rows
         return [r["o"] for r in rows]
 
@@ -57,8 +58,8 @@ class Look:
             quads, cut = self.r.quads(None, p, o, inferred=False, limit=limit)
             found = [q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)]
         else:
-            result = self.kb.query(f"SELECT DISTINCT ?s WHERE {{ ?s {iri_ref(p)} {iri_ref(o)} }}",
-                                   limit=limit, inferred=False)
+            result = self.kb.query(f"SELECT DISTINCT ?s WHERE {{ ?s {iri_ref(p)} {iri_ref(o)} }} "
+                                   f"LIMIT {limit + 1}", limit=limit, inferred=False)
             found, cut = [str(r["s"]) for r in result.rows if _is_iri(r["s"])], bool(result.truncated)
         return list(dict.fromkeys(found)), cut
 
@@ -74,7 +75,7 @@ class Look:
                 if isinstance(q.subject, ox.NamedNode) and self.r._ok(q.graph_name, True, False)]
         else:
             result = self.kb.query(f"""SELECT DISTINCT ?s WHERE {{ ?s <{PROV}qualifiedAttribution> ?q .
-              ?q <{PROV}agent> {iri_ref(agent)} }}""", limit=limit, inferred=False)
+              ?q <{PROV}agent> {iri_ref(agent)} }} LIMIT {limit + 1}""", limit=limit, inferred=False)
             qualified, cut = [str(r["s"]) for r in result.rows], cut or bool(result.truncated)
         return list(dict.fromkeys(direct + qualified)), cut
 

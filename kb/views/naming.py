@@ -92,12 +92,14 @@ def labels(kb: Any, iris: Iterable[str]) -> dict[str, str]:
 def _read_labels(kb: Any, wanted: list[str]) -> dict[str, str]:
     """labels() read from the store."""
     best: dict[str, tuple[int, int, str]] = {}
-    props = values_block(LABEL_PROPERTIES)
+    # FILTER IN, not a second VALUES: Oxigraph server joined VALUES ?s x VALUES ?p by scanning
+    # every label (60 IRIs at 10M: 11.3 s against 12 ms)
+    props = ", ".join(iri_ref(p) for p in LABEL_PROPERTIES)
     with reader(kb) as r:
         rows = pagerows.labels_rows(r, wanted, LABEL_PROPERTIES) if r else [
             row for part in chunks(wanted) for row in kb.query(
-                f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} VALUES ?p {{ {props} }} "
-                f"GRAPH ?g {{ ?s ?p ?l }} FILTER(isLiteral(?l)) }}").rows]
+                f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values_block(part)} }} "
+                f"GRAPH ?g {{ ?s ?p ?l }} FILTER(?p IN ({props}) && isLiteral(?l)) }}").rows]
     for row in rows:
         s, lab = str(row["s"]), row["l"]
         rank = (LABEL_PROPERTIES.index(str(row["p"])), lang_rank(lab), str(lab))

@@ -127,11 +127,12 @@ def claim_views(kb: Any, claims: dict[str, bool]) -> list[ClaimView]:
     views = {c: ClaimView(iri=c, label="", inferred=inf) for c, inf in claims.items()}
     with reader(kb) as r:
         found = factrows.claim_detail_rows(r, claims) if r else None
+    # FILTER IN, not a VALUES of properties: see kb.views.chains._listed
     rows = found if found is not None else kb.query(f"""
     SELECT ?claim ?p ?o ?qp ?qo WHERE {{
       VALUES ?claim {{ {values} }}
-      VALUES ?p {{ <{CKB.supports}> <{CKB.hedge}> <{CKB.hedgeText}> <{CKB.hasQuote}> }}
       ?claim ?p ?o .
+      FILTER(?p IN (<{CKB.supports}>, <{CKB.hedge}>, <{CKB.hedgeText}>, <{CKB.hasQuote}>))
       OPTIONAL {{ ?o ?qp ?qo . FILTER(?p = <{CKB.hasQuote}>) }}
     }}""").rows
     quotes: dict[tuple[str, str], dict[str, str]] = {}

@@ -52,6 +52,8 @@ def documents(kb: Any) -> list[tuple[str, str, int]]:
     rows = kb.query(f"""
     SELECT ?doc (COUNT(DISTINCT ?q) AS ?n) WHERE {{
       ?doc a <{CKB.Document}> .
+      # only what the reader can show: a dataset's row documents have no text
+      FILTER EXISTS {{ ?doc <{CKB.fullText}> ?text }}
       OPTIONAL {{ ?q <{CKB.inDocument}> ?doc }}
     }} GROUP BY ?doc""").rows
     names = labels(kb, [str(r["doc"]) for r in rows])

@@ -278,6 +278,19 @@ def test_reader_escapes_document_text(writable_app: Flask) -> None:
     assert web.get("/reader?doc=https://example.org/none", headers=HTML).status_code == 404
 
 
+def test_reader_lists_and_opens_only_documents_with_text(writable_app: Flask) -> None:
+    """A document without text (a dataset row's, say), first by its label, is neither listed nor opened."""
+    web = writable_app.test_client()
+    update = f"""INSERT DATA {{ GRAPH <{GRAPH_DATA}> {{
+      <https://example.org/row-doc> a <{CKB.Document}> ; <{RDFS.label}> "AAA dataset row" .
+    }} }}"""
+    answer = web.post("/sparql", data={"update": update}, headers={"Authorization": "Bearer s3cret"})
+    assert answer.status_code == 204, answer.data
+    html = page(web, "/reader")  # the first document with text, not a 404 for the row's
+    assert "AAA dataset row" not in html
+    assert all(d[0] != "https://example.org/row-doc" for d in documents(writable_app.config["KB"]))
+
+
 def test_entity_links_escape_labels_and_iris(writable_app: Flask) -> None:
     """A label or IRI holding markup is written as text in every link to it, never as HTML."""
     web = writable_app.test_client()

@@ -1,0 +1,103 @@
+"""The claim index of a KB on a SPARQL server, built beside the client by the same rules, in chunks.
+
+The embedded store runs kb.derived.claimindex's CONSTRUCT rules over everything at once; a
+server would have to answer each rule over every claim in one response (and Virtuoso caps
+answers at its ResultSetMaxRows). Here the claims are listed first, in pages, and each rule runs
+for one chunk of them at a time (``VALUES ?c { ... }`` before the rule's own pattern), its
+N-Triples written to a file; the claims' labels come along, so that kb.derived.bitmaps needs no
+store of its own to order them. The files go to the KB's sidecar on this machine
+(kb.derived.sidecar.remote_folder).
+
+Which store state the index was built from: the graph registry's entries (kb.store.registry),
+which every write through the KB rewrites with a new token, name it. The index is current while
+the registry holds the entries it was built from; a write through the KB (by this client or
+another) makes it stale within the registry's read interval (GRAPHS_TTL). A write made on the
+server directly is not seen, as it is not in the counts, until 'ckb index --counts' recounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kb.derived import claimindex
+from kb.terms import iri_ref
+
+CLAIM_PAGE = 10_000  # claims listed per request: below Virtuoso's usual ResultSetMaxRows
+CHUNK = 400  # claims per rule request: the VALUES block stays well inside the query length limit
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+# The claims' labels (kb.derived.bitmaps orders the claims by them): read along with the index.
+LABELS = ("CONSTRUCT { ?c rdfs:label ?l } WHERE { ?c rdfs:label ?l . FILTER(isLiteral(?l)) "
+          f"{claimindex.KINDS_PATTERN} }}")
+
+
+def is_remote(kb: Any) -> bool:
+    """Whether ``kb`` is on a SPARQL server (its backend keeps the graph registry)."""
+    return hasattr(getattr(kb, "backend", None), "counts")
+
+
+def marker(kb: Any) -> str:
+    """The stamp an index built from the store as it is now carries: the rules' fingerprint and
+    a digest of the registry's entries (each graph's size, count time and write token)."""
+    entries = sorted((g, c.triples, c.counted, c.written) for g, c in kb.backend.counts().items())
+    digest = hashlib.sha256(repr(entries).encode("utf-8")).hexdigest()[:24]
+    return claimindex.RULES_VERSION + digest
+
+
+def _rules(kb: Any) -> dict[str, str]:
+    """The rules as the server gets them: class paths written as lists (kb.views.classes), as
+    Virtuoso's zero-or-more path loses rows in joins; the claims of one chunk bound first."""
+    from kb.views import classes
+
+    out = {}
+    for name, rule in {**claimindex.RULES, "labels": LABELS}.items():
+        # the outlets by full IRI, so that the class-list rewrite can read them
+        rule = rule.replace(claimindex.OUTLETS, ", ".join(iri_ref(str(claimindex.CKB) + c.split(":")[1])
+                                                          for c in claimindex.OUTLETS.split(", ")))
+        out[name] = classes.listed(kb, claimindex.PREFIXES + rule)
+    return out
+
+
+def claims(kb: Any, timeout: float) -> list[str]:
+    """Every claim (a member of one of the kinds), listed page by page in IRI order."""
+    found: list[str] = []
+    while True:
+        page = kb.query(f"{claimindex.PREFIXES}SELECT DISTINCT ?c WHERE {{ {claimindex.KINDS_PATTERN} "
+                        f"FILTER(isIRI(?c)) }} ORDER BY ?c LIMIT {CLAIM_PAGE} OFFSET {len(found)}",
+                        limit=CLAIM_PAGE, timeout=timeout).rows
+        found += [str(r["c"]) for r in page]
+        if len(page) < CLAIM_PAGE:
+            return found
+
+
+def derive(kb: Any, folder: Path, threads: int = 2) -> tuple[list[Path], int]:
+    """Run the rules, chunk by chunk of claims, into N-Triples files in ``folder``; with their
+    number of triples."""
+    timeout = float(getattr(kb.backend, "write_timeout", 600))
+    # The dataset named, as kb.query's default would be: the query text is then not parsed for
+    # FROM clauses by rdflib (its parser is not thread-safe; "wasDerivedFrom" sends it there).
+    graphs = list(kb.graphs())
+    rules = _rules(kb)
+    every = claims(kb, timeout)
+    chunks = [every[i:i + CHUNK] for i in range(0, len(every), CHUNK)]
+    parts = [folder / f"{name}.nt" for name in rules]
+
+    def run(name: str, part: Path) -> int:
+        n = 0
+        with part.open("wb") as out:
+            for chunk in chunks:
+                bound = "VALUES ?c { " + " ".join(iri_ref(c) for c in chunk) + " } "
+                # first in every group pattern named WHERE (a rule's subquery too): the engine
+                # then starts from the chunk's claims, not from every claim
+                text = rules[name].replace("WHERE { ", "WHERE { " + bound)
+                body = kb.query(text, timeout=timeout, limit=10_000_000, format="nt",
+                                default_graphs=graphs, named_graphs=graphs).body
+                n += body.count(b"\n")
+                out.write(body if body.endswith(b"\n") or not body else body + b"\n")
+        return n
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        triples = sum(pool.map(run, rules, parts))
+    return parts, triples

@@ -130,3 +130,19 @@ def test_ckb_index_works_on_a_server(server: Server, remote: KnowledgeBase, tmp_
     first = (folder / claimindex.FILE).read_bytes().split(b"\n", 1)[0]
     assert first.startswith(sidecar.STAMP + claimindex.RULES_VERSION.encode())
     assert sum(1 for _ in ox.parse(path=str(folder / claimindex.FILE), format=ox.RdfFormat.N_TRIPLES)) > 1000
+
+
+def test_reconcile_candidates_and_class_lists_are_kept_until_a_write(remote: KnowledgeBase) -> None:
+    from kb.matching.candidates import index
+    from kb.views import classes
+
+    first = index(remote)
+    assert index(remote) is first  # one build per store state, not one per /reconcile request
+    below = classes.below(remote, str(CKB.Actor))
+    assert len(below) > 5 and classes.below(remote, str(CKB.Actor)) is below
+    claim = str(CKBR["claim-remote-memo"])
+    remote.update(f"INSERT DATA {{ GRAPH <{GRAPH_DATA}> {{ <{claim}> a <{CKB.Report}> }} }}", "t")
+    try:
+        assert index(remote) is not first and classes.below(remote, str(CKB.Actor)) is not below
+    finally:
+        remote.update(f"DELETE DATA {{ GRAPH <{GRAPH_DATA}> {{ <{claim}> a <{CKB.Report}> }} }}", "t")

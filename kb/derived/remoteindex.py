@@ -17,12 +17,12 @@ server directly is not seen, as it is not in the counts, until 'ckb index --coun
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from kb.derived import claimindex
+from kb.store import registry
 from kb.terms import iri_ref
 
 CLAIM_PAGE = 10_000  # claims listed per request: below Virtuoso's usual ResultSetMaxRows
@@ -41,9 +41,7 @@ def is_remote(kb: Any) -> bool:
 def marker(kb: Any) -> str:
     """The stamp an index built from the store as it is now carries: the rules' fingerprint and
     a digest of the registry's entries (each graph's size, count time and write token)."""
-    entries = sorted((g, c.triples, c.counted, c.written) for g, c in kb.backend.counts().items())
-    digest = hashlib.sha256(repr(entries).encode("utf-8")).hexdigest()[:24]
-    return claimindex.RULES_VERSION + digest
+    return claimindex.RULES_VERSION + registry.digest(kb.backend.counts())
 
 
 def _rules(kb: Any) -> dict[str, str]:

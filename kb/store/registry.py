@@ -13,6 +13,7 @@ answers one empty row; ``SELECT DISTINCT ?g`` scans every quad, 1.4 s at 1M trip
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,6 +96,14 @@ def rebuild(counts: dict[str, int]) -> list[str]:
     return [f"DROP SILENT GRAPH {_REG}",
             f"INSERT DATA {{ GRAPH {_REG} {{ {_REG} {COUNTED} {_time(stamp)} }} }}",
             *set_counts(counts, stamp)]
+
+
+def digest(counts: dict[str, Counted]) -> str:
+    """A name for the registry's present entries: it changes with every write through the KB
+    (each rewrites its graphs' entries with a new token), so derived state beside the client is
+    keyed by it (kb.derived.remoteindex, kb.derived.memo)."""
+    entries = sorted((g, c.triples, c.counted, c.written) for g, c in counts.items())
+    return hashlib.sha256(repr(entries).encode("utf-8")).hexdigest()[:24]
 
 
 def parse(rows: Iterable[ox.QuerySolution]) -> dict[str, Counted] | None:

@@ -146,3 +146,16 @@ def test_reconcile_candidates_and_class_lists_are_kept_until_a_write(remote: Kno
         assert index(remote) is not first and classes.below(remote, str(CKB.Actor)) is not below
     finally:
         remote.update(f"DELETE DATA {{ GRAPH <{GRAPH_DATA}> {{ <{claim}> a <{CKB.Report}> }} }}", "t")
+
+
+def test_the_event_index_is_read_once_per_store_state(remote: KnowledgeBase) -> None:
+    from kb.views import remoteevents
+
+    first = remoteevents.read(remote)
+    assert remoteevents.read(remote) is first  # the timeline and map read it once, not per request
+    claim = str(CKBR["claim-remote-events"])
+    remote.update(f"INSERT DATA {{ GRAPH <{GRAPH_DATA}> {{ <{claim}> a <{CKB.Report}> }} }}", "t")
+    try:
+        assert remoteevents.read(remote) is not first
+    finally:
+        remote.update(f"DELETE DATA {{ GRAPH <{GRAPH_DATA}> {{ <{claim}> a <{CKB.Report}> }} }}", "t")

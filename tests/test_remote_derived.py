@@ -14,7 +14,7 @@ import pytest
 from benchmarks import generate
 from kb import KnowledgeBase
 from kb.derived import bitmaps as claimbitmaps
-from kb.derived import claimindex, sidecar
+from kb.derived import claimindex, remoteindex, sidecar
 from kb.namespaces import CKB, CKBR, GRAPH_DATA
 from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import run
@@ -71,8 +71,13 @@ def _index(kb: KnowledgeBase) -> set[tuple[str, str, str]]:
 
 
 def test_the_index_built_beside_the_client_is_the_embedded_one(remote: KnowledgeBase,
-                                                               embedded: KnowledgeBase) -> None:
+                                                               embedded: KnowledgeBase,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     assert claimindex.supported(remote) and not claimindex.current(remote)
+    # claims listed in several pages (each after the last one's end) and rules run in several chunks
+    monkeypatch.setattr(remoteindex, "CLAIM_PAGE", 50)
+    monkeypatch.setattr(remoteindex, "CHUNK", 120)
+    assert len(remoteindex.claims(remote, 60)) > 3 * remoteindex.CLAIM_PAGE
     report = claimindex.build(remote)
     assert report.current and claimindex.current(remote)
     mine, theirs = _index(remote), _index(embedded)

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+
 from kb.derived import claimindex
 from kb.store import registry
 from kb.terms import iri_ref
@@ -59,11 +61,14 @@ def _rules(kb: Any) -> dict[str, str]:
 
 
 def claims(kb: Any, timeout: float) -> list[str]:
-    """Every claim (a member of one of the kinds), listed page by page in IRI order."""
+    """Every claim (a member of one of the kinds), listed page by page in the server's order of
+    their IRIs: each page starts after the last one's end (Virtuoso refuses to sort past
+    OFFSET + LIMIT > 10,000 rows; a page of its own top rows it sorts)."""
     found: list[str] = []
     while True:
+        after = f"FILTER(STR(?c) > {ox.Literal(found[-1])}) " if found else ""
         page = kb.query(f"{claimindex.PREFIXES}SELECT DISTINCT ?c WHERE {{ {claimindex.KINDS_PATTERN} "
-                        f"FILTER(isIRI(?c)) }} ORDER BY ?c LIMIT {CLAIM_PAGE} OFFSET {len(found)}",
+                        f"FILTER(isIRI(?c)) {after}}} ORDER BY STR(?c) LIMIT {CLAIM_PAGE}",
                         limit=CLAIM_PAGE, timeout=timeout).rows
         found += [str(r["c"]) for r in page]
         if len(page) < CLAIM_PAGE:

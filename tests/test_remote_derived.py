@@ -164,3 +164,15 @@ def test_the_event_index_is_read_once_per_store_state(remote: KnowledgeBase) -> 
         assert remoteevents.read(remote) is not first
     finally:
         remote.update(f"DELETE DATA {{ GRAPH <{GRAPH_DATA}> {{ <{claim}> a <{CKB.Report}> }} }}", "t")
+
+
+def test_a_shared_folder_keeps_another_process_s_file_being_written(tmp_path: Path) -> None:
+    import os
+
+    room = sidecar.Sidecar(None, tmp_path / "remote")
+    room.folder.mkdir()
+    live, old = room.folder / ".claim-index.nt.tmp-1-2", room.folder / ".claim-index.nt.tmp-3-4"
+    live.write_bytes(b"half"), old.write_bytes(b"half")
+    os.utime(old, (0, 0))
+    room.sweep()
+    assert live.exists() and not old.exists()

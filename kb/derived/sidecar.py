@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from typing import IO, Any
 from kb.store import lifecycle
 
 STAMP = b"# ckb derived: "
+SHARED_DEBRIS_AGE = 86_400.0  # seconds: a remote KB's half-written file older than this is debris
 _TMP = ".tmp-"  # files being written carry it in their names
 
 
@@ -37,6 +39,9 @@ class Sidecar:
 
     def __init__(self, store: Path | None, folder: Path | None = None) -> None:
         self.folder = folder if folder is not None else None if store is None else folder_of(store)
+        # A remote KB's folder: any process on this machine may build there ('ckb index' beside
+        # 'ckb serve'), so another's file being written is debris only once it is old.
+        self.shared = folder is not None
         self._held: dict[str, bytes] = {}  # a memory store's files
         self._stamps: dict[str, tuple[tuple[int, int, int], str]] = {}  # name -> (file's stat, stamp)
         self._lock = threading.Lock()
@@ -110,8 +115,14 @@ class Sidecar:
         if self.folder is not None and self.folder.is_dir():
             for entry in self.folder.iterdir():
                 mine = f"{_TMP}{os.getpid()}-" in entry.name
-                if _TMP in entry.name and not mine and entry.is_file():
+                if _TMP in entry.name and not mine and entry.is_file() and not self._recent(entry):
                     entry.unlink(missing_ok=True)
+
+    def _recent(self, entry: Path) -> bool:
+        """Whether a shared folder's file was written to within the last day (maybe by a live build)."""
+        with contextlib.suppress(OSError):
+            return self.shared and time.time() - entry.stat().st_mtime < SHARED_DEBRIS_AGE
+        return False
 
 
 def _stamp_of(fh: IO[bytes]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
+import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from typing import Any
 import pyoxigraph as ox
 from pyroaring import BitMap
 
-from kb.derived import claimindex
+from kb.derived import claimindex, remoteindex
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB
@@ -175,6 +176,8 @@ def load(kb: Any) -> ClaimBitmaps | None:
     """Read the claim index into bitmaps, or None when the store has no current index (or a
     write came in while it was read)."""
     backend = getattr(kb, "backend", None)
+    if remoteindex.is_remote(kb):
+        return _load_remote(kb)
     if getattr(backend, "reading", None) is None:
         return None
     with backend.reading():  # the index current at this generation, with no write between
@@ -216,6 +219,12 @@ def load(kb: Any) -> ClaimBitmaps | None:
             pass  # the labels were all read at the index's generation
     except _Moved:
         return None
+    return _numbered(generation, keys, pairs, quotes)
+
+
+def _numbered(generation: int | None, keys: dict[str, tuple], pairs: dict[str, list[tuple[str, str]]],
+              quotes: list[tuple[str, str]]) -> ClaimBitmaps:
+    """The bitmaps of the index's (claim, value) pairs, the claims numbered in ``keys`` order."""
     claims = sorted(keys, key=keys.__getitem__)
     number = {c: n for n, c in enumerate(claims)}
     values: dict[str, dict[str, BitMap]] = {}
@@ -229,7 +238,42 @@ def load(kb: Any) -> ClaimBitmaps | None:
     return ClaimBitmaps(generation, claims, values, lowered)
 
 
+def _load_remote(kb: Any) -> ClaimBitmaps | None:
+    """The index a SPARQL server's KB keeps beside the client, with the claims' labels in it
+    (kb.derived.remoteindex); None when it is not current."""
+    wanted = claimindex.stamp(kb)
+    if wanted is None:
+        return None
+    names = {prop: name for name, prop in PROPERTIES.items()}
+    pairs: dict[str, list[tuple[str, str]]] = {name: [] for name in PROPERTIES}
+    found: dict[str, list[str]] = {}
+    with claimindex.reading(kb, wanted) as index:
+        if index is None:
+            return None
+        for t in index:
+            if t.predicate.value == LABEL:
+                found.setdefault(t.subject.value, []).append(t.object.value)
+                continue
+            name = names.get(t.predicate.value)
+            if name is not None:
+                pairs[name].append((t.subject.value, t.object.value))
+    quotes = pairs.pop("quotes")
+    # as the embedded read: ORDER BY MIN(STR(?label)) ?claim, claims without a label first
+    keys = {c: (1, min(found[c]), c) if c in found else (0, "", c) for c, _k in pairs["kind"]}
+    return _numbered(None, keys, pairs, quotes)
+
+
 _lock = threading.Lock()
+_REMOTE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _held(kb: Any) -> dict[str, Any] | None:
+    """Where the bitmaps of ``kb``'s store are held: the generation's memo; remotely, per backend
+    (under the index's stamp, which names the registry's state)."""
+    if remoteindex.is_remote(kb):
+        with _lock:
+            return _REMOTE.setdefault(kb.backend, {})
+    return memo(kb, "claim-bitmaps")
 
 
 def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
@@ -238,7 +282,7 @@ def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
     so a write leaves them behind with everything else read before it; and under the index's
     stamp, so an index rebuilt meanwhile (its file was deleted) is read again, in their place."""
     built = claimindex.stamp(kb)
-    by_stamp = None if built is None else memo(kb, "claim-bitmaps")
+    by_stamp = None if built is None else _held(kb)
     if by_stamp is None:
         return None
     with _lock:

@@ -11,7 +11,8 @@ N-Triples file in the store's sidecar (kb.derived.sidecar), never into the store
 export, validation or reasoning sees it, and deleting it costs only a rebuild. The file's stamp
 names the rules and the build; the store's metadata holds the same stamp until its next write
 (kb.store.oxstore clears it on every write commit), so the index is current only while both
-agree. Only the embedded store keeps an index.
+agree. A KB on a SPARQL server keeps its index beside the client, built by the same rules in
+chunks of claims (kb.derived.remoteindex), current while the graph registry is as it was built.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ _UPSTREAM = "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
 # As kb.views.claims: a dataset coder's judgements (not hedges), and the classes of outlets.
 _CODING = "ckb:CodedClear, ckb:CodedUnclear"
 _OUTLETS = "ckb:MediaOutlet, ckb:OutletGroup"
+KINDS_PATTERN, OUTLETS = _KINDS, _OUTLETS  # for kb.derived.remoteindex, which runs the rules in chunks
 # The rules, each a CONSTRUCT over the union of the store's graphs (inferred one included).
 RULES: dict[str, str] = {
     "claimKind": f"CONSTRUCT {{ ?c ckb:claimKind ?k }} WHERE {{ {_KINDS} }}",
@@ -135,14 +137,31 @@ class IndexReport:
 
 
 def supported(kb: Any) -> bool:
-    """Whether ``kb`` can keep a claim index (a writable embedded store)."""
+    """Whether ``kb`` can keep a claim index (a writable embedded store, or a SPARQL server's
+    KB, whose index is built beside the client: kb.derived.remoteindex)."""
+    from kb.derived import remoteindex
+
     backend = getattr(kb, "backend", None)
+    if remoteindex.is_remote(kb):
+        return True
     return hasattr(backend, "mark_claim_index") and not getattr(backend, "read_only", True)
 
 
 def _marker(kb: Any) -> str:
-    """The stamp the store's metadata holds for the index built from its present contents ("": none)."""
+    """The stamp the store's metadata holds for the index built from its present contents ("": none);
+    on a SPARQL server, the stamp named by the graph registry's present entries."""
+    from kb.derived import remoteindex
+
+    if remoteindex.is_remote(kb):
+        return remoteindex.marker(kb)
     return getattr(getattr(getattr(kb, "backend", None), "meta", None), "claim_index", "") or ""
+
+
+def generation(kb: Any) -> object:
+    """What changes with every write: the embedded store's generation, the registry's stamp remotely."""
+    from kb.derived import remoteindex
+
+    return remoteindex.marker(kb) if remoteindex.is_remote(kb) else kb.generation()
 
 
 def stamp(kb: Any) -> str | None:
@@ -166,6 +185,17 @@ def build(kb: Any, threads: int = 2) -> IndexReport:
         raise KBError("the claim index is kept only in a writable embedded store")
     backend, room = kb.backend, sidecar.of(kb)
     started = time.monotonic()
+    from kb.derived import remoteindex
+
+    if remoteindex.is_remote(kb):
+        # Named by the registry as it was before the first read: a write meanwhile changes the
+        # registry, so the file is then stale from the start, never taken for the new state.
+        built = remoteindex.marker(kb)
+        with tempfile.TemporaryDirectory(prefix="ckb-claim-index-") as tmp:
+            parts, triples = remoteindex.derive(kb, Path(tmp), threads)
+            room.write(FILE, built, parts)
+        return IndexReport(triples=triples, seconds=round(time.monotonic() - started, 2),
+                           current=stamp(kb) == built)
     _forget_old_graph(kb)
     generation = backend.generation
     # The rules' fingerprint and this build's own tag: the metadata of the store it was built
@@ -237,7 +267,7 @@ class Keeper:
                  then: Callable[[Any], object] | None = None) -> None:
         self.kb, self.poll = kb, poll
         self.then = then  # called with the KB on each poll that finds the index current
-        self.failed: int | None = None  # the store generation a build last failed at
+        self.failed: object = None  # the store generation a build last failed at
         self.last: IndexReport | None = None
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="ckb-claim-index")
@@ -245,21 +275,21 @@ class Keeper:
     def _run(self) -> None:
         seen = None
         while not self._stop.is_set():
-            generation = self.kb.generation()
+            now = generation(self.kb)
             # Wait for one quiet poll after a write (a burst of updates is indexed once).
-            if generation == seen and generation != self.failed and not current(self.kb):
+            if now == seen and now != self.failed and not current(self.kb):
                 try:
                     self.last = build(self.kb)
                     log.info("claim index rebuilt: %s triples in %s s", self.last.triples, self.last.seconds)
-                    if not self.last.current and self.kb.generation() == generation:
-                        self.failed = generation  # not marked, though nothing was written: do not loop
+                    if not self.last.current and generation(self.kb) == now:
+                        self.failed = now  # not marked, though nothing was written: do not loop
                 except Exception as err:  # a daemon: say why, and serve on
-                    self.failed = generation
+                    self.failed = now
                     if not self._stop.is_set():
                         log.warning("claim index not rebuilt: %s", err)
             if self.then is not None and current(self.kb):
                 self.then(self.kb)
-            seen = generation
+            seen = now
             self._stop.wait(self.poll)
 
     def start(self) -> Keeper:

@@ -3,7 +3,7 @@
 Pages name the same actors and outlets, and follow the same statements upstream, again and
 again; what one page read another can reuse as long as the store has not changed. Each memo
 belongs to one store and one store generation (a write starts it afresh); remote stores,
-which others may write to, get none.
+which others may write to, get only those in REMOTE, keyed by the graph registry.
 """
 
 from __future__ import annotations
@@ -14,14 +14,26 @@ from typing import Any
 
 MAX_ENTRIES = 200_000  # per memo; past it the memo starts afresh
 
-_MEMOS: weakref.WeakKeyDictionary[Any, tuple[int, dict[str, dict[str, Any]]]] = weakref.WeakKeyDictionary()
+_MEMOS: weakref.WeakKeyDictionary[Any, tuple[object, dict[str, dict[str, Any]]]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
+# Memos kept for a SPARQL server's KB too, under the graph registry's present entries
+# (kb.store.registry.digest) in place of a generation: a write through the KB, from this process
+# or another, rewrites them (seen within the registry's read interval, GRAPHS_TTL); a write made
+# on the server directly is not seen until 'ckb index --counts', as in the graph sizes.
+REMOTE = frozenset({"classes-below", "classes-strictly-below", "match-candidates", "remote-event-index"})
+
+
 def memo(kb: Any, name: str) -> dict[str, Any] | None:
-    """The memo ``name`` of ``kb``'s store as it is now; None where others may write to it."""
+    """The memo ``name`` of ``kb``'s store as it is now; None where others may write to it
+    (a remote store's, but for the memos in REMOTE)."""
     backend = getattr(kb, "backend", None)
-    generation = kb.generation() if hasattr(kb, "generation") else None
+    generation: object = kb.generation() if hasattr(kb, "generation") else None
+    if generation is None and name in REMOTE and hasattr(backend, "counts"):
+        from kb.store.registry import digest
+
+        generation = digest(backend.counts())
     if backend is None or generation is None:
         return None
     with _lock:

@@ -11,9 +11,11 @@ writes here, so anything half-written it finds in the folder is its own debris.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from typing import IO, Any
 from kb.store import lifecycle
 
 STAMP = b"# ckb derived: "
+SHARED_DEBRIS_AGE = 86_400.0  # seconds: a remote KB's half-written file older than this is debris
 _TMP = ".tmp-"  # files being written carry it in their names
 
 
@@ -34,8 +37,11 @@ def folder_of(store: Path) -> Path:
 class Sidecar:
     """The derived files of one store: on disk beside it, or in memory."""
 
-    def __init__(self, store: Path | None) -> None:
-        self.folder = None if store is None else folder_of(store)
+    def __init__(self, store: Path | None, folder: Path | None = None) -> None:
+        self.folder = folder if folder is not None else None if store is None else folder_of(store)
+        # A remote KB's folder: any process on this machine may build there ('ckb index' beside
+        # 'ckb serve'), so another's file being written is debris only once it is old.
+        self.shared = folder is not None
         self._held: dict[str, bytes] = {}  # a memory store's files
         self._stamps: dict[str, tuple[tuple[int, int, int], str]] = {}  # name -> (file's stat, stamp)
         self._lock = threading.Lock()
@@ -109,8 +115,14 @@ class Sidecar:
         if self.folder is not None and self.folder.is_dir():
             for entry in self.folder.iterdir():
                 mine = f"{_TMP}{os.getpid()}-" in entry.name
-                if _TMP in entry.name and not mine and entry.is_file():
+                if _TMP in entry.name and not mine and entry.is_file() and not self._recent(entry):
                     entry.unlink(missing_ok=True)
+
+    def _recent(self, entry: Path) -> bool:
+        """Whether a shared folder's file was written to within the last day (maybe by a live build)."""
+        with contextlib.suppress(OSError):
+            return self.shared and time.time() - entry.stat().st_mtime < SHARED_DEBRIS_AGE
+        return False
 
 
 def _stamp_of(fh: IO[bytes]) -> str:
@@ -123,13 +135,26 @@ _ROOMS: weakref.WeakKeyDictionary[Any, Sidecar] = weakref.WeakKeyDictionary()
 _rooms_lock = threading.Lock()
 
 
+def remote_folder(backend: Any) -> Path:
+    """Where derived files of a SPARQL server's KB live on this machine: a folder per endpoint
+    and graph namespaces under $CKB_DERIVED_DIR (default: the user's cache folder), so that
+    'ckb --endpoint ... index' and 'ckb serve --endpoint ...' find the same files."""
+    root = os.environ.get("CKB_DERIVED_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "conflict-kb", "remote")
+    key = "\n".join([backend.endpoint, *backend.graph_prefixes]).encode("utf-8")
+    return Path(root) / hashlib.sha256(key).hexdigest()[:24]
+
+
 def of(kb: Any) -> Sidecar | None:
-    """The sidecar of ``kb``'s embedded store (one per open store), or None for a remote one."""
+    """The sidecar of ``kb``'s store (one per open store): beside an embedded store, in the cache
+    folder for a SPARQL server's (remote_folder); None for anything else."""
     backend = getattr(kb, "backend", None)
-    if backend is None or not hasattr(backend, "mark_claim_index"):
+    embedded = hasattr(backend, "mark_claim_index")
+    if backend is None or not (embedded or hasattr(backend, "counts")):
         return None
     with _rooms_lock:
         room = _ROOMS.get(backend)
         if room is None:
-            room = _ROOMS[backend] = Sidecar(getattr(backend, "path", None))
+            room = _ROOMS[backend] = (Sidecar(getattr(backend, "path", None)) if embedded
+                                      else Sidecar(None, remote_folder(backend)))
         return room

@@ -13,6 +13,8 @@ answers one empty row; ``SELECT DISTINCT ?g`` scans every quad, 1.4 s at 1M trip
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +27,15 @@ from kb.terms import iri_ref
 REGISTRY = GRAPH_BASE + "registry"
 TRIPLES = "<http://rdfs.org/ns/void#triples>"
 COUNTED = "<http://purl.org/dc/terms/modified>"
+# A token new with each write of a graph's entry: derived state beside the client (the claim
+# index, kb.derived.remoteindex) is keyed by the entries, and two writes within one second that
+# leave a graph's size as it was would otherwise look alike.
+WRITTEN = "<https://w3id.org/conflict-kb/ontology#writeToken>"
 _REG = iri_ref(REGISTRY)
 
 # One row per registered graph, plus the registry's own node (no count): present once built.
-READ = f"SELECT ?g ?n ?t WHERE {{ GRAPH {_REG} {{ ?g {COUNTED} ?t OPTIONAL {{ ?g {TRIPLES} ?n }} }} }}"
+READ = (f"SELECT ?g ?n ?t ?w WHERE {{ GRAPH {_REG} {{ ?g {COUNTED} ?t "
+        f"OPTIONAL {{ ?g {TRIPLES} ?n }} OPTIONAL {{ ?g {WRITTEN} ?w }} }} }}")
 
 
 @dataclass(frozen=True)
@@ -37,11 +44,16 @@ class Counted:
 
     triples: int
     counted: str
+    written: str = ""  # the write's token ("" in a registry an older release wrote)
 
 
 def now() -> str:
     """The current time as an xsd:dateTime lexical form."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _token() -> str:
+    return str(ox.Literal(uuid.uuid4().hex))
 
 
 def _time(stamp: str) -> str:
@@ -57,7 +69,7 @@ def set_counts(counts: dict[str, int], stamp: str | None = None) -> list[str]:
     """Update operations recording these graphs' sizes (a size of 0 removes the graph)."""
     stamp = stamp or now()
     ops = [_forget(g) for g in counts]
-    data = " ".join(f"{iri_ref(g)} {TRIPLES} {n} ; {COUNTED} {_time(stamp)} ."
+    data = " ".join(f"{iri_ref(g)} {TRIPLES} {n} ; {COUNTED} {_time(stamp)} ; {WRITTEN} {_token()} ."
                     for g, n in counts.items() if n > 0)
     if data:
         ops.append(f"INSERT DATA {{ GRAPH {_REG} {{ {data} }} }}")
@@ -71,7 +83,8 @@ def recount(graphs: Iterable[str]) -> list[str]:
         g = iri_ref(graph)
         ops.append(_forget(graph))
         # The count runs on the server in the same request, after the write it follows.
-        ops.append(f"INSERT {{ GRAPH {_REG} {{ {g} {TRIPLES} ?n ; {COUNTED} {_time(now())} }} }} "
+        ops.append(f"INSERT {{ GRAPH {_REG} {{ {g} {TRIPLES} ?n ; {COUNTED} {_time(now())} ; "
+                   f"{WRITTEN} {_token()} }} }} "
                    f"WHERE {{ {{ SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }} }} "
                    f"FILTER(?n > 0) }}")
     return ops
@@ -85,6 +98,14 @@ def rebuild(counts: dict[str, int]) -> list[str]:
             *set_counts(counts, stamp)]
 
 
+def digest(counts: dict[str, Counted]) -> str:
+    """A name for the registry's present entries: it changes with every write through the KB
+    (each rewrites its graphs' entries with a new token), so derived state beside the client is
+    keyed by it (kb.derived.remoteindex, kb.derived.memo)."""
+    entries = sorted((g, c.triples, c.counted, c.written) for g, c in counts.items())
+    return hashlib.sha256(repr(entries).encode("utf-8")).hexdigest()[:24]
+
+
 def parse(rows: Iterable[ox.QuerySolution]) -> dict[str, Counted] | None:
     """The registry's entries from the READ query's rows; None if the registry is missing."""
     built = False
@@ -96,5 +117,6 @@ def parse(rows: Iterable[ox.QuerySolution]) -> dict[str, Counted] | None:
         if graph.value == REGISTRY:
             built = True
         elif row["n"] is not None:
-            out[graph.value] = Counted(int(row["n"].value), row["t"].value)
+            written = row["w"].value if row["w"] is not None else ""
+            out[graph.value] = Counted(int(row["n"].value), row["t"].value, written)
     return dict(sorted(out.items())) if built else None

@@ -228,9 +228,12 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
     ``claims``), one row per claim however many kinds or labels it has, and their quotes,
     hedges, speakers and anonymity are fetched for that page only."""
     window = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
+    # The label after the kind: Virtuoso 7.2 answers no rows for VALUES (or a subquery), an
+    # OPTIONAL that matches nothing, then a pattern with FILTER IN (tests/test_remote_derived.py).
+    label = ""
     if claims is not None:
-        chosen = f"""VALUES ?claim {{ {' '.join(iri_ref(c) for c in claims)} }}
-  OPTIONAL {{ ?claim rdfs:label ?l }}"""
+        chosen = f"VALUES ?claim {{ {' '.join(iri_ref(c) for c in claims)} }}"
+        label = "OPTIONAL { ?claim rdfs:label ?l }"
     elif sort:
         chosen = f"""{{ SELECT ?claim (MIN(STR(?l0)) AS ?l) WHERE {{
     {where(f)}
@@ -239,8 +242,8 @@ def build_query(f: Filters, limit: int | None = None, offset: int = 0, sort: boo
     else:
         chosen = f"""{{ SELECT DISTINCT ?claim WHERE {{
     {where(f)}
-  }}{window} }}
-  OPTIONAL {{ ?claim rdfs:label ?l }}"""
+  }}{window} }}"""
+        label = "OPTIONAL { ?claim rdfs:label ?l }"
     # One quote per claim, the same on every engine: its IRI and words together (SAMPLE could
     # take the words of one quote and the IRI of another).
     columns = "?claim ?label ?quotePair ?document ?kinds ?hedges ?speakers"
@@ -253,6 +256,7 @@ SELECT ?claim (MIN(STR(?l)) AS ?label) {_COUNTS}
 WHERE {{
   {chosen}
   {kind_in()}
+  {label}
   OPTIONAL {{ ?claim ckb:hasQuote ?qiri . ?qiri ckb:exact ?quoteText .
              OPTIONAL {{ ?qiri ckb:inDocument ?doc }} }}
   OPTIONAL {{ ?claim ckb:hedge ?h }}

@@ -1,11 +1,11 @@
 """The event index of a store that keeps none (a SPARQL server), read through SPARQL on each request.
 
 kb.derived.eventbuild reads an embedded store by predicate scans and keeps the index for the
-store's generation. A server's store has neither: others may write to it, so nothing can be
-kept, and there are no scans. Here each predicate the same reading code (eventbuild._read) asks
-for is fetched once per request by one SELECT over the KB's graphs (the inferred one aside,
-as there), so the rows, and the pages built from them, are those of an embedded store with
-the same data. Fine for the bundle and small imports; a whole dataset wants the embedded store.
+store's generation. A server's store has no scans, and others may write to it: here each
+predicate the same reading code (eventbuild._read) asks for is fetched by one SELECT over the
+KB's graphs (the inferred one aside, as there), so the rows, and the pages built from them, are
+those of an embedded store with the same data. The index is kept in memory while the graph
+registry (kb.store.registry) is as it was read, which every write through the KB changes.
 """
 
 from __future__ import annotations
@@ -19,13 +19,25 @@ import pyoxigraph as ox
 
 from kb.derived import eventbuild
 from kb.derived.events import EventIndex
+from kb.derived.memo import memo
 from kb.namespaces import GRAPH_INFERRED
 from kb.terms import iri_ref, to_ox
 from kb.views.naming import values_block
 
 
 def read(kb: Any) -> EventIndex:
-    """The event index of ``kb`` as it is now, read through SPARQL."""
+    """The event index of ``kb`` as it is now, read through SPARQL once per state of the graph
+    registry (kb.derived.memo REMOTE: a write through the KB starts afresh)."""
+    held = memo(kb, "remote-event-index")
+    if held is not None and "index" in held:
+        return held["index"]
+    index = _read(kb)
+    if held is not None:
+        held["index"] = index
+    return index
+
+
+def _read(kb: Any) -> EventIndex:
     graphs = sorted(g for g in kb.graphs() if g != GRAPH_INFERRED)
     fetched: dict[str, list[ox.Quad]] = {}
     by_subject: dict[str, dict[Any, list[ox.Quad]]] = {}

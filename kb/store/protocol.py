@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -15,6 +16,9 @@ import pyoxigraph as ox
 
 from kb.errors import ForbiddenQuery, KBError, QueryTimeout, StoreError
 
+# rdflib's SPARQL parser (pyparsing) is not thread-safe: parses from a server's threads at once
+# failed with ParseException (479 of 480 at 8 threads); one at a time, every parse is the same.
+PARSE_LOCK = threading.Lock()
 MAX_GET_URL = 4000  # beyond this, reads go as a form POST (servers and proxies cap URL length)
 _CHUNK = 1 << 16
 ACCEPT = {
@@ -247,7 +251,8 @@ def own_dataset(
 
     prologue = "".join(f"PREFIX {k}: <{v}>\n" for k, v in prefixes.items())
     try:
-        clauses = translateQuery(parseQuery(prologue + query)).algebra.get("datasetClause") or []
+        with PARSE_LOCK:
+            clauses = translateQuery(parseQuery(prologue + query)).algebra.get("datasetClause") or []
     except Exception as err:  # rdflib's parser lags the standard in places: refuse, and say so
         raise ForbiddenQuery(f"cannot read this query's FROM clauses ({type(err).__name__})") from None
     if not clauses:

@@ -9,6 +9,7 @@ import pyoxigraph as ox
 
 from kb.errors import ForbiddenQuery, OutsideNamespace, QuerySyntaxError
 from kb.query.worker import syntax_error
+from kb.store.protocol import PARSE_LOCK
 
 _WHOLE = ("DEFAULT", "ALL", "NAMED")
 
@@ -38,7 +39,8 @@ def written_graphs(sparql: str, prefixes: dict[str, str], base_iri: str | None =
     base = [f"BASE <{ox.NamedNode(base_iri).value}>"] if base_iri else []
     prologue = "".join(f"{line}\n" for line in base + [f"PREFIX {k}: <{v}>" for k, v in prefixes.items()])
     try:
-        operations = translateUpdate(parseUpdate(prologue + sparql)).algebra
+        with PARSE_LOCK:  # rdflib's parser is not thread-safe
+            operations = translateUpdate(parseUpdate(prologue + sparql)).algebra
     except ParseBaseException as err:
         shift = prologue.count("\n")  # the positions in the update as sent
         raise QuerySyntaxError(err.lineno - shift, err.col, " ".join(err.msg.split())) from None

@@ -17,7 +17,6 @@ typed text drawn (seeded) from the store's own labels and classes:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import resource
@@ -34,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import generate  # noqa: E402
 from benchmarks.bench_pages import percentiles  # noqa: E402
+from benchmarks.report import size_label, write_result  # noqa: E402
 
 CKB = "https://w3id.org/conflict-kb/ontology#"
 TARGET_P95_MS = 50.0
@@ -167,12 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ckb-complete-") as tmp:
         result = run(args.triples, args.requests, Path(tmp))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    size = f"{args.triples // 1000}k" if args.triples < 1_000_000 else f"{args.triples // 1_000_000}M"
-    (out / f"complete-{size}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / f"complete-{size}.md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    write_result(args.out, f"complete-{size_label(args.triples)}", result, markdown(result))
     return 0
 
 

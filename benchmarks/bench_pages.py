@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import resource
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import generate  # noqa: E402
+from benchmarks.report import size_label, write_result  # noqa: E402
 
 CKB = "https://w3id.org/conflict-kb/ontology#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -161,12 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ckb-pages-") as tmp:
         result = run(args.triples, args.requests, Path(tmp), args.old)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    size = f"{args.triples // 1000}k" if args.triples < 1_000_000 else f"{args.triples // 1_000_000}M"
-    (out / f"pages-{size}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / f"pages-{size}.md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
+    write_result(args.out, f"pages-{size_label(args.triples)}", result, markdown(result))
     return 0
 
 

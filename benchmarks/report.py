@@ -138,6 +138,15 @@ def _sizes(stores: dict, query: str) -> str:
     return f"MISMATCH ({per})"
 
 
+def write_result(out: str | Path, stem: str, result: dict, text: str) -> None:
+    """Write ``stem``.json (the figures) and ``stem``.md (``text``) into ``out``, and print the text."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (folder / f"{stem}.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
 def write_reports(run: dict, out: Path) -> tuple[Path, Path]:
     """Write bench-<size>.json and bench-<size>.md into ``out``."""
     stem = f"bench-{size_label(run['requested_triples'])}"

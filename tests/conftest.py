@@ -25,6 +25,15 @@ IDLIB = "https://w3id.org/conflict-kb/id/IdlibProvince"
 SYRIA = "https://w3id.org/conflict-kb/id/Syria"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _derived_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Remote KBs keep derived state under $CKB_DERIVED_DIR (default: the user's cache): the tests'
+    go to a folder of the session's own, seen by the ckb processes they start too."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CKB_DERIVED_DIR", str(tmp_path_factory.mktemp("derived")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def syria_loaded() -> Iterator[KnowledgeBase]:
     """The bundle in memory, with the synthetic Syria GED rows imported."""

@@ -40,6 +40,14 @@ def cmd_sheet_new(kb: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _problems(problems: list[str], file: str, what: str) -> int:
+    """Print a bad sheet's problems, one line each, and say nothing was done: exit status 1."""
+    for problem in problems:
+        print(problem)
+    print(f"ckb: error: {len(problems)} problem(s) in {file}; nothing {what}", file=sys.stderr)
+    return 1
+
+
 def cmd_sheet_compile(kb: Any, args: argparse.Namespace) -> int:
     """ckb sheet compile SHEET [-o TTL]: the sheet as Turtle (to TTL, else stdout); loads nothing."""
     from kb.sheets.importer import SheetProblems, compile_file, compiled_turtle
@@ -47,10 +55,7 @@ def cmd_sheet_compile(kb: Any, args: argparse.Namespace) -> int:
     try:
         g = compile_file(kb, args.file)
     except SheetProblems as err:
-        for problem in err.problems:
-            print(problem)
-        print(f"ckb: error: {len(err.problems)} problem(s) in {args.file}; nothing written", file=sys.stderr)
-        return 1
+        return _problems(err.problems, args.file, "written")
     text = compiled_turtle(g, args.file)
     if not args.output:
         sys.stdout.write(text)
@@ -75,10 +80,7 @@ def cmd_import_sheet(kb: Any, args: argparse.Namespace) -> int:
     try:
         result = import_sheet(kb, args.file)
     except SheetProblems as err:
-        for problem in err.problems:
-            print(problem)
-        print(f"ckb: error: {len(err.problems)} problem(s) in {args.file}; nothing imported", file=sys.stderr)
-        return 1
+        return _problems(err.problems, args.file, "imported")
     for note in result.notes:
         print(note, file=sys.stderr)
     if result.unchanged:

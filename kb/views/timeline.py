@@ -10,7 +10,7 @@ from typing import Any
 from kb.derived.memo import memo
 from kb.namespaces import CKB
 from kb.views.browse import labels, local_name
-from kb.views.naming import values_block
+from kb.views.naming import chunks, values_block
 from kb.views.timebuckets import iso_words
 
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -104,8 +104,9 @@ def _merge_same_facts(kb: Any, items: list[TimelineItem]) -> list[TimelineItem]:
     and the relation node that models the same thing) are drawn once, the event first."""
     if len(items) < 2:
         return items
-    rows = kb.query(f"SELECT ?c ?x WHERE {{ VALUES ?x {{ {values_block(i.iri for i in items)} }} "
-                    f"?c <{CKB.supports}> ?x }}").rows
+    rows = [r for part in chunks([i.iri for i in items])
+            for r in kb.query(f"SELECT ?c ?x WHERE {{ VALUES ?x {{ {values_block(part)} }} "
+                              f"?c <{CKB.supports}> ?x }}").rows]
     claims: dict[str, set[str]] = {}
     for r in rows:
         claims.setdefault(str(r["x"]), set()).add(str(r["c"]))
@@ -169,10 +170,13 @@ def timeline(kb: Any, today: date | None = None,
     today = today or date.today()
     if only is not None and not only:
         return [], []
-    chosen = f"VALUES ?x {{ {values_block(only)} }}" if only is not None else f"""
+    # the things named go in runs (one VALUES block each): thousands of dated relations in one
+    # text passed the query length limit at 1M triples
+    every = f"""
       {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }}
       UNION {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }}"""
-    rows = kb.query(f"""
+    choices = [every] if only is None else [f"VALUES ?x {{ {values_block(part)} }}" for part in chunks(only)]
+    rows = [r for chosen in choices for r in kb.query(f"""
     SELECT ?x ?type ?earliest ?latest ?precision ?isEvent WHERE {{
       {chosen}
       OPTIONAL {{ ?x <{CKB.earliestDate}> ?earliest }}
@@ -180,7 +184,7 @@ def timeline(kb: Any, today: date | None = None,
       OPTIONAL {{ ?x <{CKB.datePrecision}> ?precision }}
       OPTIONAL {{ ?x a ?type }}
       BIND(EXISTS {{ ?x a/<{RDFS_SUBCLASS}>* <{CKB.Event}> }} AS ?isEvent)
-    }}""", inferred=False).rows  # asserted types only: the kind shown is the most specific one
+    }}""", inferred=False).rows]  # asserted types only: the kind shown is the most specific one
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = found.setdefault(str(row["x"]), {"types": set()})

@@ -317,3 +317,18 @@ def test_every_data_entity_has_a_page(web: FlaskClient, kb: KnowledgeBase) -> No
         iri = str(row["s"])
         url = iri.replace(str(CKBR), "/id/") if iri.startswith(str(CKBR)) else "/entity?iri=" + iri
         assert web.get(url, headers=HTML).status_code == 200, iri
+
+
+def test_timeline_of_thousands_of_named_things_stays_within_the_query_limit(kb: KnowledgeBase) -> None:
+    """The page names every dated relation; thousands of them (1M triples) passed the query length
+    limit in one VALUES block: the same items come back from runs of them."""
+    from kb.views.timeline import dated_relations
+
+    relations = dated_relations(kb)
+    assert relations
+    padding = [f"https://example.org/none/{n:06d}" for n in range(3000)]  # name nothing: no items
+    assert sum(len(i) + 3 for i in padding) > kb.max_query_length  # one block of them alone is too long
+    wanted, undated = timeline(kb, date(2026, 1, 1), only=relations)
+    got, more = timeline(kb, date(2026, 1, 1), only=padding + relations)
+    assert [(i.iri, i.start, i.end) for i in got] == [(i.iri, i.start, i.end) for i in wanted]
+    assert [i.iri for i in more] == [i.iri for i in undated]

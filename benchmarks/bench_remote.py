@@ -21,7 +21,6 @@ import json
 import os
 import random
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from urllib.parse import quote
 
 from benchmarks import generate
 from benchmarks.bench_serving import ckb, timed_child
-from benchmarks.bench_store import _tree_rss_kib
+from benchmarks.bench_store import _tree_rss_kib, stop_group
 from benchmarks.load_clients import run_clients, sparql_path, summary
 from benchmarks.report import machine, size_label
 from kb.namespaces import import_graph
@@ -203,12 +202,7 @@ class Serve:
     def stop(self) -> None:
         """SIGTERM, then SIGKILL to the process group after 30 s."""
         self._stop.set()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_group(self.proc)
         self.log.close()
 
 

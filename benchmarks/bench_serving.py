@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks import generate
-from benchmarks.bench_store import _tree_rss_kib
+from benchmarks.bench_store import _tree_rss_kib, stop_group
 from benchmarks.load_clients import run_clients, sparql_path, summary
 from benchmarks.queries import QUERIES, QUERY_ORDER
 from benchmarks.report import machine, size_label
@@ -216,12 +215,7 @@ class Server:
 
     def stop(self) -> None:
         self._stop.set()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_group(self.proc)
 
 
 def serve_phase(store: Path, entities: list[str], page_seconds: float, mixed_seconds: float,

@@ -27,6 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STORES = ("rdflib", "kb-disk", "kb-memory", "oxigraph-memory", "oxigraph-disk")
 
 
+def stop_group(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM ``proc``; after ``grace`` seconds, SIGKILL its whole process group (its workers too)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def _tree_rss_kib(session: int) -> int:
     """Sum VmRSS over every process in ``session`` (the worker and any process it started)."""
     total = 0

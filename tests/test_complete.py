@@ -170,3 +170,17 @@ def test_the_servers_warmer_builds_the_index_after_each_write(written: Knowledge
             assert "value" not in memo(written, labelindex.NAME)
     finally:
         warmer.stop(wait=30)
+
+
+def test_a_keystroke_never_waits_for_the_whole_count(written: KnowledgeBase) -> None:
+    """The class usage is counted once per store state in the background (minutes at 20M triples,
+    past a request's time limit): a request that cannot wait goes without counts, and the count
+    it started is there for the next."""
+    written.update(f"PREFIX ckb: <{CKB}> INSERT DATA {{ <{CKBR}zz> a ckb:Clash }}", token="t")
+    started = time.monotonic()
+    first = labelindex.usage_if_counted(written, wait=0)  # starts the count, does not wait for it
+    assert time.monotonic() - started < 1.0
+    usage = labelindex.usage_if_counted(written, wait=60)
+    assert first is None or first is usage
+    assert usage is not None and usage.instances[CKB + "Clash"] >= 1
+    assert labelindex.usage_if_counted(written, wait=0) is usage  # counted once for this state

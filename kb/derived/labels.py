@@ -15,8 +15,10 @@ engines, which others may write to, get none (kb.derived.memo gives none).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
+import time
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -45,6 +47,7 @@ INSTANCES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?
 _WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
 NAME, USAGE_NAME = "completion-labels", "completion-usage"  # in kb.derived.memo
 _locks = {NAME: threading.Lock(), USAGE_NAME: threading.Lock()}
+_start = threading.Lock()  # who starts the background count of a generation
 BUILD_TRIES = 3
 T = TypeVar("T")
 
@@ -191,6 +194,38 @@ def label_index(kb: Any) -> LabelIndex | None:
     """Every label of the store as it is now, for lookups (read on the first call after a
     write, about 3 s at 1M triples); None without an embedded store in this process."""
     return _kept(kb, NAME, _read_labels)
+
+
+USAGE_WAIT = 3.0  # seconds a request waits for the usage being counted before it goes without counts
+
+
+def usage_if_counted(kb: Any, wait: float = USAGE_WAIT) -> ClassUsage | None:
+    """The class usage of the store as it is now if it is counted within ``wait`` seconds, else
+    None (the counts come later): one count per store generation runs in the background, in the
+    heavy lane, so a keystroke never waits on a whole-store aggregate (minutes at 20M triples)
+    and a failed count is not retried before the next write."""
+    held = memo(kb, USAGE_NAME)
+    if held is None:
+        return None
+    if "value" in held:
+        return held["value"]
+    with _start:
+        done = held.get("counting")
+        if done is None:
+            done = held["counting"] = threading.Event()
+            threading.Thread(target=_count, args=(kb, done), daemon=True, name="ckb-usage").start()
+    done.wait(wait)
+    return held.get("value")
+
+
+def _count(kb: Any, done: threading.Event) -> None:
+    from kb.query.scheduling import HEAVY, lane
+
+    try:
+        with lane(HEAVY, time.monotonic() + BUILD_TIMEOUT), contextlib.suppress(KBError):
+            class_usage(kb)
+    finally:
+        done.set()
 
 
 def class_usage(kb: Any) -> ClassUsage | None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kb.derived.labels import LabelIndex, class_usage, label_index, normalise
+from kb.derived.labels import LabelIndex, label_index, normalise, usage_if_counted
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB, PREFIXES
@@ -125,7 +125,7 @@ def _matcher(text: str) -> Any:
 
 
 def _terms(kb: Any, kind: str, text: str, classes: Sequence[str], limit: int) -> list[Completion]:
-    onto, usage = ontology(kb), class_usage(kb)
+    onto, usage = ontology(kb), usage_if_counted(kb)
     test = _matcher(text)
     if kind == "class":
         counts = usage.instances if usage else Counter()

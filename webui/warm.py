@@ -19,7 +19,7 @@ from flask import Flask
 from webui.admission import SERVER_OWN
 
 # What the home page links to, and the lists an analyst opens first; and two editor completions,
-# which read the labels and class usage (kb.derived.labels) before a keystroke waits for them.
+# which start the reads of the labels and class usage (kb.derived.labels) before anyone types.
 LANDING = ("/claims", "/claims?anonymity=anonymous", "/actors", "/timeline",
            "/api/complete?kind=entity&q=ab", "/api/complete?kind=property&class=ckb:Event")
 POLL_SECONDS = 2.0  # how soon after a write the rebuilding starts

@@ -27,7 +27,7 @@ from typing import Any
 import pyoxigraph as ox
 from pyroaring import BitMap
 
-from kb.derived import claimindex, remoteindex
+from kb.derived import background, claimindex, remoteindex
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB
@@ -263,7 +263,9 @@ def _load_remote(kb: Any) -> ClaimBitmaps | None:
     return _numbered(None, keys, pairs, quotes)
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _REMOTE and the stamp each store's bitmaps are held under
+JOB = background.Job("bitmaps", "ckb-claim-bitmaps", (KBError, OSError, RuntimeError), log,
+                     "claim bitmaps not read: %s")  # the store closed: the engine answers instead
 _REMOTE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -290,33 +292,4 @@ def ready(kb: Any, wait: bool = False) -> ClaimBitmaps | None:
         if held is None:
             by_stamp.clear()
             held = by_stamp[built] = {}
-        if "bitmaps" in held:
-            return held["bitmaps"]
-        under_way = held.get("building")
-        if under_way is None:
-            running = held["building"] = threading.Event()
-    if under_way is not None:
-        if not wait:
-            return None
-        under_way.wait()  # one read at a time: wait for it rather than start a second
-        return held.get("bitmaps")
-    if wait:
-        return _build(kb, held, running)
-    threading.Thread(target=_build, args=(kb, held, running), daemon=True,
-                     name="ckb-claim-bitmaps").start()
-    return None
-
-
-def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> ClaimBitmaps | None:
-    found = None
-    try:
-        found = load(kb)
-    except (KBError, OSError, RuntimeError) as err:  # the store closed: the engine answers instead
-        log.info("claim bitmaps not read: %s", err)
-    finally:
-        with _lock:
-            held.pop("building", None)
-            if found is not None:
-                held["bitmaps"] = found
-        running.set()
-    return found
+    return background.ready(held, JOB, lambda: load(kb), wait=wait)

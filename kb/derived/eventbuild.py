@@ -26,7 +26,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kb.derived import claimindex, sidecar
+from kb.derived import background, claimindex, sidecar
 from kb.derived.eventfile import FILE, load, make, rows_of, save
 from kb.derived.events import EventIndex
 from kb.derived.memo import memo
@@ -239,7 +239,9 @@ def _number(text: str) -> float | None:
 
 # -- ready() ---------------------------------------------------------------------------------
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # who saves an index read before the claim index was current
+JOB = background.Job("index", "ckb-event-index", (KBError, OSError, RuntimeError, sqlite3.Error), log,
+                     "event index not built: %s")
 
 
 def stamp(kb: Any) -> str | None:
@@ -248,9 +250,10 @@ def stamp(kb: Any) -> str | None:
     return None if built is None else f"{VERSION} {built}"
 
 
-def ready(kb: Any, wait: bool = False) -> EventIndex | None:
+def ready(kb: Any, wait: bool = False, within: float = 0.0) -> EventIndex | None:
     """The event index of the store as it is now; else None, and a background thread builds it
-    (``wait``: build it now). Held in the store generation's memo (kb.derived.memo)."""
+    (``wait``: build it now; ``within``: wait that many seconds for it). Held in the store
+    generation's memo (kb.derived.memo)."""
     held = memo(kb, "event-index")
     if held is None or getattr(getattr(kb, "backend", None), "reading", None) is None:
         return None
@@ -261,18 +264,7 @@ def ready(kb: Any, wait: bool = False) -> EventIndex | None:
                 threading.Thread(target=_save_later, args=(kb, held["index"]), daemon=True,
                                  name="ckb-event-index-save").start()
             return held["index"]
-        under_way = held.get("building")
-        if under_way is None:
-            running = held["building"] = threading.Event()
-    if under_way is not None:
-        if not wait:
-            return None
-        under_way.wait()
-        return held.get("index")
-    if wait:
-        return _build(kb, held, running)
-    threading.Thread(target=_build, args=(kb, held, running), daemon=True, name="ckb-event-index").start()
-    return None
+    return background.ready(held, JOB, lambda: _build(kb, held), wait=wait, within=within)
 
 
 def build_now(kb: Any) -> EventIndex | None:
@@ -299,36 +291,18 @@ def _save_later(kb: Any, index: EventIndex) -> None:
 
 def wait(kb: Any, seconds: float) -> EventIndex | None:
     """The index, if the build under way (or one started now) finishes within ``seconds``."""
-    found = ready(kb)
-    held = memo(kb, "event-index")
-    if found is not None or held is None:
-        return found
-    with _lock:
-        running = held.get("building")
-    if running is not None:
-        running.wait(seconds)
-    return held.get("index")
+    return ready(kb, within=seconds)
 
 
-def _build(kb: Any, held: dict[str, Any], running: threading.Event) -> EventIndex | None:
-    found = None
-    try:
+def _build(kb: Any, held: dict[str, Any]) -> EventIndex | None:
+    with kb.backend.reading():
+        generation, wanted = kb.generation(), stamp(kb)
+    found = load(kb, wanted, generation) if wanted else None
+    if found is None:
+        found = read(kb)
         with kb.backend.reading():
-            generation, wanted = kb.generation(), stamp(kb)
-        found = load(kb, wanted, generation) if wanted else None
-        if found is None:
-            found = read(kb)
-            with kb.backend.reading():
-                still = kb.generation() == generation and stamp(kb) == wanted
-            if found is not None and wanted and still and not getattr(kb.backend, "read_only", True):
-                save(kb, found, rows_of(found), wanted)
-        held["saved"] = found is not None and (found.origin == "file" or bool(wanted))
-    except (KBError, OSError, RuntimeError, sqlite3.Error) as err:  # the store closed meanwhile
-        log.info("event index not built: %s", err)
-    finally:
-        with _lock:
-            held.pop("building", None)
-            if found is not None:
-                held["index"] = found
-        running.set()
+            still = kb.generation() == generation and stamp(kb) == wanted
+        if found is not None and wanted and still and not getattr(kb.backend, "read_only", True):
+            save(kb, found, rows_of(found), wanted)
+    held["saved"] = found is not None and (found.origin == "file" or bool(wanted))
     return found

@@ -7,17 +7,18 @@ read once per store generation (kb.derived.memo: a write starts it afresh), apar
 entity lookups never wait for the slower class usage: the labels by pattern lookups, the
 usage by two fixed aggregate queries. Lookups then bisect sorted keys in memory.
 
-It is derived state: it holds nothing the store does not, it is read again from the store on
-the first request after a write, and dropping it costs only that. User text never becomes
+Both are read in the background (kb.derived.background), once per store generation, started by
+the first request after a write: a request waits for them at most WAIT seconds, then answers
+without them (the next finds them). It is derived state: it holds nothing the store does not,
+and dropping it costs only a read. User text never becomes
 query text: the index is built by fixed lookups and queries and searched in Python. Remote
 engines, which others may write to, get none (kb.derived.memo gives none).
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import re
-import threading
 import time
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
+from kb.derived import background
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import CKB
@@ -46,9 +48,12 @@ USAGE = ("SELECT ?c ?p (COUNT(*) AS ?n) WHERE { "
 INSTANCES = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c"
 _WORD = re.compile(r"(?<!\w)\w", re.UNICODE)
 NAME, USAGE_NAME = "completion-labels", "completion-usage"  # in kb.derived.memo
-_locks = {NAME: threading.Lock(), USAGE_NAME: threading.Lock()}
-_start = threading.Lock()  # who starts the background count of a generation
 BUILD_TRIES = 3
+WAIT = 3.0  # seconds a request waits for an index being read before it answers without it
+log = logging.getLogger("ckb.completion")
+LABELS_JOB = background.Job("value", "ckb-labels", (KBError,), log, "completion labels not read: %s")
+# a failed count is not retried before the next write: it would fail again, minutes each time
+USAGE_JOB = background.Job("value", "ckb-usage", (KBError,), log, "class usage not counted: %s", retry=False)
 T = TypeVar("T")
 
 
@@ -166,69 +171,61 @@ def _read_usage(kb: Any) -> ClassUsage | None:
     return ClassUsage(dict(usage), instances)
 
 
-def _kept(kb: Any, name: str, read: Callable[[Any], T | None]) -> T | None:
-    """What ``read`` makes of the store as it is now, made once per store generation; None
-    where others may write to the store or ``read`` cannot (no store in this process)."""
-    if memo(kb, name) is None:
-        return None
-    with _locks[name]:  # one build per generation, however many keystrokes wait for it
-        for _ in range(BUILD_TRIES):
-            held = memo(kb, name)
-            if held is not None and "value" in held:
-                return held["value"]
-            before = kb.generation()
-            value = read(kb)
-            if value is None:
-                return None
-            if kb.generation() != before:
-                continue  # a write landed while it read: that would be a mix of two stores
-            held = memo(kb, name)  # the memo of a generation >= before, so of before itself
-            if held is not None and kb.generation() == before:
-                held["value"] = value
+def _unmoved(kb: Any, read: Callable[[Any], T | None]) -> T | None:
+    """What ``read`` makes of the store, or None if a write landed while it read (that would be
+    a mix of two stores)."""
+    before = kb.generation()
+    value = read(kb)
+    return value if kb.generation() == before else None
+
+
+def _kept(kb: Any, name: str, job: background.Job, read: Callable[[Any], T | None],
+          within: float | None) -> T | None:
+    """What ``read`` makes of the store as it is now, made once per store generation in the
+    background; with ``within`` None, made now (or waited for) and tried again if a write
+    lands meanwhile. None where others may write to the store or ``read`` cannot."""
+    for _ in range(BUILD_TRIES if within is None else 1):
+        held = memo(kb, name)
+        if held is None:
+            return None
+        value = background.ready(held, job, lambda: _unmoved(kb, read), wait=within is None,
+                                 within=within or 0.0)
+        if value is not None or within is not None:
             return value
+        if memo(kb, name) is held:
+            return None  # read at this generation and found nothing to read (no store here)
     raise KBError(f"the store changed during each of {BUILD_TRIES} builds of the completion "
                   "index; try again when the writes pause")
 
 
-def label_index(kb: Any) -> LabelIndex | None:
-    """Every label of the store as it is now, for lookups (read on the first call after a
-    write, about 3 s at 1M triples); None without an embedded store in this process."""
-    return _kept(kb, NAME, _read_labels)
+def embedded(kb: Any) -> bool:
+    """Whether the labels can be read in this process (an embedded store, memos kept)."""
+    return memo(kb, NAME) is not None and getattr(getattr(kb, "backend", None), "reading", None) is not None
 
 
-USAGE_WAIT = 3.0  # seconds a request waits for the usage being counted before it goes without counts
+def label_index(kb: Any, within: float | None = None) -> LabelIndex | None:
+    """Every label of the store as it is now (read once per store generation, about 3 s at 1M
+    triples); with ``within``, None if the read in the background takes longer than that. None
+    without an embedded store in this process."""
+    return _kept(kb, NAME, LABELS_JOB, _read_labels, within)
 
 
-def usage_if_counted(kb: Any, wait: float = USAGE_WAIT) -> ClassUsage | None:
+def usage_if_counted(kb: Any, wait: float = WAIT) -> ClassUsage | None:
     """The class usage of the store as it is now if it is counted within ``wait`` seconds, else
     None (the counts come later): one count per store generation runs in the background, in the
     heavy lane, so a keystroke never waits on a whole-store aggregate (minutes at 20M triples)
     and a failed count is not retried before the next write."""
-    held = memo(kb, USAGE_NAME)
-    if held is None:
-        return None
-    if "value" in held:
-        return held["value"]
-    with _start:
-        done = held.get("counting")
-        if done is None:
-            done = held["counting"] = threading.Event()
-            threading.Thread(target=_count, args=(kb, done), daemon=True, name="ckb-usage").start()
-    done.wait(wait)
-    return held.get("value")
+    return _kept(kb, USAGE_NAME, USAGE_JOB, _count, wait)
 
 
-def _count(kb: Any, done: threading.Event) -> None:
+def _count(kb: Any) -> ClassUsage | None:
     from kb.query.scheduling import HEAVY, lane
 
-    try:
-        with lane(HEAVY, time.monotonic() + BUILD_TIMEOUT), contextlib.suppress(KBError):
-            class_usage(kb)
-    finally:
-        done.set()
+    with lane(HEAVY, time.monotonic() + BUILD_TIMEOUT):
+        return _read_usage(kb)
 
 
 def class_usage(kb: Any) -> ClassUsage | None:
     """Each class's instances and their properties in the store as it is now (two aggregate
     queries on the first call after a write); None where others may write to the store."""
-    return _kept(kb, USAGE_NAME, _read_usage)
+    return _kept(kb, USAGE_NAME, USAGE_JOB, _read_usage, None)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kb.derived import labels
 from kb.derived.labels import LabelIndex, label_index, normalise, usage_if_counted
 from kb.derived.memo import memo
 from kb.errors import KBError
@@ -191,13 +192,16 @@ def complete(kb: Any, kind: str, text: str = "", classes: Sequence[str] = (),
     if kind == "prefix":
         found = _prefixes(text, limit)
     elif kind == "entity":
-        index = label_index(kb)
-        if len(normalise(text)) < 2:
+        short = len(normalise(text)) < 2
+        index = label_index(kb, within=0.0 if short else labels.WAIT)  # starts the read after a write
+        if short:
             found = []
             note = "type at least two letters of a label"
         elif index is None:
             found = []
-            note = "entity completion needs the KB's embedded store (this one is remote)"
+            note = ("the labels are being read after a change to the store; try again in a moment"
+                    if labels.embedded(kb) else
+                    "entity completion needs the KB's embedded store (this one is remote)")
         else:
             found = _entities(kb, index, text, limit)
     else:

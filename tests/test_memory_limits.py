@@ -20,7 +20,7 @@ from kb.errors import ParseError
 from kb.query import memory, scheduling, uploads
 from kb.query.engine import StoreSpec
 from kb.query.scheduling import INTERACTIVE, PROBE, LanePools, NoRoom
-from kb.query.worker import WorkerPool, _Worker
+from kb.query.worker import Worker, WorkerPool
 from kb.store.backend import QueryRequest, UpdateRequest
 
 # 10^9 characters by nested CONCAT: gigabytes without a limit.
@@ -54,7 +54,7 @@ def query(text: str, timeout: float = 30.0) -> QueryRequest:
 
 
 def test_a_worker_runs_under_the_limit_it_was_given(spec: StoreSpec, small_limit: None) -> None:
-    worker = _Worker(spec, 0, require_fence=False)
+    worker = Worker(spec, 0, require_fence=False)
     try:
         with open(f"/proc/{worker.proc.pid}/limits") as f:
             line = next(li for li in f if li.startswith("Max data size"))
@@ -102,12 +102,12 @@ def test_an_answer_past_its_limit_is_refused_in_the_worker(spec: StoreSpec, smal
 
 
 def test_the_template_tells_how_a_worker_ended(spec: StoreSpec) -> None:
-    worker = _Worker(spec, 0, require_fence=False)
+    worker = Worker(spec, 0, require_fence=False)
     os.kill(worker.proc.pid, signal.SIGABRT)
     assert worker.proc.exit_status() == -signal.SIGABRT
     assert worker.ended_by_memory() is not None  # it had a limit, and ended as a failed allocation does
     worker.kill()
-    other = _Worker(spec, 0, require_fence=False)
+    other = Worker(spec, 0, require_fence=False)
     other.proc.kill()
     assert other.proc.exit_status() == -signal.SIGKILL
     assert other.ended_by_memory() is None
@@ -118,7 +118,7 @@ def test_the_limit_is_checked_and_never_applied_to_this_process(spec: StoreSpec)
     before = resource.getrlimit(resource.RLIMIT_DATA)
     with pytest.raises(Exception, match="at least 256 MB"):
         memory.set_limit(100)
-    _Worker(spec, 0, require_fence=False).kill()
+    Worker(spec, 0, require_fence=False).kill()
     assert resource.getrlimit(resource.RLIMIT_DATA) == before
 
 

@@ -24,7 +24,7 @@ from kb.query import engine, scheduling
 from kb.query.engine import StoreSpec
 from kb.query.forkserver import Forked
 from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, Gate, LanePools, NoRoom, Overloaded
-from kb.query.worker import WorkerPool, _Worker
+from kb.query.worker import Worker, WorkerPool
 from kb.store.backend import QueryRequest
 
 HEAVY_Q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o }"
@@ -48,7 +48,7 @@ def job(text: str, timeout: float) -> QueryRequest:
 
 
 def test_a_forked_worker_is_killed_at_its_limit_and_is_gone(spec: StoreSpec) -> None:
-    worker = _Worker(spec, 0, require_fence=False)
+    worker = Worker(spec, 0, require_fence=False)
     assert isinstance(worker.proc, Forked)  # forked from the template, not started from scratch
     pid = worker.proc.pid
     start = time.monotonic()

@@ -52,18 +52,15 @@ from kb.query import scheduling
 from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, LanePools, NoRoom, Overloaded
 from webui import pagecache
 from webui.budget import Budget
+from webui.pageplaces import LINGERING, REFUSAL_WAIT, PagePlaces, arrival
+
+__all__ = ["LINGERING", "REFUSAL_WAIT", "SERVER_OWN", "Admission", "DownloadSlot", "arrival", "init_app",
+           "retry_after"]
 
 _KNOWN_HEAVY = 4096  # query texts remembered as heavy
-REFUSAL_WAIT = 1.0  # seconds a request past its client's page places waits for room before its 429
-LINGERING = 8  # such requests waiting at once, in all (each holds a server thread)
 
 
-def arrival() -> float:
-    """When the current request arrived (time.monotonic())."""
-    return float(g.get("ckb_arrival", time.monotonic()))
-
-
-class Admission:
+class Admission(PagePlaces):
     """Lanes, per-client heavy caps and budgets for one app."""
 
     def __init__(self, config: dict[str, Any], kb: Any) -> None:
@@ -74,15 +71,11 @@ class Admission:
         self._heavy: Counter[str] = Counter()
         self.downloads_per_client = int(config.get("DOWNLOADS_PER_CLIENT", 2))
         self._downloads: Counter[str] = Counter()
-        self.pages_per_client = int(config.get("PAGES_PER_CLIENT", 2))
-        self.pages_waiting = int(config.get("PAGES_WAITING", 6))
-        self._pages: Counter[str] = Counter()  # running
-        self._queued: Counter[str] = Counter()  # waiting for one of the client's places
-        self._lingering = 0  # past their client's places, waiting briefly for room (REFUSAL_WAIT)
         self._known: OrderedDict[str, None] = OrderedDict()
         self._cheap: OrderedDict[str, None] = OrderedDict()  # texts that finished within a slice
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)
+        self.places(config)
         # Server threads heavy queries can hold at once (running or queued); the rest of
         # waitress's threads stay free for cheap work (webui.server sizes the pool by it).
         self.heavy_threads = 0
@@ -178,56 +171,6 @@ class Admission:
             self._leave_download(client)
             raise
         return DownloadSlot(self, client, granted, arrival() + granted)
-
-    def enter_page(self, client: str, deadline: float, free: Callable[[], bool] = lambda: False) -> float:
-        """Take one of ``client``'s page places, waiting until ``deadline``; 429 past its share, or
-        past its budget unless ``free()`` (a page the cache answers); when the place was taken."""
-        if not free():
-            self.budget.check(client)
-        with self._turn:
-            if self._pages[client] >= self.pages_per_client:
-                if self._queued[client] >= self.pages_waiting:
-                    self._linger(client, min(deadline, time.monotonic() + REFUSAL_WAIT))
-                if self._queued[client] >= self.pages_waiting:
-                    most = self.pages_per_client + self.pages_waiting
-                    raise TooManyRequests(f"this client already has {most} requests under way; wait "
-                                          "for them to finish", retry_after=2)
-                self._queued[client] += 1
-                try:
-                    while self._pages[client] >= self.pages_per_client:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            raise QueryTimeout(max(0.0, deadline - arrival()))
-                        self._turn.wait(left)
-                finally:
-                    self._queued[client] -= 1
-                    if not self._queued[client]:
-                        del self._queued[client]
-                    self._turn.notify_all()  # room in the queue: for a request lingering
-            self._pages[client] += 1
-        return time.monotonic()
-
-    def _linger(self, client: str, until: float) -> None:
-        """Wait (holding ``_turn``) until ``client`` has room among its waiting places, or ``until``."""
-        if self._lingering >= LINGERING:
-            return
-        self._lingering += 1
-        try:
-            while self._queued[client] >= self.pages_waiting and (left := until - time.monotonic()) > 0:
-                self._turn.wait(left)
-        finally:
-            self._lingering -= 1
-
-    def leave_page(self, client: str, seconds: float, charged: bool = True) -> None:
-        """A page request ran ``seconds`` in its place: the place goes on, and (if ``charged``) its
-        time beyond the slice is charged."""
-        with self._turn:
-            self._pages[client] -= 1
-            if not self._pages[client]:
-                del self._pages[client]
-            self._turn.notify_all()
-        if charged:
-            self.budget.charge(client, seconds - self.fast)
 
     def _leave_download(self, client: str) -> None:
         with self._lock:

@@ -13,7 +13,6 @@ over the data alone (tests hold both paths to the same answers).
 
 from __future__ import annotations
 
-import heapq
 import logging
 import threading
 import weakref
@@ -29,6 +28,7 @@ from pyroaring import BitMap
 
 from kb.derived import background, claimindex, remoteindex
 from kb.derived.memo import memo
+from kb.derived.topvalues import most_frequent
 from kb.errors import KBError
 from kb.namespaces import CKB
 from kb.views.claims import FACETS, KINDS, Filters
@@ -118,19 +118,7 @@ class ClaimBitmaps:
         """Per facet, its FACET_SIZE most frequent values among ``mask`` (by count, then value)."""
         out: dict[str, list[tuple[str, int]]] = {}
         for name in FACETS:
-            best: list[tuple[int, str]] = []  # a heap of (count, -value order) kept to FACET_SIZE
-            found = self.values.get(name, {})
-            for negsize, value in self.ranked.get(name, []):
-                if len(best) == FACET_SIZE and -negsize < best[0][0]:
-                    break  # values come largest first: none of the rest can enter
-                n = found[value].intersection_cardinality(mask)
-                if n:
-                    item = (n, Reversed(value))
-                    if len(best) < FACET_SIZE:
-                        heapq.heappush(best, item)
-                    elif item > best[0]:
-                        heapq.heapreplace(best, item)
-            ordered = sorted(((v.value, n) for n, v in best), key=lambda vn: (-vn[1], vn[0]))
+            ordered = most_frequent(self.ranked.get(name, []), self.values.get(name, {}), mask, FACET_SIZE)
             out[name] = [(KINDS.get(v, v) if name == "kind" else v, n) for v, n in ordered]
         return out
 
@@ -148,21 +136,6 @@ class ClaimBitmaps:
         """The IRIs of ``mask``'s claims from ``offset``, at most ``limit``, in label order."""
         end = len(mask) if limit is None else offset + limit
         return [self.claims[n] for n in mask[offset:end]]
-
-
-class Reversed:
-    """A value that orders backwards: the heap keeps the smallest value among equal counts."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __lt__(self, other: Reversed) -> bool:
-        return self.value > other.value
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Reversed) and self.value == other.value
 
 
 LABEL_STEP = 8192  # claims whose labels one step reads (about a quarter of a second)

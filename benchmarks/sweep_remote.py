@@ -8,8 +8,11 @@ as benchmarks/bench_remote.py prepares them in ``--work`` (bulk loader + ``ckb i
 ``ckb serve`` (with ``--endpoint`` for the servers) serves each; the home page is fetched and
 every same-server link in its header and main part is fetched once, in order, as a reader
 clicking through would (a 429 is waited out as its Retry-After asks). No browser: this checks
-statuses and times; benchmarks/sweep_pages.py checks layout in chromium. Writes
-remote-<size>-sweep.json and .md; exits 1 if any page is not 200.
+statuses and times; benchmarks/sweep_pages.py checks layout in chromium. ``--index`` first runs
+``ckb --endpoint … index`` on each server (the derived state a deployment builds ahead: class
+counts, event index, claim index), timed. Each row keeps the 1-minute load average after it (the
+machine is shared: times are noisy). Writes remote-<size>-sweep.json and .md with the commit
+swept; exits 1 if any page is not 200.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from benchmarks.bench_remote import Serve, data_file, prepare, server
+from benchmarks.bench_remote import Serve, _endpoint, data_file, prepare, server
 from benchmarks.bench_serving import Server, ckb, timed_child
 from benchmarks.report import machine, size_label
 from benchmarks.sweep_pages import _local
@@ -108,7 +112,8 @@ def sweep(base: str, timeout: float, skip: tuple[str, ...] = ()) -> list[dict[st
             waited += 1
             time.sleep(float(headers.get("Retry-After") or 5))
         rows.append({"path": path, "status": status, "seconds": round(elapsed, 2), "retried_429": waited,
-                     "bytes": len(body), "message": "" if status == 200 else _message(body)})
+                     "bytes": len(body), "message": "" if status == 200 else _message(body),
+                     "load": round(os.getloadavg()[0], 1)})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -126,9 +131,18 @@ def embedded_store(triples: int, work: Path) -> tuple[Path, dict[str, Any]]:
     return store, steps
 
 
-def run(engine: str, triples: int, work: Path, timeout: float, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def commit() -> str:
+    """The swept code's commit (short hash, "+" when the work tree has changes)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("+" if changed else "")
+
+
+def run(engine: str, triples: int, work: Path, timeout: float, skip: tuple[str, ...] = (),
+        index: bool = False) -> dict[str, Any]:
     """Prepare the engine's data if need be, serve it, sweep it."""
-    out: dict[str, Any] = {"engine": engine, "loadavg_start": os.getloadavg()}
+    out: dict[str, Any] = {"engine": engine, "commit": commit(), "loadavg_start": os.getloadavg()}
     if engine == "embedded":
         store, out["build"] = embedded_store(triples, work)
         srv = Server(store, timeout, flags=("--trusted-proxy", "127.0.0.1", "--query-budget", "100000"))
@@ -136,16 +150,20 @@ def run(engine: str, triples: int, work: Path, timeout: float, skip: tuple[str, 
             out["rows"] = sweep(f"http://127.0.0.1:{srv.port}", timeout + 60)
         finally:
             srv.stop()
+        out["loadavg_end"] = os.getloadavg()
         return out
     if not (work / engine / ".prepared").exists():
         out["build"] = prepare(engine, triples, work)
         (work / engine / ".prepared").write_text("", encoding="utf-8")
     with server(engine, work / engine) as s:
+        if index:
+            out["index"] = timed_child(ckb(*_endpoint(s), "index"))
         remote = Serve(s, engine, timeout)
         try:
             out["rows"] = sweep(f"http://127.0.0.1:{remote.port}", timeout + 60, skip)
         finally:
             remote.stop()
+    out["loadavg_end"] = os.getloadavg()
     return out
 
 
@@ -153,8 +171,10 @@ def markdown(runs: list[dict[str, Any]], triples: int) -> str:
     """The three sweeps side by side."""
     lines = [f"# Every page linked from the home page, {triples:,} generated triples beside the bundle", "",
              f"Machine: {machine()['cpu']}, {os.cpu_count()} cores (shared with other work). One request at "
-             "a time, over HTTP (no browser); `ckb serve` with its defaults apart from a raised query "
-             "budget (`--query-budget 100000`, so one client is never told to wait).", ""]
+             "a time, over HTTP (no browser), each page's first visit; `ckb serve` with its defaults apart "
+             "from a raised query budget (`--query-budget 100000`, so one client is never told to wait). "
+             "Embedded: the default page cache and its landing pages built ahead after start; servers: "
+             "`--no-warm-pages` (a server's KB has no page cache).", ""]
     paths = list(dict.fromkeys(r["path"] for run in runs for r in run["rows"]))
     lines += ["| page | " + " | ".join(run["engine"] for run in runs) + " |",
               "|---|" + "---|" * len(runs)]
@@ -164,14 +184,17 @@ def markdown(runs: list[dict[str, Any]], triples: int) -> str:
             row = next((r for r in run["rows"] if r["path"] == path), None)
             cells.append("-" if row is None else f"{row['status']}, {row['seconds']} s"
                          + (f" ({row['message'][:80]})" if row["message"] else ""))
-        lines.append(f"| `{path[:70]}` | " + " | ".join(cells) + " |")
+        lines.append(f"| `{path[:100]}` | " + " | ".join(cells) + " |")
     lines.append("")
     for run in runs:
         ok = sum(r["status"] == 200 for r in run["rows"])
         slow = max(run["rows"], key=lambda r: r["seconds"])
-        lines.append(f"- {run['engine']}: {ok} of {len(run['rows'])} pages answered 200 (load average "
-                     f"{run['loadavg_start'][0]:.1f} at the start); slowest `{slow['path'][:60]}` "
-                     f"{slow['seconds']} s.")
+        end = f", {run['loadavg_end'][0]:.1f} at the end" if run.get("loadavg_end") else ""
+        index = (f"; `ckb --endpoint … index` first, {run['index']['seconds']:.0f} s"
+                 if run.get("index") else "")
+        lines.append(f"- {run['engine']} (commit {run.get('commit', '?')}): {ok} of {len(run['rows'])} pages "
+                     f"answered 200 (load average {run['loadavg_start'][0]:.1f} at the start{end}); slowest "
+                     f"`{slow['path'][:60]}` {slow['seconds']} s{index}.")
     return "\n".join(lines) + "\n"
 
 
@@ -184,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=30, help="ckb serve's query time limit")
     ap.add_argument("--skip", action="append", default=[], metavar="PATH",
                     help="a page not to ask for on the servers (say, one that stops the engine)")
+    ap.add_argument("--index", action="store_true",
+                    help="run `ckb --endpoint … index` on each server before serving it")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -193,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     # one engine at a time may be (re)run: the record keeps the others' last sweeps
     runs = {r["engine"]: r for r in json.loads(record.read_text("utf-8"))} if record.exists() else {}
     for engine in args.engine or ENGINES:
-        runs[engine] = run(engine, args.triples, args.work, args.timeout, tuple(args.skip))
+        runs[engine] = run(engine, args.triples, args.work, args.timeout, tuple(args.skip), args.index)
         ordered = [runs[e] for e in ENGINES if e in runs]
         record.write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
         (args.out / f"{name}.md").write_text(markdown(ordered, args.triples), encoding="utf-8")

@@ -51,9 +51,11 @@ def documents(kb: Any) -> list[tuple[str, str, int]]:
     """List documents with text as (iri, label, number of quotes placed in them)."""
     rows = kb.query(f"""
     SELECT ?doc (COUNT(DISTINCT ?q) AS ?n) WHERE {{
-      ?doc a <{CKB.Document}> .
-      # only what the reader can show: a dataset's row documents have no text
-      FILTER EXISTS {{ ?doc <{CKB.fullText}> ?text }}
+      # only what the reader can show: a dataset's row documents have no text. The documents
+      # with text first, then their quotes: with the text as a FILTER EXISTS, the quotes of
+      # every document were counted before the filter (1.1-1.7 s at 1M on Oxigraph, embedded
+      # or server; 1,001 documents, one with text)
+      {{ SELECT DISTINCT ?doc WHERE {{ ?doc <{CKB.fullText}> ?text . ?doc a <{CKB.Document}> }} }}
       OPTIONAL {{ ?q <{CKB.inDocument}> ?doc }}
     }} GROUP BY ?doc""").rows
     names = labels(kb, [str(r["doc"]) for r in rows])

@@ -13,6 +13,7 @@ from kb.views.docfacts import contribution
 from kb.views.eventcodings import event_codings
 from kb.views.eventfacts import event_facts
 from kb.views.facts import EVENT_GROUPS, key_facts
+from kb.views.look import one_page
 from kb.views.naming import datatype_words, literal_words
 from kb.views.neighbours import neighbours
 from kb.views.placefacts import place_facts
@@ -136,6 +137,11 @@ def page_number() -> int:
 
 def _page(iri: str) -> str:
     """The HTML entity page: key facts, claim cards (paged), graph, raw statements folded."""
+    with one_page(get_kb()):  # on a server its panels share their lookups (kb.views.look)
+        return _build_page(iri)
+
+
+def _build_page(iri: str) -> str:
     kb = get_kb()
     desc = kb.describe(iri)
     type_iris = {t.iri for t in desc.types}

@@ -7,13 +7,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from kb.derived.memo import one_page
 from kb.namespaces import CKB, CKBR, PREFIXES
 from kb.views.browse import check_iri
 from kb.views.docfacts import contribution
 from kb.views.eventcodings import event_codings
 from kb.views.eventfacts import event_facts
 from kb.views.facts import EVENT_GROUPS, key_facts
-from kb.views.look import one_page
 from kb.views.naming import datatype_words, literal_words
 from kb.views.neighbours import neighbours
 from kb.views.placefacts import place_facts
@@ -137,7 +137,7 @@ def page_number() -> int:
 
 def _page(iri: str) -> str:
     """The HTML entity page: key facts, claim cards (paged), graph, raw statements folded."""
-    with one_page(get_kb()):  # on a server its panels share their lookups (kb.views.look)
+    with one_page():  # on a server its panels share their lookups and labels (kb.derived.memo)
         return _build_page(iri)
 
 

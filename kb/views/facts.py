@@ -86,7 +86,9 @@ class KeyFacts:
 def key_facts(kb: Any, iri: str) -> KeyFacts:
     """Gather the entity's relations and fights, each with time, hedge and sources."""
     ref = iri_ref(iri)
-    rows_spec = " ".join(f'("{k}" {iri_ref(m)} {iri_ref(o)})' for k, m, o, _h in ROLES)
+    # the groups by number: a key in the text ("loyal-from") would have the server client parse
+    # it for FROM clauses (kb.store.protocol.own_dataset)
+    rows_spec = " ".join(f'({n} {iri_ref(m)} {iri_ref(o)})' for n, (_k, m, o, _h) in enumerate(ROLES))
     with reader(kb) as r:
         if r is not None:
             rows, truncated = factrows.relation_rows(r, iri, [x[:3] for x in ROLES], MAX_FACTS)
@@ -97,7 +99,8 @@ def key_facts(kb: Any, iri: str) -> KeyFacts:
               OPTIONAL {{ ?rel <{CKB.supportKind}> ?kind }}
               OPTIONAL {{ ?rel <{CKB.timeText}> ?time }}
               OPTIONAL {{ ?rel <{CKB.earliestDate}> ?from }} }}""", limit=MAX_FACTS, inferred=False)
-            rows, truncated = result.rows, bool(result.truncated)
+            rows = [{**row, "key": ROLES[int(row["key"])][0]} for row in result.rows]
+            truncated = bool(result.truncated)
     facts: dict[tuple[str, str, str], Fact] = {}
     kinds: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for row in rows:

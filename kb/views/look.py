@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 import pyoxigraph as ox
 
-from kb.derived.memo import memo
+from kb.derived.memo import memo, page_memo
 from kb.terms import iri_ref
 from kb.views.lookups import RDF_TYPE, SUBCLASS, Reader, reader
 
@@ -156,19 +155,7 @@ class Look:
             if self.r is not None:
                 self._classes[cls] = self.r.subclasses(cls, inferred=False)
             else:
-                # kept per registry state with the class lists (kb.views.classes): a page asks
-                # for the same few classes in every panel
-                held = memo(self.kb, "classes-below")
-                key = "asserted " + cls  # beside classes.below's entries, which read inferred links too
-                if held is None or key not in held:
-                    rows = self.kb.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{SUBCLASS}>* {iri_ref(cls)} }}",
-                                         inferred=False).rows
-                    found = frozenset({cls} | {str(r["c"]) for r in rows})
-                    if held is None:
-                        self._classes[cls] = found
-                        return found
-                    held[key] = found
-                self._classes[cls] = held[key]
+                self._classes[cls] = asserted_below(self.kb, cls)
         return self._classes[cls]
 
     def types(self, s: str) -> list[str]:
@@ -184,6 +171,21 @@ class Look:
         return bool(self.subclasses(cls) & set(iris))
 
 
+def asserted_below(kb: Any, cls: str) -> frozenset[str]:
+    """``cls`` and every class below it by asserted ``rdfs:subClassOf*`` links, asked of the
+    engine; kept per registry state with the class lists where a memo exists (kb.views.classes):
+    a page asks for the same few classes in every panel."""
+    held = memo(kb, "classes-below")
+    key = "asserted " + cls  # beside classes.below's entries, which read inferred links too
+    if held is not None and key in held:
+        return held[key]
+    rows = kb.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{SUBCLASS}>* {iri_ref(cls)} }}", inferred=False).rows
+    found = frozenset({cls} | {str(r["c"]) for r in rows})
+    if held is not None:
+        held[key] = found
+    return found
+
+
 def _is_iri(term: Any) -> bool:
     return type(term).__name__ == "URIRef"
 
@@ -192,28 +194,14 @@ def _is_literal(term: Any) -> bool:
     return type(term).__name__ == "Literal"
 
 
-# The remote Looks of the page being built (one_page), by KB: its panels share what they read.
-_PAGE: ContextVar[dict[int, Look] | None] = ContextVar("ckb_page_looks", default=None)
-
-
-@contextmanager
-def one_page(kb: Any) -> Iterator[None]:
-    """Within it, the panels of one page share one Look on a remote engine: the types and
-    values one panel read, the next is not sent for again (the embedded store's Reader holds
-    the store's read lock, so each panel there keeps its own)."""
-    token = _PAGE.set({})
-    try:
-        yield
-    finally:
-        _PAGE.reset(token)
-
-
 @contextmanager
 def looking(kb: Any) -> Iterator[Look]:
     """A Look over the KB: pattern lookups on the embedded store, else short queries."""
     with reader(kb) as r:
-        shared = _PAGE.get() if r is None else None
+        # on a server, the panels of one page (kb.derived.memo.one_page) share one Look: what
+        # one read, the next does not ask for again (the embedded Reader holds the read lock)
+        shared = page_memo("looks") if r is None else None
         if shared is None:
             yield Look(kb, r)
         else:
-            yield shared.setdefault(id(kb), Look(kb, None))
+            yield shared.setdefault(str(id(kb)), Look(kb, None))

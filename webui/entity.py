@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, has_request_context, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from kb.derived.memo import one_page
 from kb.namespaces import CKB, CKBR, PREFIXES
 from kb.views.browse import check_iri
 from kb.views.docfacts import contribution
@@ -136,6 +137,11 @@ def page_number() -> int:
 
 def _page(iri: str) -> str:
     """The HTML entity page: key facts, claim cards (paged), graph, raw statements folded."""
+    with one_page():  # on a server its panels share their lookups and labels (kb.derived.memo)
+        return _build_page(iri)
+
+
+def _build_page(iri: str) -> str:
     kb = get_kb()
     desc = kb.describe(iri)
     type_iris = {t.iri for t in desc.types}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 
 from kb.derived import bitmaps as claimbitmaps
+from kb.derived.memo import one_page
 from kb.views.browse import check_iri, labels
 from kb.views.chains import downstream_claims, source_chains, supported
 from webui import get_kb
@@ -19,6 +20,11 @@ SORT_BY_LABEL = 300  # claims of one source sorted by label; more are sorted by 
 @bp.get("/source")
 def show() -> str:
     """The claims that rest on ?iri=, directly or anywhere upstream, with what they support."""
+    with one_page():  # on a server: labels and source statements read once for the page
+        return _page()
+
+
+def _page() -> str:
     wanted = request.args.get("iri", "").strip()
     if not wanted:
         abort(400, description="give the source's IRI as ?iri=")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 MAX_ENTRIES = 200_000  # per memo; past it the memo starts afresh
@@ -25,6 +28,29 @@ _lock = threading.Lock()
 REMOTE = frozenset({"classes-below", "classes-strictly-below", "match-candidates", "remote-event-index"})
 
 
+# Memos a remote store's page keeps while it is built (one_page): its panels read the same labels
+# and source statements again and again; a round trip to the server costs milliseconds each time.
+PAGE = frozenset({"labels", "chain-nodes", "neighbour-classes"})
+_PAGE: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("ckb_page_memos", default=None)
+
+
+@contextmanager
+def one_page() -> Iterator[None]:
+    """Within it, one page is built: where the store keeps no memo (a remote one), the memos in
+    PAGE and page_memo's live until the page is done."""
+    token = _PAGE.set({})
+    try:
+        yield
+    finally:
+        _PAGE.reset(token)
+
+
+def page_memo(name: str) -> dict[str, Any] | None:
+    """The memo ``name`` of the page being built (one_page), or None outside one."""
+    held = _PAGE.get()
+    return None if held is None else held.setdefault(name, {})
+
+
 def memo(kb: Any, name: str) -> dict[str, Any] | None:
     """The memo ``name`` of ``kb``'s store as it is now; None where others may write to it
     (a remote store's, but for the memos in REMOTE)."""
@@ -35,7 +61,7 @@ def memo(kb: Any, name: str) -> dict[str, Any] | None:
 
         generation = digest(backend.counts())
     if backend is None or generation is None:
-        return None
+        return page_memo(name) if name in PAGE else None
     with _lock:
         held = _MEMOS.get(backend)
         if held is None or held[0] != generation:

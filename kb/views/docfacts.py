@@ -63,15 +63,22 @@ def contribution(kb: Any, iri: str) -> Contribution | None:
 
 def _document(look: Look, doc: str) -> tuple[Contribution, list[str], list[str]]:
     """The claims quoted from the document or derived from statements reported in it."""
+    # remotely each ahead/behind is one query per chunk, in place of one per node (kb.views.look)
     quotes, cut = look.subjects(str(CKB.inDocument), doc, MAX_CLAIMS)
+    look.behind([str(CKB.hasQuote)], quotes)
     claims = {c for q in quotes for c in look.subjects(str(CKB.hasQuote), q, 20)[0]}
     stmts, more = look.subjects(str(CKB.reportedIn), doc, MAX_CLAIMS)
+    look.behind(UPSTREAM, stmts)
     claims |= {c for s in stmts for p in UPSTREAM for c in look.subjects(p, s, 50)[0]}
     kinds = look.subclasses(str(CKB.Claim))
-    claims = {c for c in sorted(claims)[:MAX_CLAIMS] if kinds & set(look.types(c))}
+    chosen = sorted(claims)[:MAX_CLAIMS]
+    said = [str(p) for p in (CKB.supports, CKB.about, CKB.mentions)]
+    look.ahead(chosen, [RDF_TYPE, *said])
+    claims = {c for c in chosen if kinds & set(look.types(c))}
+    look.behind([str(CKB.statedBy)], claims)
     facts = {f for c in claims for f in look.subjects(str(CKB.statedBy), c, 200)[0]}
-    supported = {x for c in claims for p in (CKB.supports, CKB.about, CKB.mentions)
-                 for x in look.iris(c, str(p), 50)}
+    supported = {x for c in claims for p in said for x in look.iris(c, p, 50)}
+    look.ahead(supported, [RDF_TYPE, str(CKB.participant)])
     events = sorted(x for x in supported if look.is_a(x, str(CKB.Event)))
     named = {a for e in events for a in look.iris(e, str(CKB.participant), 50)}
     named |= {x for x in supported if look.is_a(x, str(CKB.Actor))}

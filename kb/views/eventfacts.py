@@ -96,9 +96,15 @@ def event_facts(kb: Any, iri: str) -> EventFacts | None:
             return None
         violent = look.first_of(types, str(CKB.ViolentEvent))
         attack = any(look.first_of(types, c) for c in ATTACK_CLASSES)
+        # remotely: the event's own values in one query, and its links in one more
+        look.ahead([iri], [str(CKB.hasParticipation), str(CKB.participant), str(CKB.place),
+                           *(str(CKB[p]) for p in RAW_PROPERTIES), *(prop for prop, _o, _i in LINKS)])
+        look.behind([prop for prop, _o, _i in LINKS], [iri])
         parts, cut = _parts(look, iri)
         raw = _raw(look, iri)
-        places = [_place_chain(look, p) for p in look.iris(iri, str(CKB.place), 20)]
+        located = look.iris(iri, str(CKB.place), 20)
+        look.ahead(located, [str(CKB.partOfPlace), POS + "lat", POS + "long"])
+        places = [_place_chain(look, p) for p in located]
         links = [(heading, look.iris(iri, prop, 20)) for prop, heading, _in in LINKS]
         links += [(heading, look.subjects(prop, iri, 20)[0]) for prop, _out, heading in LINKS]
         coordinates = _coordinates(look, [chain[0] for chain in places if chain])
@@ -154,6 +160,8 @@ def _parts(look: Look, iri: str) -> tuple[list[Party], bool]:
     found: dict[str, Party] = {}
     sides: dict[str, set[str]] = {}
     nodes = look.iris(iri, str(CKB.hasParticipation), MAX_PARTS + 1)
+    look.ahead(nodes[:MAX_PARTS], [str(CKB.participationActor), str(CKB.participantRole),
+                                   str(CKB.asDescribed), str(CKB.side)])
     for node in nodes[:MAX_PARTS]:
         for actor in look.iris(node, str(CKB.participationActor), 5):
             party = found.setdefault(actor, Party(actor))
@@ -189,12 +197,17 @@ def _sides(parts: list[Party], roles_of: dict[str, set[str]]) -> tuple[list[Side
     return [s for s in order if s.direct or s.backers], others
 
 
+RAW_IRIS = {"status": "eventStatus", "precision": "locationPrecision", "weapons": "weaponCategory",
+            "fatality": "fatalityStatus", "support": "supportKind", "datep": "datePrecision"}
+RAW_VALUES = {"weapon_text": "weaponText", "time": "timeText", "from": "earliestDate",
+              "to": "latestDate", "quantity": "quantityText"}
+RAW_PROPERTIES = (*RAW_IRIS.values(), *RAW_VALUES.values(),
+                  *(prop for prop, _w in (*NUMBERS, *SIDE_DEATHS, *STRENGTH)))
+
+
 def _raw(look: Look, iri: str) -> dict[str, list[str]]:
     """The event's own values, by what the page calls them."""
-    iris = {"status": "eventStatus", "precision": "locationPrecision", "weapons": "weaponCategory",
-            "fatality": "fatalityStatus", "support": "supportKind", "datep": "datePrecision"}
-    values = {"weapon_text": "weaponText", "time": "timeText", "from": "earliestDate",
-              "to": "latestDate", "quantity": "quantityText"}
+    iris, values = RAW_IRIS, RAW_VALUES
     out = {k: look.iris(iri, str(CKB[p]), 10) for k, p in iris.items()}
     out |= {k: look.values(iri, str(CKB[p]), 10) for k, p in values.items()}
     for prop, _w in (*NUMBERS, *SIDE_DEATHS, *STRENGTH):

@@ -3,6 +3,12 @@
 On the embedded store it is a kb.views.lookups.Reader (pattern lookups, no query text); on a
 remote engine each lookup is one short bounded SELECT over checked IRIs, so the panels' code is
 the same on both paths. Every lookup takes a cap: a page never reads more than it can show.
+
+A round trip to a server costs milliseconds, a lookup on disk microseconds: before a loop, a
+panel says what it will look up (``ahead``: properties of many subjects; ``behind``: subjects
+of many objects), and on a remote engine that is read in one query per chunk and kept here, so
+the loop's lookups are answered without a round trip each (on the embedded store they are
+no-ops). Single lookups are kept too: a panel asking the same twice asks the server once.
 """
 
 from __future__ import annotations
@@ -13,11 +19,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from kb.derived.memo import memo, page_memo
 from kb.terms import iri_ref
 from kb.views.lookups import RDF_TYPE, SUBCLASS, Reader, reader
 
 CAP = 1000  # default cap of one lookup
 PROV = "http://www.w3.org/ns/prov#"
+CHUNK = 300  # IRIs per VALUES block of a batched read
+BATCH_ROWS = 20_000  # rows one batched read may bring; past it the lookups go one by one
 
 
 class Look:
@@ -26,14 +35,68 @@ class Look:
     def __init__(self, kb: Any, r: Reader | None) -> None:
         self.kb, self.r = kb, r
         self._classes: dict[str, frozenset[str]] = {}
+        # remote only: (s, p) -> every distinct object; (p, o) -> every distinct subject
+        self._out: dict[tuple[str, str], list[Any]] = {}
+        self._in: dict[tuple[str, str], list[Any]] = {}
+        # remote only: single lookups as asked, (s, p, limit) / (p, o, limit) -> answer
+        self._asked: dict[tuple[str, str, str, int], Any] = {}
+
+    def ahead(self, subjects: Iterable[str], props: Iterable[str]) -> None:
+        """Read ``?s p ?o`` for every subject and property now, in one query per chunk of
+        subjects, for the lookups that follow (a remote engine only)."""
+        if self.r is not None:
+            return
+        props = list(dict.fromkeys(props))
+        todo = sorted({s for s in subjects if any((s, p) not in self._out for p in props)})
+        listed = ", ".join(iri_ref(p) for p in props)
+        for start in range(0, len(todo), CHUNK):
+            part = todo[start:start + CHUNK]
+            # FILTER IN, not a VALUES of properties: see kb.views.chains._listed
+            result = self.kb.query(
+                f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {' '.join(iri_ref(x) for x in part)} }} "
+                f"?s ?p ?o FILTER(?p IN ({listed})) }} LIMIT {BATCH_ROWS + 1}",
+                limit=BATCH_ROWS, inferred=False)
+            if result.truncated:
+                continue  # too much to keep: these lookups go one by one
+            got: dict[tuple[str, str], dict[Any, None]] = {(x, p): {} for x in part for p in props}
+            for row in result.rows:
+                got[(str(row["s"]), str(row["p"]))][row["o"]] = None
+            self._out.update({key: list(found) for key, found in got.items()})
+
+    def behind(self, props: Iterable[str], objects: Iterable[str]) -> None:
+        """Read ``?s p <o>`` for every property and object now, in one query per chunk of
+        objects, for the lookups that follow (a remote engine only). For links with few
+        subjects per object (a participation's event, a statement's quoters)."""
+        if self.r is not None:
+            return
+        props = list(dict.fromkeys(props))
+        todo = sorted({o for o in objects if any((p, o) not in self._in for p in props)})
+        # one branch per property, each bound to its IRI: an index lookup on every engine
+        branches = " UNION ".join(f"{{ ?s {iri_ref(p)} ?o BIND({iri_ref(p)} AS ?p) }}" for p in props)
+        for start in range(0, len(todo), CHUNK):
+            part = todo[start:start + CHUNK]
+            result = self.kb.query(
+                f"SELECT ?s ?p ?o WHERE {{ VALUES ?o {{ {' '.join(iri_ref(x) for x in part)} }} "
+                f"{branches} }} LIMIT {BATCH_ROWS + 1}", limit=BATCH_ROWS, inferred=False)
+            if result.truncated:
+                continue
+            got: dict[tuple[str, str], dict[Any, None]] = {(p, x): {} for x in part for p in props}
+            for row in result.rows:
+                got[(str(row["p"]), str(row["o"]))][row["s"]] = None
+            self._in.update({key: list(found) for key, found in got.items()})
 
     def _objects(self, s: str, p: str, limit: int) -> list[Any]:
         if self.r is not None:
             return [q.object for q in self.r.quads(s, p, None, inferred=False, limit=limit)[0]]
-        # LIMIT in the text too: a server otherwise sends every row for the client to cut
-        rows = self.kb.query(f"SELECT DISTINCT ?o WHERE {{ {iri_ref(s)} {iri_ref(p)} ?o }} LIMIT {limit + 1}",
-                             limit=limit, inferred=False).rows
-        return [r["o"] for r in rows]
+        if (s, p) in self._out:
+            return self._out[(s, p)][:limit]
+        asked = ("out", s, p, limit)
+        if asked not in self._asked:
+            # LIMIT in the text too: a server otherwise sends every row for the client to cut
+            self._asked[asked] = [r["o"] for r in self.kb.query(
+                f"SELECT DISTINCT ?o WHERE {{ {iri_ref(s)} {iri_ref(p)} ?o }} LIMIT {limit + 1}",
+                limit=limit, inferred=False).rows]
+        return self._asked[asked]
 
     def iris(self, s: str, p: str, limit: int = CAP) -> list[str]:
         """The IRI objects of ``s p ?o``, at most ``limit``."""
@@ -57,10 +120,17 @@ class Look:
         if self.r is not None:
             quads, cut = self.r.quads(None, p, o, inferred=False, limit=limit)
             found = [q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)]
+        elif (p, o) in self._in:
+            every = self._in[(p, o)]
+            found, cut = [str(x) for x in every[:limit] if _is_iri(x)], len(every) > limit
         else:
-            result = self.kb.query(f"SELECT DISTINCT ?s WHERE {{ ?s {iri_ref(p)} {iri_ref(o)} }} "
-                                   f"LIMIT {limit + 1}", limit=limit, inferred=False)
-            found, cut = [str(r["s"]) for r in result.rows if _is_iri(r["s"])], bool(result.truncated)
+            asked = ("in", p, o, limit)
+            if asked not in self._asked:
+                result = self.kb.query(f"SELECT DISTINCT ?s WHERE {{ ?s {iri_ref(p)} {iri_ref(o)} }} "
+                                       f"LIMIT {limit + 1}", limit=limit, inferred=False)
+                self._asked[asked] = ([str(r["s"]) for r in result.rows if _is_iri(r["s"])],
+                                      bool(result.truncated))
+            found, cut = self._asked[asked]
         return list(dict.fromkeys(found)), cut
 
     def attributed(self, agent: str, limit: int) -> tuple[list[str], bool]:
@@ -85,9 +155,7 @@ class Look:
             if self.r is not None:
                 self._classes[cls] = self.r.subclasses(cls, inferred=False)
             else:
-                rows = self.kb.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{SUBCLASS}>* {iri_ref(cls)} }}",
-                                     inferred=False).rows
-                self._classes[cls] = frozenset({cls} | {str(r["c"]) for r in rows})
+                self._classes[cls] = asserted_below(self.kb, cls)
         return self._classes[cls]
 
     def types(self, s: str) -> list[str]:
@@ -103,6 +171,21 @@ class Look:
         return bool(self.subclasses(cls) & set(iris))
 
 
+def asserted_below(kb: Any, cls: str) -> frozenset[str]:
+    """``cls`` and every class below it by asserted ``rdfs:subClassOf*`` links, asked of the
+    engine; kept per registry state with the class lists where a memo exists (kb.views.classes):
+    a page asks for the same few classes in every panel."""
+    held = memo(kb, "classes-below")
+    key = "asserted " + cls  # beside classes.below's entries, which read inferred links too
+    if held is not None and key in held:
+        return held[key]
+    rows = kb.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{SUBCLASS}>* {iri_ref(cls)} }}", inferred=False).rows
+    found = frozenset({cls} | {str(r["c"]) for r in rows})
+    if held is not None:
+        held[key] = found
+    return found
+
+
 def _is_iri(term: Any) -> bool:
     return type(term).__name__ == "URIRef"
 
@@ -115,4 +198,10 @@ def _is_literal(term: Any) -> bool:
 def looking(kb: Any) -> Iterator[Look]:
     """A Look over the KB: pattern lookups on the embedded store, else short queries."""
     with reader(kb) as r:
-        yield Look(kb, r)
+        # on a server, the panels of one page (kb.derived.memo.one_page) share one Look: what
+        # one read, the next does not ask for again (the embedded Reader holds the read lock)
+        shared = page_memo("looks") if r is None else None
+        if shared is None:
+            yield Look(kb, r)
+        else:
+            yield shared.setdefault(str(id(kb)), Look(kb, None))

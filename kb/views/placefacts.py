@@ -67,6 +67,7 @@ def place_facts(kb: Any, iri: str) -> PlaceFacts | None:
             return None
         tree, cut = _below(look, iri)
         events: dict[str, str] = {}  # event -> the place it is located at
+        look.behind([str(CKB.place)], tree)  # remotely one query per chunk of places (if not too many)
         for place in tree:
             found, more = look.subjects(str(CKB.place), place, MAX_EVENTS - len(events) + 1)
             for ev in found:
@@ -77,6 +78,7 @@ def place_facts(kb: Any, iri: str) -> PlaceFacts | None:
         complete = len(events) <= MAX_DETAILED
         # beyond MAX_DETAILED only the events listed are read: no histogram of a partial sample
         detailed = list(events) if complete else list(events)[:SHOWN]
+        look.ahead(detailed, [str(CKB.earliestDate), str(CKB.timeText), RDF_TYPE])
         dated = {ev: _date(look, ev) for ev in detailed}
         kinds = {ev: sorted(look.iris(ev, RDF_TYPE, 5))[:1] for ev in detailed}
         chain = [iri]
@@ -116,6 +118,7 @@ def _below(look: Look, iri: str) -> tuple[dict[str, str], bool]:
     frontier = [iri]
     while frontier:
         nxt: list[str] = []
+        look.behind([str(CKB.partOfPlace)], frontier)  # one level in one query (remotely)
         for place in frontier:
             subs, _more = look.subjects(str(CKB.partOfPlace), place, MAX_PLACES)
             for sub in subs:
@@ -138,6 +141,9 @@ def _date(look: Look, ev: str) -> tuple[str, str]:
 def _controllers(look: Look, places: list[str]) -> list[tuple[str, str]]:
     """(actor, place) for the territorial-control nodes and ckb:controls links on the places."""
     found: dict[tuple[str, str], None] = {}
+    look.behind([str(CKB.controlledPlace), str(CKB.controls)], places)
+    look.ahead({rel for place in places for rel in look.subjects(str(CKB.controlledPlace), place, 20)[0]},
+               [str(CKB.controller)])
     for place in places:
         for rel in look.subjects(str(CKB.controlledPlace), place, 20)[0]:
             for actor in look.iris(rel, str(CKB.controller), 5):

@@ -67,6 +67,7 @@ def _n3(iri: str) -> str:
 
 
 _MAX_NEIGHBOURS = 5000  # things next to an entity whose claims its page counts
+_MAX_SUPPORTING = 50_000  # (claim, neighbour, graph) rows read from a server in one query
 _SORT_BY_LABEL = 300  # claims of one entity sorted by label; more are sorted by IRI
 
 
@@ -95,18 +96,16 @@ def _claims_touching(kb: Any, iri: str) -> dict[str, bool]:
     add(kb.query(f"""SELECT DISTINCT ?claim ?g WHERE {{
       {{ GRAPH ?g {{ ?claim <{CKB.supports}>|<{CKB.about}>|<{CKB.mentions}> {node} }} }}
       UNION {{ GRAPH ?g {{ {node} a <{CKB.Claim}> }} BIND({node} AS ?claim) }} }}""").rows)
-    near = kb.query(f"""SELECT DISTINCT ?thing ?g WHERE {{
+    # On a server the things next to the entity and the claims supporting them in one query:
+    # a list of the neighbours first, then one VALUES query per 300 of them, cost an outlet at
+    # 1M 19 round trips; and Virtuoso took 0.3-2 s over DISTINCT with FILTER(isIRI) on the
+    # incoming side, where the same pattern without them takes 10 ms (the filter is kept here).
+    rows = kb.query(f"""SELECT ?claim ?thing ?g WHERE {{
       {{ GRAPH ?g {{ ?thing ?p {node} }} }} UNION {{ GRAPH ?g {{ {node} ?p ?thing }} }}
-      FILTER(isIRI(?thing)) }}""", limit=_MAX_NEIGHBOURS).rows
-    graph_of = _graph_of(near)
-    things = sorted(graph_of)
-    for start in range(0, len(things), 300):
-        part = things[start:start + 300]
-        rows = kb.query(f"""SELECT DISTINCT ?claim ?thing WHERE {{
-          VALUES ?thing {{ {" ".join(_n3(t) for t in part)} }} ?claim <{CKB.supports}> ?thing }}""",
-                        ).rows
-        add({"claim": r["claim"], "g": GRAPH_INFERRED if graph_of[str(r["thing"])] else ""}
-            for r in rows)
+      ?claim <{CKB.supports}> ?thing }} LIMIT {_MAX_SUPPORTING + 1}""", limit=_MAX_SUPPORTING).rows
+    rows = [r for r in rows if type(r["thing"]).__name__ == "URIRef"]
+    graph_of = _graph_of(rows)
+    add({"claim": r["claim"], "g": GRAPH_INFERRED if graph_of[str(r["thing"])] else ""} for r in rows)
     return found
 
 

@@ -16,6 +16,7 @@ from kb.namespaces import CKB
 from kb.views.browse import labels
 from kb.views.chains import MAX_DEPTH, UPSTREAM
 from kb.views.look import Look, looking
+from kb.views.lookups import RDF_TYPE
 from kb.views.provenance import ClaimView, claim_views
 
 PROV = "http://www.w3.org/ns/prov#"
@@ -90,6 +91,7 @@ def _resting_on(look: Look, agent: str, wanted: int) -> tuple[dict[str, int], bo
     claim = look.subclasses(str(CKB.Claim))
     start, cut = look.attributed(agent, MAX_STATEMENTS)
     depth_of = dict.fromkeys(start, 0)
+    look.ahead(start, [RDF_TYPE])  # remotely one query per level, not one per node
     found = {n: 0 for n in start if claim & set(look.types(n))}
     frontier = sorted(start)
     for depth in range(1, MAX_DEPTH + 1):
@@ -97,9 +99,11 @@ def _resting_on(look: Look, agent: str, wanted: int) -> tuple[dict[str, int], bo
             break
         if len(frontier) > MAX_FRONTIER:
             frontier, cut = frontier[:MAX_FRONTIER], True
+        look.behind(UPSTREAM, frontier)
         below = {d for u in frontier for p in UPSTREAM for d in look.subjects(p, u, MAX_FRONTIER)[0]}
         frontier = sorted(below - set(depth_of))
         depth_of.update(dict.fromkeys(frontier, depth))
+        look.ahead(frontier, [RDF_TYPE])
         found |= {n: depth for n in frontier if claim & set(look.types(n))}
     return found, cut
 

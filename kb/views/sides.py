@@ -17,6 +17,7 @@ from kb.namespaces import CKB
 from kb.terms import iri_ref
 from kb.views import factrows
 from kb.views.browse import values_block
+from kb.views.look import asserted_below
 from kb.views.lookups import reader
 
 RDFS_SUB = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -98,11 +99,7 @@ def _attack_classes(kb: Any) -> list[str]:
 def _subclasses(kb: Any, classes: list[str]) -> list[str]:
     """The classes and all their subclasses, one query per class with the path's end a constant
     (Virtuoso refuses a transitive path whose ends are both variables: "transitive start not given")."""
-    found = set(classes)
-    for cls in classes:
-        found |= {str(r["c"]) for r in kb.query(
-            f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS_SUB}>* {iri_ref(cls)} }}", inferred=False).rows}
-    return sorted(found)
+    return sorted(set(classes).union(*(asserted_below(kb, cls) for cls in classes)))
 
 
 def _from_rows(rows: list[dict[str, Any]]) -> list[Engagement]:

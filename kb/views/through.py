@@ -15,6 +15,7 @@ from typing import Any
 from kb.namespaces import CKB
 from kb.views.browse import labels
 from kb.views.look import Look, looking
+from kb.views.lookups import RDF_TYPE
 from kb.views.sides import HAPPENED
 
 MAX_EVENTS = 120  # events of one actor read here (the first found: ~5 lookups each)
@@ -56,15 +57,19 @@ def reached(kb: Any, iri: str) -> list[Any]:
         containers = (look.subjects(str(CKB.includes), iri, MAX_CONTAINERS)[0]
                       + look.subjects(str(CKB.drawnFrom), iri, MAX_CONTAINERS)[0])
         for group in dict.fromkeys(containers):
-            for rel in look.subjects(str(CKB.backedActor), group, 50)[0]:
+            backing = look.subjects(str(CKB.backedActor), group, 50)[0]
+            look.ahead(backing, [str(CKB.backer), str(CKB.supportKind)])
+            for rel in backing:
                 for backer in look.iris(rel, str(CKB.backer), 5):
                     raw.append((BACKED[0], rel, backer, look.iris(rel, str(CKB.supportKind), 5), group))
             raw += _events(look, group, group)
+        look.ahead([rel for _g, rel, *_r in raw], [str(CKB.timeText)])
         times = {rel: look.values(rel, str(CKB.timeText), 1) for _g, rel, *_r in raw}
         includes = {g: str(CKB.includes) if g in look.subjects(str(CKB.includes), iri, 50)[0]
                     else str(CKB.drawnFrom) for g in containers}
-        units = list(dict.fromkeys(u for rel in look.subjects(str(CKB.whole), iri, MAX_UNITS)[0]
-                                   for u in look.iris(rel, str(CKB.part), 5)))
+        wholes = look.subjects(str(CKB.whole), iri, MAX_UNITS)[0]
+        look.ahead(wholes, [str(CKB.part)])
+        units = list(dict.fromkeys(u for rel in wholes for u in look.iris(rel, str(CKB.part), 5)))
     fights = _unit_fights(kb, units)  # after the lookups: engagements reads the store itself
     names = labels(kb, {x for g, rel, other, details, via in raw for x in (rel, other, via, *details)
                         if x} | {iri} | {x for f in fights for x in f[:3]})
@@ -110,7 +115,15 @@ def _events(look: Look, actor: str, via: str) -> list[tuple[str, str, str, list[
     rows: list[tuple[str, str, str, list[str], str]] = []
     violent = look.subclasses(str(CKB.ViolentEvent))
     seen = 0
-    for part in look.subjects(str(CKB.participationActor), actor, MAX_EVENTS)[0]:
+    parts = look.subjects(str(CKB.participationActor), actor, MAX_EVENTS)[0]
+    # remotely: the events and every participation in them in three queries, not ~10 per event
+    look.behind([str(CKB.hasParticipation)], parts)
+    events = {ev for part in parts for ev in look.subjects(str(CKB.hasParticipation), part, 5)[0]}
+    look.ahead(events, [str(CKB.eventStatus), RDF_TYPE, str(CKB.quantityText), str(CKB.supportKind),
+                        str(CKB.hasParticipation)])
+    look.ahead({p for ev in events for p in look.iris(ev, str(CKB.hasParticipation), 60)} | set(parts),
+               [str(CKB.participantRole), str(CKB.side), str(CKB.participationActor)])
+    for part in parts:
         for ev in look.subjects(str(CKB.hasParticipation), part, 5)[0]:
             seen += 1
             if seen > MAX_EVENTS:

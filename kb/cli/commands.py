@@ -151,9 +151,9 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
         return 0
     if not claimindex.supported(kb):
         raise KBError("the claim index is kept only in a writable embedded store (not --endpoint)")
-    index_claims(kb, args, force=True)
-    if hasattr(kb.backend, "counts"):
+    if hasattr(kb.backend, "counts"):  # the pages' derived state first: the claim index takes longest
         _index_remote_pages(kb, events=True)
+    index_claims(kb, args, force=True)
     return 0
 
 

@@ -32,6 +32,8 @@ from kb.terms import iri_ref, to_ox
 from kb.views.naming import values_block
 
 log = logging.getLogger("ckb.eventindex")
+ROWS = 50_000_000  # rows read per predicate at most (a KB's own cap is for pages)
+READ_TIMEOUT = 600.0  # seconds per predicate: the reading runs off the request path
 WAIT_SECONDS = 20.0  # a page waits this long for a reading under way (below ckb serve's 30 s)
 
 
@@ -121,8 +123,13 @@ def _read(kb: Any) -> EventIndex:
 
     def by_predicate(pred: str) -> list[ox.Quad]:
         if pred not in fetched:
-            rows = kb.query(f"SELECT ?s ?o ?g WHERE {{ VALUES ?g {{ {values_block(graphs)} }} "
-                            f"GRAPH ?g {{ ?s {iri_ref(pred)} ?o }} }}", inferred=False).rows
+            # Every row: the KB's row cap (10,000) cut the reading at 1M triples to 12 events.
+            found = kb.query(f"SELECT ?s ?o ?g WHERE {{ VALUES ?g {{ {values_block(graphs)} }} "
+                             f"GRAPH ?g {{ ?s {iri_ref(pred)} ?o }} }}", inferred=False,
+                             limit=ROWS, timeout=READ_TIMEOUT)
+            if found.truncated:
+                raise KBError(f"the event index needs more than {ROWS:,} rows of <{pred}>")
+            rows = found.rows
             p = ox.NamedNode(pred)
             fetched[pred] = [ox.Quad(to_ox(r["s"]), p, to_ox(r["o"]), ox.NamedNode(str(r["g"])))
                              for r in rows]

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from kb.derived import eventbuild
+from kb.derived import eventbuild, remoteindex
 from kb.derived.events import FACETS, Event, EventFilters, EventIndex
 from kb.errors import KBError
+from kb.views import remoteevents
 from kb.views.events import (
     FACET_TITLES,
     SORT_TITLES,
@@ -37,6 +38,8 @@ class IndexBuilding(KBError):
 
 def _index() -> EventIndex:
     kb = get_kb()
+    if remoteindex.is_remote(kb):  # a SPARQL server's KB: its index is read and kept apart
+        return remoteevents.read(kb)
     index = eventbuild.ready(kb)
     if index is None:
         index = eventbuild.wait(kb, READY_WAIT)

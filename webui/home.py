@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from kb.derived import classcounts
 from kb.derived.memo import memo
-from kb.namespaces import CKB, GRAPH_INFERRED, GRAPH_NAMES, GRAPH_ONTOLOGY, GRAPH_SHAPES
+from kb.namespaces import CKB, GRAPH_NAMES
 from kb.query.examples import load_examples
-from kb.views.browse import labels, values_block
+from kb.views.browse import labels
 from webui import get_kb
 from webui.entity import entity_url
 
@@ -41,36 +42,35 @@ def _search(q: str, limit: int) -> list[dict[str, Any]]:
     return [hit_json(h) for h in get_kb().search(q, limit=limit)] if q else []
 
 
-# The model's own machinery (a participation, a source statement, a quote, a reified fact) is
-# not what a reader looks for: the counts name actors, events, places, claims and documents.
-_MACHINERY = tuple(str(CKB[c]) for c in ("Participation", "SourceStatement", "Quote", "FactStatement"))
-
-
-def _type_counts() -> list[tuple[str, str, int]]:
+def _type_counts() -> tuple[list[tuple[str, str, int]], str | None]:
     """Instances per ontology class in the data, imported datasets included, largest first:
-    (class, label, count); counted once per store generation (kb.derived.memo)."""
+    (class, label, count); and, when they are older than the store, when they were counted.
+    An embedded store counts once per store generation (kb.derived.memo); a SPARQL server's KB
+    reads the counts kept beside it (kb.derived.classcounts), never counting on the request path."""
     kb = get_kb()
     held = memo(kb, "home-type-counts")
     if held is not None and "counts" in held:
-        return held["counts"]
-    # the asserted types of the data and of every import (not the ontology's, nor the inferred)
-    graphs = [g for g in kb.graphs() if g not in (GRAPH_ONTOLOGY, GRAPH_SHAPES, GRAPH_INFERRED)]
-    rows = kb.query(f"""
-    SELECT ?t (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-      VALUES ?g {{ {values_block(graphs)} }} GRAPH ?g {{ ?s a ?t }} FILTER(STRSTARTS(STR(?t), "{CKB}"))
-      FILTER(?t NOT IN ({", ".join(f"<{c}>" for c in _MACHINERY)}))
-    }} GROUP BY ?t ORDER BY DESC(?n) ?t LIMIT 16""").rows if graphs else []
-    names = labels(kb, [str(r["t"]) for r in rows])
-    counts = [(str(r["t"]), names[str(r["t"])], int(r["n"].toPython())) for r in rows]
-    if held is not None:
+        return held["counts"], None
+    stale = None
+    if hasattr(getattr(kb, "backend", None), "counts"):  # a SPARQL server's KB
+        found = classcounts.read(kb)
+        rows, stale = (found.counts, None if found.current else found.counted) if found else ([], "never")
+    else:
+        graphs = classcounts.counted_graphs(kb.graphs())
+        rows = classcounts.top({str(r["t"]): int(r["n"].toPython())
+                                for r in kb.query(classcounts.whole_query(graphs)).rows} if graphs else {})
+    names = labels(kb, [t for t, _ in rows])
+    counts = [(t, names[t], n) for t, n in rows]
+    if held is not None and stale is None:
         held["counts"] = counts
-    return counts
+    return counts, stale
 
 
 @bp.get("/")
 def index() -> str:
     """Overview of the graphs, the biggest classes, search, and the example questions."""
     graphs = get_kb().graphs()
+    types, stale = _type_counts()
     short = {iri: name for name, iri in GRAPH_NAMES.items()}
     rows = [(short.get(g, g), g, n) for g, n in sorted(graphs.items())]
     # A SPARQL server's sizes come from the registry the KB's writes keep (kb.store.registry):
@@ -82,7 +82,8 @@ def index() -> str:
         graphs=rows,
         counted=counted,
         total=sum(graphs.values()),
-        types=_type_counts(),
+        types=types,
+        types_stale=stale,
         examples=load_examples(),
     )
 

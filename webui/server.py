@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from kb.derived import bitmaps as claimbitmaps
-from kb.derived import claimindex, eventbuild
+from kb.derived import claimindex, eventbuild, remoteindex
 from webui import connections, create_app
 
 if TYPE_CHECKING:
@@ -26,6 +26,23 @@ def _derived_ready(kb: KnowledgeBase) -> None:
     """Read the claim bitmaps and the event index (kb.derived) in the background, if not held."""
     claimbitmaps.ready(kb)
     eventbuild.ready(kb)
+    if remoteindex.is_remote(kb):  # a SPARQL server's KB keeps its pages' state apart (kb.views.remoteevents)
+        threading.Thread(target=_remote_ready, args=(kb,), daemon=True, name="ckb-remote-ready").start()
+
+
+def _remote_ready(kb: KnowledgeBase) -> None:
+    """Read a SPARQL server's event index, class counts and dated relations into memory (from the
+    files 'ckb --endpoint … index' keeps, else from the server), before the first page asks."""
+    from kb.derived import classcounts
+    from kb.views import remoteevents
+    from kb.views.timeline import dated_relations
+
+    try:
+        classcounts.read(kb, wait=0)
+        dated_relations(kb)
+        remoteevents.read(kb, wait=remoteevents.READ_TIMEOUT)
+    except Exception as err:  # the pages read them again, and say why if they cannot
+        log.info("remote pages' derived state not read ahead: %s", err)
 
 
 def serve(

@@ -120,20 +120,32 @@ class RemoteBackend(RemoteGraphOps):
         counts = self._count_all()
         with contextlib.suppress(StoreError):  # a read-only endpoint: the count serves this process
             self._send_update(" ;\n".join(registry.rebuild(counts)))
+            # read back as written (with the entries' write tokens), so that derived state built
+            # next is stamped with the digest every other client reads (kb.derived.classcounts)
+            held = registry.parse(p.solutions(self._read(registry.READ, "select", self.read_timeout)))
+            if held is not None:
+                self._counts = {g: c for g, c in held.items() if self.own(g)}
+                self._counted_at = time.monotonic()
+                return dict(self._counts)
         stamp = registry.now()
         self._counts = {g: registry.Counted(n, stamp) for g, n in counts.items()}
         self._counted_at = time.monotonic()
         return dict(self._counts)
 
     def _count_all(self) -> dict[str, int]:
-        """The KB's graphs on the server, counted there: the slow way, for rebuilds and loads only."""
+        """The KB's graphs on the server, listed, then counted one at a time (for rebuilds and loads):
+        Virtuoso counts one graph from its index (0.02 s at 1M triples) but a GROUP BY ?g by a scan
+        (6.7 s at 1M, past 600 s at 10M); on Oxigraph server 3.8 s at 1M against 7.4 s."""
         own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
-        body = self._read(
-            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }} GROUP BY ?g",
-            "select", self.write_timeout,
-        )
-        found = {s["g"].value: int(s["n"].value) for s in p.solutions(body)}
-        return {g: n for g, n in sorted(found.items()) if self.own(g)}
+        body = self._read(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }}",
+                          "select", self.write_timeout)
+        found = sorted(s["g"].value for s in p.solutions(body) if isinstance(s["g"], ox.NamedNode))
+        counts = {}
+        for graph in (g for g in found if self.own(g)):
+            rows = p.solutions(self._read(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {iri_ref(graph)} "
+                                          f"{{ ?s ?p ?o }} }}", "select", self.write_timeout))
+            counts[graph] = sum(int(r["n"].value) for r in rows)
+        return {g: n for g, n in counts.items() if n > 0}
 
     def _holds(self, graph: str) -> bool:
         """True if the server has triples in ``graph`` (one cheap ASK)."""

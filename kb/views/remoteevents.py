@@ -1,40 +1,119 @@
-"""The event index of a store that keeps none (a SPARQL server), read through SPARQL on each request.
+"""The event index of a SPARQL server's KB: read through SPARQL, kept in memory and beside the client.
 
 kb.derived.eventbuild reads an embedded store by predicate scans and keeps the index for the
 store's generation. A server's store has no scans, and others may write to it: here each
 predicate the same reading code (eventbuild._read) asks for is fetched by one SELECT over the
 KB's graphs (the inferred one aside, as there), so the rows, and the pages built from them, are
 those of an embedded store with the same data. The index is kept in memory while the graph
-registry (kb.store.registry) is as it was read, which every write through the KB changes.
+registry (kb.store.registry) is as it was read, which every write through the KB changes, and
+in a file beside the client (kb.derived.eventfile, in the sidecar of kb.derived.sidecar) that
+'ckb --endpoint … index' writes ahead: at 10M triples the reading takes minutes, a page none.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
 
-from kb.derived import eventbuild
+from kb.derived import eventbuild, eventfile
 from kb.derived.events import EventIndex
 from kb.derived.memo import memo
+from kb.errors import KBError
 from kb.namespaces import GRAPH_INFERRED
+from kb.store import registry
 from kb.terms import iri_ref, to_ox
 from kb.views.naming import values_block
 
+log = logging.getLogger("ckb.eventindex")
+ROWS = 50_000_000  # rows read per predicate at most (a KB's own cap is for pages)
+READ_TIMEOUT = 600.0  # seconds per predicate: the reading runs off the request path
+WAIT_SECONDS = 20.0  # a page waits this long for a reading under way (below ckb serve's 30 s)
 
-def read(kb: Any) -> EventIndex:
-    """The event index of ``kb`` as it is now, read through SPARQL once per state of the graph
-    registry (kb.derived.memo REMOTE: a write through the KB starts afresh)."""
+
+def read(kb: Any, wait: float = WAIT_SECONDS) -> EventIndex:
+    """The event index of ``kb`` as it is now: from memory (kb.derived.memo REMOTE, per state of
+    the graph registry), else from the file 'ckb --endpoint … index' keeps beside the client,
+    else read through SPARQL on a background thread, for which a page waits up to ``wait``
+    seconds before answering 503 (IndexBuilding) while the reading goes on."""
     held = memo(kb, "remote-event-index")
     if held is not None and "index" in held:
         return held["index"]
-    index = _read(kb)
+    if not hasattr(getattr(kb, "backend", None), "counts"):  # a store with no registry: read now
+        index = _read(kb)
+    elif (index := eventfile.load(kb, stamp(kb), None)) is None:
+        job = _start(kb, stamp(kb))
+        job.done.wait(wait)
+        if not job.done.is_set():
+            raise IndexBuilding("the event index is being built from the store; try again in a few seconds")
+        if job.error is not None or job.index is None:
+            raise job.error or IndexBuilding("the event index was not built; try again")
+        index = job.index
     if held is not None:
         held["index"] = index
     return index
+
+
+def build(kb: Any) -> EventIndex:
+    """Read the event index through SPARQL now and keep it beside the client ('ckb index')."""
+    under = stamp(kb)
+    index = _read(kb)
+    if stamp(kb) == under:  # no write through the KB meanwhile: the file names the right state
+        eventfile.save(kb, index, eventfile.rows_of(index), under)
+    return index
+
+
+def stamp(kb: Any) -> str:
+    """What the kept file must be stamped with to be the store's as it is now."""
+    return f"remote {eventbuild.VERSION} {registry.digest(kb.backend.counts())}"
+
+
+class IndexBuilding(KBError):
+    """The event index is being read from the server: a 503 with a time to come back."""
+
+    status = 503
+
+
+@dataclass
+class _Job:
+    done: threading.Event = field(default_factory=threading.Event)
+    index: EventIndex | None = None
+    error: KBError | None = None
+
+
+_jobs: dict[tuple[int, str], _Job] = {}
+_jobs_lock = threading.Lock()
+
+
+def _start(kb: Any, under: str) -> _Job:
+    """The reading of ``kb``'s index under ``under``, started now unless under way (one per state)."""
+    key = (id(kb.backend), under)
+    with _jobs_lock:
+        job = _jobs.get(key)
+        if job is not None and not (job.done.is_set() and job.index is None):
+            return job
+        job = _jobs[key] = _Job()
+        for old in [k for k, j in _jobs.items() if k[0] == key[0] and k != key and j.done.is_set()]:
+            del _jobs[old]  # earlier states' indexes: the memo and the file hold what is current
+    threading.Thread(target=_run, args=(kb, job), daemon=True, name="ckb-remote-event-index").start()
+    return job
+
+
+def _run(kb: Any, job: _Job) -> None:
+    try:
+        job.index = build(kb)
+    except KBError as err:
+        job.error = err
+    except Exception as err:  # the store closed meanwhile: said on the next visit
+        log.info("remote event index not built: %s", err)
+    finally:
+        job.done.set()
 
 
 def _read(kb: Any) -> EventIndex:
@@ -44,8 +123,13 @@ def _read(kb: Any) -> EventIndex:
 
     def by_predicate(pred: str) -> list[ox.Quad]:
         if pred not in fetched:
-            rows = kb.query(f"SELECT ?s ?o ?g WHERE {{ VALUES ?g {{ {values_block(graphs)} }} "
-                            f"GRAPH ?g {{ ?s {iri_ref(pred)} ?o }} }}", inferred=False).rows
+            # Every row: the KB's row cap (10,000) cut the reading at 1M triples to 12 events.
+            found = kb.query(f"SELECT ?s ?o ?g WHERE {{ VALUES ?g {{ {values_block(graphs)} }} "
+                             f"GRAPH ?g {{ ?s {iri_ref(pred)} ?o }} }}", inferred=False,
+                             limit=ROWS, timeout=READ_TIMEOUT)
+            if found.truncated:
+                raise KBError(f"the event index needs more than {ROWS:,} rows of <{pred}>")
+            rows = found.rows
             p = ox.NamedNode(pred)
             fetched[pred] = [ox.Quad(to_ox(r["s"]), p, to_ox(r["o"]), ox.NamedNode(str(r["g"])))
                              for r in rows]

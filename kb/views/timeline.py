@@ -9,6 +9,7 @@ from typing import Any
 
 from kb.derived.memo import memo
 from kb.namespaces import CKB
+from kb.views import classes
 from kb.views.browse import labels, local_name
 from kb.views.naming import chunks, values_block
 from kb.views.timebuckets import iso_words
@@ -149,16 +150,48 @@ def dated_relations(kb: Any) -> list[str]:
     """The IRIs of the dated relations (backings, alliances, memberships: ckb:Relation), remembered
     until the store's next write. Found from the relations, not from every date: asking which dated
     things are not events timed out at 300,000 imported events."""
+    return sorted(_relation_bounds(kb))
+
+
+def relations_within(kb: Any, iris: list[str], first: str, last: str, today: date | None = None) -> list[str]:
+    """Those of ``iris`` (dated relations) whose interval meets the days ``first``..``last`` (ISO
+    dates; "" leaves that side open), earliest first: the page draws only as many as it can."""
+    today = today or date.today()
+    bounds = _relation_bounds(kb)
+    low, high = (date.fromisoformat(d) if d else None for d in (first, last))
+    found = []
+    for iri in iris:
+        earliest, latest, precision = bounds.get(iri, (None, None, ""))
+        if earliest is None and latest is None:
+            continue
+        start, end = _interval(earliest, latest, precision)
+        if latest is None:
+            end = max(end, today + timedelta(days=1))
+        if (low is None or end > low) and (high is None or start <= high):
+            found.append((start, iri))
+    return [iri for _start, iri in sorted(found)]
+
+
+def _relation_bounds(kb: Any) -> dict[str, tuple[date | None, date | None, str]]:
+    """Each dated relation's bounds and precision, read in one query, remembered until the next write."""
     held = memo(kb, "timeline-relations")
-    if held is not None and "iris" in held:
-        return held["iris"]
-    rows = kb.query(f"""SELECT DISTINCT ?x WHERE {{
-      ?c <{RDFS_SUBCLASS}>* <{CKB.Relation}> . ?x a ?c .
-      {{ ?x <{CKB.earliestDate}> ?any }} UNION {{ ?x <{CKB.latestDate}> ?any }} }}""", inferred=False).rows
-    iris = sorted(str(r["x"]) for r in rows)
+    if held is not None and "bounds" in held:
+        return held["bounds"]
+    # The classes listed (kb.views.classes), not joined through rdfs:subClassOf*: Virtuoso's
+    # zero-or-more path in a join answers wrong, and the list is cheaper on every engine.
+    rows = kb.query(f"""SELECT ?x ?earliest ?latest ?precision WHERE {{
+      {classes.typed(kb, "?x", str(CKB.Relation), "?c")}
+      OPTIONAL {{ ?x <{CKB.earliestDate}> ?earliest }} OPTIONAL {{ ?x <{CKB.latestDate}> ?latest }}
+      OPTIONAL {{ ?x <{CKB.datePrecision}> ?precision }}
+      FILTER(BOUND(?earliest) || BOUND(?latest)) }}""", inferred=False, limit=10_000_000).rows
+    bounds: dict[str, tuple[date | None, date | None, str]] = {}
+    for r in rows:
+        earliest, latest = _parse(r.get("earliest")), _parse(r.get("latest"))
+        if earliest is not None or latest is not None:
+            bounds[str(r["x"])] = (earliest, latest, PRECISIONS.get(str(r.get("precision")), ""))
     if held is not None:
-        held["iris"] = iris
-    return iris
+        held["bounds"] = bounds
+    return bounds
 
 
 def timeline(kb: Any, today: date | None = None,

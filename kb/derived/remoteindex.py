@@ -53,7 +53,7 @@ def _rules(kb: Any) -> dict[str, str]:
     from kb.views import classes
 
     out = {}
-    rules = {**claimindex.RULES, "labels": LABELS,
+    rules = {**claimindex.RULES, "labels": LABELS, "accordingTo": ACCORDING,
              "concernsEventType": EVENT_TYPES, "concernsActor": NAMED_ACTORS}
     for name, rule in rules.items():
         # the outlets by full IRI, so that the class-list rewrite can read them
@@ -64,16 +64,21 @@ def _rules(kb: Any) -> dict[str, str]:
 
 
 # The most specific event types as the rule states them, but decided here: Virtuoso took minutes
-# per chunk over the rule's FILTER NOT EXISTS with the class pairs written out.
+# per chunk over the rule's FILTER NOT EXISTS with the class pairs written out. The classes at or
+# below ckb:Event are tested here too: written as VALUES ?t { ... }, the list of classes, the
+# engines started from every event of those classes, not from the chunk's claims (Oxigraph
+# server: more than 16 minutes for this rule at 1M).
 EVENT_TYPES = ("SELECT DISTINCT ?c ?ev ?t WHERE { ?c ckb:supports ?ev . ?ev a ?t . "
-               f"?t rdfs:subClassOf* ckb:Event . {claimindex.KINDS_PATTERN} }}")
+               f"{claimindex.KINDS_PATTERN} }}")
 
 
 def _most_specific(kb: Any, rows: list[dict[str, Any]]) -> bytes:
-    """``?c ckb:concernsEventType ?t`` for each type ?t of an event ?c supports that no other
-    type of that event is strictly below (the rule concernsEventType), as N-Triples."""
+    """``?c ckb:concernsEventType ?t`` for each type ?t at or below ckb:Event of an event ?c
+    supports that no other type of that event is strictly below (the rule concernsEventType)."""
     from kb.views import classes
 
+    event = set(classes.below(kb, str(claimindex.CKB.Event)))
+    rows = [r for r in rows if str(r["t"]) in event]
     strict = set(classes.strictly_below(kb, str(claimindex.CKB.Event)))
     types: dict[str, set[str]] = {}
     for r in rows:
@@ -103,7 +108,24 @@ def _actors(kb: Any, rows: list[dict[str, Any]]) -> bytes:
     return "".join(sorted(out)).encode("utf-8")
 
 
-DECIDED_HERE = {"concernsEventType": _most_specific, "concernsActor": _actors}
+# The outlet cited, its class tested here (as EVENT_TYPES: a list of classes made the engine start
+# from every member of them).
+ACCORDING = ("SELECT DISTINCT ?c ?a ?t WHERE { ?c prov:wasDerivedFrom|prov:wasQuotedFrom ?s . "
+             f"?s prov:wasAttributedTo ?a . ?a a ?t . {claimindex.KINDS_PATTERN} }}")
+
+
+def _outlets(kb: Any, rows: list[dict[str, Any]]) -> bytes:
+    """``?c ckb:accordingTo ?a`` where ?a has a class at or below an outlet class (the rule accordingTo)."""
+    from kb.views import classes
+
+    outlet = {c for top in claimindex.OUTLETS.split(", ")
+              for c in classes.below(kb, str(claimindex.CKB) + top.split(":")[1])}
+    out = {f"{iri_ref(str(r['c']))} <{claimindex.CKB}accordingTo> {_term(r['a'])} .\n"
+           for r in rows if str(r["t"]) in outlet}
+    return "".join(sorted(out)).encode("utf-8")
+
+
+DECIDED_HERE = {"concernsEventType": _most_specific, "concernsActor": _actors, "accordingTo": _outlets}
 
 # restsOn, walked here one step at a time: the rule's zero-or-more path, joined to a chunk of
 # claims, took the servers seconds per chunk (636 s of the 1M build on Virtuoso), and Virtuoso's

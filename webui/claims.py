@@ -69,6 +69,7 @@ def index() -> str | Response:
         "claims.html", rows=rows, names=names, facets=facet_view, removers=removers,
         active=active, sparql=listing.sparql, total=total, page=number,
         pages=max(1, -(-total // PER_PAGE)), sorted=listing.sorted, truncated=listing.truncated, slow=slow,
+        notice=listing.notice, more=listing.more,
         base=url_for("claims.index", **active), filename=_filename(active),
     )
 

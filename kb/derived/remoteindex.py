@@ -17,6 +17,7 @@ server directly is not seen, as it is not in the counts, until 'ckb index --coun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def _rules(kb: Any) -> dict[str, str]:
     from kb.views import classes
 
     out = {}
-    rules = {**claimindex.RULES, "labels": LABELS,
+    rules = {**claimindex.RULES, "labels": LABELS, "accordingTo": ACCORDING,
              "concernsEventType": EVENT_TYPES, "concernsActor": NAMED_ACTORS}
     for name, rule in rules.items():
         # the outlets by full IRI, so that the class-list rewrite can read them
@@ -63,16 +64,21 @@ def _rules(kb: Any) -> dict[str, str]:
 
 
 # The most specific event types as the rule states them, but decided here: Virtuoso took minutes
-# per chunk over the rule's FILTER NOT EXISTS with the class pairs written out.
+# per chunk over the rule's FILTER NOT EXISTS with the class pairs written out. The classes at or
+# below ckb:Event are tested here too: written as VALUES ?t { ... }, the list of classes, the
+# engines started from every event of those classes, not from the chunk's claims (Oxigraph
+# server: more than 16 minutes for this rule at 1M).
 EVENT_TYPES = ("SELECT DISTINCT ?c ?ev ?t WHERE { ?c ckb:supports ?ev . ?ev a ?t . "
-               f"?t rdfs:subClassOf* ckb:Event . {claimindex.KINDS_PATTERN} }}")
+               f"{claimindex.KINDS_PATTERN} }}")
 
 
 def _most_specific(kb: Any, rows: list[dict[str, Any]]) -> bytes:
-    """``?c ckb:concernsEventType ?t`` for each type ?t of an event ?c supports that no other
-    type of that event is strictly below (the rule concernsEventType), as N-Triples."""
+    """``?c ckb:concernsEventType ?t`` for each type ?t at or below ckb:Event of an event ?c
+    supports that no other type of that event is strictly below (the rule concernsEventType)."""
     from kb.views import classes
 
+    event = set(classes.below(kb, str(claimindex.CKB.Event)))
+    rows = [r for r in rows if str(r["t"]) in event]
     strict = set(classes.strictly_below(kb, str(claimindex.CKB.Event)))
     types: dict[str, set[str]] = {}
     for r in rows:
@@ -102,7 +108,76 @@ def _actors(kb: Any, rows: list[dict[str, Any]]) -> bytes:
     return "".join(sorted(out)).encode("utf-8")
 
 
-DECIDED_HERE = {"concernsEventType": _most_specific, "concernsActor": _actors}
+# The outlet cited, its class tested here (as EVENT_TYPES: a list of classes made the engine start
+# from every member of them).
+ACCORDING = ("SELECT DISTINCT ?c ?a ?t WHERE { ?c prov:wasDerivedFrom|prov:wasQuotedFrom ?s . "
+             f"?s prov:wasAttributedTo ?a . ?a a ?t . {claimindex.KINDS_PATTERN} }}")
+
+
+def _outlets(kb: Any, rows: list[dict[str, Any]]) -> bytes:
+    """``?c ckb:accordingTo ?a`` where ?a has a class at or below an outlet class (the rule accordingTo)."""
+    from kb.views import classes
+
+    outlet = {c for top in claimindex.OUTLETS.split(", ")
+              for c in classes.below(kb, str(claimindex.CKB) + top.split(":")[1])}
+    out = {f"{iri_ref(str(r['c']))} <{claimindex.CKB}accordingTo> {_term(r['a'])} .\n"
+           for r in rows if str(r["t"]) in outlet}
+    return "".join(sorted(out)).encode("utf-8")
+
+
+DECIDED_HERE = {"concernsEventType": _most_specific, "concernsActor": _actors, "accordingTo": _outlets}
+
+# restsOn, walked here one step at a time: the rule's zero-or-more path, joined to a chunk of
+# claims, took the servers seconds per chunk (636 s of the 1M build on Virtuoso), and Virtuoso's
+# zero-or-more path loses rows in joins. Each request names the statements reached so far
+# (VALUES ?s, IRIs only) and asks for their attributions and the statements they derive from;
+# a blank statement upstream is not nameable in a later request, so what lies behind it comes
+# in the same request (anchored at it: none at all in the generated data).
+UPSTREAM = "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
+_SAID = "{{ {s} prov:wasAttributedTo ?a }} UNION {{ {s} prov:qualifiedAttribution/prov:agent ?a }}"
+STEP = (f"SELECT ?s ?t ?a WHERE {{ __VALUES__ {{ ?s {UPSTREAM} ?t . FILTER(!isBlank(?t)) }} UNION "
+        f"{{ {_SAID.format(s='?s')} }} UNION {{ ?s {UPSTREAM} ?b . FILTER(isBlank(?b)) "
+        f"?b ({UPSTREAM})* ?u . {_SAID.format(s='?u')} }} }}")
+
+
+def _rests_on(kb: Any, every: list[str], query: Callable[[str], list[dict[str, Any]]]) -> bytes:
+    """``?c ckb:restsOn ?a`` for each claim ?c and each agent ?a a statement at or upstream of it
+    is attributed to (the rule restsOn), as N-Triples: the statements' graph is walked breadth
+    first, CHUNK named statements per request, and the closure taken here."""
+    upstream: dict[str, set[str]] = {}
+    said: dict[str, set[str]] = {}
+    seen, frontier = set(every), list(every)
+    while frontier:
+        reached: list[str] = []
+        for i in range(0, len(frontier), CHUNK):
+            chunk = frontier[i:i + CHUNK]
+            bound = "VALUES ?s { " + " ".join(iri_ref(s) for s in chunk) + " } "
+            for r in query(claimindex.PREFIXES + STEP.replace("__VALUES__", bound)):
+                s, t, a = str(r["s"]), r.get("t"), r.get("a")
+                if a is not None:
+                    said.setdefault(s, set()).add(_term(a))
+                if t is not None:
+                    upstream.setdefault(s, set()).add(str(t))
+                    if str(t) not in seen:
+                        seen.add(str(t))
+                        reached.append(str(t))
+        frontier = reached
+    lines = set()
+    for c in every:
+        todo, done = [c], {c}
+        while todo:
+            s = todo.pop()
+            lines.update(f"{iri_ref(c)} <{claimindex.CKB}restsOn> {a} .\n" for a in said.get(s, ()))
+            for t in upstream.get(s, ()):
+                if t not in done:
+                    done.add(t)
+                    todo.append(t)
+    return "".join(sorted(lines)).encode("utf-8")
+
+
+def _term(term: Any) -> str:
+    """An agent as N-Triples: an IRI, a literal (rdflib's n3 is N-Triples for these), a blank node."""
+    return term.n3()
 
 
 def claims(kb: Any, timeout: float) -> list[str]:
@@ -128,6 +203,7 @@ def derive(kb: Any, folder: Path, threads: int = 2) -> tuple[list[Path], int]:
     # FROM clauses by rdflib (its parser is not thread-safe; "wasDerivedFrom" sends it there).
     graphs = list(kb.graphs())
     rules = _rules(kb)
+    del rules["restsOn"]  # walked step by step (_rests_on)
     every = claims(kb, timeout)
     chunks = [every[i:i + CHUNK] for i in range(0, len(every), CHUNK)]
     parts = [folder / f"{name}.nt" for name in rules]
@@ -150,6 +226,14 @@ def derive(kb: Any, folder: Path, threads: int = 2) -> tuple[list[Path], int]:
                 out.write(body if body.endswith(b"\n") or not body else body + b"\n")
         return n
 
+    def walk(part: Path) -> int:
+        body = _rests_on(kb, every, lambda text: kb.query(
+            text, timeout=timeout, limit=10_000_000, default_graphs=graphs, named_graphs=graphs).rows)
+        part.write_bytes(body)
+        return body.count(b"\n")
+
     with ThreadPoolExecutor(max(1, threads)) as pool:
-        triples = sum(pool.map(run, rules, parts))
-    return parts, triples
+        # the walk first: the longest task, started while the rules run beside it
+        walked = pool.submit(walk, folder / "restsOn.nt")
+        triples = sum(pool.map(run, rules, parts)) + walked.result()
+    return [*parts, folder / "restsOn.nt"], triples

@@ -6,22 +6,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kb.derived import bitmaps as claimbitmaps
-from kb.views import classes
-from kb.views.claimlist import supporting
+from kb.views import claimlist, classes
+from kb.views.claimlist import held_or_notice, supporting
 from kb.views.claims import FACET_PATTERNS, KINDS, PREFIXES, Filters, anonymity_of_claims, kind_in, where
 
 
-def facet_query(f: Filters, name: str) -> str:
-    """The SELECT counting the claims matching ``f`` per value of facet ``name``."""
+def facet_query(f: Filters, name: str, bound: int | None = None) -> str:
+    """The SELECT counting the claims matching ``f`` per value of facet ``name`` (``bound``:
+    among the first that many claims, kb.views.claims.where)."""
     pattern = FACET_PATTERNS[name]
     if name == "kind" and f.kind:
         # every kind of the matching claims, not only the one filtered on (as the index counts)
         pattern = kind_in().replace("?kindClass", "?v")
     if "__ANONYMITY__" in pattern:
-        pattern = pattern.replace("__ANONYMITY__", "" if f.anonymity else anonymity_of_claims(f))
+        pattern = pattern.replace("__ANONYMITY__", "" if f.anonymity else anonymity_of_claims(f, bound=bound))
     return f"""{PREFIXES}SELECT ?v (COUNT(DISTINCT ?claim) AS ?n) WHERE {{
-  {where(f)}
+  {where(f, bound)}
   {pattern}
 }} GROUP BY ?v ORDER BY DESC(?n) ?v LIMIT 30"""
 
@@ -35,12 +35,14 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
     """Per facet, its values with the number of matching claims, most frequent first; and the
     facets left out, each because it took longer than ``timeout`` or the facets' ``budget`` of
     seconds was spent (as Datasette's facet time limit). Through the claim index's bitmaps when
-    they are ready unless ``bitmaps`` is False; else by the engine over the data."""
+    they are ready unless ``bitmaps`` is False; else by the engine over the data (a SPARQL
+    server's KB: over the first claims, kb.views.claimlist.FALLBACK_CLAIMS)."""
     from kb.errors import QueryTimeout
 
-    held = claimbitmaps.ready(kb) if bitmaps else None
+    held, notice = held_or_notice(kb, bitmaps)
     if held is not None:
         return held.facets(held.matching(f, lambda: supporting(kb, f))), []
+    bound = claimlist.FALLBACK_CLAIMS if notice else None
     out: dict[str, list[tuple[str, int]]] = {}
     slow: list[str] = []
     end = None if budget is None else time.monotonic() + budget
@@ -51,7 +53,7 @@ def facet_counts(kb: Any, f: Filters, timeout: float | None = None, budget: floa
             continue
         limit = left if timeout is None else timeout if left is None else min(timeout, left)
         try:
-            rows = kb.query(classes.listed(kb, facet_query(f, name)), timeout=limit).rows
+            rows = kb.query(classes.listed(kb, facet_query(f, name, bound)), timeout=limit).rows
         except QueryTimeout:
             slow.append(name)  # the next, cheaper-looking facets may still fit
             continue

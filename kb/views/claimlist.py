@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from kb.derived import bitmaps as claimbitmaps
+from kb.derived import claimindex, remoteindex
+from kb.errors import QueryTimeout
 from kb.namespaces import CKB
 from kb.terms import iri_ref
 from kb.views import classes
@@ -45,11 +48,44 @@ class Listing:
     truncated: bool
     total: int
     sorted: bool  # by label across all matches (False: more than SORT_LIMIT, store order)
+    notice: str = ""  # why this view is not from the claim index (a SPARQL server's KB), or ""
+    bound: int | None = None  # the view was read from the first that many claims (see notice)
+    more: bool = False  # more claims than ``total`` may match (the bound was reached)
 
 
-def count(kb: Any, f: Filters) -> int:
-    """How many claims match ``f``."""
-    rows = kb.query(classes.listed(kb, count_query(f))).rows
+# A SPARQL server's KB without a current claim index (never built, stale after a write, or being
+# read): each view reads at most this many claims, in the server's order, each query within a
+# time limit, so that no request makes the server group every claim of the KB.
+FALLBACK_CLAIMS = 2000
+FALLBACK_TIMEOUT = 10.0  # seconds for the count and for the page's listing
+READ_WAIT = 5.0  # seconds a request waits for a current index to be read into bitmaps
+STALE = ("The claim index is missing or stale (a write since it was built, or never built): "
+         "'ckb --endpoint … index', or a running 'ckb serve', builds it. Until then this view is "
+         f"read from the first {FALLBACK_CLAIMS:,} matching claims the server returns.")
+READING = ("The claim index is being read. Until then this view is read from the first "
+           f"{FALLBACK_CLAIMS:,} matching claims the server returns.")
+
+
+def held_or_notice(kb: Any, bitmaps: bool = True) -> tuple[Any, str]:
+    """The claim index's bitmaps (unless ``bitmaps`` is False); else None and, for a SPARQL
+    server's KB, why not (the page's notice; a view then reads at most FALLBACK_CLAIMS claims)."""
+    if not bitmaps:  # the engine over the data, as asked
+        return None, ""
+    held = claimbitmaps.ready(kb)
+    if held is not None or not remoteindex.is_remote(kb):
+        return held, ""
+    if claimindex.stamp(kb) is None:
+        return None, STALE
+    end = time.monotonic() + READ_WAIT  # current: a local file, read once per process
+    while held is None and time.monotonic() < end:
+        time.sleep(0.05)
+        held = claimbitmaps.ready(kb)
+    return held, "" if held is not None else READING
+
+
+def count(kb: Any, f: Filters, bound: int | None = None, timeout: float | None = None) -> int:
+    """How many claims match ``f`` (``bound``: among the first that many claims)."""
+    rows = kb.query(classes.listed(kb, count_query(f, bound)), timeout=timeout).rows
     return int(rows[0]["n"].toPython()) if rows else 0
 
 
@@ -58,7 +94,7 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0, bitmaps:
     memory (every view sorted by label) when they are ready, unless ``bitmaps`` is False; else
     by the engine over the data (sorted by label up to SORT_LIMIT). The SPARQL shown is the
     engine's, which gives the same page."""
-    held = claimbitmaps.ready(kb) if bitmaps else None
+    held, notice = held_or_notice(kb, bitmaps)
     if held is not None:
         mask = held.matching(f, lambda: supporting(kb, f))
         chosen = held.page(mask, limit, offset)
@@ -66,10 +102,30 @@ def run(kb: Any, f: Filters, limit: int | None = None, offset: int = 0, bitmaps:
         result = kb.query(listed, limit=MAX_ROWS) if listed else None
         return Listing(build_query(f, limit, offset), _rows(result),
                        bool(result and result.truncated), len(mask), True)
+    if notice:
+        return _bounded(kb, f, limit, offset, notice)
     total = count(kb, f)
     sparql = build_query(f, limit, offset, sort=total <= SORT_LIMIT)
     result = kb.query(classes.listed(kb, sparql), limit=MAX_ROWS)
     return Listing(sparql, _rows(result), bool(result.truncated), total, total <= SORT_LIMIT)
+
+
+def _bounded(kb: Any, f: Filters, limit: int | None, offset: int, notice: str) -> Listing:
+    """One page read from the first FALLBACK_CLAIMS matching claims, each query within
+    FALLBACK_TIMEOUT; past it, the page says so and lists nothing (not a 503)."""
+    bound = FALLBACK_CLAIMS
+    sparql = build_query(f, limit, offset, sort=True, bound=bound)
+    try:
+        total = count(kb, f, bound, FALLBACK_TIMEOUT)
+        # as many as the bound (before the anonymity is decided): more may match
+        read = count(kb, Filters(**{**vars(f), "anonymity": ""}), bound, FALLBACK_TIMEOUT) \
+            if f.anonymity else total
+        result = kb.query(classes.listed(kb, sparql), limit=MAX_ROWS, timeout=FALLBACK_TIMEOUT)
+    except QueryTimeout:
+        return Listing(sparql, [], False, 0, False, notice + f" Listing them took longer than "
+                       f"{FALLBACK_TIMEOUT:g} s.", bound, True)
+    more = read >= bound
+    return Listing(sparql, _rows(result), bool(result.truncated), total, not more, notice, bound, more)
 
 
 def _rows(result: Any) -> list[ClaimRow]:

@@ -1,0 +1,145 @@
+"""The claims explorer on a SPARQL server (issue 23): every view answers from the remote claim
+index when it is current; without one (never built, or stale after a write) the page says so and
+reads a bounded number of claims within a time limit, never grouping every claim of the KB; the
+index's restsOn is walked step by step from named statements, with the embedded store's answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import generate
+from kb import KnowledgeBase
+from kb.derived import claimindex
+from kb.views import claimlist
+from kb.views.claimfacets import facet_counts
+from kb.views.claimlist import run
+from kb.views.claims import check_filters
+from tests.engines import Server
+from webui import create_app
+
+pytestmark = pytest.mark.remote
+
+VIEWS: list[dict[str, str]] = [
+    {}, {"anonymity": "anonymous"}, {"anonymity": "named"}, {"anonymity": "own voice"}, {"kind": "report"},
+    {"q": "reportedly"}, {"anonymity": "anonymous", "kind": "report"}, {"hedge": "reportedly"},
+    {"actor": "https://w3id.org/conflict-kb/id/Russia"}]
+ID, PROV = "https://w3id.org/conflict-kb/id/", "http://www.w3.org/ns/prov#"
+# A chain longer than the explorer's CHAIN_HOPS, with a cycle and a qualified attribution.
+DEEP = [("claim-deep", "wasDerivedFrom", "deep-1"), ("deep-1", "wasQuotedFrom", "deep-2"),
+        ("deep-2", "hadPrimarySource", "deep-3"), ("deep-3", "wasDerivedFrom", "deep-4"),
+        ("deep-4", "wasDerivedFrom", "deep-5"), ("deep-5", "wasDerivedFrom", "deep-6"),
+        ("deep-6", "wasDerivedFrom", "deep-3"), ("deep-6", "wasAttributedTo", "agent-deep")]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("remote-claims") / "synthetic.nt"
+    with path.open("w", encoding="utf-8") as fh:
+        generate.write(3_000, fh, seed=5)
+        fh.write(f"<{ID}claim-deep> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+                 "<https://w3id.org/conflict-kb/ontology#Report> .\n")
+        fh.writelines(f"<{ID}{s}> <{PROV}{p}> <{ID}{o}> .\n" for s, p, o in DEEP)
+        fh.write(f"<{ID}deep-4> <{PROV}qualifiedAttribution> _:q .\n_:q <{PROV}agent> <{ID}agent-q> .\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def embedded(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
+    with KnowledgeBase.open(tmp_path_factory.mktemp("embedded") / "store") as kb:
+        kb.load()
+        kb.import_file(data)
+        claimindex.build(kb)
+        yield kb
+
+
+@pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
+def remote(request: pytest.FixtureRequest, data: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[KnowledgeBase]:
+    server: Server = request.getfixturevalue(request.param)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CKB_DERIVED_DIR", str(tmp_path_factory.mktemp("derived")))
+        with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as kb:
+            kb.load()
+            kb.import_file(data)
+            yield kb
+
+
+def _ids(listing: Any) -> list[str]:
+    return [r.iri for r in listing.rows]
+
+
+def test_without_an_index_each_view_says_so_and_answers_as_embedded(remote: KnowledgeBase,
+                                                                    embedded: KnowledgeBase) -> None:
+    assert not claimindex.current(remote)
+    for args in VIEWS:
+        f = check_filters(args)
+        mine, theirs = run(remote, f, 25, 0), run(embedded, f, 25, 0)
+        # fewer claims than the bound: the bounded view is the whole answer
+        assert mine.notice and mine.bound == claimlist.FALLBACK_CLAIMS and not mine.more, args
+        assert (mine.total, _ids(mine)) == (theirs.total, _ids(theirs)), args
+        assert [r.anonymity for r in mine.rows] == [r.anonymity for r in theirs.rows], args
+        assert facet_counts(remote, f) == facet_counts(embedded, f), args
+    page = create_app({"KB": remote, "TESTING": True}).test_client().get("/claims?anonymity=anonymous")
+    assert page.status_code == 200
+    assert 'id="index-notice"' in page.get_data(as_text=True)
+
+
+def test_without_an_index_a_view_reads_at_most_the_bound(remote: KnowledgeBase, embedded: KnowledgeBase,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(claimlist, "FALLBACK_CLAIMS", 40)
+    for args in ({}, {"kind": "report"}, {"anonymity": "named"}):
+        f = check_filters(args)
+        mine = run(remote, f, 25, 0)
+        assert mine.more and mine.bound == 40 and 0 < mine.total <= 40, (args, mine.total)
+        assert set(_ids(mine)) <= set(_ids(run(embedded, f))), args  # an anonymity is the claim's own
+        counts = facet_counts(remote, f)[0]
+        assert sum(n for _v, n in counts["kind"]) <= 40 * 4, args  # once per kind of a claim
+        assert sum(n for _v, n in counts["anonymity"]) <= 40, args
+    body = create_app({"KB": remote, "TESTING": True}).test_client().get("/claims").get_data(as_text=True)
+    assert "at least <strong>40</strong> claims" in body
+
+
+def test_a_current_index_answers_every_view_with_no_notice(remote: KnowledgeBase,
+                                                          embedded: KnowledgeBase) -> None:
+    claimindex.build(remote)
+    for args in VIEWS:
+        f = check_filters(args)
+        mine, theirs = run(remote, f, 25, 0), run(embedded, f, 25, 0)
+        assert not mine.notice and mine.bound is None, args
+        assert (mine.total, _ids(mine)) == (theirs.total, _ids(theirs)), args
+        assert facet_counts(remote, f) == facet_counts(embedded, f), args
+
+
+UPSTREAM_STAR = re.compile(r"\?c\s*\(\s*prov:wasDerivedFrom\|prov:wasQuotedFrom\|prov:hadPrimarySource"
+                           r"\s*\)\*")
+
+
+def test_rests_on_is_walked_from_named_statements(remote: KnowledgeBase, embedded: KnowledgeBase,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    query = remote.query
+
+    def recording(text: str, *args: Any, **kw: Any) -> Any:
+        sent.append(text)
+        return query(text, *args, **kw)
+
+    monkeypatch.setattr(remote, "query", recording)
+    claimindex.build(remote)
+    # the zero-or-more path joined to the claims made each chunk take seconds at 1M
+    assert not [q for q in sent if UPSTREAM_STAR.search(q)]
+    assert any("VALUES ?s" in q and "prov:wasAttributedTo" in q for q in sent)
+    wanted = str(claimindex.CKB.restsOn)
+
+    def rests(kb: KnowledgeBase) -> set[tuple[str, str]]:
+        with claimindex.reading(kb, claimindex.stamp(kb)) as found:
+            assert found is not None
+            return {(t.subject.value, t.object.value) for t in found if t.predicate.value == wanted}
+
+    mine, theirs = rests(remote), rests(embedded)
+    assert {(ID + "claim-deep", ID + a) for a in ("agent-deep", "agent-q")} <= theirs
+    assert len(theirs) > 100 and mine == theirs, (sorted(mine - theirs)[:3], sorted(theirs - mine)[:3])

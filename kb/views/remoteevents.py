@@ -40,14 +40,14 @@ WAIT_SECONDS = 20.0  # a page waits this long for a reading under way (below ckb
 def read(kb: Any, wait: float = WAIT_SECONDS) -> EventIndex:
     """The event index of ``kb`` as it is now: from memory (kb.derived.memo REMOTE, per state of
     the graph registry), else from the file 'ckb --endpoint … index' keeps beside the client,
-    else read through SPARQL on a background thread, for which a page waits up to ``wait``
-    seconds before answering 503 (IndexBuilding) while the reading goes on."""
+    else read through SPARQL; either on a background thread (one per store state), for which a
+    page waits up to ``wait`` seconds before answering 503 (IndexBuilding) while it goes on."""
     held = memo(kb, "remote-event-index")
     if held is not None and "index" in held:
         return held["index"]
     if not hasattr(getattr(kb, "backend", None), "counts"):  # a store with no registry: read now
         index = _read(kb)
-    elif (index := eventfile.load(kb, stamp(kb), None)) is None:
+    else:  # one job per store state reads the file (or the server): callers meanwhile wait for it
         job = _start(kb, stamp(kb))
         job.done.wait(wait)
         if not job.done.is_set():
@@ -101,13 +101,13 @@ def _start(kb: Any, under: str) -> _Job:
         job = _jobs[key] = _Job()
         for old in [k for k, j in _jobs.items() if k[0] == key[0] and k != key and j.done.is_set()]:
             del _jobs[old]  # earlier states' indexes: the memo and the file hold what is current
-    threading.Thread(target=_run, args=(kb, job), daemon=True, name="ckb-remote-event-index").start()
+    threading.Thread(target=_run, args=(kb, job, under), daemon=True, name="ckb-remote-event-index").start()
     return job
 
 
-def _run(kb: Any, job: _Job) -> None:
+def _run(kb: Any, job: _Job, under: str) -> None:
     try:
-        job.index = build(kb)
+        job.index = eventfile.load(kb, under, None) or build(kb)
     except KBError as err:
         job.error = err
     except Exception as err:  # the store closed meanwhile: said on the next visit

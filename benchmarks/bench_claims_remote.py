@@ -88,7 +88,7 @@ def _get(port: int, path: str, timeout: float = 90) -> tuple[int, float, str]:
     except urllib.error.HTTPError as err:
         body, status = err.read().decode("utf-8", "replace"), err.code
     seconds = time.monotonic() - start
-    note = "index-notice" if 'class="index-notice"' in body else ""
+    note = "index-notice" if 'id="index-notice"' in body else ""
     return status, round(seconds, 3), note
 
 

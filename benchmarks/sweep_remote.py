@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    # a server's derived files (kb.derived.sidecar.remote_folder) under --work, not the user's cache
+    os.environ.setdefault("CKB_DERIVED_DIR", str(args.work.resolve() / "derived"))
     name = f"remote-{size_label(args.triples)}-sweep"
     args.out.mkdir(parents=True, exist_ok=True)
     record = args.out / f"{name}.json"

@@ -251,8 +251,10 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
         if look is not None:
             return _downstream_by_pattern(look, agent)
     ref = values_block([agent])
-    said = kb.query(f"""SELECT DISTINCT ?s WHERE {{ VALUES ?a {{ {ref} }}
-      {{ ?s <{ATTRIBUTED}> ?a }} UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?a }} }}""",
+    # the agent written into each branch: with a VALUES outside the UNION, Oxigraph server read
+    # every attribution first (1.8 s for an unnamed source at 1M)
+    said = kb.query(f"""SELECT DISTINCT ?s WHERE {{
+      {{ ?s <{ATTRIBUTED}> {ref} }} UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> {ref} }} }}""",
                     inferred=False)
     rows = said.rows
 
@@ -293,8 +295,11 @@ def _claims_among(kb: Any, iris: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(iris), 300):
         part = iris[start:start + 300]
+        # the classes as a filter: a second VALUES (of the classes) made Oxigraph server scan
+        # every typed thing (1.2 s per 300 statements at 1M)
+        kinds = ", ".join(f"<{c}>" for c in classes.below(kb, str(CKB.Claim)))
         rows = kb.query(f"""SELECT DISTINCT ?c WHERE {{ VALUES ?c {{ {values_block(part)} }}
-          {classes.typed(kb, "?c", str(CKB.Claim))} }}""").rows
+          ?c a ?t FILTER(?t IN ({kinds})) }}""").rows
         found |= {str(r["c"]) for r in rows}
     return found
 

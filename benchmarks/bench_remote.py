@@ -294,7 +294,7 @@ def running(engine: str, endpoint: str, update: str | None, pid: int | None) -> 
 def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clients: int,
         timeout: float, import_triples: int, prepare_only: bool = False,
         kinds: tuple[str, ...] = (), endpoint: str = "", update: str | None = None,
-        engine_pid: int | None = None) -> dict[str, Any]:
+        engine_pid: int | None = None, index: bool = True) -> dict[str, Any]:
     """Prepare (unless ``reuse`` or ``endpoint``), serve, measure, import; the record."""
     result: dict[str, Any] = {"engine": engine, "triples": triples, "clients": clients, "seconds": seconds,
                               "timeout_s": timeout, "machine": machine(), "loadavg_start": os.getloadavg(),
@@ -308,7 +308,8 @@ def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clie
 
         with KnowledgeBase.open(endpoint=s.query) as k:
             result["graphs"] = k.graphs()
-        result["claim_index"] = claim_index(s)
+        skipped = {"seconds": 0.0, "how": "not built (--no-claim-index)"}
+        result["claim_index"] = claim_index(s) if index else skipped
         result["loadavg_measured"] = os.getloadavg()
         pages = {k: v for k, v in pick(s).items() if not kinds or k in kinds}
         srv = Serve(s, engine, timeout)
@@ -405,11 +406,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--endpoint", default="", help="measure this running server (its data loaded) instead")
     ap.add_argument("--update-endpoint", default=None)
     ap.add_argument("--engine-pid", type=int, default=None, help="with --endpoint: its process, for its RSS")
+    ap.add_argument("--no-claim-index", action="store_true",
+                    help="measure without the claim index (source pages then walk the chains themselves)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     r = run(args.engine, args.triples, args.work, args.reuse, args.seconds, args.clients, args.timeout,
             args.import_triples, args.prepare_only, tuple(k for k in args.kinds.split(",") if k),
-            args.endpoint, args.update_endpoint, args.engine_pid)
+            args.endpoint, args.update_endpoint, args.engine_pid, not args.no_claim_index)
     if args.prepare_only:
         print(json.dumps(r["prepare"]))
         return 0

@@ -118,17 +118,14 @@ class RemoteBackend(RemoteGraphOps):
         """Count every graph of the KB's on the server (time proportional to its size) and write
         the registry from that count; it stays in memory only where the server refuses writes."""
         counts = self._count_all()
+        stamp, held = registry.now(), None
         with contextlib.suppress(StoreError):  # a read-only endpoint: the count serves this process
             self._send_update(" ;\n".join(registry.rebuild(counts)))
-            # read back as written (with the entries' write tokens), so that derived state built
-            # next is stamped with the digest every other client reads (kb.derived.classcounts)
+            # read back as written (with the write tokens): derived state built next is then
+            # stamped with the digest every other client reads (kb.derived.classcounts)
             held = registry.parse(p.solutions(self._read(registry.READ, "select", self.read_timeout)))
-            if held is not None:
-                self._counts = {g: c for g, c in held.items() if self.own(g)}
-                self._counted_at = time.monotonic()
-                return dict(self._counts)
-        stamp = registry.now()
-        self._counts = {g: registry.Counted(n, stamp) for g, n in counts.items()}
+        held = held if held is not None else {g: registry.Counted(n, stamp) for g, n in counts.items()}
+        self._counts = {g: c for g, c in held.items() if self.own(g)}
         self._counted_at = time.monotonic()
         return dict(self._counts)
 
@@ -148,9 +145,8 @@ class RemoteBackend(RemoteGraphOps):
         return {g: n for g, n in counts.items() if n > 0}
 
     def solutions(self, select: str, timeout: float) -> Iterator[ox.QuerySolution]:
-        """A SELECT the KB wrote itself, sent as it is (no dataset, no row cap), its solutions read
-        by the engine's parser: derived state read in bulk skips the pages' row conversion (the
-        remote event index at 1M triples: 500,000 rows)."""
+        """A SELECT the KB wrote itself, sent as it is (no dataset, no row cap), read by the engine's
+        parser: for derived state read in bulk (the event index at 1M triples: 500,000 rows)."""
         return p.solutions(self._read(select, "select", timeout))
 
     def _holds(self, graph: str) -> bool:

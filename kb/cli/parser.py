@@ -113,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--save", action="store_true", help="also write data/inferred/inferred.ttl")
     _no_index(c)
     c = cmd("index", cmd_index, "rebuild the claim index (one summary per claim; loads and imports "
-            "rebuild it themselves)")
+            "rebuild it themselves); on a SPARQL server also the home page's class counts and the "
+            "event index")
     c.add_argument("--counts", action="store_true", help="on a SPARQL server (--endpoint): recount its "
-                   "graphs into the KB's graph registry (after writes made on the server directly)")
+                   "graphs into the KB's graph registry (after writes made on the server directly), "
+                   "then the home page's class counts")
     c = cmd("query", cmd_query, "run a read-only SPARQL query")
     c.add_argument("sparql", nargs="?", metavar="SPARQL", help="the query text")
     c.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")

@@ -27,7 +27,7 @@ from kb.derived.events import EventIndex
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import GRAPH_INFERRED
-from kb.store import registry
+from kb.store import protocol, registry
 from kb.terms import iri_ref, to_ox
 from kb.views.naming import values_block
 
@@ -131,6 +131,7 @@ def _read(kb: Any) -> EventIndex:
             if hasattr(kb.backend, "solutions"):  # a server's answer read as the engine's terms
                 fetched[pred] = [ox.Quad(r["s"], p, r["o"], r["g"])
                                  for r in kb.backend.solutions(select, READ_TIMEOUT)]
+                _whole(kb, select, pred, len(fetched[pred]))
             else:
                 found = kb.query(select, inferred=False, limit=ROWS, timeout=READ_TIMEOUT)
                 if found.truncated:
@@ -162,3 +163,15 @@ def _read(kb: Any) -> EventIndex:
         return out
 
     return eventbuild._read(None, step, scan)
+
+
+def _whole(kb: Any, select: str, pred: str, rows: int) -> None:
+    """Refuse an answer Virtuoso cut at its ResultSetMaxRows: it says so only in a header
+    (X-SPARQL-MaxRows), so its own count, answered from its index, is compared."""
+    if getattr(kb.backend, "engine", None) is not protocol.VIRTUOSO:
+        return
+    count = select.replace("SELECT ?s ?o ?g", "SELECT (COUNT(*) AS ?n)", 1)
+    total = sum(int(r["n"].value) for r in kb.backend.solutions(count, READ_TIMEOUT))
+    if total != rows:
+        raise KBError(f"Virtuoso answered {rows:,} of the {total:,} rows of <{pred}> the event index "
+                      "needs: raise ResultSetMaxRows in virtuoso.ini ([SPARQL]) above that")

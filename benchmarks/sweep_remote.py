@@ -10,9 +10,11 @@ every same-server link in its header and main part is fetched once, in order, as
 clicking through would (a 429 is waited out as its Retry-After asks). No browser: this checks
 statuses and times; benchmarks/sweep_pages.py checks layout in chromium. ``--index`` first runs
 ``ckb --endpoint … index`` on each server (the derived state a deployment builds ahead: class
-counts, event index, claim index), timed. Each row keeps the 1-minute load average after it (the
-machine is shared: times are noisy). Writes remote-<size>-sweep.json and .md with the commit
-swept; exits 1 if any page is not 200.
+counts, event index, claim index), timed; ``--ready-wait`` instead waits until the server's
+``ckb serve`` has read its event index and class counts itself (/events answers 200, the home
+page lists the classes), as benchmarks/sweep_pages.py waits for the embedded event index. Each
+row keeps the 1-minute load average after it (the machine is shared: times are noisy). Writes
+remote-<size>-sweep.json and .md with the commit swept; exits 1 if any page is not 200.
 """
 
 from __future__ import annotations
@@ -87,6 +89,22 @@ def _message(body: bytes) -> str:
     return " ".join("".join(parts).split())[:200]
 
 
+COUNTING = b"being counted in the background"  # the home page's note while a server's classes are counted
+
+
+def ready(base: str, wait: float) -> float | None:
+    """Seconds until the server's derived state is read (the event index: /events answers 200; the
+    class counts: the home page no longer says they are being counted); None if not within ``wait``."""
+    start = time.monotonic()
+    while time.monotonic() - start < wait:
+        events, _, _ = _get(base + "/events", 60)
+        home, body, _ = _get(base + "/", 60)
+        if events == 200 and home == 200 and COUNTING not in body:
+            return round(time.monotonic() - start, 1)
+        time.sleep(5)
+    return None
+
+
 def sweep(base: str, timeout: float, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Fetch the home page and each same-server page it links to, one after another (``skip``:
     paths recorded as not asked, with status 0)."""
@@ -140,7 +158,7 @@ def commit() -> str:
 
 
 def run(engine: str, triples: int, work: Path, timeout: float, skip: tuple[str, ...] = (),
-        index: bool = False) -> dict[str, Any]:
+        index: bool = False, wait: float = 0) -> dict[str, Any]:
     """Prepare the engine's data if need be, serve it, sweep it."""
     out: dict[str, Any] = {"engine": engine, "commit": commit(), "loadavg_start": os.getloadavg()}
     if engine == "embedded":
@@ -160,6 +178,8 @@ def run(engine: str, triples: int, work: Path, timeout: float, skip: tuple[str, 
             out["index"] = timed_child(ckb(*_endpoint(s), "index"))
         remote = Serve(s, engine, timeout)
         try:
+            if wait:
+                out["ready_seconds"] = ready(f"http://127.0.0.1:{remote.port}", wait)
             out["rows"] = sweep(f"http://127.0.0.1:{remote.port}", timeout + 60, skip)
         finally:
             remote.stop()
@@ -192,6 +212,10 @@ def markdown(runs: list[dict[str, Any]], triples: int) -> str:
         end = f", {run['loadavg_end'][0]:.1f} at the end" if run.get("loadavg_end") else ""
         index = (f"; `ckb --endpoint … index` first, {run['index']['seconds']:.0f} s"
                  if run.get("index") else "")
+        if "ready_seconds" in run:
+            index += ("; swept once the event index and class counts were read, "
+                      f"{run['ready_seconds']} s after start" if run["ready_seconds"] is not None
+                      else "; the event index or class counts were not read within --ready-wait")
         lines.append(f"- {run['engine']} (commit {run.get('commit', '?')}): {ok} of {len(run['rows'])} pages "
                      f"answered 200 (load average {run['loadavg_start'][0]:.1f} at the start{end}); slowest "
                      f"`{slow['path'][:60]}` {slow['seconds']} s{index}.")
@@ -209,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="a page not to ask for on the servers (say, one that stops the engine)")
     ap.add_argument("--index", action="store_true",
                     help="run `ckb --endpoint … index` on each server before serving it")
+    ap.add_argument("--ready-wait", type=float, default=0, metavar="SECONDS",
+                    help="on a server, first wait up to this long for the event index and class counts "
+                         "that `ckb serve` reads at start (else the first minutes answer 503)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -220,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     # one engine at a time may be (re)run: the record keeps the others' last sweeps
     runs = {r["engine"]: r for r in json.loads(record.read_text("utf-8"))} if record.exists() else {}
     for engine in args.engine or ENGINES:
-        runs[engine] = run(engine, args.triples, args.work, args.timeout, tuple(args.skip), args.index)
+        runs[engine] = run(engine, args.triples, args.work, args.timeout, tuple(args.skip), args.index,
+                           args.ready_wait)
         ordered = [runs[e] for e in ENGINES if e in runs]
         record.write_text(json.dumps(ordered, indent=1) + "\n", encoding="utf-8")
         (args.out / f"{name}.md").write_text(markdown(ordered, args.triples), encoding="utf-8")

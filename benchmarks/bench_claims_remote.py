@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def serve(s: engines.Server, env: dict[str, str], index: bool, log: Path) -> tup
 
 
 def _get(port: int, path: str, timeout: float = 90) -> tuple[int, float, str]:
-    """Status, seconds and the page's notice of a stale index (if any)."""
+    """Status, seconds, and the page's notice of a stale index (if any) with its count of claims."""
     start = time.monotonic()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
@@ -88,8 +89,10 @@ def _get(port: int, path: str, timeout: float = 90) -> tuple[int, float, str]:
     except urllib.error.HTTPError as err:
         body, status = err.read().decode("utf-8", "replace"), err.code
     seconds = time.monotonic() - start
-    note = "index-notice" if 'class="index-notice"' in body else ""
-    return status, round(seconds, 3), note
+    note = "index-notice" if 'id="index-notice"' in body else ""
+    found = re.search(r'id="claims-count" class="count-line">(at least )?<strong>(\d+)</strong>', body)
+    count = f" {found.group(1) or ''}{found.group(2)} claims" if found else ""
+    return status, round(seconds, 3), note + count
 
 
 def _rss_mib(pid: int) -> int:
@@ -159,7 +162,7 @@ def markdown(r: dict[str, Any]) -> str:
         if phase not in r:
             continue
         lines += [f"## {phase.replace('_', ' ')}", "",
-                  "| view | status | p95 s | notice | load 1/5/15 | engine RSS MiB |",
+                  "| view | status | p95 s | notice, claims | load 1/5/15 | engine RSS MiB |",
                   "|---|---|---|---|---|---|"]
         for path, v in r[phase].items():
             lines.append(f"| `{path[:90]}` | {v['status']} | {v['p95_s']} | {v['notice']} | {v['loadavg']} "

@@ -7,10 +7,12 @@ The server is started on loopback with its data in ``--work/<engine>`` (kept, so
 generated triples (benchmarks/generate.py, seed 7) go into the import graph ``synthetic`` with the
 server's own bulk loader (Virtuoso: ``ld_dir`` + ``rdf_loader_run``; Oxigraph: ``oxigraph load``
 while the server is stopped), then ``ckb index --counts`` writes the KB's graph registry. ``ckb
-serve --endpoint`` then serves it and closed-loop clients (``--clients``, default 1) ask each kind
-of page for ``--seconds``: ``ASK {}`` on /sparql, entity, source and claims-explorer pages, home and
-timeline. Last, a 1M-triple file is imported through ``ckb --endpoint … import`` into a graph of
-its own and the client's peak RSS is recorded. Writes remote-<size>-<engine>.json and .md.
+serve --endpoint`` then serves it (the claim index built beside the client first, unless current)
+and closed-loop clients (``--clients``, default 1) ask each kind of page for ``--seconds``: ``ASK
+{}`` on /sparql, entity, source and claims-explorer pages, home and timeline. ``--endpoint``
+measures a server started elsewhere instead. Last, a 1M-triple file is imported through ``ckb
+--endpoint … import`` into a graph of its own and the client's peak RSS is recorded. Writes
+remote-<size>-<engine>.json and .md.
 """
 
 from __future__ import annotations
@@ -268,22 +270,47 @@ def _engine_peak_mib(pid: int) -> int:
         return next(int(line.split()[1]) // 1024 for line in fh if line.startswith("VmHWM"))
 
 
+def claim_index(s: engines.Server) -> dict[str, Any]:
+    """The KB's claim index beside the client (kb.derived.remoteindex), built unless current: the
+    source pages and the explorer read it. Built here, before ``ckb serve`` starts, so that its
+    build does not run in the background while pages are measured. Its folder is named by the
+    endpoint's URL, so a server started on another port builds it again."""
+    from kb import KnowledgeBase
+    from kb.derived import claimindex
+
+    with KnowledgeBase.open(endpoint=s.query, update_endpoint=s.update) as k:
+        if claimindex.current(k):
+            return {"seconds": 0.0, "how": "current already"}
+    done = timed_child(ckb(*_endpoint(s), "index"))
+    return {**done, "how": "ckb --endpoint … index"}
+
+
+@contextlib.contextmanager
+def running(engine: str, endpoint: str, update: str | None, pid: int | None) -> Iterator[engines.Server]:
+    """A server started elsewhere (``--endpoint``), its data loaded: measured as it is."""
+    yield engines.Server(engine, endpoint, update or endpoint, pid or 0)
+
+
 def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clients: int,
         timeout: float, import_triples: int, prepare_only: bool = False,
-        kinds: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Prepare (unless ``reuse``), serve, measure, import; the record."""
+        kinds: tuple[str, ...] = (), endpoint: str = "", update: str | None = None,
+        engine_pid: int | None = None, index: bool = True) -> dict[str, Any]:
+    """Prepare (unless ``reuse`` or ``endpoint``), serve, measure, import; the record."""
     result: dict[str, Any] = {"engine": engine, "triples": triples, "clients": clients, "seconds": seconds,
                               "timeout_s": timeout, "machine": machine(), "loadavg_start": os.getloadavg(),
-                              "budgets_p95_s": BUDGETS}
-    if not reuse:
+                              "budgets_p95_s": BUDGETS, "commit": _commit()}
+    if not reuse and not endpoint:
         result["prepare"] = prepare(engine, triples, work)
         if prepare_only:
             return result
-    with server(engine, work / engine) as s:
+    with (running(engine, endpoint, update, engine_pid) if endpoint else server(engine, work / engine)) as s:
         from kb import KnowledgeBase
 
         with KnowledgeBase.open(endpoint=s.query) as k:
             result["graphs"] = k.graphs()
+        skipped = {"seconds": 0.0, "how": "not built (--no-claim-index)"}
+        result["claim_index"] = claim_index(s) if index else skipped
+        result["loadavg_measured"] = os.getloadavg()
         pages = {k: v for k, v in pick(s).items() if not kinds or k in kinds}
         srv = Serve(s, engine, timeout)
         try:
@@ -300,9 +327,18 @@ def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clie
                 result["import"] = {"failed": str(err)[-300:]}
             result["import"]["triples"] = import_triples
         with contextlib.suppress(OSError, StopIteration):
-            result["engine_peak_rss_mib"] = _engine_peak_mib(s.pid)
+            if s.pid:
+                result["engine_peak_rss_mib"] = _engine_peak_mib(s.pid)
     result["loadavg_end"] = os.getloadavg()
     return result
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "kb", "webui"],
+                           capture_output=True, text=True).stdout.strip()
+    return done.stdout.strip() + (" (kb/ or webui/ changed since)" if dirty else "")
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -311,9 +347,13 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [f"## {r['engine']}: {total:,} triples in the KB's graphs ({r['triples']:,} generated)", "",
              f"{r['clients']} closed-loop client(s), {r['seconds']} s per kind of page; `ckb serve "
              f"--endpoint` time limit {r['timeout_s']} s; load average {r['loadavg_start'][0]:.2f} at the "
-             f"start, {r['loadavg_end'][0]:.2f} at the end.", ""]
+             f"start, {_load(r, 'loadavg_measured')} when the pages were first asked for, "
+             f"{r['loadavg_end'][0]:.2f} at the end; commit {r.get('commit', '?')}.", ""]
     if "prepare" in r:
         lines += ["Preparation: " + ", ".join(f"{k} {v['seconds']} s" for k, v in r["prepare"].items()), ""]
+    if "claim_index" in r:
+        lines += [f"Claim index beside the client: {r['claim_index'].get('how')}, "
+                  f"{r['claim_index'].get('seconds')} s.", ""]
     lines += ["| page | URLs | answers | p50 ms | p95 ms | p99 ms | max ms | budget (p95) | met | errors |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for name, s in r["pages"].items():
@@ -338,6 +378,10 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load(r: dict[str, Any], key: str) -> str:
+    return f"{r[key][0]:.2f}" if key in r else "?"
+
+
 def _said(example: str) -> str:
     """An error example without its HTML: status and the page's own words."""
     status, _, body = example.partition(" ")
@@ -359,10 +403,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tag", default="", help="appended to the result files' name")
     ap.add_argument("--prepare-only", action="store_true", help="load the server, measure nothing")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--endpoint", default="", help="measure this running server (its data loaded) instead")
+    ap.add_argument("--update-endpoint", default=None)
+    ap.add_argument("--engine-pid", type=int, default=None, help="with --endpoint: its process, for its RSS")
+    ap.add_argument("--no-claim-index", action="store_true",
+                    help="measure without the claim index (source pages then walk the chains themselves)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     r = run(args.engine, args.triples, args.work, args.reuse, args.seconds, args.clients, args.timeout,
-            args.import_triples, args.prepare_only, tuple(k for k in args.kinds.split(",") if k))
+            args.import_triples, args.prepare_only, tuple(k for k in args.kinds.split(",") if k),
+            args.endpoint, args.update_endpoint, args.engine_pid, not args.no_claim_index)
     if args.prepare_only:
         print(json.dumps(r["prepare"]))
         return 0

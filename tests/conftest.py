@@ -103,4 +103,21 @@ def listener() -> Iterator[tuple[int, list[str]]]:
 
 
 # The real SPARQL servers (Oxigraph server, Virtuoso), one each per session.
-from tests.engines import oxigraph, virtuoso  # noqa: E402, F401
+# The KB the annotation tests annotate (web routes and browser alike).
+from tests.annotating import annotated_kb  # noqa: E402, F401
+from tests.engines import Server, oxigraph, virtuoso  # noqa: E402, F401
+
+
+@pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
+def sparql_server(request: pytest.FixtureRequest) -> Server:
+    """Each real SPARQL server in turn (a module wanting one server overrides this fixture)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="module")
+def remote(sparql_server: Server) -> Iterator[KnowledgeBase]:
+    """A KB on ``sparql_server`` with the bundle loaded, writable with the token "t"."""
+    with KnowledgeBase.open(endpoint=sparql_server.query, update_endpoint=sparql_server.update,
+                            update_token="t") as k:
+        k.load()
+        yield k

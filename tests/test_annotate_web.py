@@ -3,7 +3,6 @@ readable message otherwise), bad input a readable 4xx, and nothing written by a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,22 +10,11 @@ from flask.testing import FlaskClient
 
 from kb import KnowledgeBase
 from kb.sheets.importer import import_sheet
+from tests.annotating import CKBR, DOC, QUOTE, SHEETS, TEXT, forged
 from webui import create_app
 
-SHEETS = Path(__file__).resolve().parent / "fixtures" / "sheets"
-CKBR = "https://w3id.org/conflict-kb/id/"
-DOC = CKBR + "doc-vantor-basin"
 TOKEN = "annotate-test-token"
-QUOTE = "the Kessani Home Guard relies on volunteers from across the basin"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-def kb() -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(memory=True) as k:
-        k.load()
-        import_sheet(k, SHEETS / "vantor-basin.yaml")
-        yield k
 
 
 @pytest.fixture
@@ -35,14 +23,14 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(kb: KnowledgeBase, folder: Path) -> FlaskClient:
-    app = create_app({"KB": kb, "UPDATE_TOKEN": TOKEN, "ANNOTATION_DIR": str(folder), "PAGE_CACHE_BYTES": 0})
+def client(annotated_kb: KnowledgeBase, folder: Path) -> FlaskClient:
+    app = create_app({"KB": annotated_kb, "UPDATE_TOKEN": TOKEN, "ANNOTATION_DIR": str(folder),
+                      "PAGE_CACHE_BYTES": 0})
     return app.test_client()
 
 
 def _claim(kb: KnowledgeBase, **change: object) -> dict:
-    text = (SHEETS / "vantor-basin.txt").read_text(encoding="utf-8")
-    body = {"doc": DOC, "quote": QUOTE, "start": text.index(QUOTE), "kind": "report", "chain": [],
+    body = {"doc": DOC, "quote": QUOTE, "start": TEXT.index(QUOTE), "kind": "report", "chain": [],
             "states": [{"relation": "alliance", "actors": [CKBR + "actor-kingdom-of-sorve",
                                                            CKBR + "actor-republic-of-dalmark"]}]}
     body.update(change)
@@ -53,17 +41,11 @@ def _message(response) -> str:
     return response.get_json()["error"]["message"]
 
 
-def test_forged_requests_get_403(client: FlaskClient, kb: KnowledgeBase, folder: Path) -> None:
-    graphs = kb.graphs()
+def test_forged_requests_get_403(client: FlaskClient, annotated_kb: KnowledgeBase, folder: Path) -> None:
+    graphs = annotated_kb.graphs()
     accept = {"Accept": "application/json"}
-    cases = [
-        ({}, "Authorization: Bearer"),  # no token
-        ({"Authorization": "Bearer wrong"}, "not valid"),
-        ({**AUTH, "Origin": "http://evil.example"}, "another site"),  # cross-site, even with the token
-        ({**AUTH, "Sec-Fetch-Site": "cross-site"}, "another site"),
-    ]
-    for headers, said in cases:
-        r = client.post("/annotate/claims", json=_claim(kb), headers={**headers, **accept})
+    for headers, said in forged(TOKEN):
+        r = client.post("/annotate/claims", json=_claim(annotated_kb), headers={**headers, **accept})
         assert r.status_code == 403, (headers, r.status_code)
         assert said in _message(r) and "Traceback" not in r.get_data(as_text=True)
     # a plain cross-site form post, the classic CSRF: no token can come with it
@@ -72,29 +54,32 @@ def test_forged_requests_get_403(client: FlaskClient, kb: KnowledgeBase, folder:
     assert r.status_code == 403 and "another site" in r.get_data(as_text=True)
     for path in ("/annotate/claims/x/withdraw", "/annotate/session"):
         assert client.post(path, json={"doc": DOC}).status_code == 403
-    assert client.put("/annotate/claims/x", json=_claim(kb)).status_code == 403
-    assert kb.graphs() == graphs and not folder.exists()
+    assert client.put("/annotate/claims/x", json=_claim(annotated_kb)).status_code == 403
+    assert annotated_kb.graphs() == graphs and not folder.exists()
 
 
-def test_read_only_server_has_no_form(kb: KnowledgeBase, folder: Path) -> None:
-    plain = create_app({"KB": kb, "ANNOTATION_DIR": str(folder), "PAGE_CACHE_BYTES": 0}).test_client()
+def test_read_only_server_has_no_form(annotated_kb: KnowledgeBase, folder: Path) -> None:
+    plain = create_app({"KB": annotated_kb, "ANNOTATION_DIR": str(folder),
+                        "PAGE_CACHE_BYTES": 0}).test_client()
     page = plain.get("/reader", query_string={"doc": DOC}).get_data(as_text=True)
     assert "annotate-panel" not in page and "js/annotate" not in page
-    r = plain.post("/annotate/claims", json=_claim(kb), headers=AUTH)
+    r = plain.post("/annotate/claims", json=_claim(annotated_kb), headers=AUTH)
     assert r.status_code == 403 and "read-only" in r.get_data(as_text=True)
 
 
-def test_bad_input_gets_a_readable_4xx(client: FlaskClient, kb: KnowledgeBase, folder: Path) -> None:
-    graphs = kb.graphs()
+def test_bad_input_gets_a_readable_4xx(client: FlaskClient, annotated_kb: KnowledgeBase,
+                                       folder: Path) -> None:
+    graphs = annotated_kb.graphs()
     bad = [
-        (_claim(kb, start=1), 400, "is not the quote"),
-        (_claim(kb, start="1"), 400, "start must be"),
-        (_claim(kb, hedge="sort of"), 400, "unknown hedge 'sort of'"),
-        (_claim(kb, kind="rumour"), 400, "unknown kind"),
-        (_claim(kb, states=[{"relation": "hates", "actors": ["a", "b"]}]), 400, "unknown relation 'hates'"),
-        (_claim(kb, chain=[CKBR + "no-such-actor"]), 400, "is not an actor of the KB"),
-        (_claim(kb, doc=CKBR + "doc-nothing"), 404, "no document with text"),
-        (_claim(kb, doc="not an iri"), 400, "not a document the reader can annotate"),
+        (_claim(annotated_kb, start=1), 400, "is not the quote"),
+        (_claim(annotated_kb, start="1"), 400, "start must be"),
+        (_claim(annotated_kb, hedge="sort of"), 400, "unknown hedge 'sort of'"),
+        (_claim(annotated_kb, kind="rumour"), 400, "unknown kind"),
+        (_claim(annotated_kb, states=[{"relation": "hates", "actors": ["a", "b"]}]), 400,
+         "unknown relation 'hates'"),
+        (_claim(annotated_kb, chain=[CKBR + "no-such-actor"]), 400, "is not an actor of the KB"),
+        (_claim(annotated_kb, doc=CKBR + "doc-nothing"), 404, "no document with text"),
+        (_claim(annotated_kb, doc="not an iri"), 400, "not a document the reader can annotate"),
         ([1, 2], 400, "JSON object"),
     ]
     for body, status, said in bad:
@@ -106,16 +91,16 @@ def test_bad_input_gets_a_readable_4xx(client: FlaskClient, kb: KnowledgeBase, f
     assert r.status_code == 415
     r = client.post("/annotate/claims/nope/withdraw", json={"doc": DOC, "by": "Ada"}, headers=AUTH)
     assert r.status_code == 404 and "no claim 'nope'" in r.get_data(as_text=True)
-    assert kb.graphs() == graphs
+    assert annotated_kb.graphs() == graphs
 
 
-def test_token_opens_the_form_and_a_claim_round_trips(client: FlaskClient, kb: KnowledgeBase,
+def test_token_opens_the_form_and_a_claim_round_trips(client: FlaskClient, annotated_kb: KnowledgeBase,
                                                        folder: Path) -> None:
     page = client.get("/reader", query_string={"doc": DOC}).get_data(as_text=True)
     assert 'id="annotate-panel"' in page and 'id="annotate-config"' in page
     assert "<script>" not in page  # the config is JSON data, never an inline script
     assert client.post("/annotate/session", json={}, headers=AUTH).status_code == 204
-    r = client.post("/annotate/claims", json=_claim(kb), headers=AUTH)
+    r = client.post("/annotate/claims", json=_claim(annotated_kb), headers=AUTH)
     assert r.status_code == 201, r.get_data(as_text=True)
     cid = r.get_json()["id"]
     page = client.get("/reader", query_string={"doc": DOC}).get_data(as_text=True)
@@ -137,5 +122,4 @@ def test_sheets_are_kept_beside_an_on_disk_store(tmp_path: Path) -> None:
         assert r.status_code == 201, r.get_data(as_text=True)
     sheet = tmp_path / "store.annotations" / "vantor-basin" / "annotations.yaml"
     assert QUOTE in sheet.read_text(encoding="utf-8")
-    text = (SHEETS / "vantor-basin.txt").read_text(encoding="utf-8")
-    assert (sheet.parent / "vantor-basin.txt").read_text(encoding="utf-8") == text
+    assert (sheet.parent / "vantor-basin.txt").read_text(encoding="utf-8") == TEXT

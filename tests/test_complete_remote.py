@@ -3,8 +3,6 @@ no index is kept; classes and properties come from the ontology on every request
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from kb import KnowledgeBase
@@ -16,11 +14,9 @@ pytestmark = pytest.mark.remote
 
 
 @pytest.fixture(scope="module")
-def remote(oxigraph: Server) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(endpoint=oxigraph.query, update_endpoint=oxigraph.update,
-                            update_token="t") as k:
-        k.load()
-        yield k
+def sparql_server(oxigraph: Server) -> Server:
+    """Oxigraph alone (tests/conftest.py's ``remote`` runs on it): no remote engine keeps an index."""
+    return oxigraph
 
 
 def test_remote_completes_terms_from_the_ontology_and_keeps_no_index(remote: KnowledgeBase) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,17 +24,7 @@ FOREIGN_LABEL = "Foreign marker 7f3a"
 THING = "http://example.org/foreign-thing-7f3a"
 
 
-@pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
-def server(request: pytest.FixtureRequest) -> Server:
-    return request.getfixturevalue(request.param)
-
-
-@pytest.fixture(scope="module")
-def remote(server: Server) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update,
-                            update_token="t") as k:
-        k.load()
-        yield k
+# ``remote`` (a KB on each server, the bundle loaded) and ``sparql_server``: tests/conftest.py
 
 
 def _raw_update(server: Server, sparql: str) -> None:
@@ -151,20 +140,20 @@ def test_updates_name_their_graph_and_never_the_default(remote: KnowledgeBase) -
 
 
 def test_a_foreign_graph_survives_load_and_stays_out_of_sight(
-    server: Server, capsys: pytest.CaptureFixture[str]
+    sparql_server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _raw_update(server, f'INSERT DATA {{ GRAPH <{FOREIGN}> {{ <{THING}> '
-                        f'<http://www.w3.org/2000/01/rdf-schema#label> "{FOREIGN_LABEL}" }} }}')
-    args = ["--endpoint", server.query, "--update-endpoint", server.update]
+    _raw_update(sparql_server, f'INSERT DATA {{ GRAPH <{FOREIGN}> {{ <{THING}> '
+                               f'<http://www.w3.org/2000/01/rdf-schema#label> "{FOREIGN_LABEL}" }} }}')
+    args = ["--endpoint", sparql_server.query, "--update-endpoint", sparql_server.update]
     assert main([*args, "load"]) == 0
-    assert _raw_ask(server, f"ASK {{ GRAPH <{FOREIGN}> {{ ?s ?p ?o }} }}")
+    assert _raw_ask(sparql_server, f"ASK {{ GRAPH <{FOREIGN}> {{ ?s ?p ?o }} }}")
     capsys.readouterr()
     assert main([*args, "export", "--format", "nq"]) == 0
     assert main([*args, "search", FOREIGN_LABEL]) == 0
     assert main([*args, "query", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"]) == 0
     out = capsys.readouterr().out
     assert "someone-else" not in out and "foreign-thing" not in out and FOREIGN_LABEL not in out
-    with KnowledgeBase.open(endpoint=server.query) as k:
+    with KnowledgeBase.open(endpoint=sparql_server.query) as k:
         assert FOREIGN not in k.graphs()
         client = create_app({"KB": k, "TESTING": True}).test_client()
         for page in ("/", "/export/conflict-kb.nq", f"/search?q={FOREIGN_LABEL}"):
@@ -229,7 +218,7 @@ def test_serve_refuses_a_server_that_cannot_stop_queries(
 
 
 def test_an_idempotency_key_applies_an_update_once_across_clients(
-    server: Server, remote: KnowledgeBase
+    sparql_server: Server, remote: KnowledgeBase
 ) -> None:
     graph = GRAPH_BASE + "keyed"
     hit = f"INSERT {{ GRAPH <{graph}> {{ [] <http://example.org/hit> 1 }} }} WHERE {{}}"
@@ -237,7 +226,8 @@ def test_an_idempotency_key_applies_an_update_once_across_clients(
     remote.update(hit, token="t", idempotency_key="retry-7f3a")
     remote.update(hit, token="t", idempotency_key="retry-7f3a")
     # A new client of the same server (a restarted `ckb serve`) sees the key too.
-    with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as k:
+    with KnowledgeBase.open(endpoint=sparql_server.query, update_endpoint=sparql_server.update,
+                            update_token="t") as k:
         k.update(hit, token="t", idempotency_key="retry-7f3a")
         assert int(k.query(count).rows[0]["n"]) == 1
         k.update(hit, token="t", idempotency_key="another-key")

@@ -143,3 +143,25 @@ def test_rests_on_is_walked_from_named_statements(remote: KnowledgeBase, embedde
     mine, theirs = rests(remote), rests(embedded)
     assert {(ID + "claim-deep", ID + a) for a in ("agent-deep", "agent-q")} <= theirs
     assert len(theirs) > 100 and mine == theirs, (sorted(mine - theirs)[:3], sorted(theirs - mine)[:3])
+
+
+def test_a_query_naming_prov_was_derived_from_is_not_parsed_for_from_clauses(monkeypatch: pytest.MonkeyPatch
+                                                                             ) -> None:
+    import rdflib.plugins.sparql.parser as parser
+
+    from kb.store import protocol
+
+    parsed: list[str] = []
+    real = parser.parseQuery
+
+    def recording(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(parser, "parseQuery", recording)
+    own = ["https://w3id.org/conflict-kb/graph/data"]
+    # every explorer query names prov:wasDerivedFrom: rdflib's parser took 0.1-0.4 s for each
+    text = "SELECT ?c WHERE { ?c <http://www.w3.org/ns/prov#wasDerivedFrom> ?s . ?s ?p ?o }"
+    assert protocol.own_dataset(text, {}, own) == (own, own, False) and not parsed
+    named = f"SELECT ?c FROM <{own[0]}> WHERE {{ ?c <http://www.w3.org/ns/prov#wasDerivedFrom> ?s }}"
+    assert protocol.own_dataset(named, {}, own) == (own, [], True) and len(parsed) == 1

@@ -201,3 +201,20 @@ def test_the_event_index_reads_every_row_past_the_kbs_row_cap(server: Server, re
         got = remoteevents.build(k)
     assert want is not None and want.size > 30
     assert got.size == want.size and got.events == want.events
+
+
+def test_an_answer_virtuoso_cut_at_its_row_limit_is_refused_not_read_as_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb.errors import KBError
+    from kb.views import remoteevents
+    from tests import engines
+
+    # Virtuoso cuts every answer at ResultSetMaxRows and says so only in a header: at 10M triples
+    # one predicate of the event index passes the usual 1,000,000.
+    monkeypatch.setattr(engines, "VIRTUOSO_INI", engines.VIRTUOSO_INI.replace(
+        "ResultSetMaxRows = 1000000", "ResultSetMaxRows = 50"))
+    with engines.virtuoso_server(tmp_path) as s, \
+            KnowledgeBase.open(endpoint=s.query, update_endpoint=s.update, update_token="t") as k:
+        k.load()
+        with pytest.raises(KBError, match="ResultSetMaxRows"):
+            remoteevents.build(k)

@@ -20,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 
 from kb.errors import ForbiddenQuery, QueryTimeout
-from kb.query import engine, scheduling
+from kb.query import parsecheck, scheduling
 from kb.query.engine import StoreSpec
 from kb.query.forkserver import Forked
 from kb.query.scheduling import HEAVY, INTERACTIVE, PROBE, Gate, LanePools, NoRoom, Overloaded
@@ -72,10 +72,10 @@ def test_a_check_cut_short_by_the_jobs_limit_is_a_timeout_not_a_bad_query(monkey
     text = "SELECT * FROM <http://e/g> WHERE { " + " UNION ".join(
         f"{{ ?s <http://e/p{i}> ?o }}" for i in range(300)) + " }"
     with pytest.raises(QueryTimeout):
-        engine._Analyses().get(text, False, timeout=0.0004)  # its share of a nearly spent limit
-    monkeypatch.setattr(engine, "CHECK_LIMIT", 0.0002)
+        parsecheck.Analyses().get(text, False, timeout=0.0004)  # its share of a nearly spent limit
+    monkeypatch.setattr(parsecheck, "CHECK_LIMIT", 0.0002)
     with pytest.raises(ForbiddenQuery, match="took longer than"):  # the check's own cap: a 400
-        engine._Analyses().get(text, False, timeout=10.0)
+        parsecheck.Analyses().get(text, False, timeout=10.0)
 
 
 class _Garbage:
@@ -109,7 +109,7 @@ def test_a_check_stops_even_when_the_collector_runs_finalizers(monkeypatch) -> N
     # An alarm raised inside a finalizer is swallowed; the check must stop all the same.
     text = "SELECT * FROM <http://e/g> WHERE { " + " UNION ".join(
         f"{{ ?s <http://e/q{i}> ?o }}" for i in range(300)) + " }"
-    monkeypatch.setattr(engine, "CHECK_LIMIT", 0.01)
+    monkeypatch.setattr(parsecheck, "CHECK_LIMIT", 0.01)
     thresholds = gc.get_threshold()
     garbage = _Garbage()
     for _ in range(5):
@@ -117,7 +117,7 @@ def test_a_check_stops_even_when_the_collector_runs_finalizers(monkeypatch) -> N
     gc.set_threshold(50, 1, 1)  # collected often, so while the check runs too
     try:
         with pytest.raises(ForbiddenQuery, match="took longer than"):
-            engine._Analyses().get(text, False, timeout=10.0)
+            parsecheck.Analyses().get(text, False, timeout=10.0)
     finally:
         garbage.on = False
         gc.set_threshold(*thresholds)

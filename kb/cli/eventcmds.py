@@ -13,7 +13,7 @@ from kb.errors import KBError
 
 def cmd_export_acled(kb: Any, args: argparse.Namespace) -> int:
     """ckb export --format acled-csv --graph NAME-OR-IRI [-o FILE]"""
-    from kb.cli.commands import write_atomic
+    from kb.cli.readcmds import write_atomic
     from kb.export.acledcsv import export_acled, resolve_graph
 
     if args.graph in ("all", "ontology", "data", "inferred", "shapes") or args.entity or args.query:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -13,12 +11,10 @@ import pyoxigraph as ox
 
 from kb.errors import KBError
 from kb.export import turtle
+from kb.export.bnodes import canonical_bnodes, canonical_labels, terms_of
 from kb.terms import to_ox
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-# Colour refinement of blank nodes stops once the partition is stable; this caps pathological
-# inputs (long chains of blank nodes) so export time stays linear in practice.
-_MAX_ROUNDS = 12
 # Above this many statements Turtle/TriG come from pyoxigraph's writer (about 15x faster):
 # still sorted and grouped by subject, but blank nodes get labels instead of [ ... ].
 PRETTY_LIMIT = 300_000
@@ -127,7 +123,7 @@ def _write(items: list[Any], name: str, prefixes: dict[str, str]) -> bytes:
     spec = FORMATS[name]
     if name in ("turtle", "trig") and len(items) <= PRETTY_LIMIT:
         return turtle.write(items, prefixes, canonical_labels)
-    items = _canonical_bnodes(items)
+    items = canonical_bnodes(items)
     items.sort(key=_sort_key)
     if name == "xml":
         _check_xml(items)
@@ -150,75 +146,11 @@ def _sort_key(item: Any) -> tuple[str, str, int, str, str]:
     return (graph, str(item.subject), 0 if pred == RDF_TYPE else 1, pred, str(item.object))
 
 
-def _terms(item: Any) -> tuple[Any, ...]:
-    """The terms of a triple or quad, graph name last."""
-    if isinstance(item, ox.Quad):
-        return (item.subject, item.predicate, item.object, item.graph_name)
-    return (item.subject, item.predicate, item.object)
-
-
-def _canonical_bnodes(items: list[Any]) -> list[Any]:
-    """Rename every blank node from the structure around it (see canonical_labels)."""
-    rename = canonical_labels(items, None)
-    if not rename:
-        return items
-
-    def swap(t: Any) -> Any:
-        return rename.get(t, t) if isinstance(t, ox.BlankNode) else t
-
-    if items and isinstance(items[0], ox.Quad):
-        return [ox.Quad(swap(q.subject), q.predicate, swap(q.object), swap(q.graph_name))
-                for q in items]
-    return [ox.Triple(swap(t.subject), t.predicate, swap(t.object)) for t in items]
-
-
-def canonical_labels(items: list[Any], only: set[Any] | None) -> dict[Any, ox.BlankNode]:
-    """Labels b0, b1... for blank nodes (all, or ``only``) that never depend on load order.
-
-    Colour refinement (1-dimensional Weisfeiler-Leman): a node's colour is a hash of the
-    statements it occurs in, with other blank nodes replaced by their colour. Only nodes that
-    the refinement cannot tell apart fall back to their old label.
-    """
-    if only is not None and not only:
-        return {}
-    # Each occurrence of a blank node, with the other terms already turned into text.
-    incident: dict[ox.BlankNode, list[tuple[Any, ...]]] = defaultdict(list)
-    for item in items:
-        terms = _terms(item)
-        if any(isinstance(t, ox.BlankNode) for t in terms):
-            shape = tuple(t if isinstance(t, ox.BlankNode) else str(t) for t in terms)
-            for pos, term in enumerate(terms):
-                if isinstance(term, ox.BlankNode):
-                    incident[term].append((pos, *shape))
-    targets = set(incident) if only is None else only & set(incident)
-    if not targets:
-        return {}
-    colour = dict.fromkeys(incident, "")
-    classes = 1
-    for _ in range(_MAX_ROUNDS):
-        new = {}
-        for node, occurrences in incident.items():
-            sigs = sorted(
-                f"{occ[0]}|" + " ".join(
-                    t if isinstance(t, str) else "SELF" if t == node else "B" + colour[t]
-                    for t in occ[1:])
-                for occ in occurrences)
-            new[node] = hashlib.blake2b("\n".join([colour[node], *sigs]).encode(),
-                                        digest_size=12).hexdigest()
-        colour = new
-        count = len(set(new.values()))
-        if count in (classes, len(new)):  # stable, or every node already told apart
-            break
-        classes = count
-    order = sorted(targets, key=lambda b: (colour[b], b.value))
-    return {b: ox.BlankNode(f"b{i}") for i, b in enumerate(order)}
-
-
 def _used_prefixes(items: list[Any], prefixes: dict[str, str]) -> dict[str, str]:
     """Only the prefixes some IRI in ``items`` starts with, in a fixed (sorted) order."""
     iris: set[str] = set()
     for item in items:
-        for t in _terms(item):
+        for t in terms_of(item):
             if isinstance(t, ox.NamedNode):
                 iris.add(t.value)
             elif isinstance(t, ox.Literal):

@@ -8,34 +8,29 @@ dataset the KB asks for, and has Oxigraph write the answer (``kb.query.results``
 
 from __future__ import annotations
 
-import gc
 import pickle
 import signal
 import struct
 import time
-from collections import OrderedDict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
-from kb.errors import ForbiddenQuery, KBError, QuerySyntaxError, QueryTimeout
+from kb.errors import KBError, QuerySyntaxError, QueryTimeout
 from kb.query import memory, uploads
+from kb.query.parsecheck import Analyses, load_checker
 from kb.query.results import capture
 from kb.query.sandbox import install_fence
 from kb.query.view import StoreSpec, StoreView, missing_file
 from kb.store.backend import CheckRequest, ExportRequest, QueryRequest, UpdateRequest
 from kb.store.lifecycle import crash_point
 
-if TYPE_CHECKING:  # the checker (rdflib's SPARQL grammar) loads in workers only: see load_checker()
-    from kb.query import guard
-
 _HEADER = struct.Struct("!Q")
 # No frame is larger: answers stop at memory.ANSWER_LIMIT (64 MB), and a header that claims more
 # is not a frame (the reader would otherwise allocate whatever it says before reading a byte).
 _MAX_FRAME = 4 * memory.ANSWER_LIMIT
 _BACKSTOP = 1.5  # a worker ends itself at 1.5 x its time limit (+2 s) if nobody killed it
-CHECK_LIMIT = 2.0  # seconds the parse check may take (at most half the job's limit): then 400, not 503
 DEFAULT_GRAPH = ""  # in a list of graph IRIs: the store's own (unnamed) default graph
 
 
@@ -68,91 +63,6 @@ def graph_terms(iris: list[str] | None) -> list[Any] | None:
     return [ox.DefaultGraph() if i == DEFAULT_GRAPH else ox.NamedNode(i) for i in iris]
 
 
-class _CheckTooSlow(Exception):
-    """The parse check ran out of its time budget."""
-
-
-def _stop_check(signum: int, frame: object) -> None:
-    raise _CheckTooSlow
-
-
-class _Analyses:
-    """Parse results by query text: a repeated query is checked once per worker."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.cache: OrderedDict[tuple[str, bool], guard.Analysis] = OrderedDict()
-
-    def get(self, text: str, update: bool, timeout: float) -> guard.Analysis:
-        """The analysis of ``text``, computed within its share of the job's time limit."""
-        key = (text, update)
-        found = self.cache.get(key)
-        if found is not None:
-            self.cache.move_to_end(key)
-            return found
-        budget = min(CHECK_LIMIT, timeout / 2) if timeout else CHECK_LIMIT
-        load_checker()  # imported outside the alarm: an import cut short leaves broken modules
-        # The parser is pure Python, so a Python signal handler can stop it mid-parse. The
-        # budget is CPU time (ITIMER_VIRTUAL): a busy machine slows the parse's wall clock, not
-        # its cost, and must not turn a good query into a 400. Wall time stays bounded by the
-        # parent, which kills the worker at the job's deadline.
-        # An exception raised by a signal handler while the collector runs a finalizer is
-        # swallowed ("Exception ignored in ..."), and the parse would run on unbounded: the
-        # collector pauses while the alarm is armed, and the alarm repeats until disarmed.
-        collecting = gc.isenabled()
-        gc.disable()
-        previous = signal.signal(signal.SIGVTALRM, _stop_check)
-        signal.setitimer(signal.ITIMER_VIRTUAL, budget, min(budget, 0.05))
-        try:
-            try:
-                found = _analyse(text, update)
-            finally:
-                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        except _CheckTooSlow:
-            if budget < CHECK_LIMIT:
-                # The job's own time limit cut the check short (a request that waited for a
-                # worker has little left): it ran out of time, which is a 503, not a bad query.
-                raise QueryTimeout(timeout) from None
-            kind = "update" if update else "query"
-            raise ForbiddenQuery(f"the {kind} took longer than {budget:g} s of CPU time to check; "
-                                 "shorten or simplify it") from None
-        finally:
-            signal.signal(signal.SIGVTALRM, previous)
-            if collecting:
-                gc.enable()
-        self.cache[key] = found
-        if len(self.cache) > self.size:
-            self.cache.popitem(last=False)
-        return found
-
-
-def load_checker() -> Any:
-    """The query checker module; importing it costs ~0.5 s, so the server process never does."""
-    from kb.query import guard
-
-    return guard
-
-
-def _analyse(text: str, update: bool) -> guard.Analysis:
-    try:
-        return load_checker().analyse(text, update)
-    except QuerySyntaxError:
-        if load_checker().may_reach_network(text):
-            # The probe would evaluate what the checker could not read: text that could spell
-            # SERVICE or LOAD ("2SERVICE", which the engine reads as 2 and SERVICE) never runs,
-            # fence or no fence (--no-sandbox). The checker's own message is the answer.
-            raise
-        # Oxigraph is the authority on syntax and points at the error more precisely: if it
-        # refuses too, its SyntaxError is the answer. The probe store is empty and thrown
-        # away, and the text cannot name a service or a document to load.
-        probe = ox.Store()
-        if update:
-            probe.update(text)
-        else:
-            probe.query(text)
-        raise
-
-
 def _backstop(timeout: float) -> None:
     # If the parent dies mid-query nobody kills this process, so it arms its own alarm:
     # SIGALRM's default action ends the process even inside Oxigraph's Rust code.
@@ -160,7 +70,7 @@ def _backstop(timeout: float) -> None:
         signal.setitimer(signal.ITIMER_REAL, timeout * _BACKSTOP + 2)
 
 
-def run_query(store: ox.Store, job: QueryRequest, analyses: _Analyses) -> dict[str, Any]:
+def run_query(store: ox.Store, job: QueryRequest, analyses: Analyses) -> dict[str, Any]:
     """Check and evaluate one query; the answer as the engine wrote it."""
     analysis = analyses.get(job.query, False, job.timeout) if job.check else load_checker().Analysis(False)
     _backstop(job.timeout)
@@ -180,7 +90,7 @@ def run_query(store: ox.Store, job: QueryRequest, analyses: _Analyses) -> dict[s
     return capture(answer, job.limit, job.format, job.prefixes)
 
 
-def run_update(store: ox.Store, job: UpdateRequest, analyses: _Analyses) -> dict[str, Any]:
+def run_update(store: ox.Store, job: UpdateRequest, analyses: Analyses) -> dict[str, Any]:
     """Check and apply one update: one transaction, all or nothing (its commit marker included)."""
     if job.check:
         analyses.get(job.update, True, job.timeout)
@@ -217,7 +127,7 @@ class _Stale(Exception):
     """A store file the worker's view listed is gone."""
 
 
-def _answer(view: StoreView, job: Any, analyses: _Analyses) -> dict[str, Any]:
+def _answer(view: StoreView, job: Any, analyses: Analyses) -> dict[str, Any]:
     started = time.monotonic()
     try:
         try:
@@ -240,7 +150,7 @@ def _answer(view: StoreView, job: Any, analyses: _Analyses) -> dict[str, Any]:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _evaluate(store: ox.Store, job: Any, analyses: _Analyses, spec: StoreSpec,
+def _evaluate(store: ox.Store, job: Any, analyses: Analyses, spec: StoreSpec,
               stale: bool = False) -> dict[str, Any]:
     """Run one job on ``store``; with ``stale``, raise _Stale if a store file it needs is gone."""
     try:
@@ -295,7 +205,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         write_frame(out, {"error": "store", "message": str(err)})
         return
     write_frame(out, {"ready": True, "fence": fence_problem})
-    analyses = _Analyses()
+    analyses = Analyses()
     while True:
         try:
             job = read_frame(inp)

@@ -251,9 +251,12 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
         if look is not None:
             return _downstream_by_pattern(look, agent)
     ref = values_block([agent])
-    rows = kb.query(f"""SELECT DISTINCT ?s WHERE {{ VALUES ?a {{ {ref} }}
-      {{ ?s <{ATTRIBUTED}> ?a }} UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> ?a }} }}""",
-                    inferred=False).rows
+    # the agent written into each branch: with a VALUES outside the UNION, Oxigraph server read
+    # every attribution first (1.8 s for an unnamed source at 1M)
+    said = kb.query(f"""SELECT DISTINCT ?s WHERE {{
+      {{ ?s <{ATTRIBUTED}> {ref} }} UNION {{ ?s <{QUALIFIED}> ?q . ?q <{PROV}agent> {ref} }} }}""",
+                    inferred=False)
+    rows = said.rows
 
     def below(frontier: list[str]) -> set[str]:
         found = kb.query(f"""SELECT DISTINCT ?d WHERE {{ VALUES ?u {{ {values_block(frontier)} }}
@@ -262,7 +265,8 @@ def downstream_claims(kb: Any, agent: str) -> tuple[dict[str, int], bool]:
 
     depth_of, truncated = _walk_down({str(r["s"]) for r in rows}, below)
     claims = _claims_among(kb, list(depth_of))
-    return {c: depth_of[c] for c in claims}, truncated
+    # an outlet at 10M has 81,000 statements: past the row limit the page says "at least"
+    return {c: depth_of[c] for c in claims}, truncated or bool(said.truncated)
 
 
 def _downstream_by_pattern(look: Any, agent: str) -> tuple[dict[str, int], bool]:
@@ -291,8 +295,11 @@ def _claims_among(kb: Any, iris: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(iris), 300):
         part = iris[start:start + 300]
+        # the classes as a filter: a second VALUES (of the classes) made Oxigraph server scan
+        # every typed thing (1.2 s per 300 statements at 1M)
+        kinds = ", ".join(f"<{c}>" for c in classes.below(kb, str(CKB.Claim)))
         rows = kb.query(f"""SELECT DISTINCT ?c WHERE {{ VALUES ?c {{ {values_block(part)} }}
-          {classes.typed(kb, "?c", str(CKB.Claim))} }}""").rows
+          ?c a ?t FILTER(?t IN ({kinds})) }}""").rows
         found |= {str(r["c"]) for r in rows}
     return found
 

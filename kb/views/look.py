@@ -71,13 +71,15 @@ class Look:
             return
         props = list(dict.fromkeys(props))
         todo = sorted({o for o in objects if any((p, o) not in self._in for p in props)})
-        # one branch per property, each bound to its IRI: an index lookup on every engine
-        branches = " UNION ".join(f"{{ ?s {iri_ref(p)} ?o BIND({iri_ref(p)} AS ?p) }}" for p in props)
+        listed = ", ".join(iri_ref(p) for p in props)
         for start in range(0, len(todo), CHUNK):
             part = todo[start:start + CHUNK]
+            # as kb.views.chains walks downstream: a UNION of one branch per property beside the
+            # VALUES risks a plan that reads every triple of each property first
             result = self.kb.query(
                 f"SELECT ?s ?p ?o WHERE {{ VALUES ?o {{ {' '.join(iri_ref(x) for x in part)} }} "
-                f"{branches} }} LIMIT {BATCH_ROWS + 1}", limit=BATCH_ROWS, inferred=False)
+                f"?s ?p ?o FILTER(?p IN ({listed})) }} LIMIT {BATCH_ROWS + 1}",
+                limit=BATCH_ROWS, inferred=False)
             if result.truncated:
                 continue
             got: dict[tuple[str, str], dict[Any, None]] = {(p, x): {} for x in part for p in props}

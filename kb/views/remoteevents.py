@@ -27,7 +27,7 @@ from kb.derived.events import EventIndex
 from kb.derived.memo import memo
 from kb.errors import KBError
 from kb.namespaces import GRAPH_INFERRED
-from kb.store import registry
+from kb.store import protocol, registry
 from kb.terms import iri_ref, to_ox
 from kb.views.naming import values_block
 
@@ -40,14 +40,14 @@ WAIT_SECONDS = 20.0  # a page waits this long for a reading under way (below ckb
 def read(kb: Any, wait: float = WAIT_SECONDS) -> EventIndex:
     """The event index of ``kb`` as it is now: from memory (kb.derived.memo REMOTE, per state of
     the graph registry), else from the file 'ckb --endpoint … index' keeps beside the client,
-    else read through SPARQL on a background thread, for which a page waits up to ``wait``
-    seconds before answering 503 (IndexBuilding) while the reading goes on."""
+    else read through SPARQL; either on a background thread (one per store state), for which a
+    page waits up to ``wait`` seconds before answering 503 (IndexBuilding) while it goes on."""
     held = memo(kb, "remote-event-index")
     if held is not None and "index" in held:
         return held["index"]
     if not hasattr(getattr(kb, "backend", None), "counts"):  # a store with no registry: read now
         index = _read(kb)
-    elif (index := eventfile.load(kb, stamp(kb), None)) is None:
+    else:  # one job per store state reads the file (or the server): callers meanwhile wait for it
         job = _start(kb, stamp(kb))
         job.done.wait(wait)
         if not job.done.is_set():
@@ -101,13 +101,13 @@ def _start(kb: Any, under: str) -> _Job:
         job = _jobs[key] = _Job()
         for old in [k for k, j in _jobs.items() if k[0] == key[0] and k != key and j.done.is_set()]:
             del _jobs[old]  # earlier states' indexes: the memo and the file hold what is current
-    threading.Thread(target=_run, args=(kb, job), daemon=True, name="ckb-remote-event-index").start()
+    threading.Thread(target=_run, args=(kb, job, under), daemon=True, name="ckb-remote-event-index").start()
     return job
 
 
-def _run(kb: Any, job: _Job) -> None:
+def _run(kb: Any, job: _Job, under: str) -> None:
     try:
-        job.index = build(kb)
+        job.index = eventfile.load(kb, under, None) or build(kb)
     except KBError as err:
         job.error = err
     except Exception as err:  # the store closed meanwhile: said on the next visit
@@ -123,16 +123,21 @@ def _read(kb: Any) -> EventIndex:
 
     def by_predicate(pred: str) -> list[ox.Quad]:
         if pred not in fetched:
-            # Every row: the KB's row cap (10,000) cut the reading at 1M triples to 12 events.
-            found = kb.query(f"SELECT ?s ?o ?g WHERE {{ VALUES ?g {{ {values_block(graphs)} }} "
-                             f"GRAPH ?g {{ ?s {iri_ref(pred)} ?o }} }}", inferred=False,
-                             limit=ROWS, timeout=READ_TIMEOUT)
-            if found.truncated:
-                raise KBError(f"the event index needs more than {ROWS:,} rows of <{pred}>")
-            rows = found.rows
+            # Every row: the KB's row cap for pages (10,000) cut the reading at 1M triples to 12
+            # events of 16,497. The VALUES block names the KB's own graphs, so no dataset is sent.
+            select = (f"SELECT ?s ?o ?g WHERE {{ VALUES ?g {{ {values_block(graphs)} }} "
+                      f"GRAPH ?g {{ ?s {iri_ref(pred)} ?o }} }}")
             p = ox.NamedNode(pred)
-            fetched[pred] = [ox.Quad(to_ox(r["s"]), p, to_ox(r["o"]), ox.NamedNode(str(r["g"])))
-                             for r in rows]
+            if hasattr(kb.backend, "solutions"):  # a server's answer read as the engine's terms
+                fetched[pred] = [ox.Quad(r["s"], p, r["o"], r["g"])
+                                 for r in kb.backend.solutions(select, READ_TIMEOUT)]
+                _whole(kb, select, pred, len(fetched[pred]))
+            else:
+                found = kb.query(select, inferred=False, limit=ROWS, timeout=READ_TIMEOUT)
+                if found.truncated:
+                    raise KBError(f"the event index needs more than {ROWS:,} rows of <{pred}>")
+                fetched[pred] = [ox.Quad(to_ox(r["s"]), p, to_ox(r["o"]), ox.NamedNode(str(r["g"])))
+                                 for r in found.rows]
         return fetched[pred]
 
     def quads(s: Any, p: Any, o: Any) -> Iterator[ox.Quad]:
@@ -158,3 +163,15 @@ def _read(kb: Any) -> EventIndex:
         return out
 
     return eventbuild._read(None, step, scan)
+
+
+def _whole(kb: Any, select: str, pred: str, rows: int) -> None:
+    """Refuse an answer Virtuoso cut at its ResultSetMaxRows: it says so only in a header
+    (X-SPARQL-MaxRows), so its own count, answered from its index, is compared."""
+    if getattr(kb.backend, "engine", None) is not protocol.VIRTUOSO:
+        return
+    count = select.replace("SELECT ?s ?o ?g", "SELECT (COUNT(*) AS ?n)", 1)
+    total = sum(int(r["n"].value) for r in kb.backend.solutions(count, READ_TIMEOUT))
+    if total != rows:
+        raise KBError(f"Virtuoso answered {rows:,} of the {total:,} rows of <{pred}> the event index "
+                      "needs: raise ResultSetMaxRows in virtuoso.ini ([SPARQL]) above that")

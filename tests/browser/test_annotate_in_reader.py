@@ -15,29 +15,16 @@ import pytest
 import yaml
 
 from kb import KnowledgeBase
-from kb.sheets.importer import import_sheet
+from tests.annotating import CKBR, DOC, QUOTE, TEXT, forged
 from tests.browser.conftest import _open, serving
 
 pytestmark = pytest.mark.browser
 
-SHEETS = Path(__file__).resolve().parents[1] / "fixtures" / "sheets"
-TEXT = (SHEETS / "vantor-basin.txt").read_text(encoding="utf-8")
 CKB = "https://w3id.org/conflict-kb/ontology#"
-CKBR = "https://w3id.org/conflict-kb/id/"
 PROV = "http://www.w3.org/ns/prov#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-DOC = CKBR + "doc-vantor-basin"
 TOKEN = "browser-annotate-token"
-QUOTE = "the Kessani Home Guard relies on volunteers from across the basin"
 GRAPH = "https://w3id.org/conflict-kb/graph/import/sheet-vantor-basin-annotations"
-
-
-@pytest.fixture(scope="module")
-def annotated_kb() -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(memory=True) as k:
-        k.load()
-        import_sheet(k, SHEETS / "vantor-basin.yaml")
-        yield k
 
 
 @pytest.fixture(scope="module")
@@ -207,9 +194,7 @@ def test_a_forged_post_gets_403(browser, server: str, annotated_kb: KnowledgeBas
     body = json.dumps({"doc": DOC, "quote": QUOTE, "start": TEXT.index(QUOTE), "kind": "report",
                        "states": [{"relation": "alliance", "actors": pair}]}).encode()
     json_type = {"Content-Type": "application/json"}
-    forged = (({}, "Authorization: Bearer"), ({"Authorization": "Bearer guess"}, "not valid"),
-              ({"Authorization": f"Bearer {TOKEN}", "Origin": "http://evil.example"}, "another site"))
-    for headers, said in forged:
+    for headers, said in forged(TOKEN):
         status, text = _post(server + "/annotate/claims", body, {**json_type, **headers})
         assert status == 403 and said in text and "Traceback" not in text, (headers, status, text)
     # a page on another site submits a form to the reader's server (CSRF): refused, readably

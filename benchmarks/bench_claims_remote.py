@@ -32,7 +32,7 @@ from urllib.parse import quote
 from benchmarks.bench_remote import _endpoint, server
 from benchmarks.bench_serving import ckb
 from benchmarks.bench_store import stop_group
-from benchmarks.report import machine, size_label
+from benchmarks.report import machine, size_label, write_result
 from tests import engines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,10 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     r = run(args.engine, args.work, args.repeat, tuple(args.phases.split(",")))
     r["size"] = size_label(args.triples)
     name = f"claims-{size_label(args.triples)}-{args.engine}{args.tag}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(r, indent=1) + "\n", encoding="utf-8")
-    (args.out / f"{name}.md").write_text(markdown(r), encoding="utf-8")
-    print(markdown(r))
+    write_result(args.out, name, r, markdown(r))
     return 0
 
 

@@ -38,7 +38,7 @@ from benchmarks import generate
 from benchmarks.bench_serving import ckb, timed_child
 from benchmarks.bench_store import _tree_rss_kib, stop_group
 from benchmarks.load_clients import run_clients, sparql_path, summary
-from benchmarks.report import machine, size_label
+from benchmarks.report import machine, size_label, write_result
 from kb.namespaces import import_graph
 from tests import engines
 
@@ -417,10 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r["prepare"]))
         return 0
     name = f"remote-{size_label(args.triples)}-{args.engine}{args.tag}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(r, indent=1) + "\n", encoding="utf-8")
-    (args.out / f"{name}.md").write_text(markdown(r), encoding="utf-8")
-    print(markdown(r))
+    write_result(args.out, name, r, markdown(r))
     return 0
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kb import KnowledgeBase
+from kb.store import protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -121,3 +124,20 @@ def remote(sparql_server: Server) -> Iterator[KnowledgeBase]:
                             update_token="t") as k:
         k.load()
         yield k
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every query and update text the protocol layer sends, passed through to the real server."""
+    seen: list[str] = []
+    real = protocol.send
+
+    def recording(url: str, params: list[tuple[str, str]], *args: Any, **kwargs: Any) -> bytes:
+        seen.extend(v for k, v in params if k == "query")
+        body = kwargs.get("body")
+        if isinstance(body, bytes) and body.startswith(b"update="):
+            seen.extend(urllib.parse.parse_qs(body.decode("ascii"))["update"])
+        return real(url, params, *args, **kwargs)
+
+    monkeypatch.setattr(protocol, "send", recording)
+    return seen

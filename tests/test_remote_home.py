@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from benchmarks import generate
 from kb import KnowledgeBase
 from kb.namespaces import CKB, CKBR, GRAPH_DATA
-from kb.store import protocol
 from tests.engines import Server
 from tests.test_cli import ckb
 from webui import create_app
@@ -61,23 +58,6 @@ def embedded(data: Path) -> Iterator[KnowledgeBase]:
         k.load()
         k.import_file(data, name="home-test")
         yield k
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every query and update text the protocol layer sends, passed through to the real server."""
-    seen: list[str] = []
-    real = protocol.send
-
-    def recording(url: str, params: list[tuple[str, str]], *args: Any, **kwargs: Any) -> bytes:
-        seen.extend(v for k, v in params if k == "query")
-        body = kwargs.get("body")
-        if isinstance(body, bytes) and body.startswith(b"update="):
-            seen.extend(urllib.parse.parse_qs(body.decode("ascii"))["update"])
-        return real(url, params, *args, **kwargs)
-
-    monkeypatch.setattr(protocol, "send", recording)
-    return seen
 
 
 def _fresh(server: Server) -> KnowledgeBase:

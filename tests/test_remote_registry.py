@@ -17,7 +17,6 @@ from kb import KnowledgeBase
 from kb.cli.main import main
 from kb.errors import ForbiddenQuery
 from kb.namespaces import GRAPH_BASE, GRAPH_DATA
-from kb.store import protocol
 from kb.store.remotekeys import KEYS
 from tests.engines import Server
 from webui import create_app
@@ -38,23 +37,6 @@ def remote(server: Server) -> Iterator[KnowledgeBase]:
     with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as k:
         k.load()
         yield k
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every query and update text the protocol layer sends, passed through to the real server."""
-    seen: list[str] = []
-    real = protocol.send
-
-    def recording(url: str, params: list[tuple[str, str]], *args: Any, **kwargs: Any) -> bytes:
-        seen.extend(v for k, v in params if k == "query")
-        body = kwargs.get("body")
-        if isinstance(body, bytes) and body.startswith(b"update="):
-            seen.extend(urllib.parse.parse_qs(body.decode("ascii"))["update"])
-        return real(url, params, *args, **kwargs)
-
-    monkeypatch.setattr(protocol, "send", recording)
-    return seen
 
 
 def _raw(server: Server, sparql: str) -> list[dict[str, Any]]:

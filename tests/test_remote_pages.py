@@ -19,6 +19,7 @@ import pytest
 
 from benchmarks import generate
 from kb import KnowledgeBase
+from kb.errors import ForbiddenQuery
 from kb.store import protocol, remote
 from tests import engines
 from webui import create_app
@@ -114,3 +115,13 @@ def test_page_queries_naming_from_in_a_longer_name_are_not_parsed() -> None:
 def test_a_from_clause_is_still_read(query: str) -> None:
     default, named, from_query = protocol.own_dataset(query, {}, [DATA])
     assert from_query and [DATA] in (default, named)
+
+
+def test_an_escape_that_could_spell_from_is_never_waved_through() -> None:
+    """SPARQL's \\U escape (eight hex digits) as well as \\u: parsed for FROM clauses, or refused."""
+    query = f"SELECT * \\U00000046ROM <{DATA}> WHERE {{ ?s ?p ?o }}"
+    try:
+        _default, _named, from_query = protocol.own_dataset(query, {}, [DATA])
+    except ForbiddenQuery:
+        return
+    assert from_query

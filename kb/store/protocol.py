@@ -249,7 +249,8 @@ def own_dataset(
     graphs they name that are the KB's own (another user's graph reads as empty), or, when
     ``refuse`` says a named graph is not the KB's, ForbiddenQuery.
     """
-    if not _FROM_WORD.search(query) and "\\u" not in query:
+    # \u and \U escapes could spell FROM: such a query is parsed too (case matters to SPARQL)
+    if not _FROM_WORD.search(query) and "\\u" not in query and "\\U" not in query:
         return list(own), list(own), False
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery

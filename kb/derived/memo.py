@@ -26,7 +26,7 @@ _lock = threading.Lock()
 # or another, rewrites them (seen within the registry's read interval, GRAPHS_TTL); a write made
 # on the server directly is not seen until 'ckb index --counts', as in the graph sizes.
 REMOTE = frozenset({"classes-below", "classes-strictly-below", "match-candidates", "remote-event-index",
-                    "home-type-counts", "timeline-relations"})
+                    "home-type-counts", "timeline-relations", "reader-documents"})
 
 
 # Memos a remote store's page keeps while it is built (one_page): its panels read the same labels

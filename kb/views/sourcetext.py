@@ -8,6 +8,7 @@ from typing import Any
 
 from rdflib import Literal
 
+from kb.derived.memo import memo
 from kb.errors import NotFound
 from kb.namespaces import CKB
 from kb.terms import iri_ref
@@ -62,6 +63,9 @@ class DocList(list):
 
 def documents(kb: Any) -> DocList:
     """List documents with text as (iri, label, number of quotes placed in them)."""
+    held = memo(kb, "reader-documents")  # each document's page lists them all again
+    if held is not None and "list" in held:
+        return held["list"]
     text, doc = f"<{CKB.fullText}>", f"<{CKB.Document}>"
     total = int(kb.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?doc {text} ?text }}").rows[0]["n"].toPython())
     if total <= DOCS_LISTED:
@@ -92,6 +96,8 @@ def documents(kb: Any) -> DocList:
     docs = DocList(sorted(((str(r["doc"]), names[str(r["doc"])], int(r["n"].toPython())) for r in rows),
                           key=lambda d: d[1].lower()))
     docs.total, docs.truncated = total, total > DOCS_LISTED
+    if held is not None:
+        held["list"] = docs
     return docs
 
 

@@ -44,48 +44,43 @@ class Look:
     def ahead(self, subjects: Iterable[str], props: Iterable[str]) -> None:
         """Read ``?s p ?o`` for every subject and property now, in one query per chunk of
         subjects, for the lookups that follow (a remote engine only)."""
-        if self.r is not None:
-            return
-        props = list(dict.fromkeys(props))
-        todo = sorted({s for s in subjects if any((s, p) not in self._out for p in props)})
-        listed = ", ".join(iri_ref(p) for p in props)
-        for start in range(0, len(todo), CHUNK):
-            part = todo[start:start + CHUNK]
-            # FILTER IN, not a VALUES of properties: see kb.views.chains._listed
-            result = self.kb.query(
-                f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {' '.join(iri_ref(x) for x in part)} }} "
-                f"?s ?p ?o FILTER(?p IN ({listed})) }} LIMIT {BATCH_ROWS + 1}",
-                limit=BATCH_ROWS, inferred=False)
-            if result.truncated:
-                continue  # too much to keep: these lookups go one by one
-            got: dict[tuple[str, str], dict[Any, None]] = {(x, p): {} for x in part for p in props}
-            for row in result.rows:
-                got[(str(row["s"]), str(row["p"]))][row["o"]] = None
-            self._out.update({key: list(found) for key, found in got.items()})
+        self._batch("s", subjects, props, self._out)
 
     def behind(self, props: Iterable[str], objects: Iterable[str]) -> None:
         """Read ``?s p <o>`` for every property and object now, in one query per chunk of
         objects, for the lookups that follow (a remote engine only). For links with few
         subjects per object (a participation's event, a statement's quoters)."""
+        self._batch("o", objects, props, self._in)
+
+    def _batch(self, end: str, nodes: Iterable[str], props: Iterable[str],
+               into: dict[tuple[str, str], list[Any]]) -> None:
+        """Read the triples whose ``end`` ("s" or "o") is one of ``nodes`` and whose property is
+        one of ``props`` into ``into``, keyed (subject, p) or (p, object) as the lookups ask."""
         if self.r is not None:
             return
+        other = "o" if end == "s" else "s"
+
+        def key(node: str, prop: str) -> tuple[str, str]:
+            return (node, prop) if end == "s" else (prop, node)
+
         props = list(dict.fromkeys(props))
-        todo = sorted({o for o in objects if any((p, o) not in self._in for p in props)})
+        todo = sorted({n for n in nodes if any(key(n, p) not in into for p in props)})
         listed = ", ".join(iri_ref(p) for p in props)
         for start in range(0, len(todo), CHUNK):
             part = todo[start:start + CHUNK]
-            # as kb.views.chains walks downstream: a UNION of one branch per property beside the
-            # VALUES risks a plan that reads every triple of each property first
+            # FILTER IN, not a VALUES of properties nor a UNION of one branch per property beside
+            # the VALUES: either risks a plan that reads every triple of each property first
+            # (kb.views.chains._listed, and as chains walks downstream)
             result = self.kb.query(
-                f"SELECT ?s ?p ?o WHERE {{ VALUES ?o {{ {' '.join(iri_ref(x) for x in part)} }} "
+                f"SELECT ?s ?p ?o WHERE {{ VALUES ?{end} {{ {' '.join(iri_ref(x) for x in part)} }} "
                 f"?s ?p ?o FILTER(?p IN ({listed})) }} LIMIT {BATCH_ROWS + 1}",
                 limit=BATCH_ROWS, inferred=False)
             if result.truncated:
-                continue
-            got: dict[tuple[str, str], dict[Any, None]] = {(p, x): {} for x in part for p in props}
+                continue  # too much to keep: these lookups go one by one
+            got: dict[tuple[str, str], dict[Any, None]] = {key(x, p): {} for x in part for p in props}
             for row in result.rows:
-                got[(str(row["p"]), str(row["o"]))][row["s"]] = None
-            self._in.update({key: list(found) for key, found in got.items()})
+                got[key(str(row[end]), str(row["p"]))][row[other]] = None
+            into.update({k: list(found) for k, found in got.items()})
 
     def _objects(self, s: str, p: str, limit: int) -> list[Any]:
         if self.r is not None:

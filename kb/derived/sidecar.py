@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import threading
 import time
 import weakref
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from kb.errors import StoreError
 from kb.store import lifecycle
 
 STAMP = b"# ckb derived: "
@@ -136,13 +138,64 @@ _rooms_lock = threading.Lock()
 
 
 def remote_folder(backend: Any) -> Path:
-    """Where derived files of a SPARQL server's KB live on this machine: a folder per endpoint
-    and graph namespaces under $CKB_DERIVED_DIR (default: the user's cache folder), so that
-    'ckb --endpoint ... index' and 'ckb serve --endpoint ...' find the same files."""
-    root = os.environ.get("CKB_DERIVED_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "conflict-kb", "remote")
-    key = "\n".join([backend.endpoint, *backend.graph_prefixes]).encode("utf-8")
-    return Path(root) / hashlib.sha256(key).hexdigest()[:24]
+    """Where derived files of a SPARQL server's KB live on this machine: a folder per KB (its
+    identity in the graph registry, else its endpoint) and graph namespaces under
+    $CKB_DERIVED_DIR (default: the user's cache folder), so that 'ckb --endpoint ... index' and
+    'ckb serve --endpoint ...' find the same files, at whatever address they reach the server."""
+    root = Path(os.environ.get("CKB_DERIVED_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "conflict-kb", "remote"))
+    by_endpoint = root / _key(backend.endpoint, backend.graph_prefixes)
+    found = kb_identity(backend)
+    if not found:
+        return by_endpoint
+    # Two servers sharing an identity hold copies of one store (a copied data folder): they share
+    # the folder, which is safe, as every file in it is stamped with the registry's digest, and
+    # each write through the KB gives its graphs' entries a new random token: a copy written to no
+    # longer matches the other's files (each rebuilds them: time, never a wrong answer).
+    folder = root / _key("kb " + found, backend.graph_prefixes)
+    _seed(folder, by_endpoint)
+    return folder
+
+
+def _key(name: str, prefixes: Any) -> str:
+    return hashlib.sha256("\n".join([name, *prefixes]).encode("utf-8")).hexdigest()[:24]
+
+
+def kb_identity(backend: Any) -> str:
+    """The identity of the KB on a SPARQL server, from its graph registry; given to a registry that
+    lacks one where the server takes writes; "" where it has none (and the server refuses it)."""
+    from kb.store import registry
+
+    found = registry.identity(backend.solutions(registry.READ, backend.read_timeout))
+    if found is None:
+        backend.counts()  # no registry: one full count builds it, with an identity where writable
+    elif found == "":
+        # written by an older release: adopted in the registry's own update style
+        with contextlib.suppress(StoreError):  # the server refuses writes: keyed by the endpoint
+            backend._send_update(registry.adopt())
+    if not found:
+        found = registry.identity(backend.solutions(registry.READ, backend.read_timeout))
+    return found or ""
+
+
+def _seed(folder: Path, before: Path) -> None:
+    """Give a KB's new folder the files its endpoint's folder holds (kept by an older release, or
+    before the registry had an identity), as hard links: an index built there is not built again
+    if its stamp says it is current, and a process still writing there replaces its own links."""
+    if folder.exists() or not before.is_dir():
+        return
+    tmp = folder.with_name(f"{folder.name}{_TMP}{os.getpid()}-{threading.get_ident()}")
+    try:
+        tmp.mkdir(parents=True)
+        for entry in before.iterdir():
+            if _TMP not in entry.name and entry.is_file():
+                os.link(entry, tmp / entry.name)
+        os.rename(tmp, folder)  # all at once; another process seeding meanwhile has done the same
+    except OSError:
+        pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def of(kb: Any) -> Sidecar | None:
@@ -154,7 +207,10 @@ def of(kb: Any) -> Sidecar | None:
         return None
     with _rooms_lock:
         room = _ROOMS.get(backend)
-        if room is None:
-            room = _ROOMS[backend] = (Sidecar(getattr(backend, "path", None)) if embedded
-                                      else Sidecar(None, remote_folder(backend)))
+    if room is not None:
         return room
+    # A server's folder is asked of the server (its registry), outside the lock: a slow answer
+    # holds up no other thread's sidecar.
+    room = Sidecar(getattr(backend, "path", None)) if embedded else Sidecar(None, remote_folder(backend))
+    with _rooms_lock:
+        return _ROOMS.setdefault(backend, room)

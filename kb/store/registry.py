@@ -6,6 +6,10 @@ rewrites, in the same update request, the registry entries of the graphs it writ
 graph: ``void:triples`` and ``dcterms:modified``, when it was counted). Reading is one small
 SELECT. The registry is derived: when it is missing it is rebuilt by one full count.
 
+The registry's own node also holds the KB's identity (``IDENTITY``, a uuid minted when the registry
+is first built and kept by every rebuild): derived state beside the client is kept in a folder named
+by it (kb.derived.sidecar.remote_folder), so the same KB reached at another address finds its files.
+
 A graph written on the server directly (not through the KB) is not seen until the next rebuild
 (``RemoteBackend.recount``): listing graphs cheaply is not possible on Virtuoso 7.2 (``GRAPH ?g {}``
 answers one empty row; ``SELECT DISTINCT ?g`` scans every quad, 1.4 s at 1M triples).
@@ -31,11 +35,15 @@ COUNTED = "<http://purl.org/dc/terms/modified>"
 # index, kb.derived.remoteindex) is keyed by the entries, and two writes within one second that
 # leave a graph's size as it was would otherwise look alike.
 WRITTEN = "<https://w3id.org/conflict-kb/ontology#writeToken>"
+# The KB's identity on the registry's own node: which KB the server holds, whatever its address.
+IDENTITY = "<https://w3id.org/conflict-kb/ontology#kbIdentity>"
 _REG = iri_ref(REGISTRY)
 
-# One row per registered graph, plus the registry's own node (no count): present once built.
-READ = (f"SELECT ?g ?n ?t ?w WHERE {{ GRAPH {_REG} {{ ?g {COUNTED} ?t "
-        f"OPTIONAL {{ ?g {TRIPLES} ?n }} OPTIONAL {{ ?g {WRITTEN} ?w }} }} }}")
+# One row per registered graph, plus the registry's own node (no count, maybe an identity):
+# present once built.
+READ = (f"SELECT ?g ?n ?t ?w ?id WHERE {{ GRAPH {_REG} {{ ?g {COUNTED} ?t "
+        f"OPTIONAL {{ ?g {TRIPLES} ?n }} OPTIONAL {{ ?g {WRITTEN} ?w }} "
+        f"OPTIONAL {{ ?g {IDENTITY} ?id }} }} }}")
 
 
 @dataclass(frozen=True)
@@ -91,11 +99,40 @@ def recount(graphs: Iterable[str]) -> list[str]:
 
 
 def rebuild(counts: dict[str, int]) -> list[str]:
-    """Update operations replacing the whole registry with these counts (from one full count)."""
+    """Update operations replacing the whole registry with these counts (from one full count),
+    keeping the KB's identity (or giving it one, if it has none)."""
     stamp = now()
-    return [f"DROP SILENT GRAPH {_REG}",
+    # Everything but the identity goes: a recount ('ckb index --counts') or a load is the same
+    # KB, whose derived files beside clients stay where they are (their stamps say they are stale).
+    return [f"DELETE {{ GRAPH {_REG} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {_REG} {{ ?s ?p ?o }} "
+            f"FILTER(?p != {IDENTITY}) }}",
             f"INSERT DATA {{ GRAPH {_REG} {{ {_REG} {COUNTED} {_time(stamp)} }} }}",
-            *set_counts(counts, stamp)]
+            adopt(), *set_counts(counts, stamp)]
+
+
+def adopt() -> str:
+    """The update operation giving the KB an identity if its registry has none (a new registry,
+    or one an older release wrote); it leaves one that is there as it is."""
+    # Anchored on the registry's own node: Virtuoso 7.2 ignores a lone FILTER NOT EXISTS (it
+    # inserted a second identity) and inserts nothing for a lone OPTIONAL tested by !BOUND.
+    return (f"INSERT {{ GRAPH {_REG} {{ {_REG} {IDENTITY} {ox.Literal(uuid.uuid4().hex)} }} }} "
+            f"WHERE {{ GRAPH {_REG} {{ {_REG} {COUNTED} ?t }} "
+            f"FILTER NOT EXISTS {{ GRAPH {_REG} {{ {_REG} {IDENTITY} ?old }} }} }}")
+
+
+def identity(rows: Iterable[ox.QuerySolution]) -> str | None:
+    """The KB's identity from the READ query's rows: None if the registry is missing, "" if it
+    has none (written by an older release, or where the server refuses writes). Two clients
+    adopting at once on a server that does not serialise updates may leave two: every client
+    takes the least, so all name the same folder."""
+    found: list[str] = []
+    built = False
+    for row in rows:
+        if isinstance(row["g"], ox.NamedNode) and row["g"].value == REGISTRY:
+            built = True
+            if row["id"] is not None:
+                found.append(row["id"].value)
+    return min(found, default="") if built else None
 
 
 def digest(counts: dict[str, Counted]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ def _identities(server: Server) -> list[str]:
                                                   f"{{ <{REGISTRY}> <{IDENTITY}> ?id }} }}")],
                          protocol.ACCEPT["select"], 30)
     return [row["id"].value for row in protocol.solutions(protocol.clean_json(body, "select"))]
+
+
+def _raw_update(server: Server, sparql: str) -> None:
+    protocol.send(server.update, [], "*/*", 60, body=urllib.parse.urlencode({"update": sparql}).encode(),
+                  content_type="application/x-www-form-urlencoded")
 
 
 def _by_endpoint(endpoint: str) -> Path:
@@ -123,9 +129,7 @@ def test_a_registry_an_older_release_wrote_still_works(tmp_path: Path) -> None:
         with _kb(s.query) as kb:
             kb.load()
         # as an older release left it: no identity
-        protocol.send(s.update, [], "*/*", 30, body=(f"update=DELETE WHERE {{ GRAPH <{REGISTRY}> "
-                                                     f"{{ <{REGISTRY}> <{IDENTITY}> ?id }} }}").encode(),
-                      content_type="application/x-www-form-urlencoded")
+        _raw_update(s, f"DELETE WHERE {{ GRAPH <{REGISTRY}> {{ <{REGISTRY}> <{IDENTITY}> ?id }} }}")
         assert _identities(s) == []
         # a client whose writes the server refuses keeps it by its endpoint, and leaves the registry be
         with KnowledgeBase.open(endpoint=s.query, update_endpoint=s.query) as ro:
@@ -159,3 +163,70 @@ def test_a_recount_or_load_keeps_the_identity(engine: str, request: pytest.Fixtu
         kb.load()  # replaces every graph of the KB's, the registry's entries too
         assert _identities(server) == before
         assert ox.NamedNode(REGISTRY).value not in kb.graphs()
+
+
+def _registry_entries(server: Server) -> dict[str, int]:
+    """The registry's counts, read straight from the server."""
+    body = protocol.send(server.query, [("query", f"SELECT ?g ?n WHERE {{ GRAPH <{REGISTRY}> "
+                                                  "{ ?g <http://rdfs.org/ns/void#triples> ?n } }")],
+                         protocol.ACCEPT["select"], 30)
+    return {r["g"].value: int(r["n"].value) for r in protocol.solutions(protocol.clean_json(body, "select"))}
+
+
+def _true_counts(server: Server) -> dict[str, int]:
+    """The KB's graphs counted on the server itself, one GROUP BY over every quad (the slow way)."""
+    every = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+    body = protocol.send(server.query, [("query", every)], protocol.ACCEPT["select"], 60)
+    rows = protocol.solutions(protocol.clean_json(body, "select"))
+    return {r["g"].value: int(r["n"].value) for r in rows
+            if r["g"].value.startswith("https://w3id.org/conflict-kb/graph/")
+            and r["g"].value not in (REGISTRY, "https://w3id.org/conflict-kb/graph/keys")}
+
+
+@pytest.mark.parametrize("engine", sorted(STARTERS))
+def test_ckb_index_counts_registers_every_graph_an_import_wrote(engine: str, tmp_path: Path) -> None:
+    """The 'registry gap' seen once on a Virtuoso 1M copy: after 'ckb index --counts' the registry
+    lacked the import graph. An import of several upload chunks, imported again (staging graph
+    moved over it), a graph written on the server directly, then the command as a user runs it."""
+    from benchmarks import generate
+    from kb.store import remote as remotestore
+    from tests.test_cli import ckb
+
+    data = tmp_path / "gap.nt"
+    with data.open("w", encoding="utf-8") as fh:
+        generate.write(12_000, fh, seed=11)
+    (tmp_path / "server").mkdir()
+    with STARTERS[engine](tmp_path / "server") as s:
+        with pytest.MonkeyPatch.context() as mp, _kb(s.query, s.update) as kb:
+            mp.setattr(remotestore, "CHUNK_TRIPLES", 2_000)  # several upload requests per graph
+            kb.load()
+            graph = kb.import_file(data, name="gap")
+            kb.import_file(data, name="gap")
+        direct = "https://w3id.org/conflict-kb/graph/import/written-directly"
+        _raw_update(s, f"INSERT DATA {{ GRAPH <{direct}> {{ <urn:x:d> <urn:x:p> 1, 2 }} }}")
+        proc = ckb("--endpoint", s.query, "--update-endpoint", s.update, "index", "--counts", timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        true = _true_counts(s)
+        assert graph in true and direct in true and true[graph] > 10_000
+        assert _registry_entries(s) == true
+        with _kb(s.query, s.update) as kb:
+            assert kb.graphs() == true
+
+
+def test_ckb_index_counts_says_when_the_server_refuses_the_registry_write(tmp_path: Path) -> None:
+    """The gap's cause where the server refuses writes (no update endpoint given; on Virtuoso, a user
+    without SPARQL_UPDATE): the count was made, the registry left as it was, and the command said
+    "counted" and exited 0, so every other process went on without the graph."""
+    from tests.test_cli import ckb
+
+    direct = "https://w3id.org/conflict-kb/graph/import/refused-gap"
+    with engines.oxigraph_server(tmp_path) as s:
+        with _kb(s.query) as kb:
+            kb.load()
+        _raw_update(s, f"INSERT DATA {{ GRAPH <{direct}> {{ <urn:x:r> <urn:x:p> 1 }} }}")
+        proc = ckb("--endpoint", s.query, "index", "--counts", timeout=600)  # updates sent to /query
+        assert direct not in _registry_entries(s)
+        assert proc.returncode == 2 and "graph registry" in proc.stderr, (proc.returncode, proc.stderr)
+        proc = ckb("--endpoint", s.query, "--update-endpoint", s.update, "index", "--counts", timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        assert _registry_entries(s)[direct] == 1

@@ -143,8 +143,18 @@ def cmd_index(kb: Any, args: argparse.Namespace) -> int:
         recount = getattr(kb.backend, "recount", None)
         if recount is None:
             raise KBError("--counts is for a SPARQL server (--endpoint): the embedded store counts itself")
+        from kb.store import registry
+
         counts = recount()
         print(f"counted {len(counts)} graphs, {sum(c.triples for c in counts.values()):,} triples")
+        # recount() keeps the count in memory where the server refuses the registry's write: here
+        # that would leave every other process with the old list, so say so (issue 23's "gap").
+        held = registry.parse(kb.backend.solutions(registry.READ, kb.backend.read_timeout)) or {}
+        if ({g: c.triples for g, c in held.items() if kb.backend.own(g)}
+                != {g: c.triples for g, c in counts.items()}):
+            raise KBError("the server did not take the write of the KB's graph registry, so no other "
+                          "process sees these counts: give an update endpoint it accepts (--update-endpoint; "
+                          "Oxigraph server: .../update) as a user allowed to write (Virtuoso: SPARQL_UPDATE)")
         _index_remote_pages(kb, events=False)
         return 0
     if not claimindex.supported(kb):

@@ -126,6 +126,19 @@ def remote(sparql_server: Server) -> Iterator[KnowledgeBase]:
         yield k
 
 
+@pytest.fixture(scope="module")
+def embedded(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
+    """The bundle and the module's own ``data`` file on a disk store, with its claim index: the
+    embedded answer a module's remote KB is compared with (a module may define its own)."""
+    from kb.derived import claimindex
+
+    with KnowledgeBase.open(tmp_path_factory.mktemp("embedded") / "store") as k:
+        k.load()
+        k.import_file(data)
+        claimindex.build(k)
+        yield k
+
+
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every query and update text the protocol layer sends, passed through to the real server."""

@@ -5,10 +5,14 @@ index's restsOn is walked step by step from named statements, with the embedded 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -46,15 +50,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fh.writelines(f"<{ID}{s}> <{PROV}{p}> <{ID}{o}> .\n" for s, p, o in DEEP)
         fh.write(f"<{ID}deep-4> <{PROV}qualifiedAttribution> _:q .\n_:q <{PROV}agent> <{ID}agent-q> .\n")
     return path
-
-
-@pytest.fixture(scope="module")
-def embedded(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(tmp_path_factory.mktemp("embedded") / "store") as kb:
-        kb.load()
-        kb.import_file(data)
-        claimindex.build(kb)
-        yield kb
 
 
 @pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
@@ -104,6 +99,51 @@ def test_without_an_index_a_view_reads_at_most_the_bound(remote: KnowledgeBase, 
     assert "at least <strong>40</strong> claims" in body
 
 
+def _most_cited(kb: KnowledgeBase) -> tuple[str, int]:
+    """The agent the most claims rest on (from the embedded store's index), with their number."""
+    wanted = str(claimindex.CKB.restsOn)
+    with claimindex.reading(kb, claimindex.stamp(kb)) as found:
+        assert found is not None
+        counts = Counter(t.object.value for t in found if t.predicate.value == wanted)
+    return counts.most_common(1)[0]
+
+
+def test_without_an_index_a_source_view_reads_at_most_the_bound(remote: KnowledgeBase,
+                                                                embedded: KnowledgeBase,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source pages link here: Virtuoso ignored the bound for ``source=`` (the claims resting on
+    an agent, a subquery of their own inside the bounded one) and read every claim."""
+    monkeypatch.setattr(claimlist, "FALLBACK_CLAIMS", 40)
+    source, n = _most_cited(embedded)
+    assert n > 40
+    for args in ({"source": source}, {"source": source, "anonymity": "named"},
+                 {"source": source, "kind": "report"}):
+        f = check_filters(args)
+        mine = run(remote, f, 25, 0)
+        assert mine.bound == 40 and 0 < mine.total <= 40, (args, mine.total)
+        assert set(_ids(mine)) <= set(_ids(run(embedded, f))), args
+        assert sum(n for _v, n in facet_counts(remote, f)[0]["anonymity"]) <= 40, args
+    assert run(remote, check_filters({"source": source}), 25, 0).more
+
+
+def _csv(kb: KnowledgeBase, query: str) -> list[list[str]]:
+    got = create_app({"KB": kb, "TESTING": True}).test_client().get("/claims?format=csv&" + query)
+    assert got.status_code == 200, got.data[:300]
+    return list(csv.reader(io.StringIO(got.get_data(as_text=True))))
+
+
+def test_without_an_index_the_csv_reads_at_most_the_bound(remote: KnowledgeBase, embedded: KnowledgeBase,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The download read every claim over the server (the page: at most FALLBACK_CLAIMS)."""
+    monkeypatch.setattr(claimlist, "FALLBACK_CLAIMS", 40)
+    assert not claimindex.current(remote)
+    mine, theirs = _csv(remote, ""), _csv(embedded, "")
+    assert mine[0] == theirs[0] and 0 < len(mine) - 1 <= 40 < len(theirs) - 1
+    assert {r[0] for r in mine[1:]} <= {r[0] for r in theirs[1:]}
+    source, _n = _most_cited(embedded)
+    assert 0 < len(_csv(remote, urlencode({"source": source}))) - 1 <= 40  # Virtuoso's subquery too
+
+
 def test_a_current_index_answers_every_view_with_no_notice(remote: KnowledgeBase,
                                                           embedded: KnowledgeBase) -> None:
     claimindex.build(remote)
@@ -113,6 +153,29 @@ def test_a_current_index_answers_every_view_with_no_notice(remote: KnowledgeBase
         assert not mine.notice and mine.bound is None, args
         assert (mine.total, _ids(mine)) == (theirs.total, _ids(theirs)), args
         assert facet_counts(remote, f) == facet_counts(embedded, f), args
+
+
+def _rows(table: list[list[str]]) -> list[tuple[str, ...]]:
+    """A CSV's rows in a fixed order, each multi-valued cell's values sorted (the engines' GROUP_CONCAT
+    orders differ, and so do their sorts of unlabelled claims)."""
+    return sorted(tuple("; ".join(sorted(cell.split("; "))) for cell in row) for row in table[1:])
+
+
+def test_with_a_current_index_the_csv_lists_the_pages_claims_within_the_cap(
+        remote: KnowledgeBase, embedded: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webui.claims
+
+    claimindex.build(remote)
+    assert claimindex.current(remote)
+    for query in ("", "anonymity=named", urlencode({"source": _most_cited(embedded)[0]})):
+        mine, theirs = _csv(remote, query), _csv(embedded, query)
+        assert mine[0] == theirs[0] and _rows(mine) == _rows(theirs), query  # every claim, as embedded
+    monkeypatch.setattr(webui.claims, "MAX_ROWS", 30, raising=False)
+    monkeypatch.setattr(webui.claims, "CSV_CHUNK", 7, raising=False)  # several queries, one header
+    mine = _csv(remote, "")
+    page = _ids(run(embedded, check_filters({}), 30, 0))
+    assert len(_rows(_csv(embedded, ""))) > 30 and mine[0] == _csv(embedded, "")[0]
+    assert sorted(r[0] for r in mine[1:]) == sorted(page)  # the page's first 30 claims
 
 
 UPSTREAM_STAR = re.compile(r"\?c\s*\(\s*prov:wasDerivedFrom\|prov:wasQuotedFrom\|prov:hadPrimarySource"

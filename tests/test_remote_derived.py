@@ -35,15 +35,6 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def embedded(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(tmp_path_factory.mktemp("embedded") / "store") as kb:
-        kb.load()
-        kb.import_file(data)
-        claimindex.build(kb)
-        yield kb
-
-
 @pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
 def server(request: pytest.FixtureRequest) -> Server:
     return request.getfixturevalue(request.param)

@@ -141,14 +141,17 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
 
 
-def _resting_on(agent: str) -> str:
-    """The claims resting on ``agent``: from its statements downstream, 0..CHAIN_HOPS steps."""
+def _resting_on(agent: str, flat: bool = False) -> str:
+    """The claims resting on ``agent``: from its statements downstream, 0..CHAIN_HOPS steps;
+    ``flat``: the arms alone, not a SELECT DISTINCT of their own (see _bounded)."""
     ref, step = iri_ref(agent), "prov:wasDerivedFrom|prov:wasQuotedFrom|prov:hadPrimarySource"
     said = f"{{ ?s0 prov:wasAttributedTo {ref} }} UNION {{ ?s0 prov:qualifiedAttribution/prov:agent {ref} }}"
     arms = [f"{{ {said} BIND(?s0 AS ?claim) }}"]
     for n in range(1, CHAIN_HOPS + 1):
         hops = [f"?s{i}" for i in range(n)] + ["?claim"]
         arms.append(f"{{ {said} " + " ".join(f"{b} {step} {a} ." for a, b in pairwise(hops)) + " }")
+    if flat:
+        return "{ " + " UNION ".join(arms) + " }"
     return "{ SELECT DISTINCT ?claim WHERE { " + " UNION ".join(arms) + " } }"
 
 
@@ -171,7 +174,7 @@ def _kind_pattern(f: Filters) -> str:
     return f"?claim a ?kindClass . VALUES ?kindClass {{ {' '.join(_KIND_IRIS)} }}"
 
 
-def where(f: Filters, bound: int | None = None) -> str:
+def where(f: Filters, bound: int | None = None, flat: bool = False) -> str:
     """The graph pattern shared by the listing and every facet: the claims matching ``f``,
     each with its ?kindClass (and ?anonymity when that is filtered on), from the data alone
     (the claim index is never in the queried dataset: kb.derived.claimindex); ``bound``: of
@@ -180,7 +183,7 @@ def where(f: Filters, bound: int | None = None) -> str:
         return _bounded(f, bound)
     parts = []
     if f.source:
-        parts.append(_resting_on(f.source))
+        parts.append(_resting_on(f.source, flat))
     if f.supports:
         parts.append(f"?claim ckb:supports {iri_ref(f.supports)} .")
     for name in ("via", "speaker", "event", "actor", "hedge", "coding", "document"):
@@ -208,7 +211,9 @@ def _bounded(f: Filters, bound: int) -> str:
     but for its anonymity, which is then decided for them alone. A SPARQL server's KB without a
     current claim index reads this (kb.views.claimlist): the anonymity of every claim, grouped
     over the whole KB, took Oxigraph server 28 s at 1M and Virtuoso past 9 GB."""
-    base = where(Filters(**{**vars(f), "anonymity": ""}))
+    # The source's claims as a plain UNION: Virtuoso 7.2 ignores the LIMIT of a SELECT (nested or
+    # not) whose pattern holds a SELECT DISTINCT subquery, and read every claim resting on it.
+    base = where(Filters(**{**vars(f), "anonymity": ""}), flat=True)
     # the first claims (not pairs of a claim and a kind), their anonymity decided over them alone,
     # their kinds joined again beside
     some = f"{{ SELECT DISTINCT ?claim WHERE {{\n  {base}\n  }} LIMIT {int(bound)} }}"

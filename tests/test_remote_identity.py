@@ -1,7 +1,8 @@
 """Where a SPARQL server's KB keeps its derived state beside the client (issue 23): a folder named by
 the KB's identity in its graph registry, not by the address it is reached at, so the same KB's server
 restarted on another port finds its claim index current; two servers' KBs get two folders; a
-registry written by an older release (no identity) still works, and a client that may write adds one."""
+registry written by an older release (no identity) still works, and a client that may write adds one.
+Also the registry after 'ckb index --counts' (the "registry gap" once seen on a Virtuoso 1M copy)."""
 
 from __future__ import annotations
 

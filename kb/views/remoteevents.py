@@ -104,7 +104,7 @@ def _read(kb: Any) -> EventIndex:
 
     def rows(pred: str, obj: str | None = None) -> list[ox.Quad]:
         if (pred, obj) not in fetched:
-            fetched[pred, obj] = _fetch(kb, graphs, pred, obj)
+            fetched[pred, obj] = list(_fetch(kb, graphs, pred, obj))
         return fetched[pred, obj]
 
     def quads(s: Any, p: Any, o: Any) -> Iterator[ox.Quad]:
@@ -127,8 +127,9 @@ def _read(kb: Any) -> EventIndex:
         yield quads
 
     def scan(pred: str, subjects: Any) -> dict[str, list[Any]]:
+        # streamed, not kept: at 10M triples the predicates scanned are answers of 50-120 MB each
         out: dict[str, list[Any]] = defaultdict(list)
-        for q in rows(pred):
+        for q in _fetch(kb, graphs, pred, None):
             if q.subject.value in subjects:
                 out[q.subject.value].append(q.object)
         return out
@@ -136,8 +137,8 @@ def _read(kb: Any) -> EventIndex:
     return eventbuild._read(None, step, scan)
 
 
-def _fetch(kb: Any, graphs: list[str], pred: str, obj: str | None) -> list[ox.Quad]:
-    """Every quad of ``pred`` (with the object ``obj``, if given) in ``graphs``."""
+def _fetch(kb: Any, graphs: list[str], pred: str, obj: str | None) -> Iterator[ox.Quad]:
+    """Every quad of ``pred`` (with the object ``obj``, if given) in ``graphs``, page by page."""
     p = ox.NamedNode(pred)
     # The VALUES block names the KB's own graphs, so no dataset is sent; a bound object is
     # written into the pattern (the servers' own index on it), not filtered.
@@ -145,42 +146,47 @@ def _fetch(kb: Any, graphs: list[str], pred: str, obj: str | None) -> list[ox.Qu
                f"GRAPH ?g {{ ?s {iri_ref(pred)} {iri_ref(obj) if obj else '?o'} }}")
     names = "?s ?g" if obj else "?s ?o ?g"
     if hasattr(kb.backend, "solutions"):  # a server's answer read as the engine's terms
-        found = _paged(kb, pattern, names, f"<{pred}>" + (f" <{obj}>" if obj else ""))
-        return [ox.Quad(r["s"], p, ox.NamedNode(obj) if obj else r["o"], r["g"]) for r in found]
+        for r in _paged(kb, pattern, names, f"<{pred}>" + (f" <{obj}>" if obj else "")):
+            yield ox.Quad(r["s"], p, ox.NamedNode(obj) if obj else r["o"], r["g"])
+        return
     # Every row: the KB's row cap for pages (10,000) cut the reading at 1M triples to 12 events of 16,497.
     select = f"SELECT {names} WHERE {{ {pattern} }}"
     answer = kb.query(select, inferred=False, limit=ROWS, timeout=READ_TIMEOUT)
     if answer.truncated:
         raise KBError(f"the event index needs more than {ROWS:,} rows of <{pred}>")
-    return [ox.Quad(to_ox(r["s"]), p, ox.NamedNode(obj) if obj else to_ox(r["o"]), ox.NamedNode(str(r["g"])))
-            for r in answer.rows]
+    for r in answer.rows:
+        o = ox.NamedNode(obj) if obj else to_ox(r["o"])
+        yield ox.Quad(to_ox(r["s"]), p, o, ox.NamedNode(str(r["g"])))
 
 
-def _paged(kb: Any, pattern: str, names: str, what: str) -> list[Any]:
+def _paged(kb: Any, pattern: str, names: str, what: str) -> Iterator[Any]:
     """The solutions of ``pattern``, PAGE rows per request: Virtuoso cuts every HTTP answer at
     2^20 rows whatever its ResultSetMaxRows (openlink/virtuoso-opensource#700). Where Virtuoso
     counts them from its index first, rows that fit one page are read unordered (no sort), and
     the rows read are compared with that count: it says it cut an answer only in a header."""
-    virtuoso = getattr(kb.backend, "engine", None) is protocol.VIRTUOSO
     total = None
-    if virtuoso:
+    if getattr(kb.backend, "engine", None) is protocol.VIRTUOSO:
         count = f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}"
         total = sum(int(r["n"].value) for r in kb.backend.solutions(count, READ_TIMEOUT))
+    read = 0
     if total is not None and total <= PAGE:
-        found = list(kb.backend.solutions(f"SELECT {names} WHERE {{ {pattern} }}", READ_TIMEOUT))
-        short = len(found) < total
+        for r in kb.backend.solutions(f"SELECT {names} WHERE {{ {pattern} }}", READ_TIMEOUT):
+            read += 1
+            yield r
+        short = read < total
     else:  # pages in one total order (every variable), so that none is read twice or skipped
-        found, short = [], False
         while True:
-            select = f"SELECT {names} WHERE {{ {pattern} }} ORDER BY {names} LIMIT {PAGE} OFFSET {len(found)}"
-            page = list(kb.backend.solutions(select, READ_TIMEOUT))
-            found += page
-            short = total is not None and len(page) < min(PAGE, total - len(found) + len(page))
-            if len(page) < PAGE:
+            select = f"SELECT {names} WHERE {{ {pattern} }} ORDER BY {names} LIMIT {PAGE} OFFSET {read}"
+            n = 0
+            for r in kb.backend.solutions(select, READ_TIMEOUT):
+                n += 1
+                yield r
+            read += n
+            short = total is not None and n < min(PAGE, total - read + n)
+            if n < PAGE:
                 break
-    if total is not None and len(found) != total:
-        raise KBError(_cut(what, len(found), total, short))
-    return found
+    if total is not None and read != total:
+        raise KBError(_cut(what, read, total, short))
 
 
 def _cut(what: str, rows: int, total: int, short: bool) -> str:

@@ -110,10 +110,12 @@ def test_the_pages_read_in_pages_answer_as_embedded(
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Virtuoso cutting every answer at 50 rows (its ResultSetMaxRows): a real server's limit that
-    refuses the event index's reading, as its 2^20-row HTTP cap did at 10M triples."""
+    refuses the event index's reading, as its 2^20-row HTTP cap did at 10M triples; and sorting
+    at most 30 rows for a LIMIT (MaxSortedTopRows, 10,000 by default: SR353 at 10M)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engines, "VIRTUOSO_INI", engines.VIRTUOSO_INI.replace(
-            "ResultSetMaxRows = 1000000", "ResultSetMaxRows = 50"))
+            "ResultSetMaxRows = 1000000", "ResultSetMaxRows = 50").replace(
+            "DirsAllowed = .", "DirsAllowed = .\nMaxSortedTopRows = 30"))
         with engines.virtuoso_server(tmp_path_factory.mktemp("capped")) as s:
             with _fresh(s) as k:
                 k.load()

@@ -175,8 +175,12 @@ def _paged(kb: Any, pattern: str, names: str, what: str) -> Iterator[Any]:
             yield r
         short = read < total
     else:  # pages in one total order (every variable), so that none is read twice or skipped
+        ordered = f"SELECT {names} WHERE {{ {pattern} }} ORDER BY {names}"
+        if total is not None:  # Virtuoso sorts at most MaxSortedTopRows (10,000) for a LIMIT
+            # (SR353); a sorted subquery paged outside it is its own advice, and has no such cap
+            ordered = f"SELECT {names} WHERE {{ {{ {ordered} }} }}"
         while True:
-            select = f"SELECT {names} WHERE {{ {pattern} }} ORDER BY {names} LIMIT {PAGE} OFFSET {read}"
+            select = f"{ordered} LIMIT {PAGE} OFFSET {read}"
             n = 0
             for r in kb.backend.solutions(select, READ_TIMEOUT):
                 n += 1

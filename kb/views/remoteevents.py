@@ -162,14 +162,19 @@ def _fetch(kb: Any, graphs: list[str], pred: str, obj: str | None) -> Iterator[o
 def _paged(kb: Any, pattern: str, names: str, what: str) -> Iterator[Any]:
     """The solutions of ``pattern``, PAGE rows per request: Virtuoso cuts every HTTP answer at
     2^20 rows whatever its ResultSetMaxRows (openlink/virtuoso-opensource#700). Where Virtuoso
-    counts them from its index first, rows that fit one page are read unordered (no sort), and
-    the rows read are compared with that count: it says it cut an answer only in a header."""
+    counts them from its index first (elsewhere: where a first page comes back short), rows that
+    fit one page are read unordered (no sort); Virtuoso's rows read are compared with its count:
+    it says it cut an answer only in a header."""
     total = None
     if getattr(kb.backend, "engine", None) is protocol.VIRTUOSO:
         count = f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}"
         total = sum(int(r["n"].value) for r in kb.backend.solutions(count, READ_TIMEOUT))
-    read = 0
-    if total is not None and total <= PAGE:
+    read, short, first = 0, False, None
+    if total is None:  # no count: a first page unordered, whole if shorter than asked for
+        first = list(kb.backend.solutions(f"SELECT {names} WHERE {{ {pattern} }} LIMIT {PAGE}", READ_TIMEOUT))
+    if first is not None and len(first) < PAGE:
+        yield from first
+    elif total is not None and total <= PAGE:
         for r in kb.backend.solutions(f"SELECT {names} WHERE {{ {pattern} }}", READ_TIMEOUT):
             read += 1
             yield r

@@ -72,8 +72,8 @@ def _build(held: dict[str, Any], job: Job, build: Callable[[], T | None],
         found = build()
     except job.errors as err:  # the store closed meanwhile: callers go on without the value
         job.log.info(job.failure, err)
-        if not job.retry:  # kept until the next write (a new ``held``), for callers to say why
-            held[FAILED] = err
+        if not job.retry:  # kept until the next write (a new ``held``), for callers to say why;
+            held[FAILED] = err.with_traceback(None)  # not the frames (and the rows they read)
     finally:
         with _lock:
             if found is not None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 BUILDING = "building"  # in ``held``: the build under way (or, with retry=False, the one that failed)
+FAILED = "failed"  # in ``held``, with retry=False: why the build failed (failure())
 _lock = threading.Lock()  # who starts a build: one per ``held``, however many callers race
 
 
@@ -59,6 +60,11 @@ def ready(held: dict[str, Any], job: Job, build: Callable[[], T | None], wait: b
     return held.get(job.key)
 
 
+def failure(held: dict[str, Any]) -> BaseException | None:
+    """Why the build kept in ``held`` failed, if it did and is not tried again (retry=False)."""
+    return held.get(FAILED)
+
+
 def _build(held: dict[str, Any], job: Job, build: Callable[[], T | None],
            running: threading.Event) -> T | None:
     found = None
@@ -66,6 +72,8 @@ def _build(held: dict[str, Any], job: Job, build: Callable[[], T | None],
         found = build()
     except job.errors as err:  # the store closed meanwhile: callers go on without the value
         job.log.info(job.failure, err)
+        if not job.retry:  # kept until the next write (a new ``held``), for callers to say why;
+            held[FAILED] = err.with_traceback(None)  # not the frames (and the rows they read)
     finally:
         with _lock:
             if found is not None:

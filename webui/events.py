@@ -30,12 +30,6 @@ SIZES = (25, 50, 100, 200)
 READY_WAIT = 3.0  # seconds a request waits for the index of a small store before saying it is built
 
 
-class IndexBuilding(KBError):
-    """The event index is being built: a 503 with a time to come back."""
-
-    status = 503
-
-
 def _index() -> EventIndex:
     kb = get_kb()
     if remoteindex.is_remote(kb):  # a SPARQL server's KB: its index is read and kept apart
@@ -44,7 +38,8 @@ def _index() -> EventIndex:
     if index is None:
         index = eventbuild.wait(kb, READY_WAIT)
     if index is None:
-        raise IndexBuilding("the event index is being built from the store; try again in a few seconds")
+        raise remoteevents.IndexBuilding("the event index is being built from the store; "
+                                         "try again in a few seconds")
     return index
 
 

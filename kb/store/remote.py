@@ -8,7 +8,6 @@ switched in with one update at the end: all-or-nothing.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kb.errors import KBError, StoreError
+from kb.errors import KBError
 from kb.namespaces import GRAPH_BASE
 from kb.query.engine import StoreSpec
 from kb.query.results import QueryResult
@@ -27,6 +26,7 @@ from kb.store import protocol as p
 from kb.store import registry, remotekeys, remotestream, xmlresults
 from kb.store.backend import QueryRequest, UpdateRequest
 from kb.store.remoteanswers import graph_answer, solutions_answer, urlencoded
+from kb.store.remotecounts import RemoteCounts
 from kb.store.remotegsp import RemoteGraphOps
 from kb.store.staging import STAGING, Prepare, check_file, is_dataset, targets_of
 from kb.terms import iri_ref
@@ -34,10 +34,9 @@ from kb.terms import iri_ref
 EMPTY = GRAPH_BASE + "empty"  # never written: stands for an empty default graph
 
 CHUNK_TRIPLES = 20_000  # per upload request: a few MiB of N-Triples
-GRAPHS_TTL = 5.0  # seconds the registry read is trusted (other clients may write meanwhile)
 
 
-class RemoteBackend(RemoteGraphOps):
+class RemoteBackend(RemoteCounts, RemoteGraphOps):
     """The Backend protocol over HTTP, on the query (and update) endpoint of a SPARQL server."""
 
     def __init__(
@@ -56,9 +55,10 @@ class RemoteBackend(RemoteGraphOps):
         self.write_timeout = write_timeout
         self.read_timeout = read_timeout
         self._engine = p.ENGINES[engine] if engine else None
-        self._counts: dict[str, registry.Counted] | None = None
+        self._counts: dict[str, registry.Counted] | None = None  # kb.store.remotecounts
         self._counted_at = 0.0
         self._pool: WorkerPool | None = None
+        self.http = p.Pool()  # kept-alive connections to the server, shared by the threads
 
     def _checker(self) -> WorkerPool:
         # The server runs the queries; a local fenced worker with an empty store parses them first.
@@ -93,60 +93,11 @@ class RemoteBackend(RemoteGraphOps):
         # The server stops at the limit; the client waits a little longer to hear it say so.
         wait = timeout + 5 if self.engine.bounds_queries else timeout
         xml = kind == "select" and self.engine.xml_results
-        body = p.send(self.endpoint, params, p.ACCEPT["xml" if xml else kind], wait, limit=timeout)
+        body = p.send(self.endpoint, params, p.ACCEPT["xml" if xml else kind], wait, limit=timeout,
+                      pool=self.http)
         if xml:
             return xmlresults.to_json(body, p.blank_label)
         return body if kind == "graph" else p.clean_json(body, kind)
-
-    def graphs(self) -> dict[str, int]:
-        """Return each of the KB's own graphs with its number of triples, as the registry holds them."""
-        return {g: c.triples for g, c in self.counts().items()}
-
-    def counts(self) -> dict[str, registry.Counted]:
-        """Each of the KB's graphs with its size and when it was counted: one small read of the
-        registry the KB's writes keep (kb.store.registry), rebuilt by one full count if missing."""
-        if self._counts is None or time.monotonic() - self._counted_at > GRAPHS_TTL:
-            body = self._read(registry.READ, "select", self.read_timeout)
-            held = registry.parse(p.solutions(body))
-            if held is None:
-                held = self.recount()
-            self._counts = {g: c for g, c in held.items() if self.own(g)}
-            self._counted_at = time.monotonic()
-        return dict(self._counts)
-
-    def recount(self) -> dict[str, registry.Counted]:
-        """Count every graph of the KB's on the server (time proportional to its size) and write
-        the registry from that count; it stays in memory only where the server refuses writes."""
-        counts = self._count_all()
-        stamp, held = registry.now(), None
-        with contextlib.suppress(StoreError):  # a read-only endpoint: the count serves this process
-            self._send_update(" ;\n".join(registry.rebuild(counts)))
-            # read back as written (with the write tokens): derived state built next is then
-            # stamped with the digest every other client reads (kb.derived.classcounts)
-            held = registry.parse(p.solutions(self._read(registry.READ, "select", self.read_timeout)))
-        held = held if held is not None else {g: registry.Counted(n, stamp) for g, n in counts.items()}
-        self._counts = {g: c for g, c in held.items() if self.own(g)}
-        self._counted_at = time.monotonic()
-        return dict(self._counts)
-
-    def _count_all(self) -> dict[str, int]:
-        """The KB's graphs on the server, listed, then counted one at a time (for rebuilds):
-        Virtuoso counts one graph from its index (0.02 s at 1M triples) but a GROUP BY ?g by a scan
-        (6.7 s at 1M, past 600 s at 10M); on Oxigraph server 3.8 s at 1M against 7.4 s."""
-        counts = {}
-        for graph in self._listed():
-            rows = p.solutions(self._read(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {iri_ref(graph)} "
-                                          f"{{ ?s ?p ?o }} }}", "select", self.write_timeout))
-            counts[graph] = sum(int(r["n"].value) for r in rows)
-        return {g: n for g, n in counts.items() if n > 0}
-
-    def _listed(self) -> list[str]:
-        """The KB's graphs on the server, found by one scan of its quads (no registry)."""
-        own = " || ".join(f"STRSTARTS(STR(?g), {ox.Literal(x)})" for x in self.graph_prefixes)
-        body = self._read(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({own}) }}",
-                          "select", self.write_timeout)
-        return sorted(g for g in (s["g"].value for s in p.solutions(body) if isinstance(s["g"], ox.NamedNode))
-                      if self.own(g))
 
     def solutions(self, select: str, timeout: float) -> Iterator[ox.QuerySolution]:
         """A SELECT the KB wrote itself, sent as it is (no dataset, no row cap), read by the engine's
@@ -163,7 +114,7 @@ class RemoteBackend(RemoteGraphOps):
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Send a query with the KB's dataset and its own time limit; cap and format locally."""
-        if request.check:
+        if request.check and not p.passes_check(request.query):
             # SERVICE and LOAD are refused (in a fenced local worker) before anything evaluates it.
             check(self._checker(), request.query, False, request.timeout)
         try:
@@ -277,7 +228,8 @@ class RemoteBackend(RemoteGraphOps):
         data = ox.serialize((q.triple for q in chunk), format=ox.RdfFormat.N_TRIPLES)
         url = p.store_url(self.update_endpoint, self.engine, graph)
         if url is not None:
-            p.send(url, [], "*/*", self.write_timeout, body=data, content_type="application/n-triples")
+            p.send(url, [], "*/*", self.write_timeout, body=data, content_type="application/n-triples",
+                   pool=self.http)
         else:
             self._send_update(f"INSERT DATA {{ GRAPH {iri_ref(graph)} {{\n{data.decode('utf-8')}}} }}")
 
@@ -310,9 +262,10 @@ class RemoteBackend(RemoteGraphOps):
         prologue = " ".join(f"PREFIX {k}: {iri_ref(v)}" for k, v in (prefixes or {}).items())
         body = (prologue + "\n" + sparql) if prologue else sparql
         p.send(self.update_endpoint, [], "*/*", self.write_timeout, body=urlencoded(body),
-               content_type="application/x-www-form-urlencoded")
+               content_type="application/x-www-form-urlencoded", pool=self.http)
 
     def close(self) -> None:
-        """Stop the local check worker; each request is its own connection."""
+        """Stop the local check worker and close the idle connections."""
+        self.http.close()
         if self._pool is not None:
             self._pool.close()

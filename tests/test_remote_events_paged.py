@@ -33,6 +33,14 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def remote(server: Server, data: Path) -> Iterator[KnowledgeBase]:
+    with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as k:
+        k.load()
+        k.import_file(data)  # its graph named by the file, as conftest's ``embedded`` does
+        yield k
+
+
 @pytest.fixture(scope="module", params=("oxigraph", "virtuoso"))
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of the module's own: nothing else is loaded into it."""
@@ -40,22 +48,6 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     start = engines.oxigraph_server if request.param == "oxigraph" else engines.virtuoso_server
     with start(folder) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def remote(server: Server, data: Path) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as k:
-        k.load()
-        k.import_file(data, name="paged-test")
-        yield k
-
-
-@pytest.fixture(scope="module")
-def embedded(data: Path) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(memory=True) as k:
-        k.load()
-        k.import_file(data, name="paged-test")
-        yield k
 
 
 @pytest.fixture

@@ -48,15 +48,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def remote(server: Server, data: Path) -> Iterator[KnowledgeBase]:
     with KnowledgeBase.open(endpoint=server.query, update_endpoint=server.update, update_token="t") as k:
         k.load()
-        k.import_file(data, name="home-test")
-        yield k
-
-
-@pytest.fixture(scope="module")
-def embedded(data: Path) -> Iterator[KnowledgeBase]:
-    with KnowledgeBase.open(memory=True) as k:
-        k.load()
-        k.import_file(data, name="home-test")
+        k.import_file(data)  # its graph named by the file, as conftest's ``embedded`` does
         yield k
 
 

@@ -317,7 +317,7 @@ def run(engine: str, triples: int, work: Path, reuse: bool, seconds: float, clie
             if ready_wait:  # measure a server that has read its derived state, as a user's would be
                 from benchmarks.sweep_remote import ready
 
-                result["ready_seconds"] = ready(f"http://127.0.0.1:{srv.port}", ready_wait)
+                result["ready_seconds"] = ready(f"http://127.0.0.1:{srv.port}", ready_wait, claims=index)
             result["pages"] = measure(srv, pages, seconds, clients, timeout)
         finally:
             srv.stop()
@@ -359,7 +359,7 @@ def markdown(r: dict[str, Any]) -> str:
         lines += [f"Claim index beside the client: {r['claim_index'].get('how')}, "
                   f"{r['claim_index'].get('seconds')} s.", ""]
     if "ready_seconds" in r:
-        lines += ["`ckb serve` read the event index and class counts "
+        lines += ["`ckb serve` read the event index, class counts and claim bitmaps "
                   + (f"{r['ready_seconds']} s after start." if r["ready_seconds"] is not None
                      else "not within --ready-wait (measured anyway)."), ""]
     lines += ["| page | URLs | answers | p50 ms | p95 ms | p99 ms | max ms | budget (p95) | met | errors |",
@@ -418,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="measure without the claim index (source pages then walk the chains themselves)")
     ap.add_argument("--ready-wait", type=float, default=0, metavar="SECONDS",
                     help="before measuring, wait up to this long for `ckb serve` to read the server's "
-                         "event index and class counts (/events answers 200, home counts current)")
+                         "event index, class counts and (unless --no-claim-index) claim bitmaps")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     r = run(args.engine, args.triples, args.work, args.reuse, args.seconds, args.clients, args.timeout,

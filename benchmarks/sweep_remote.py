@@ -90,16 +90,20 @@ def _message(body: bytes) -> str:
 
 
 COUNTING = b"being counted in the background"  # the home page's note while a server's classes are counted
+NOTICE = b'id="index-notice"'  # the explorer's note while it reads claims without the index's bitmaps
 
 
-def ready(base: str, wait: float) -> float | None:
+def ready(base: str, wait: float, claims: bool = False) -> float | None:
     """Seconds until the server's derived state is read (the event index: /events answers 200; the
-    class counts: the home page no longer says they are being counted); None if not within ``wait``."""
+    class counts: the home page no longer says they are being counted; with ``claims``, the claim
+    index's bitmaps: the explorer shows no index notice); None if not within ``wait``."""
     start = time.monotonic()
     while time.monotonic() - start < wait:
         events, _, _ = _get(base + "/events", 60)
         home, body, _ = _get(base + "/", 60)
-        if events == 200 and home == 200 and COUNTING not in body:
+        explorer, page, _ = _get(base + "/claims", 60) if claims else (200, b"", None)
+        if events == 200 and home == 200 and COUNTING not in body and explorer == 200 \
+                and NOTICE not in page:
             return round(time.monotonic() - start, 1)
         time.sleep(5)
     return None

@@ -22,7 +22,7 @@ import pytest
 
 from kb import KnowledgeBase, QueryTimeout
 from kb.errors import StoreError
-from kb.store import protocol
+from kb.store import connections, protocol
 from tests import engines
 from webui import create_app
 
@@ -258,3 +258,14 @@ def test_the_time_limit_holds_on_a_reused_connection() -> None:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_virtuosos_500_with_partial_rows_and_s1tat_after_them_is_a_timeout() -> None:
+    # Virtuoso 7.2.5 at 10M triples, the timeline's relations query sent with timeout=1000: status
+    # "500 SPARQL Request Failed", 14.8 MB of result rows, then this text (a 500 in ckb serve's log).
+    body = ('<sparql xmlns="http://www.w3.org/2005/sparql-results#"> <head> <variable name="x"/> '
+            '</head> <results> <result> <binding name="x"><uri>http://example.org/a</uri></binding>'
+            '</result>\nVirtuoso S1TAT Error RC...: Returning incomplete results, query interrupted '
+            'by result timeout.  Activity:  263.6K rnd  156.8K seq\n\nSPARQL query:\nSELECT ?x ...')
+    with pytest.raises(QueryTimeout):
+        connections._refused(500, body.encode("utf-8"), 1.0)

@@ -37,12 +37,14 @@ def _remote_ready(kb: KnowledgeBase) -> None:
     from kb.views import remoteevents
     from kb.views.timeline import dated_relations
 
-    try:
-        classcounts.read(kb, wait=0)
-        dated_relations(kb)
-        remoteevents.read(kb, wait=remoteevents.READ_TIMEOUT)
-    except Exception as err:  # the pages read them again, and say why if they cannot
-        log.info("remote pages' derived state not read ahead: %s", err)
+    # Each on its own: one that fails (a time limit under load) leaves the others read ahead.
+    for step in (lambda: classcounts.read(kb, wait=0),
+                 lambda: dated_relations(kb, timeout=remoteevents.READ_TIMEOUT),
+                 lambda: remoteevents.read(kb, wait=remoteevents.READ_TIMEOUT)):
+        try:
+            step()
+        except Exception as err:  # the pages read them again, and say why if they cannot
+            log.info("remote pages' derived state not read ahead: %s", err)
 
 
 def serve(

@@ -201,7 +201,9 @@ def _read(response: Any, deadline: float, limit: float) -> bytes:
 
 def _refused(status: int, body: bytes, limit: float) -> None:
     message = " ".join(body.decode("utf-8", "replace").split())
-    if "S1T00" in message:  # Virtuoso: a query that cannot return partial results timed out
+    # Virtuoso: S1T00, a query that cannot return partial results timed out; S1TAT, an anytime
+    # query cut at its limit answered 500 with its partial results first and the error after them
+    if "S1T00" in message or "Virtuoso S1TAT Error" in message:
         raise QueryTimeout(limit)
     raise StoreError(f"SPARQL server answered {status}: {message[:300]}")
 

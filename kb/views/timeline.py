@@ -146,11 +146,15 @@ def event_items(kb: Any, events: list[Any], kinds: dict[str, str], relations: li
     return items
 
 
-def dated_relations(kb: Any) -> list[str]:
+_Bounds = dict[str, tuple[date | None, date | None, str]]  # relation -> (earliest, latest, precision)
+
+
+def dated_relations(kb: Any, timeout: float | None = None) -> list[str]:
     """The IRIs of the dated relations (backings, alliances, memberships: ckb:Relation), remembered
     until the store's next write. Found from the relations, not from every date: asking which dated
-    things are not events timed out at 300,000 imported events."""
-    return sorted(_relation_bounds(kb))
+    things are not events timed out at 300,000 imported events. ``timeout``: for a reading ahead,
+    off the request path (at 10M triples on a server it takes 8 s quiet, past 30 s under load)."""
+    return sorted(_relation_bounds(kb, timeout))
 
 
 def relations_within(kb: Any, iris: list[str], first: str, last: str, today: date | None = None) -> list[str]:
@@ -172,7 +176,7 @@ def relations_within(kb: Any, iris: list[str], first: str, last: str, today: dat
     return [iri for _start, iri in sorted(found)]
 
 
-def _relation_bounds(kb: Any) -> dict[str, tuple[date | None, date | None, str]]:
+def _relation_bounds(kb: Any, timeout: float | None = None) -> _Bounds:
     """Each dated relation's bounds and precision, read in one query, remembered until the next write."""
     held = memo(kb, "timeline-relations")
     if held is not None and "bounds" in held:
@@ -183,7 +187,8 @@ def _relation_bounds(kb: Any) -> dict[str, tuple[date | None, date | None, str]]
       {classes.typed(kb, "?x", str(CKB.Relation), "?c")}
       OPTIONAL {{ ?x <{CKB.earliestDate}> ?earliest }} OPTIONAL {{ ?x <{CKB.latestDate}> ?latest }}
       OPTIONAL {{ ?x <{CKB.datePrecision}> ?precision }}
-      FILTER(BOUND(?earliest) || BOUND(?latest)) }}""", inferred=False, limit=10_000_000).rows
+      FILTER(BOUND(?earliest) || BOUND(?latest)) }}""", inferred=False, limit=10_000_000,
+                    timeout=timeout).rows
     bounds: dict[str, tuple[date | None, date | None, str]] = {}
     for r in rows:
         earliest, latest = _parse(r.get("earliest")), _parse(r.get("latest"))

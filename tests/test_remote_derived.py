@@ -5,6 +5,7 @@ the embedded store's answers; a write through the KB leaves it stale; deleting i
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from kb.namespaces import CKB, CKBR, GRAPH_DATA
 from kb.views.claimfacets import facet_counts
 from kb.views.claimlist import run
 from kb.views.claims import FACETS, check_filters
+from tests import engines
 from tests.engines import Server
 from tests.test_cli import ckb
 
@@ -167,3 +169,21 @@ def test_a_shared_folder_keeps_another_process_s_file_being_written(tmp_path: Pa
     os.utime(old, (0, 0))
     room.sweep()
     assert live.exists() and not old.exists()
+
+
+def test_the_claim_index_keeper_outlives_a_server_that_stops_answering(tmp_path: Path) -> None:
+    # At 10M a registry read timed out while Virtuoso was busy, and the keeper's thread died with
+    # it: no index rebuilt after later writes until ckb serve was restarted.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CKB_DERIVED_DIR", str(tmp_path / "derived"))
+        with engines.oxigraph_server(tmp_path / "server") as s:
+            kb = KnowledgeBase.open(endpoint=s.query, update_endpoint=s.update, update_token="t")
+            kb.load()
+            keeper = claimindex.Keeper(kb, poll=0.2).start()
+            time.sleep(1.0)
+        try:
+            time.sleep(7.0)  # the server is gone: each poll past the 5 s registry memo fails to reach it
+            assert keeper.thread.is_alive()
+        finally:
+            keeper.stop()
+            kb.close()

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,7 +201,12 @@ class Keeper:
     def _run(self) -> None:
         seen = None
         while not self._stop.is_set():
-            now = generation(self.kb)
+            try:
+                now = generation(self.kb)
+            except KBError as err:  # a server slow or away for a while: asked again next poll
+                log.info("claim index not checked: %s", err)
+                self._stop.wait(self.poll)
+                continue
             # Wait for one quiet poll after a write (a burst of updates is indexed once).
             if now == seen and now != self.failed and not current(self.kb):
                 try:
@@ -213,8 +218,9 @@ class Keeper:
                     self.failed = now
                     if not self._stop.is_set():
                         log.warning("claim index not rebuilt: %s", err)
-            if self.then is not None and current(self.kb):
-                self.then(self.kb)
+            with suppress(KBError):  # as above: the next poll asks again
+                if self.then is not None and current(self.kb):
+                    self.then(self.kb)
             seen = now
             self._stop.wait(self.poll)
 

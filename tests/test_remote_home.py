@@ -190,3 +190,20 @@ def test_an_answer_virtuoso_cut_at_its_row_limit_is_refused_not_read_as_whole(
         k.load()
         with pytest.raises(KBError, match="ResultSetMaxRows"):
             remoteevents.build(k)
+
+
+def test_serve_reads_a_servers_derived_state_ahead_once_at_a_time(
+    server: Server, remote: KnowledgeBase
+) -> None:
+    # The claim index keeper calls _derived_ready every second: at 10M on Virtuoso each call
+    # started another reading, and the readings piled up until a registry read waited 60 s.
+    import threading
+
+    from webui import server as serving
+
+    with _fresh(server) as kb:
+        for _ in range(5):
+            serving._derived_ready(kb)
+        readers = [t for t in threading.enumerate() if t.name == "ckb-remote-ready"]
+        assert len(readers) == 1
+        readers[0].join(120)

@@ -20,13 +20,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ckb.server")
 _CHEAP_THREADS = 8  # waitress threads heavy queries can never take
+# One reading ahead at a time: the claim index keeper calls _derived_ready on every poll (1 s),
+# and at 10M on Virtuoso each reading's first query takes 8 s alone; started anew each second,
+# they piled up on the server until a 4 ms registry read waited 60 s.
+_remote_reading = threading.Lock()
 
 
 def _derived_ready(kb: KnowledgeBase) -> None:
     """Read the claim bitmaps and the event index (kb.derived) in the background, if not held."""
     claimbitmaps.ready(kb)
     eventbuild.ready(kb)
-    if remoteindex.is_remote(kb):  # a SPARQL server's KB keeps its pages' state apart (kb.views.remoteevents)
+    if remoteindex.is_remote(kb) and _remote_reading.acquire(blocking=False):
+        # a SPARQL server's KB keeps its pages' state apart (kb.views.remoteevents)
         threading.Thread(target=_remote_ready, args=(kb,), daemon=True, name="ckb-remote-ready").start()
 
 
@@ -37,14 +42,17 @@ def _remote_ready(kb: KnowledgeBase) -> None:
     from kb.views import remoteevents
     from kb.views.timeline import dated_relations
 
-    # Each on its own: one that fails (a time limit under load) leaves the others read ahead.
-    for step in (lambda: classcounts.read(kb, wait=0),
-                 lambda: dated_relations(kb, timeout=remoteevents.READ_TIMEOUT),
-                 lambda: remoteevents.read(kb, wait=remoteevents.READ_TIMEOUT)):
-        try:
-            step()
-        except Exception as err:  # the pages read them again, and say why if they cannot
-            log.info("remote pages' derived state not read ahead: %s", err)
+    try:
+        # Each on its own: one that fails (a time limit under load) leaves the others read ahead.
+        for step in (lambda: classcounts.read(kb, wait=0),
+                     lambda: dated_relations(kb, timeout=remoteevents.READ_TIMEOUT),
+                     lambda: remoteevents.read(kb, wait=remoteevents.READ_TIMEOUT)):
+            try:
+                step()
+            except Exception as err:  # the pages read them again, and say why if they cannot
+                log.info("remote pages' derived state not read ahead: %s", err)
+    finally:
+        _remote_reading.release()
 
 
 def serve(
